@@ -1,0 +1,252 @@
+package mirror
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Defaults used for the zero values of Config.
+const (
+	DefaultMaxBodyBytes     = 1 << 20
+	DefaultMaxResponseBytes = 1 << 20
+	DefaultQueueSize        = 1024
+	DefaultWorkers          = 64
+	DefaultCandidateTimeout = 5 * time.Second
+	DefaultSamplePercent    = 100
+	DefaultMarkerHeader     = "X-Shadow-Request"
+	DefaultMarkerValue      = "1"
+)
+
+// Config configures a Proxy. Zero values are documented defaults.
+type Config struct {
+	// Primary is the base URL of the live service (http or https). Its
+	// answers are the ones clients get. Required.
+	Primary string
+	// Candidate is the base URL of the version under test. Required, and
+	// must differ from Primary.
+	Candidate string
+	// Secondary is the base URL of a second copy of the live version, used
+	// to learn which fields differ on their own. "" means none.
+	Secondary string
+
+	// MaxBodyBytes is the largest request body that is mirrored. Larger
+	// bodies are forwarded whole to the primary and not mirrored. 0 means
+	// 1 MiB.
+	MaxBodyBytes int64
+	// MaxResponseBytes is how many bytes of each answer are kept for
+	// comparing; the rest is passed on (primary) or discarded (candidate,
+	// secondary) and only counted. 0 means 1 MiB.
+	MaxResponseBytes int64
+	// QueueSize is how many copies may wait for a worker. When the queue is
+	// full new copies are dropped. 0 means 1024.
+	QueueSize int
+	// Workers is how many copies are in flight at once. 0 means 64.
+	Workers int
+	// CandidateTimeout bounds each copy: the candidate and secondary
+	// requests, and the longest a worker waits for the primary's answer to
+	// finish. 0 means 5s.
+	CandidateTimeout time.Duration
+	// SamplePercent is the share of eligible requests that are mirrored,
+	// in (0,100]. 0 means 100.
+	SamplePercent float64
+	// Routes turn mirroring on or off per request; the first match wins.
+	// A request matching no route is mirrored when its method is safe
+	// (GET, HEAD, OPTIONS, TRACE) and not mirrored otherwise.
+	Routes []Route
+
+	// MarkerHeader is added to every mirrored request so the candidate and
+	// secondary can tell copies from live traffic. "" means
+	// "X-Shadow-Request".
+	MarkerHeader string
+	// MarkerValue is the marker header's value. "" means "1".
+	MarkerValue string
+	// PreserveHost sends the client's Host header to every upstream. False
+	// (the default) sets Host to each upstream's own host, like
+	// httputil.ProxyRequest.SetURL; the client's Host is then passed in
+	// X-Forwarded-Host.
+	PreserveHost bool
+
+	// Transport sends requests to every upstream. nil means two transports
+	// tuned for proxying (keep-alives, many idle connections per host, no
+	// transparent compression, no environment proxy): one for the primary
+	// and one for the copies, so mirror traffic never competes with the
+	// client's path for connections.
+	Transport http.RoundTripper
+	// Observer receives every joined exchange. nil means exchanges are
+	// discarded (and still counted).
+	Observer Observer
+	// Logger receives the proxy's log. nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Route turns mirroring on or off for matching requests and opts in to
+// unsafe methods.
+type Route struct {
+	// Name is shown in reports and stored in exchange.Exchange.Route. ""
+	// means the Path, or "*" when Path is empty too.
+	Name string
+	// Methods limits the route to these methods (case-insensitive). Empty
+	// means any method.
+	Methods []string
+	// Path is the path pattern: "/orders" (exact), "/orders/{id}" ({id}
+	// matches one non-empty segment), "/static/*" (every path below
+	// /static/, not /static itself). "" means any path.
+	Path string
+	// Headers must each be present with this exact value; "" means present
+	// with any value. Empty means no header condition.
+	Headers map[string]string
+	// Disabled stops matching requests from being mirrored.
+	Disabled bool
+	// Unsafe mirrors POST, PUT, PATCH, DELETE (and other non-safe methods
+	// except CONNECT) on this route too. Leave it off unless the candidate
+	// cannot cause real side effects: a candidate writing to a shared
+	// database would duplicate them.
+	Unsafe bool
+}
+
+// Validate reports every bad field of c, each named, joined in one error.
+// Zero values are valid (they mean the defaults) except for the required
+// Primary and Candidate.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	var primary, candidate, secondary *url.URL
+	var err error
+	if c.Primary == "" {
+		bad("primary", "required")
+	} else if primary, err = parseUpstream(c.Primary); err != nil {
+		errs = append(errs, fmt.Errorf("primary: %w", err))
+	}
+	if c.Candidate == "" {
+		bad("candidate", "required")
+	} else if candidate, err = parseUpstream(c.Candidate); err != nil {
+		errs = append(errs, fmt.Errorf("candidate: %w", err))
+	} else if primary != nil && sameUpstream(primary, candidate) {
+		bad("candidate", "%q is the primary; mirroring to it would duplicate live traffic", c.Candidate)
+	}
+	if c.Secondary != "" {
+		if secondary, err = parseUpstream(c.Secondary); err != nil {
+			errs = append(errs, fmt.Errorf("secondary: %w", err))
+		} else if primary != nil && sameUpstream(primary, secondary) {
+			bad("secondary", "%q is the primary; it must be a second copy of it", c.Secondary)
+		}
+	}
+	if c.MaxBodyBytes < 0 {
+		bad("max_body_bytes", "%d is negative; want 0 (1 MiB) or more", c.MaxBodyBytes)
+	}
+	if c.MaxResponseBytes < 0 {
+		bad("max_response_bytes", "%d is negative; want 0 (1 MiB) or more", c.MaxResponseBytes)
+	}
+	if c.QueueSize < 0 {
+		bad("queue_size", "%d is negative; want 0 (1024) or more", c.QueueSize)
+	}
+	if c.Workers < 0 {
+		bad("workers", "%d is negative; want 0 (64) or more", c.Workers)
+	}
+	if c.CandidateTimeout < 0 {
+		bad("candidate_timeout", "%s is negative; want 0 (5s) or more", c.CandidateTimeout)
+	}
+	if math.IsNaN(c.SamplePercent) || c.SamplePercent < 0 || c.SamplePercent > 100 {
+		bad("sample_percent", "%v is out of range; want (0,100], or 0 for 100", c.SamplePercent)
+	}
+	if c.MarkerHeader != "" && !httpguts.ValidHeaderFieldName(c.MarkerHeader) {
+		bad("marker_header", "%q is not a valid header name", c.MarkerHeader)
+	}
+	if c.MarkerValue != "" && !httpguts.ValidHeaderFieldValue(c.MarkerValue) {
+		bad("marker_value", "%q is not a valid header value", c.MarkerValue)
+	}
+	for i, r := range c.Routes {
+		if err := r.validate(); err != nil {
+			errs = append(errs, fmt.Errorf("routes[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validate reports every bad field of one route.
+func (r Route) validate() error {
+	var errs []error
+	if _, err := parsePattern(r.Path); err != nil {
+		errs = append(errs, fmt.Errorf("path: %w", err))
+	}
+	for j, m := range r.Methods {
+		if !httpguts.ValidHeaderFieldName(m) { // a method is an RFC 9110 token, like a field name
+			errs = append(errs, fmt.Errorf("methods[%d]: %q is not a valid method", j, m))
+		}
+	}
+	for k, v := range r.Headers {
+		if !httpguts.ValidHeaderFieldName(k) {
+			errs = append(errs, fmt.Errorf("headers: %q is not a valid header name", k))
+		}
+		if !httpguts.ValidHeaderFieldValue(v) {
+			errs = append(errs, fmt.Errorf("headers[%s]: %q is not a valid header value", k, v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns c with every zero value replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxResponseBytes == 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if c.QueueSize == 0 {
+		c.QueueSize = DefaultQueueSize
+	}
+	if c.Workers == 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.CandidateTimeout == 0 {
+		c.CandidateTimeout = DefaultCandidateTimeout
+	}
+	if c.SamplePercent == 0 {
+		c.SamplePercent = DefaultSamplePercent
+	}
+	if c.MarkerHeader == "" {
+		c.MarkerHeader = DefaultMarkerHeader
+	}
+	if c.MarkerValue == "" {
+		c.MarkerValue = DefaultMarkerValue
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// parseUpstream parses an upstream base URL and checks that requests can
+// be sent to it.
+func parseUpstream(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: scheme %q not supported; want http or https", raw, u.Scheme)
+	case u.Host == "":
+		return nil, fmt.Errorf("%q: no host", raw)
+	case u.Fragment != "":
+		return nil, fmt.Errorf("%q: a base URL has no fragment", raw)
+	}
+	return u, nil
+}
+
+// sameUpstream reports whether a and b send requests to the same place.
+func sameUpstream(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && strings.EqualFold(a.Host, b.Host) &&
+		strings.TrimSuffix(a.Path, "/") == strings.TrimSuffix(b.Path, "/")
+}

@@ -1,0 +1,311 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/understudy-dev/understudy/exchange"
+	"golang.org/x/net/http/httpguts"
+)
+
+// job is one mirrored request: what the client sent, captured before the
+// primary is asked, and the primary's side, filled in while its answer
+// streams to the client.
+type job struct {
+	// Set by ServeHTTP before the job is queued; read-only afterwards.
+	seq        uint64
+	route      string
+	method     string
+	url        url.URL // the client's URL, for building each upstream's
+	requestURI string
+	host       string
+	remoteAddr string
+	tls        bool
+	teTrailers bool        // the client sent "TE: trailers"
+	header     http.Header // the client's headers without hop-by-hop ones
+	body       []byte      // nil when none; shared read-only by every upstream
+	received   time.Time
+
+	// The primary side. Written only by the handler goroutine, and read
+	// by the worker only after done is closed (which orders the two).
+	done     chan struct{}
+	start    time.Time
+	finished time.Time
+	res      *http.Response // nil when no answer began
+	tee      tee
+	perr     string // why the primary's answer is missing or incomplete
+}
+
+// newJob captures what the copies need from r. Headers are cloned here, on
+// the client's path, because r belongs to the server once ServeHTTP returns.
+func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, now time.Time) *job {
+	h := r.Header.Clone()
+	removeHopByHop(h)
+	j := &job{
+		seq:        p.seq.Add(1),
+		method:     r.Method,
+		url:        *r.URL,
+		requestURI: r.RequestURI,
+		host:       r.Host,
+		remoteAddr: r.RemoteAddr,
+		tls:        r.TLS != nil,
+		teTrailers: httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers"),
+		header:     h,
+		body:       body,
+		received:   now,
+		done:       make(chan struct{}),
+	}
+	if j.requestURI == "" {
+		j.requestURI = r.URL.RequestURI()
+	}
+	if rt != nil {
+		j.route = rt.name
+	}
+	return j
+}
+
+// work runs copies from the queue until Shutdown closes it. After a hard
+// stop, the copies still queued are counted as abandoned, not sent.
+func (p *Proxy) work() {
+	defer func() {
+		if p.live.Add(-1) == 0 {
+			close(p.done)
+		}
+	}()
+	for j := range p.queue {
+		if p.hardCtx.Err() != nil {
+			p.counters.abandoned.Add(1)
+			continue
+		}
+		p.runCopy(j)
+	}
+}
+
+// runCopy sends j to the candidate and secondary at once, waits for their
+// answers and the primary's, and hands the joined exchange to the
+// observer. Everything it does is bounded by CandidateTimeout, and by
+// nothing of the client's: a client going away does not cancel its copy.
+func (p *Proxy) runCopy(j *job) {
+	ctx, cancel := context.WithTimeout(p.hardCtx, p.cfg.CandidateTimeout)
+	defer cancel()
+	h := p.copyHeader(j)
+
+	var (
+		sec         *exchange.Response
+		secCut      bool
+		secondaryOK chan struct{}
+	)
+	if p.secondary != nil {
+		// The one goroutine a copy may need: the secondary must be asked at
+		// the same time as the candidate for their answers to line up.
+		sec, secondaryOK = &exchange.Response{}, make(chan struct{})
+		go func() {
+			defer close(secondaryOK)
+			*sec, secCut = p.send(ctx, j, h, p.secondary, exchange.Secondary)
+		}()
+	}
+	cand, candCut := p.send(ctx, j, h, p.candidate, exchange.Candidate)
+	if secondaryOK != nil {
+		<-secondaryOK
+	}
+	prim, primCut := p.awaitPrimary(ctx, j)
+	if candCut || secCut || primCut {
+		p.counters.abandoned.Add(1) // Shutdown ran out of time for this copy
+		return
+	}
+
+	c := &p.counters
+	countFailure(&cand, &c.candidateErrors, &c.candidateTimeouts)
+	if sec != nil {
+		countFailure(sec, &c.secondaryErrors, &c.secondaryTimeouts)
+	}
+	x := &exchange.Exchange{
+		Request: exchange.Request{
+			ID:       p.idPrefix + "-" + strconv.FormatUint(j.seq, 10),
+			Method:   j.method,
+			URL:      j.requestURI,
+			Host:     j.host,
+			Header:   j.header,
+			Received: j.received,
+		},
+		Route:     j.route,
+		Primary:   prim,
+		Secondary: sec,
+		Candidate: cand,
+	}
+	if j.body != nil {
+		// The observer owns x and may change it, while a transport may, in
+		// rare cases, still be reading the shared body: give it its own.
+		x.Request.Body = bytes.Clone(j.body)
+	}
+	p.observe(x)
+}
+
+// copyHeader builds the headers shared (read-only) by the candidate's and
+// the secondary's requests: the client's, the same forwarding headers the
+// primary got, and the marker.
+func (p *Proxy) copyHeader(j *job) http.Header {
+	h := j.header.Clone()
+	if h == nil {
+		h = make(http.Header)
+	}
+	setForwarded(h, j.header, j.remoteAddr, j.host, j.tls)
+	if j.teTrailers {
+		h["Te"] = []string{"trailers"} // as ReverseProxy does for the primary
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = []string{""} // as ReverseProxy: send none rather than Go's
+	}
+	h[p.markerKey] = []string{p.cfg.MarkerValue}
+	return h
+}
+
+// newCopyRequest builds j's request for target, routed exactly as the
+// primary's (httputil.ProxyRequest.SetURL: base path joined, queries
+// merged, Host set to the target's unless PreserveHost).
+func (p *Proxy) newCopyRequest(ctx context.Context, j *job, h http.Header, target *url.URL) (*http.Request, error) {
+	var body io.Reader
+	if j.body != nil {
+		body = bytes.NewReader(j.body) // also gives the request a GetBody, for retries
+	}
+	req, err := http.NewRequestWithContext(ctx, j.method, "", body)
+	if err != nil {
+		return nil, err
+	}
+	u := j.url
+	u.RawQuery = cleanQuery(u.RawQuery)
+	req.URL = &u
+	(&httputil.ProxyRequest{Out: req}).SetURL(target)
+	if p.cfg.PreserveHost {
+		req.Host = j.host
+	}
+	req.Header = h
+	return req, nil
+}
+
+// send asks target for j's answer and reads it, keeping at most
+// MaxResponseBytes of the body. cut reports that Shutdown cancelled it.
+func (p *Proxy) send(ctx context.Context, j *job, h http.Header, target *url.URL, side exchange.Side) (res exchange.Response, cut bool) {
+	res.Side = side
+	req, err := p.newCopyRequest(ctx, j, h, target)
+	if err != nil {
+		res.Error = "build request: " + err.Error()
+		return res, false
+	}
+	start := time.Now()
+	resp, err := p.copyTransport.RoundTrip(req)
+	if err != nil {
+		res.Latency = time.Since(start)
+		return p.failed(ctx, res, "send", err)
+	}
+	removeHopByHop(resp.Header) // as ReverseProxy does for the primary's answer
+	res.Status, res.Header = resp.StatusCode, resp.Header
+	res.Body, res.Size, err = readBounded(resp.Body, p.cfg.MaxResponseBytes, resp.ContentLength)
+	_ = resp.Body.Close()
+	res.Latency = time.Since(start)
+	res.Truncated = res.Size > int64(len(res.Body))
+	if err != nil {
+		return p.failed(ctx, res, "read answer", err)
+	}
+	if len(resp.Trailer) > 0 {
+		res.Trailer = resp.Trailer // complete once the body was read to its end
+	}
+	return res, false
+}
+
+// failed records err on res: a timeout when the copy's deadline passed, a
+// cut copy when Shutdown cancelled it, an error otherwise.
+func (p *Proxy) failed(ctx context.Context, res exchange.Response, phase string, err error) (exchange.Response, bool) {
+	var ne net.Error
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		res.Timeout = true
+		res.Error = fmt.Sprintf("%s: no complete answer within %s: %v", phase, p.cfg.CandidateTimeout, err)
+	case p.hardCtx.Err() != nil:
+		return res, true
+	case errors.As(err, &ne) && ne.Timeout():
+		res.Timeout = true
+		res.Error = phase + ": " + err.Error()
+	default:
+		res.Error = phase + ": " + err.Error()
+	}
+	return res, false
+}
+
+// awaitPrimary waits, within the copy's deadline, for the primary's answer
+// to finish streaming to the client, and returns it. cut reports that
+// Shutdown cancelled the wait.
+func (p *Proxy) awaitPrimary(ctx context.Context, j *job) (exchange.Response, bool) {
+	select {
+	case <-j.done:
+		return j.primaryResponse(), false
+	case <-ctx.Done():
+	}
+	select {
+	case <-j.done: // finished just as the deadline passed: prefer the answer
+		return j.primaryResponse(), false
+	default:
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return exchange.Response{}, true
+	}
+	// The handler still owns the primary's side: touch none of it.
+	return exchange.Response{
+		Side:    exchange.Primary,
+		Error:   fmt.Sprintf("primary answer not finished within %s", p.cfg.CandidateTimeout),
+		Timeout: true,
+	}, false
+}
+
+// primaryResponse returns the primary's side of j. Call only after done.
+func (j *job) primaryResponse() exchange.Response {
+	r := exchange.Response{Side: exchange.Primary, Error: j.perr, Latency: j.finished.Sub(j.start)}
+	if j.res == nil {
+		return r
+	}
+	r.Status, r.Header = j.res.StatusCode, j.res.Header
+	r.Body, r.Size = j.tee.kept, j.tee.size
+	r.Truncated = r.Size > int64(len(r.Body))
+	if j.tee.eof {
+		r.Latency = j.tee.end.Sub(j.start)
+		if len(j.res.Trailer) > 0 {
+			r.Trailer = j.res.Trailer
+		}
+	}
+	return r
+}
+
+// countFailure counts a failed answer as a timeout or an error.
+func countFailure(r *exchange.Response, errs, timeouts interface{ Add(uint64) uint64 }) {
+	switch {
+	case r.Timeout:
+		timeouts.Add(1)
+	case r.Error != "":
+		errs.Add(1)
+	}
+}
+
+// observe hands x to the observer. A panicking observer is logged, not
+// allowed to take the proxy (and the live traffic) down with it.
+func (p *Proxy) observe(x *exchange.Exchange) {
+	p.counters.completed.Add(1)
+	if p.cfg.Observer == nil {
+		return
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("observer panicked", "id", x.Request.ID, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	p.cfg.Observer.Observe(x)
+}

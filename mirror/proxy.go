@@ -1,0 +1,359 @@
+package mirror
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httputil"
+	"net/textproto"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Proxy serves every request from the primary and mirrors eligible ones to
+// the candidate (and secondary). Create it with New; stop it with Shutdown
+// or Close.
+type Proxy struct {
+	cfg                             Config // with defaults applied
+	primary, candidate, secondary   *url.URL
+	routes                          []route
+	markerKey                       string // cfg.MarkerHeader, canonical
+	primaryTransport, copyTransport http.RoundTripper
+	log                             *slog.Logger
+	idPrefix                        string
+
+	// plain forwards requests that are not mirrored; teed forwards mirrored
+	// ones and tees the answer. Two proxies rather than one keep the
+	// skipped path free of the tee's context lookup: it is exactly a
+	// ReverseProxy.
+	plain, teed *httputil.ReverseProxy
+
+	queue chan *job
+	seq   atomic.Uint64 // last job sequence number
+
+	// Shutdown: closing stops new copies; enqueuing counts ServeHTTP calls
+	// between their closing check and their send, so Shutdown can wait for
+	// them before closing the queue (see enqueue). hardCtx is every copy's
+	// parent; cancelling it abandons the copies in flight.
+	closing    atomic.Bool
+	enqueuing  atomic.Int64
+	stopOnce   sync.Once
+	hardCtx    context.Context
+	hardCancel context.CancelFunc
+	live       atomic.Int64  // workers still running
+	done       chan struct{} // closed when the last worker returns
+
+	lastDropLog atomic.Int64 // unix nanoseconds of the last "queue full" log
+
+	counters counters
+}
+
+// jobKey is the context key under which a mirrored request carries its job
+// to ModifyResponse and ErrorHandler.
+type jobKey struct{}
+
+// New validates cfg, applies its defaults and starts the workers. The
+// caller must call Shutdown or Close to stop them.
+func New(cfg Config) (*Proxy, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("mirror config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	routes, err := compileRoutes(cfg.Routes)
+	if err != nil {
+		return nil, fmt.Errorf("mirror config: %w", err) // unreachable: Validate parsed them
+	}
+	p := &Proxy{
+		cfg:       cfg,
+		routes:    routes,
+		markerKey: textproto.CanonicalMIMEHeaderKey(cfg.MarkerHeader),
+		log:       cfg.Logger,
+		idPrefix:  fmt.Sprintf("%08x", rand.Uint32()),
+		queue:     make(chan *job, cfg.QueueSize),
+		done:      make(chan struct{}),
+	}
+	// Validate has parsed these already; errors cannot happen here.
+	p.primary, _ = parseUpstream(cfg.Primary)
+	p.candidate, _ = parseUpstream(cfg.Candidate)
+	if cfg.Secondary != "" {
+		p.secondary, _ = parseUpstream(cfg.Secondary)
+	}
+	p.primaryTransport, p.copyTransport = cfg.Transport, cfg.Transport
+	if cfg.Transport == nil {
+		p.primaryTransport = newTransport(512)
+		p.copyTransport = newTransport(cfg.Workers)
+	}
+
+	pool := &bufferPool{}
+	errorLog := slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
+	p.plain = &httputil.ReverseProxy{
+		Rewrite:      p.rewrite,
+		Transport:    p.primaryTransport,
+		BufferPool:   pool,
+		ErrorHandler: p.errorHandler,
+		ErrorLog:     errorLog,
+	}
+	p.teed = &httputil.ReverseProxy{
+		Rewrite:        p.rewrite,
+		Transport:      p.primaryTransport,
+		BufferPool:     pool,
+		ErrorHandler:   p.errorHandler,
+		ErrorLog:       errorLog,
+		ModifyResponse: p.modifyResponse,
+	}
+
+	p.hardCtx, p.hardCancel = context.WithCancel(context.Background())
+	p.live.Store(int64(cfg.Workers))
+	for range cfg.Workers {
+		go p.work()
+	}
+	return p, nil
+}
+
+// ServeHTTP forwards r to the primary and streams its answer to w. When r
+// is eligible, a copy is queued first (so the candidate's request starts
+// with the primary's) and the answer is teed for the worker that joins the
+// exchange.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &p.counters
+	c.received.Add(1)
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
+
+	rt, reason, ok := p.admit(r)
+	if !ok {
+		// The hot path when mirroring is off: no allocation of ours.
+		c.skipped[reason].Add(1)
+		p.plain.ServeHTTP(w, r)
+		return
+	}
+	body, fwd, reason, ok := p.readBody(r)
+	if !ok {
+		c.skipped[reason].Add(1)
+		p.plain.ServeHTTP(w, withBody(r, r.Context(), fwd, r.ContentLength))
+		return
+	}
+	length := r.ContentLength
+	if fwd != nil {
+		length = int64(len(body)) // primary and copies get the same framing
+	}
+
+	now := time.Now()
+	j := p.newJob(r, rt, body, now)
+	if !p.enqueue(j) {
+		p.plain.ServeHTTP(w, withBody(r, r.Context(), fwd, length))
+		return
+	}
+	ctx := context.WithValue(r.Context(), jobKey{}, j)
+	defer p.finishPrimary(j, r.Context()) // deferred: runs on ReverseProxy's abort panic too
+	j.start = time.Now()
+	p.teed.ServeHTTP(w, withBody(r, ctx, fwd, length))
+}
+
+// admit decides, before reading anything, whether r is to be mirrored. It
+// returns the matched route (nil for none), or why r is skipped.
+func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
+	rt := matchRoute(p.routes, r)
+	switch {
+	case rt != nil && rt.disabled:
+		return nil, skipRoute, false
+	case !mirrorable(r.Method, rt):
+		return nil, skipMethod, false
+	case len(r.Header["Upgrade"]) > 0:
+		// A WebSocket or h2c upgrade turns into a tunnel, not an exchange.
+		return nil, skipUpgrade, false
+	case p.cfg.SamplePercent < 100 && rand.Float64()*100 >= p.cfg.SamplePercent:
+		return nil, skipSample, false
+	case p.closing.Load():
+		// An early check so no body is read for nothing; enqueue makes the
+		// definitive one.
+		return nil, skipShutdown, false
+	}
+	return rt, 0, true
+}
+
+// readBody buffers r's body so it can be sent three times. It returns the
+// body (nil when there is none) and fwd, what the primary is to read
+// instead of r.Body (nil to keep r.Body). When the body cannot be mirrored
+// (too large, or unreadable) it returns why, and fwd replays what was read
+// followed by the rest, so the primary still gets the request whole.
+func (p *Proxy) readBody(r *http.Request) (body []byte, fwd io.ReadCloser, reason skipReason, ok bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil, 0, true // nothing to read, nothing to allocate
+	}
+	limit := p.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		return nil, nil, skipBodySize, false // known too large: forward untouched
+	}
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		var n int
+		n, err = io.ReadFull(r.Body, body)
+		body = body[:n]
+	} else {
+		// Unknown length (chunked): read one byte past the limit to learn
+		// whether the body fits.
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
+	switch {
+	case err != nil:
+		return nil, replay(body, r.Body, err), skipBodyError, false
+	case int64(len(body)) > limit:
+		return nil, replay(body, r.Body, nil), skipBodySize, false
+	case len(body) == 0:
+		return nil, http.NoBody, 0, true
+	}
+	return body, io.NopCloser(bytes.NewReader(body)), 0, true
+}
+
+// replay returns a body that yields prefix and then the rest of rest, or
+// err when err is not nil (the error the client's body gave).
+func replay(prefix []byte, rest io.ReadCloser, err error) io.ReadCloser {
+	tail := io.Reader(rest)
+	if err != nil {
+		tail = errReader{err}
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(prefix), tail), rest}
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+// withBody returns r with ctx, and with body and length when body is not
+// nil. It never modifies r, which belongs to the server.
+func withBody(r *http.Request, ctx context.Context, body io.ReadCloser, length int64) *http.Request {
+	if body == nil && ctx == r.Context() {
+		return r
+	}
+	r2 := r.WithContext(ctx)
+	if body != nil {
+		r2.Body, r2.ContentLength = body, length
+	}
+	return r2
+}
+
+// enqueue puts j on the queue unless the queue is full (the copy is
+// dropped: the client must never wait for a worker) or Shutdown has begun.
+func (p *Proxy) enqueue(j *job) bool {
+	// Shutdown sets closing, then waits for enqueuing to reach zero before
+	// closing the queue. Go's atomics are sequentially consistent, so either
+	// this load sees closing, or Shutdown sees this call in enqueuing and
+	// waits: a send on the closed queue cannot happen.
+	p.enqueuing.Add(1)
+	defer p.enqueuing.Add(-1)
+	if p.closing.Load() {
+		p.counters.skipped[skipShutdown].Add(1)
+		return false
+	}
+	select {
+	case p.queue <- j:
+		p.counters.mirrored.Add(1)
+		return true
+	default:
+		p.counters.dropped.Add(1)
+		p.logDrop()
+		return false
+	}
+}
+
+// logDrop logs that the queue is full, at most once a second.
+func (p *Proxy) logDrop() {
+	now := time.Now().UnixNano()
+	last := p.lastDropLog.Load()
+	if now-last < int64(time.Second) || !p.lastDropLog.CompareAndSwap(last, now) {
+		return
+	}
+	p.log.Warn("mirror queue full: dropping copies",
+		"queue_size", cap(p.queue), "workers", p.cfg.Workers, "dropped", p.counters.dropped.Load())
+}
+
+// rewrite routes an outbound primary request, for both ReverseProxies.
+func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(p.primary)
+	if p.cfg.PreserveHost {
+		pr.Out.Host = pr.In.Host
+	}
+	setForwarded(pr.Out.Header, pr.In.Header, pr.In.RemoteAddr, pr.In.Host, pr.In.TLS != nil)
+}
+
+// modifyResponse wraps a mirrored request's answer in the job's tee.
+func (p *Proxy) modifyResponse(res *http.Response) error {
+	j, _ := res.Request.Context().Value(jobKey{}).(*job)
+	if j == nil || res.StatusCode == http.StatusSwitchingProtocols {
+		return nil // an upgraded body is a connection: leave it alone
+	}
+	j.res = res
+	t := &j.tee
+	t.src, t.max = res.Body, p.cfg.MaxResponseBytes
+	if res.ContentLength > 0 {
+		t.kept = make([]byte, 0, min(res.ContentLength, t.max))
+	}
+	res.Body = t
+	return nil
+}
+
+// primaryUnavailable is the body of the 502 a client gets when the primary
+// fails before answering. The cause (addresses, errors) goes to the log,
+// not to clients.
+const primaryUnavailable = "502 Bad Gateway: the primary service did not answer\n"
+
+// errorHandler answers 502 when the primary could not be reached or failed
+// before its answer began, and records why in the job.
+func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	j, _ := r.Context().Value(jobKey{}).(*job)
+	if r.Context().Err() != nil {
+		// The client went away (r's context is the client's): not the
+		// primary's fault, and nobody is left to read an answer.
+		if j != nil {
+			j.perr = "client went away before the primary answered: " + err.Error()
+		}
+		p.log.Debug("client went away before the primary answered", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	p.counters.primaryErrors.Add(1)
+	if j != nil {
+		j.perr = "primary: " + err.Error()
+	}
+	p.log.Warn("primary failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusBadGateway)
+	_, _ = io.WriteString(w, primaryUnavailable)
+}
+
+// finishPrimary marks the primary side of j done, once ReverseProxy has
+// returned and nothing touches the answer any more; it records why the
+// answer is incomplete, if it is. clientCtx is the client's request context.
+func (p *Proxy) finishPrimary(j *job, clientCtx context.Context) {
+	j.finished = time.Now()
+	switch {
+	case j.res == nil:
+		if j.perr == "" {
+			j.perr = "primary: no answer"
+		}
+	case j.tee.eof:
+		// complete
+	case clientCtx.Err() != nil:
+		j.perr = "client went away before the primary's answer was delivered in full"
+	case j.tee.err != nil:
+		j.perr = "read primary answer: " + j.tee.err.Error()
+		p.counters.primaryErrors.Add(1)
+	default:
+		j.perr = "primary answer was not delivered in full"
+	}
+	close(j.done)
+}

@@ -1,0 +1,118 @@
+package mirror
+
+import "sync/atomic"
+
+// Stats are the proxy's counters since it started.
+type Stats struct {
+	// Received counts client requests.
+	Received uint64
+	// Mirrored counts copies put on the queue.
+	Mirrored uint64
+	// Completed counts exchanges handed to the observer.
+	Completed uint64
+	// Dropped counts copies not queued because the queue was full.
+	Dropped uint64
+	// Abandoned counts queued copies cancelled by Shutdown before they
+	// finished; they never reach the observer.
+	Abandoned uint64
+	// Skipped counts requests not mirrored, by reason: "method" (unsafe
+	// method on a route without Unsafe), "route" (a Disabled route),
+	// "sample" (left out by SamplePercent), "body_size" (body over
+	// MaxBodyBytes), "body_error" (the client's body could not be read),
+	// "upgrade" (protocol upgrades such as WebSocket), "shutdown" (after
+	// Shutdown began). Every reason is present, zero or not.
+	Skipped map[string]uint64
+
+	// PrimaryErrors counts primary answers that failed (502 to the client,
+	// or a body cut short by the primary); clients going away are not
+	// primary errors.
+	PrimaryErrors uint64
+	// CandidateErrors counts candidate answers that failed for a reason
+	// other than a timeout.
+	CandidateErrors uint64
+	// CandidateTimeouts counts candidate answers cut short by
+	// CandidateTimeout.
+	CandidateTimeouts uint64
+	// SecondaryErrors counts secondary answers that failed for a reason
+	// other than a timeout.
+	SecondaryErrors uint64
+	// SecondaryTimeouts counts secondary answers cut short by
+	// CandidateTimeout.
+	SecondaryTimeouts uint64
+
+	// InFlight is how many client requests are being served now.
+	InFlight int64
+	// QueueDepth is how many copies wait for a worker now.
+	QueueDepth int
+	// QueueSize is the queue's capacity.
+	QueueSize int
+	// Workers is the number of workers.
+	Workers int
+}
+
+// skipReason says why a request was not mirrored; it indexes
+// counters.skipped so that counting a skip is one atomic add.
+type skipReason int
+
+const (
+	skipMethod skipReason = iota
+	skipRoute
+	skipSample
+	skipBodySize
+	skipBodyError
+	skipUpgrade
+	skipShutdown
+	numSkipReasons
+)
+
+// skipNames are the Stats.Skipped keys, indexed by skipReason.
+var skipNames = [numSkipReasons]string{
+	skipMethod:    "method",
+	skipRoute:     "route",
+	skipSample:    "sample",
+	skipBodySize:  "body_size",
+	skipBodyError: "body_error",
+	skipUpgrade:   "upgrade",
+	skipShutdown:  "shutdown",
+}
+
+func (s skipReason) String() string { return skipNames[s] }
+
+// counters are updated with atomics only, so the client's path never takes
+// a lock to count, and Stats never blocks it.
+type counters struct {
+	received, mirrored, completed, dropped, abandoned atomic.Uint64
+	skipped                                           [numSkipReasons]atomic.Uint64
+	primaryErrors                                     atomic.Uint64
+	candidateErrors, candidateTimeouts                atomic.Uint64
+	secondaryErrors, secondaryTimeouts                atomic.Uint64
+	inFlight                                          atomic.Int64
+}
+
+// Stats returns a snapshot of the proxy's counters. It takes no lock; the
+// fields are read one by one, so a snapshot taken under load may be off by
+// the requests that moved between two reads.
+func (p *Proxy) Stats() Stats {
+	c := &p.counters
+	s := Stats{
+		Received:          c.received.Load(),
+		Mirrored:          c.mirrored.Load(),
+		Completed:         c.completed.Load(),
+		Dropped:           c.dropped.Load(),
+		Abandoned:         c.abandoned.Load(),
+		Skipped:           make(map[string]uint64, numSkipReasons),
+		PrimaryErrors:     c.primaryErrors.Load(),
+		CandidateErrors:   c.candidateErrors.Load(),
+		CandidateTimeouts: c.candidateTimeouts.Load(),
+		SecondaryErrors:   c.secondaryErrors.Load(),
+		SecondaryTimeouts: c.secondaryTimeouts.Load(),
+		InFlight:          c.inFlight.Load(),
+		QueueDepth:        len(p.queue),
+		QueueSize:         cap(p.queue),
+		Workers:           p.cfg.Workers,
+	}
+	for i := range c.skipped {
+		s.Skipped[skipNames[i]] = c.skipped[i].Load()
+	}
+	return s
+}
