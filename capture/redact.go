@@ -1,0 +1,402 @@
+package capture
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/understudy-dev/understudy/exchange"
+)
+
+// Redacted replaces a secret value when the Redactor has no Key.
+const Redacted = "[REDACTED]"
+
+// hashPrefix starts a keyed-hash replacement: "hmac:" and 16 hex digits
+// (the first 8 bytes of HMAC-SHA256).
+const hashPrefix = "hmac:"
+
+// minKeyLen is the shortest HMAC key Validate accepts.
+const minKeyLen = 16
+
+// alwaysRedactedHeaders are redacted whatever the configuration says.
+var alwaysRedactedHeaders = []string{
+	"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie",
+	"X-Api-Key", "X-Auth-Token",
+}
+
+// defaultFieldNames are the secret-looking names redacted unless
+// NoDefaultFieldNames is set. Matching ignores case, '_' and '-'.
+var defaultFieldNames = []string{
+	"password", "passwd", "secret", "client_secret", "api_secret",
+	"token", "access_token", "refresh_token", "id_token", "auth_token",
+	"api_key", "private_key", "authorization", "session_id", "otp",
+	"card_number", "cvv", "cvc", "ssn",
+	"signature", "x-amz-signature", "x-amz-security-token",
+}
+
+// urlHeaders hold URLs whose query parameters are redacted like the
+// request's own.
+var urlHeaders = []string{"Location", "Content-Location", "Referer"}
+
+// Redactor says which values are secrets and how they are replaced. It is
+// applied to every record before it is written or shown.
+//
+// Always redacted: the headers Authorization, Proxy-Authorization, Cookie,
+// Set-Cookie, X-Api-Key and X-Auth-Token, and any header, query parameter,
+// form field or JSON field whose name is one of the field names. Names are
+// matched ignoring case, '_' and '-', so "card_number" also catches
+// "cardNumber" and "Card-Number". The default field names are password,
+// passwd, secret, client_secret, api_secret, token, access_token,
+// refresh_token, id_token, auth_token, api_key, private_key, authorization,
+// session_id, otp, card_number, cvv, cvc, ssn, signature, x-amz-signature
+// and x-amz-security-token.
+//
+// Bodies are redacted when they are JSON (by Content-Type, or when they
+// start with '{' or '['; truncated and malformed JSON included) or
+// form-urlencoded, also inside gzip Content-Encoding. Other bodies are left
+// as they are. Query parameters are redacted in request URLs, in the
+// Location, Content-Location and Referer headers, and in synthetic step
+// URLs, as is the password (or lone user name) of a URL's userinfo.
+//
+// The zero value applies the defaults and replaces values with
+// "[REDACTED]". A Redactor must not be modified while in use.
+type Redactor struct {
+	// Headers names further headers to redact (case-insensitive).
+	Headers []string
+	// QueryParams names further URL query and form parameters to redact,
+	// in addition to FieldNames.
+	QueryParams []string
+	// FieldNames names further fields to redact wherever they appear: JSON
+	// object keys at any depth, query parameters, form fields, headers.
+	FieldNames []string
+	// NoDefaultFieldNames drops the default field names, keeping only
+	// FieldNames. The always-redacted headers stay.
+	NoDefaultFieldNames bool
+	// FieldPaths names JSON fields by path from the body's root:
+	// "$.card.number", "$.items[*].cvv", "$.users[0].pin",
+	// "$['odd.key']". "*" matches any key or index. Keys are
+	// case-sensitive here.
+	FieldPaths []string
+	// Key, when set, replaces each secret with a keyed hash
+	// ("hmac:3f2a9c..."), so equal secrets still compare equal across
+	// answers and records without being revealed. At least 16 bytes.
+	// Empty means "[REDACTED]".
+	Key []byte
+}
+
+// Validate reports the first entry that is not usable.
+func (r *Redactor) Validate() error {
+	for i, h := range r.Headers {
+		if !validHeaderName(h) {
+			return fmt.Errorf("redactor: Headers[%d] %q is not a header name", i, h)
+		}
+	}
+	for i, n := range r.QueryParams {
+		if normalizeName(n) == "" {
+			return fmt.Errorf("redactor: QueryParams[%d] %q is empty", i, n)
+		}
+	}
+	for i, n := range r.FieldNames {
+		if normalizeName(n) == "" {
+			return fmt.Errorf("redactor: FieldNames[%d] %q is empty", i, n)
+		}
+	}
+	for i, p := range r.FieldPaths {
+		if _, err := parseFieldPath(p); err != nil {
+			return fmt.Errorf("redactor: FieldPaths[%d] %q: %w", i, p, err)
+		}
+	}
+	if len(r.Key) > 0 && len(r.Key) < minKeyLen {
+		return fmt.Errorf("redactor: Key has %d bytes, want at least %d", len(r.Key), minKeyLen)
+	}
+	return nil
+}
+
+// Redact removes the secrets from x's request and from every answer. It
+// rewrites x's fields in place, but never writes into the header maps, body
+// arrays or secondary Response it found there: those may still be shared
+// with the proxy. Invalid entries (see Validate) are ignored.
+func (r *Redactor) Redact(x *exchange.Exchange) {
+	r.compile().exchange(x)
+}
+
+// RedactSynth removes the secrets from a synthetic step result: URL query
+// parameters and userinfo, and tags named like secrets. Like Redact it
+// replaces rather than writes into the Tags map.
+func (r *Redactor) RedactSynth(s *SynthRecord) {
+	r.compile().synth(s)
+}
+
+// redactPlan is a Redactor prepared for matching.
+type redactPlan struct {
+	headers map[string]bool // canonical header names
+	names   map[string]bool // normalized field, query and form names
+	query   map[string]bool // names plus the query-only ones
+	maxName int             // longest normalized name
+	paths   [][]pathSeg
+	key     []byte
+}
+
+// compile prepares r for matching, skipping invalid entries.
+func (r *Redactor) compile() *redactPlan {
+	p := &redactPlan{
+		headers: make(map[string]bool),
+		names:   make(map[string]bool),
+		query:   make(map[string]bool),
+		key:     bytes.Clone(r.Key),
+	}
+	for _, h := range alwaysRedactedHeaders {
+		p.headers[http.CanonicalHeaderKey(h)] = true
+	}
+	for _, h := range r.Headers {
+		if validHeaderName(h) {
+			p.headers[http.CanonicalHeaderKey(h)] = true
+		}
+	}
+	add := func(m map[string]bool, names []string) {
+		for _, n := range names {
+			if n = normalizeName(n); n != "" {
+				m[n] = true
+				p.maxName = max(p.maxName, len(n))
+			}
+		}
+	}
+	if !r.NoDefaultFieldNames {
+		add(p.names, defaultFieldNames)
+		add(p.query, defaultFieldNames)
+	}
+	add(p.names, r.FieldNames)
+	add(p.query, r.FieldNames)
+	add(p.query, r.QueryParams)
+	for _, s := range r.FieldPaths {
+		if segs, err := parseFieldPath(s); err == nil {
+			p.paths = append(p.paths, segs)
+		}
+	}
+	if len(p.key) < minKeyLen {
+		p.key = nil
+	}
+	return p
+}
+
+// normalizeName lowercases ASCII letters and drops '_' and '-'.
+func normalizeName(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '_' || c == '-':
+		case 'A' <= c && c <= 'Z':
+			b.WriteByte(c + 'a' - 'A')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// match reports whether name, normalized, is in set; it does not allocate.
+func match[T string | []byte](p *redactPlan, set map[string]bool, name T) bool {
+	if len(name) == 0 || len(set) == 0 {
+		return false
+	}
+	var buf [64]byte
+	n := buf[:0]
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_' || c == '-':
+			continue
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		if len(n) == p.maxName {
+			return false
+		}
+		n = append(n, c)
+	}
+	return set[string(n)]
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// replacement returns what a secret is replaced with.
+func (p *redactPlan) replacement(secret []byte) string {
+	if p.key == nil {
+		return Redacted
+	}
+	m := hmac.New(sha256.New, p.key)
+	m.Write(secret)
+	var sum [sha256.Size]byte
+	return hashPrefix + hex.EncodeToString(m.Sum(sum[:0])[:8])
+}
+
+func (p *redactPlan) exchange(x *exchange.Exchange) {
+	x.Request.Header = p.header(x.Request.Header)
+	x.Request.URL, _ = p.redactURL(x.Request.URL)
+	x.Request.Body = p.body(x.Request.Body, x.Request.Header)
+	p.response(&x.Primary)
+	if x.Secondary != nil {
+		s := *x.Secondary
+		p.response(&s)
+		x.Secondary = &s
+	}
+	p.response(&x.Candidate)
+}
+
+func (p *redactPlan) response(r *exchange.Response) {
+	r.Header = p.header(r.Header)
+	r.Trailer = p.header(r.Trailer)
+	r.Body = p.body(r.Body, r.Header)
+}
+
+func (p *redactPlan) synth(s *SynthRecord) {
+	s.URL, _ = p.redactURL(s.URL)
+	var tags map[string]string
+	for k, v := range s.Tags {
+		if !p.headerMatch(k) {
+			continue
+		}
+		if tags == nil {
+			tags = make(map[string]string, len(s.Tags))
+			for k2, v2 := range s.Tags {
+				tags[k2] = v2
+			}
+		}
+		tags[k] = p.replacement([]byte(v))
+	}
+	if tags != nil {
+		s.Tags = tags
+	}
+}
+
+// headerMatch reports whether a header of this name is a secret.
+func (p *redactPlan) headerMatch(name string) bool {
+	return p.headers[http.CanonicalHeaderKey(name)] || match(p, p.names, name)
+}
+
+// header returns h, or a redacted copy of it when it holds secrets.
+func (p *redactPlan) header(h http.Header) http.Header {
+	var out http.Header
+	for k, vs := range h {
+		var repl []string
+		if p.headerMatch(k) {
+			repl = make([]string, len(vs))
+			for i, v := range vs {
+				repl[i] = p.replacement([]byte(v))
+			}
+		} else if isURLHeader(k) {
+			for i, v := range vs {
+				nv, changed := p.redactURL(v)
+				if !changed {
+					continue
+				}
+				if repl == nil {
+					repl = append([]string(nil), vs...)
+				}
+				repl[i] = nv
+			}
+		}
+		if repl == nil {
+			continue
+		}
+		if out == nil {
+			out = h.Clone()
+		}
+		out[k] = repl
+	}
+	if out == nil {
+		return h
+	}
+	return out
+}
+
+func isURLHeader(name string) bool {
+	for _, u := range urlHeaders {
+		if strings.EqualFold(name, u) {
+			return true
+		}
+	}
+	return false
+}
+
+// body returns b, or a redacted copy of it, judging its type by h.
+func (p *redactPlan) body(b []byte, h http.Header) []byte {
+	if len(b) == 0 {
+		return b
+	}
+	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		out, _ := p.plainBody(b, h.Get("Content-Type"))
+		return out
+	case "gzip", "x-gzip":
+		return p.gzipBody(b, h.Get("Content-Type"))
+	default:
+		return b // br, zstd, deflate: not inspected (see FORMAT.md)
+	}
+}
+
+// plainBody redacts an uncompressed body.
+func (p *redactPlan) plainBody(b []byte, contentType string) ([]byte, bool) {
+	mt := contentType
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case mt == "application/x-www-form-urlencoded":
+		s, changed := p.redactParams(string(b))
+		if !changed {
+			return b, false
+		}
+		return []byte(s), true
+	case strings.Contains(mt, "json") || looksLikeJSON(b):
+		return p.redactJSON(b)
+	}
+	return b, false
+}
+
+func looksLikeJSON(b []byte) bool {
+	i := skipWS(b, 0)
+	return i < len(b) && (b[i] == '{' || b[i] == '[')
+}
+
+// gzipBody redacts inside a gzip body and re-compresses it when anything
+// changed. A body that fails to decompress part way (the proxy may have kept
+// only a prefix) keeps only the redacted part that did decompress; one that
+// is not gzip at all is left as it is.
+func (p *redactPlan) gzipBody(b []byte, contentType string) []byte {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return b
+	}
+	plain, err := io.ReadAll(io.LimitReader(zr, MaxRecordBytes))
+	complete := err == nil
+	out, changed := p.plainBody(plain, contentType)
+	if !changed && complete {
+		return b
+	}
+	// Whatever did not decompress could not be inspected, so it is
+	// dropped: the body keeps the redacted part that did.
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(out)
+	zw.Close()
+	return buf.Bytes()
+}

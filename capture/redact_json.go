@@ -1,0 +1,393 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// The JSON redactor is a tolerant scanner rather than a decoder: bodies
+// are often truncated by the proxy's copy limit, sometimes malformed, and
+// must keep every byte that is not a secret (key order, spacing, number
+// formatting) so that diffs and replays still see the original. It walks
+// the structure tracking the path; a value whose key is a secret name or
+// whose path matches a FieldPath is replaced, up to its end or the end of
+// the body. When the structure stops making sense it falls back to
+// hunting for `"name":` pairs for the rest of the body.
+
+// pathSeg is one step of a FieldPath.
+type pathSeg struct {
+	key   string
+	index int  // when isIndex
+	isIdx bool // matches array index `index`
+	any   bool // matches any key or index
+}
+
+// parseFieldPath parses "$.a.b", "$.a[*].b", "$.a[2]", "$['a.b']".
+func parseFieldPath(s string) ([]pathSeg, error) {
+	if !strings.HasPrefix(s, "$") {
+		return nil, errors.New(`path must start with "$"`)
+	}
+	var segs []pathSeg
+	rest := s[1:]
+	for rest != "" {
+		switch rest[0] {
+		case '.':
+			rest = rest[1:]
+			end := strings.IndexAny(rest, ".[")
+			if end < 0 {
+				end = len(rest)
+			}
+			name := rest[:end]
+			if name == "" {
+				return nil, errors.New("empty key after '.'")
+			}
+			if name == "*" {
+				segs = append(segs, pathSeg{any: true})
+			} else {
+				segs = append(segs, pathSeg{key: name})
+			}
+			rest = rest[end:]
+		case '[':
+			end := strings.IndexByte(rest, ']')
+			if q := rest[1:]; len(q) > 0 && (q[0] == '\'' || q[0] == '"') {
+				close := strings.IndexByte(q[1:], q[0])
+				if close < 0 || len(q) < close+3 || q[close+2] != ']' {
+					return nil, errors.New("unterminated quoted key")
+				}
+				segs = append(segs, pathSeg{key: q[1 : close+1]})
+				rest = q[close+3:]
+				continue
+			}
+			if end < 0 {
+				return nil, errors.New("missing ']'")
+			}
+			inner := rest[1:end]
+			if inner == "*" {
+				segs = append(segs, pathSeg{any: true})
+			} else {
+				n, err := strconv.Atoi(inner)
+				if err != nil || n < 0 {
+					return nil, errors.New("want [*], [N] or ['key'] in brackets, got [" + inner + "]")
+				}
+				segs = append(segs, pathSeg{index: n, isIdx: true})
+			}
+			rest = rest[end+1:]
+		default:
+			return nil, errors.New("want '.' or '[' after " + strconv.Quote(s[:len(s)-len(rest)]))
+		}
+	}
+	if len(segs) == 0 {
+		return nil, errors.New("path selects the whole body; name a field")
+	}
+	return segs, nil
+}
+
+// maxJSONDepth bounds the containers tracked; deeper bodies are scanned
+// for secret names without structure.
+const maxJSONDepth = 256
+
+// jsonFrame is one open container while scanning.
+type jsonFrame struct {
+	obj bool
+	key []byte // current key, unescaped, when obj
+	idx int    // current index when !obj
+}
+
+// jsonRedaction rewrites one body copy-on-write.
+type jsonRedaction struct {
+	p      *redactPlan
+	in     []byte
+	out    []byte // nil until the first replacement
+	copied int    // in[:copied] has been dealt with
+}
+
+// redactJSON returns in, or a redacted copy and true.
+func (p *redactPlan) redactJSON(in []byte) ([]byte, bool) {
+	if len(p.names) == 0 && len(p.paths) == 0 {
+		return in, false
+	}
+	j := jsonRedaction{p: p, in: in}
+	j.structured()
+	if j.out == nil {
+		return in, false
+	}
+	j.out = append(j.out, in[j.copied:]...)
+	return j.out, true
+}
+
+// replace swaps in[start:end] for the replacement of that value.
+func (j *jsonRedaction) replace(start, end int) {
+	if j.out == nil {
+		j.out = make([]byte, 0, len(j.in)+32)
+	}
+	j.out = append(j.out, j.in[j.copied:start]...)
+	j.out = strconv.AppendQuote(j.out, j.p.replacement(jsonSecret(j.in[start:end])))
+	j.copied = end
+}
+
+// jsonSecret returns what a value means, for hashing: a string's text,
+// anything else's raw bytes.
+func jsonSecret(v []byte) []byte {
+	if len(v) == 0 || v[0] != '"' {
+		return bytes.TrimSpace(v)
+	}
+	if len(v) >= 2 && v[len(v)-1] == '"' {
+		inner := v[1 : len(v)-1]
+		if bytes.IndexByte(inner, '\\') < 0 {
+			return inner
+		}
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			return []byte(s)
+		}
+	}
+	return v[1:]
+}
+
+func (j *jsonRedaction) shouldRedact(stack []jsonFrame) bool {
+	if n := len(stack); n > 0 && stack[n-1].obj && match(j.p, j.p.names, stack[n-1].key) {
+		return true
+	}
+	for _, path := range j.p.paths {
+		if pathMatch(path, stack) {
+			return true
+		}
+	}
+	return false
+}
+
+func pathMatch(path []pathSeg, stack []jsonFrame) bool {
+	if len(path) != len(stack) {
+		return false
+	}
+	for i, s := range path {
+		f := &stack[i]
+		switch {
+		case s.any:
+		case s.isIdx:
+			if f.obj || f.idx != s.index {
+				return false
+			}
+		default:
+			if !f.obj || string(f.key) != s.key {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// structured walks the JSON structure from the start of the body.
+func (j *jsonRedaction) structured() {
+	b := j.in
+	var backing [16]jsonFrame
+	stack := backing[:0]
+	i := 0
+values:
+	for {
+		// A value is expected at i.
+		i = skipWS(b, i)
+		if i >= len(b) {
+			return
+		}
+		if j.shouldRedact(stack) {
+			end := skipJSONValue(b, i)
+			j.replace(i, end)
+			i = end
+		} else {
+			if c := b[i]; (c == '{' || c == '[') && len(stack) >= maxJSONDepth {
+				j.hunt(i)
+				return
+			}
+			switch b[i] {
+			case '{':
+				i = skipWS(b, i+1)
+				if i < len(b) && b[i] == '}' {
+					i++
+					break
+				}
+				key, next, ok := readJSONKey(b, i)
+				if !ok {
+					j.hunt(i)
+					return
+				}
+				stack = append(stack, jsonFrame{obj: true, key: key})
+				i = next
+				continue values
+			case '[':
+				i = skipWS(b, i+1)
+				if i < len(b) && b[i] == ']' {
+					i++
+					break
+				}
+				stack = append(stack, jsonFrame{})
+				continue values
+			case '"':
+				i = skipJSONString(b, i)
+			default:
+				end := skipJSONScalar(b, i)
+				if end == i {
+					j.hunt(i)
+					return
+				}
+				i = end
+			}
+		}
+		// A value ended before i.
+		for {
+			i = skipWS(b, i)
+			if i >= len(b) {
+				return
+			}
+			if len(stack) == 0 {
+				continue values // another top-level value (NDJSON)
+			}
+			top := &stack[len(stack)-1]
+			switch c := b[i]; {
+			case c == ',' && top.obj:
+				key, next, ok := readJSONKey(b, skipWS(b, i+1))
+				if !ok {
+					j.hunt(i + 1)
+					return
+				}
+				top.key, i = key, next
+				continue values
+			case c == ',':
+				top.idx++
+				i++
+				continue values
+			case c == '}' && top.obj, c == ']' && !top.obj:
+				stack = stack[:len(stack)-1]
+				i++
+			default:
+				j.hunt(i)
+				return
+			}
+		}
+	}
+}
+
+// hunt redacts the value of every `"name":` pair with a secret name from
+// i on, without regard to structure.
+func (j *jsonRedaction) hunt(i int) {
+	b := j.in
+	for i < len(b) {
+		if b[i] != '"' {
+			i++
+			continue
+		}
+		end := skipJSONString(b, i)
+		k := skipWS(b, end)
+		if k < len(b) && b[k] == ':' && match(j.p, j.p.names, unescapeJSONKey(b[i:end])) {
+			v := skipWS(b, k+1)
+			e := skipJSONValue(b, v)
+			j.replace(v, e)
+			i = e
+			continue
+		}
+		i = end
+	}
+}
+
+// readJSONKey reads `"key" :` at i and returns the key and the index after
+// the colon.
+func readJSONKey(b []byte, i int) (key []byte, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	end := skipJSONString(b, i)
+	if end > len(b) || b[end-1] != '"' || end-i < 2 {
+		return nil, i, false
+	}
+	c := skipWS(b, end)
+	if c >= len(b) || b[c] != ':' {
+		return nil, i, false
+	}
+	return unescapeJSONKey(b[i:end]), c + 1, true
+}
+
+// unescapeJSONKey returns a quoted key's text.
+func unescapeJSONKey(q []byte) []byte {
+	if len(q) < 2 || q[len(q)-1] != '"' {
+		return nil
+	}
+	inner := q[1 : len(q)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner
+	}
+	var s string
+	if json.Unmarshal(q, &s) != nil {
+		return inner
+	}
+	return []byte(s)
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipJSONString returns the index after the string starting at b[i]
+// (a quote), or len(b) when it is not terminated.
+func skipJSONString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return len(b)
+}
+
+// skipJSONScalar returns the index after a number or literal at b[i].
+func skipJSONScalar(b []byte, i int) int {
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case ',', ':', '}', ']', '{', '[', '"', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
+
+// skipJSONValue returns the index after the value at b[i], or len(b) when
+// it runs to the end.
+func skipJSONValue(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		return skipJSONString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				j = skipJSONString(b, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(b)
+	default:
+		return skipJSONScalar(b, i)
+	}
+}
