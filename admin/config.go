@@ -1,0 +1,172 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults used for the zero values of Config fields.
+const (
+	// DefaultAddr is where the server listens when Config.Addr is empty:
+	// loopback only, so nothing outside the machine can reach it.
+	DefaultAddr = "127.0.0.1:9090"
+	// DefaultStreamInterval is the time between two snapshots on a stream.
+	DefaultStreamInterval = 500 * time.Millisecond
+	// DefaultMaxSnapshotBytes is the largest encoded snapshot the server
+	// sends and the client accepts.
+	DefaultMaxSnapshotBytes = 4 << 20
+	// DefaultMaxStreams is how many snapshot streams may be open at once.
+	DefaultMaxStreams = 16
+	// DefaultShutdownTimeout is how long Run waits for requests in flight
+	// after its context is done before it closes their connections.
+	DefaultShutdownTimeout = 5 * time.Second
+)
+
+// MinStreamInterval is the shortest Config.StreamInterval accepted: a
+// dashboard has no use for more, and each tick encodes a whole snapshot.
+const MinStreamInterval = 10 * time.Millisecond
+
+// Config describes an admin server. The zero value is valid: a server on
+// 127.0.0.1:9090 with health, readiness, metrics and profiles, and no
+// snapshot or control endpoints.
+type Config struct {
+	// Addr is the host:port to listen on. Empty means DefaultAddr. A host
+	// that is not a loopback address or "localhost" (an empty host, as in
+	// ":9090", means every interface) requires a Token.
+	Addr string
+
+	// Token, when set, is the bearer token that /snapshot, /control and
+	// /debug/pprof require. Empty means no token, allowed only on loopback.
+	Token string
+
+	// Snapshot returns the instance's current state, encoded as JSON for
+	// /snapshot and the stream. It is called from request goroutines, so it
+	// must be safe for concurrent use. Nil means /snapshot answers 404.
+	Snapshot func() any
+
+	// Control is what /control acts on. Nil means /control answers 404.
+	Control Controller
+
+	// Registry is what /metrics serves. Nil means a new registry with the Go
+	// runtime and process collectors, available from Server.Registry so the
+	// instance can add its own metrics. A non-nil registry is served as is.
+	Registry *prometheus.Registry
+
+	// Ready reports whether the instance can do its work; /readyz answers
+	// 503 with its error. Nil means always ready.
+	Ready func() error
+
+	// Logger receives control actions, refused requests and serving errors.
+	// Nil means slog.Default().
+	Logger *slog.Logger
+
+	// StreamInterval is the time between two snapshots on a stream. Zero
+	// means DefaultStreamInterval; below MinStreamInterval is an error.
+	StreamInterval time.Duration
+
+	// MaxSnapshotBytes bounds one encoded snapshot; a larger one is refused
+	// with an error instead of sent. Zero means DefaultMaxSnapshotBytes.
+	MaxSnapshotBytes int
+
+	// MaxStreams bounds how many snapshot streams are open at once; more
+	// are refused with 503. Zero means DefaultMaxStreams.
+	MaxStreams int
+
+	// ShutdownTimeout is how long Run waits for requests in flight once its
+	// context is done. Zero means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+}
+
+// Validate reports the first field of c that cannot work, by name.
+func (c Config) Validate() error {
+	addr := c.addr()
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("admin config: Addr %q: want host:port (like %q): %w", addr, DefaultAddr, err)
+	}
+	if port != "" {
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return fmt.Errorf("admin config: Addr %q: bad port %q: %w", addr, port, err)
+		}
+	}
+	if err := checkToken(c.Token); err != nil {
+		return fmt.Errorf("admin config: Token: %w", err)
+	}
+	if c.Token == "" && !isLoopbackHost(host) {
+		return fmt.Errorf("admin config: Token is required when Addr %q is not a loopback address: "+
+			"anyone who can reach it could read snapshots and stop the instance "+
+			"(set a Token, or listen on 127.0.0.1)", addr)
+	}
+	switch {
+	case c.StreamInterval < 0:
+		return fmt.Errorf("admin config: StreamInterval %v is negative", c.StreamInterval)
+	case c.StreamInterval != 0 && c.StreamInterval < MinStreamInterval:
+		return fmt.Errorf("admin config: StreamInterval %v is below the minimum %v", c.StreamInterval, MinStreamInterval)
+	case c.MaxSnapshotBytes < 0:
+		return fmt.Errorf("admin config: MaxSnapshotBytes %d is negative", c.MaxSnapshotBytes)
+	case c.MaxStreams < 0:
+		return fmt.Errorf("admin config: MaxStreams %d is negative", c.MaxStreams)
+	case c.ShutdownTimeout < 0:
+		return fmt.Errorf("admin config: ShutdownTimeout %v is negative", c.ShutdownTimeout)
+	}
+	return nil
+}
+
+// withDefaults returns c with every zero value replaced by its default.
+func (c Config) withDefaults() Config {
+	c.Addr = c.addr()
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.StreamInterval == 0 {
+		c.StreamInterval = DefaultStreamInterval
+	}
+	if c.MaxSnapshotBytes == 0 {
+		c.MaxSnapshotBytes = DefaultMaxSnapshotBytes
+	}
+	if c.MaxStreams == 0 {
+		c.MaxStreams = DefaultMaxStreams
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	return c
+}
+
+func (c Config) addr() string {
+	if c.Addr == "" {
+		return DefaultAddr
+	}
+	return c.Addr
+}
+
+// checkToken rejects tokens that cannot travel intact in an Authorization
+// header.
+func checkToken(token string) error {
+	if token != strings.TrimSpace(token) {
+		return errors.New("has leading or trailing spaces")
+	}
+	for _, r := range token {
+		if r < 0x21 || r > 0x7e {
+			return fmt.Errorf("contains %q: want printable ASCII without spaces", r)
+		}
+	}
+	return nil
+}
+
+// isLoopbackHost reports whether host names only this machine: a loopback IP
+// or "localhost". An empty host (every interface) and other names are not.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
