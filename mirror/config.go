@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -166,33 +168,32 @@ func (c Config) Validate() error {
 		bad("marker_value", "%q is not a valid header value", c.MarkerValue)
 	}
 	for i, r := range c.Routes {
-		if err := r.validate(); err != nil {
-			errs = append(errs, fmt.Errorf("routes[%d]: %w", i, err))
-		}
+		errs = append(errs, r.validate(fmt.Sprintf("routes[%d]", i))...)
 	}
 	return errors.Join(errs...)
 }
 
-// validate reports every bad field of one route.
-func (r Route) validate() error {
+// validate reports every bad field of one route, each named under field
+// ("routes[2]").
+func (r Route) validate(field string) []error {
 	var errs []error
 	if _, err := parsePattern(r.Path); err != nil {
-		errs = append(errs, fmt.Errorf("path: %w", err))
+		errs = append(errs, fmt.Errorf("%s.path: %w", field, err))
 	}
 	for j, m := range r.Methods {
 		if !httpguts.ValidHeaderFieldName(m) { // a method is an RFC 9110 token, like a field name
-			errs = append(errs, fmt.Errorf("methods[%d]: %q is not a valid method", j, m))
+			errs = append(errs, fmt.Errorf("%s.methods[%d]: %q is not a valid method", field, j, m))
 		}
 	}
-	for k, v := range r.Headers {
+	for _, k := range slices.Sorted(maps.Keys(r.Headers)) { // sorted: a stable message
 		if !httpguts.ValidHeaderFieldName(k) {
-			errs = append(errs, fmt.Errorf("headers: %q is not a valid header name", k))
+			errs = append(errs, fmt.Errorf("%s.headers: %q is not a valid header name", field, k))
 		}
-		if !httpguts.ValidHeaderFieldValue(v) {
-			errs = append(errs, fmt.Errorf("headers[%s]: %q is not a valid header value", k, v))
+		if v := r.Headers[k]; !httpguts.ValidHeaderFieldValue(v) {
+			errs = append(errs, fmt.Errorf("%s.headers[%s]: %q is not a valid header value", field, k, v))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // withDefaults returns c with every zero value replaced by its default.

@@ -331,6 +331,7 @@ func TestClientGoesAway(t *testing.T) {
 				done <- err
 			}()
 			waitFor(t, arrived, "candidate request")
+			primary.next(t) // the primary is handling the request
 			if !tc.firstPart {
 				cancel()
 			}

@@ -108,7 +108,7 @@ func compileRoutes(rs []Route) ([]route, error) {
 	for i, r := range rs {
 		p, err := parsePattern(r.Path)
 		if err != nil {
-			return nil, fmt.Errorf("routes[%d]: path: %w", i, err)
+			return nil, fmt.Errorf("routes[%d].path: %w", i, err)
 		}
 		c := route{name: r.Name, path: p, disabled: r.Disabled, unsafe: r.Unsafe}
 		if c.name == "" {

@@ -1,0 +1,158 @@
+package mirror
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestQueueFullDropsCopies proves rule 2: with the only worker busy and the
+// queue full, the next copy is dropped and counted, and every client is
+// answered while the candidate is stuck.
+func TestQueueFullDropsCopies(t *testing.T) {
+	t.Parallel()
+	primary := newBackend(t, nil)
+	g := newGate()
+	arrived := make(chan struct{}, 10)
+	candidate := newBackend(t, gated(g, arrived))
+	t.Cleanup(g.open)
+	obs := newCollector()
+	f := startProxy(t, Config{Primary: primary.URL, Candidate: candidate.URL, Observer: obs, Workers: 1, QueueSize: 1})
+
+	f.get(t, "/1")
+	waitFor(t, arrived, "the worker to take the first copy") // the worker is now stuck
+	f.get(t, "/2")                                           // queued
+	f.get(t, "/3")                                           // dropped: queue full
+	s := f.Stats()
+	if s.Received != 3 || s.Mirrored != 2 || s.Dropped != 1 || s.QueueDepth != 1 || s.QueueSize != 1 || s.Workers != 1 {
+		t.Errorf("received %d mirrored %d dropped %d depth %d/%d workers %d; want 3 2 1 1/1 1",
+			s.Received, s.Mirrored, s.Dropped, s.QueueDepth, s.QueueSize, s.Workers)
+	}
+	g.open()
+	got := map[string]bool{obs.next(t).Request.URL: true, obs.next(t).Request.URL: true}
+	if !got["/1"] || !got["/2"] {
+		t.Errorf("observed %v, want /1 and /2", got)
+	}
+	eventually(t, "completed = 2", func() bool { return f.Stats().Completed == 2 })
+}
+
+// TestRequestBodyLimit proves the body rules: a body over MaxBodyBytes
+// reaches the primary whole and is not mirrored (whether its length is
+// known or not); one within the limit is mirrored whole.
+func TestRequestBodyLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 1000
+	tests := []struct {
+		name         string
+		size         int
+		chunked      bool
+		wantMirrored bool
+	}{
+		{name: "within", size: 10, wantMirrored: true},
+		{name: "exactly the limit", size: limit, wantMirrored: true},
+		{name: "exactly the limit, chunked", size: limit, chunked: true, wantMirrored: true},
+		{name: "over, length known", size: limit + 1},
+		{name: "over, chunked", size: 200 << 10, chunked: true},
+		{name: "empty chunked", size: 0, chunked: true, wantMirrored: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			primary, candidate := newBackend(t, nil), newBackend(t, nil)
+			obs := newCollector()
+			f := startProxy(t, Config{
+				Primary: primary.URL, Candidate: candidate.URL, Observer: obs, MaxBodyBytes: limit,
+				Routes: []Route{{Path: "/upload", Unsafe: true}},
+			})
+			body := bytes.Repeat([]byte("0123456789"), tc.size/10+1)[:tc.size]
+			var r io.Reader = bytes.NewReader(body)
+			if tc.chunked {
+				r = io.MultiReader(r)
+			}
+			f.do(t, http.MethodPost, "/upload", r, nil)
+			if got := primary.next(t).Body; !bytes.Equal(got, body) {
+				t.Errorf("primary got %d bytes, want all %d", len(got), len(body))
+			}
+			s := f.Stats()
+			if tc.wantMirrored {
+				x := obs.next(t)
+				if !bytes.Equal(x.Request.Body, body) && len(body) > 0 {
+					t.Errorf("exchange body %d bytes, want %d", len(x.Request.Body), len(body))
+				}
+				if got := candidate.next(t).Body; !bytes.Equal(got, body) {
+					t.Errorf("candidate got %d bytes, want %d", len(got), len(body))
+				}
+				if s.Mirrored != 1 {
+					t.Errorf("mirrored %d, want 1", s.Mirrored)
+				}
+				return
+			}
+			if s.Mirrored != 0 || s.Skipped["body_size"] != 1 {
+				t.Errorf("mirrored %d, skipped for body size %d; want 0 and 1", s.Mirrored, s.Skipped["body_size"])
+			}
+		})
+	}
+}
+
+// TestRequestBodyCutShort checks that a client body that ends early is not
+// mirrored (and counted), and that the proxy survives it.
+func TestRequestBodyCutShort(t *testing.T) {
+	t.Parallel()
+	primary, candidate := newBackend(t, nil), newBackend(t, nil)
+	f := startProxy(t, Config{
+		Primary: primary.URL, Candidate: candidate.URL,
+		Routes: []Route{{Path: "/upload", Unsafe: true}},
+	})
+	c, err := net.Dial("tcp", strings.TrimPrefix(f.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(wait))
+	fmt.Fprintf(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
+	_ = c.(*net.TCPConn).CloseWrite() // the other 90 bytes never come
+	_, _ = http.ReadResponse(bufio.NewReader(c), nil)
+	eventually(t, "the skip to be counted", func() bool { return f.Stats().Skipped["body_error"] == 1 })
+	if s := f.Stats(); s.Mirrored != 0 {
+		t.Errorf("mirrored %d, want 0", s.Mirrored)
+	}
+	f.get(t, "/after") // still serving
+}
+
+// TestSkipCounters checks that each reason for not mirroring is counted,
+// and that skipped requests are still served by the primary.
+func TestSkipCounters(t *testing.T) {
+	t.Parallel()
+	primary, candidate := newBackend(t, nil), newBackend(t, nil)
+	obs := newCollector()
+	f := startProxy(t, Config{
+		Primary: primary.URL, Candidate: candidate.URL, Observer: obs,
+		Routes: []Route{{Path: "/off", Disabled: true}},
+	})
+	for _, r := range []struct{ method, path string }{
+		{"GET", "/on"}, {"GET", "/off"}, {"POST", "/on"}, {"DELETE", "/on"},
+	} {
+		if resp, body := f.do(t, r.method, r.path, nil, nil); resp.StatusCode != 200 || string(body) != "ok" {
+			t.Errorf("%s %s: %d %q, want the primary's 200 ok", r.method, r.path, resp.StatusCode, body)
+		}
+	}
+	obs.next(t)
+	s := f.Stats()
+	want := map[string]uint64{"method": 2, "route": 1, "sample": 0, "body_size": 0, "body_error": 0, "upgrade": 0, "shutdown": 0}
+	for k, v := range want {
+		if s.Skipped[k] != v {
+			t.Errorf("skipped[%s] = %d, want %d", k, s.Skipped[k], v)
+		}
+	}
+	if s.Received != 4 || s.Mirrored != 1 {
+		t.Errorf("received %d mirrored %d, want 4 1", s.Received, s.Mirrored)
+	}
+	// A client can have its whole answer a moment before the handler returns.
+	eventually(t, "no request in flight", func() bool { return f.Stats().InFlight == 0 })
+}
