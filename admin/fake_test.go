@@ -110,7 +110,10 @@ type running struct {
 	client *Client
 	logs   *syncBuffer
 	cancel context.CancelFunc
-	done   chan error
+	done   chan struct{} // closed when Run returned
+	err    error         // what Run returned, once done is closed
+	// checked is set once the test has looked at Run's result itself.
+	checked bool
 }
 
 // wait bounds every wait of the tests: long enough for a loaded CI machine,
@@ -137,12 +140,16 @@ func start(t *testing.T, cfg Config) *running {
 		t.Fatalf("Listen: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{srv: srv, url: "http://" + srv.Addr().String(), logs: logs, cancel: cancel, done: make(chan error, 1)}
-	go func() { r.done <- srv.Run(ctx) }()
+	r := &running{srv: srv, url: "http://" + srv.Addr().String(), logs: logs, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		r.err = srv.Run(ctx)
+		close(r.done)
+	}()
 	transport := &http.Transport{}
 	r.client = &Client{BaseURL: r.url, Token: cfg.Token, HTTP: &http.Client{Transport: transport}, Timeout: wait}
 	t.Cleanup(func() {
-		if err := r.stop(t); err != nil {
+		checked := r.checked
+		if err := r.stop(t); err != nil && !checked {
 			t.Errorf("Run: %v", err)
 		}
 		transport.CloseIdleConnections()
@@ -155,11 +162,9 @@ func (r *running) stop(t *testing.T) error {
 	t.Helper()
 	r.cancel()
 	select {
-	case err, ok := <-r.done:
-		if ok {
-			close(r.done)
-		}
-		return err
+	case <-r.done:
+		r.checked = true
+		return r.err
 	case <-time.After(wait):
 		t.Fatalf("Run did not return within %v of its context being cancelled", wait)
 		return nil
