@@ -1,0 +1,99 @@
+package compare
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestAutomaticTemplates(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ path, want string }{
+		{"/", "/"},
+		{"", "/"},
+		{"/orders", "/orders"},
+		{"/orders?page=2", "/orders"},
+		{"/orders/123", "/orders/{id}"},
+		{"/orders/ord-000123/items/7", "/orders/{id}/items/{id}"},
+		{"/orders/ord-1", "/orders/{id}"},
+		{"/users/6f1c2a9e-8d3b-4c5e-9f7a-1b2c3d4e5f60", "/users/{id}"},
+		{"/blobs/deadbeefcafef00d1234", "/blobs/{id}"},
+		{"/objects/507f1f77bcf86cd799439011", "/objects/{id}"},
+		{"/api/v1/orders", "/api/v1/orders"},
+		{"/api/v2/oauth2/token", "/api/v2/oauth2/token"},
+		{"/days/2024-05-01", "/days/{id}"},
+		{"/people/ada@example.com", "/people/{id}"},
+		{"/tokens/dGhpcyBpcyBhIHRva2VuIDEy", "/tokens/{id}"},
+		{"http://shop.example/orders/42?x=1", "/orders/{id}"},
+		{"/orders/", "/orders/"},
+	}
+	tm := newTemplater(nil, 32, 500)
+	for _, tt := range tests {
+		if got := tm.template("GET", tt.path, true); got != tt.want {
+			t.Errorf("template(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestConfiguredRoutesWin(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t, Config{Routes: []string{"/orders/{order}/items/{sku}", "/files/{path...}", "/v1/{name}"}})
+	tests := []struct{ url, want string }{
+		{"/orders/7/items/ABC", "/orders/{order}/items/{sku}"},
+		{"/files/a/b/c.txt", "/files/{path...}"},
+		{"/files", "/files"},
+		{"/v1/alice", "/v1/{name}"},
+		{"/v1/alice/x", "/v1/alice/x"},
+	}
+	for _, tt := range tests {
+		got := e.Compare(pairOf("get", tt.url, answer(200, "{}"), answer(200, "{}"))).Endpoint
+		if want := (Endpoint{"GET", tt.want}); got != want {
+			t.Errorf("%s: endpoint %v, want %v", tt.url, got, want)
+		}
+	}
+}
+
+func TestRouteValidation(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"orders", "/orders/{}", "/orders/x{id}", "/files/{p...}/x", "/a/{b"} {
+		err := Config{Routes: []string{bad}}.Validate()
+		if err == nil || !contains(err.Error(), "Routes[0]") {
+			t.Errorf("route %q: error %v, want one naming Routes[0]", bad, err)
+		}
+	}
+}
+
+func TestHighCardinalitySegments(t *testing.T) {
+	t.Parallel()
+	tm := newTemplater(nil, 3, 500)
+	var got []string
+	for _, name := range []string{"alice", "bob", "carol", "dave", "erin", "alice"} {
+		got = append(got, tm.template("GET", "/users/"+name+"/cart", true))
+	}
+	want := []string{"/users/alice/cart", "/users/bob/cart", "/users/carol/cart", "/users/{id}/cart", "/users/{id}/cart", "/users/alice/cart"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("templates = %v, want %v", got, want)
+	}
+	// Without learning, unseen values are left alone while there is room.
+	tm2 := newTemplater(nil, 3, 500)
+	tm2.template("GET", "/users/alice", false)
+	if got := tm2.template("GET", "/users/bob", true); got != "/users/bob" {
+		t.Errorf("template = %q, want /users/bob", got)
+	}
+}
+
+func TestMaxEndpointsFoldsIntoOther(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t, Config{MaxEndpoints: 3})
+	for _, p := range []string{"/a", "/b", "/c", "/d", "/a"} {
+		e.Observe(pairOf("GET", p, answer(200, "{}"), answer(200, "{}")))
+	}
+	r := e.Report()
+	var got []string
+	for _, ep := range r.Endpoints {
+		got = append(got, fmt.Sprintf("%s %s=%d", ep.Method, ep.Route, ep.Pairs))
+	}
+	want := []string{"* (other)=2", "GET /a=2", "GET /b=1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("endpoints = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,187 @@
+package compare
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// DefaultIgnoreHeaders are the response headers that are not compared
+// unless Config.ReplaceIgnoreHeaders drops them. They change on every
+// answer or between instances without meaning anything about the
+// behaviour under test: clocks and cache ages, per-request ids and
+// traces, timing, session cookies (Set-Cookie carries fresh session ids),
+// framing that depends on how the body was written (Content-Length,
+// chunked encoding; the bodies themselves are compared) and
+// infrastructure stamps.
+var DefaultIgnoreHeaders = []string{
+	"Age",
+	"Alt-Svc",
+	"Cf-Ray",
+	"Connection",
+	"Content-Length",
+	"Date",
+	"Expires",
+	"Keep-Alive",
+	"Last-Modified",
+	"Nel",
+	"Report-To",
+	"Request-Id",
+	"Server-Timing",
+	"Set-Cookie",
+	"Traceparent",
+	"Tracestate",
+	"Transfer-Encoding",
+	"Via",
+	"X-Amz-Cf-Id",
+	"X-Amzn-Requestid",
+	"X-Amzn-Trace-Id",
+	"X-B3-*",
+	"X-Cache",
+	"X-Cache-Hits",
+	"X-Correlation-Id",
+	"X-Envoy-Upstream-Service-Time",
+	"X-Request-Id",
+	"X-Response-Time",
+	"X-Runtime",
+	"X-Served-By",
+	"X-Timer",
+	"X-Trace-Id",
+}
+
+// headerFilter decides which headers are ignored.
+type headerFilter struct {
+	exact    map[string]bool // canonical names
+	prefixes []string        // canonical prefixes of "Name*" patterns
+}
+
+func validHeaderPattern(p string) error {
+	name := strings.TrimSuffix(p, "*")
+	if name == "" {
+		return errors.New("empty header name")
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}*`, c) >= 0 {
+			return errors.New("header name " + quote(p) + " has an invalid character")
+		}
+	}
+	return nil
+}
+
+func newHeaderFilter(extra []string, replace bool) headerFilter {
+	f := headerFilter{exact: map[string]bool{}}
+	names := extra
+	if !replace {
+		names = append(slices.Clone(DefaultIgnoreHeaders), extra...)
+	}
+	for _, n := range names {
+		if p, ok := strings.CutSuffix(n, "*"); ok {
+			f.prefixes = append(f.prefixes, strings.ToLower(p))
+			continue
+		}
+		f.exact[http.CanonicalHeaderKey(n)] = true
+	}
+	return f
+}
+
+// ignored reports whether the canonical header name is ignored.
+func (f headerFilter) ignored(name string) bool {
+	if f.exact[name] {
+		return true
+	}
+	if len(f.prefixes) == 0 {
+		return false
+	}
+	lower := strings.ToLower(name)
+	for _, p := range f.prefixes {
+		if strings.HasPrefix(lower, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// diffHeaders compares two header sets, skipping ignored names. Names are
+// compared case-insensitively; multiple values are joined with ", ".
+// Content-Type is compared as a media type (case and spacing of
+// parameters do not matter). rewrite, when set, normalizes a value before
+// comparing.
+func diffHeaders(p, c http.Header, f headerFilter, rewrite func(name, v string) string) []Difference {
+	pc, cc := canonical(p), canonical(c)
+	var out []Difference
+	for name, pv := range pc {
+		if f.ignored(name) {
+			continue
+		}
+		cv, ok := cc[name]
+		if !ok {
+			out = append(out, Difference{Path: "header." + name, Kind: Removed, Primary: clip(pv)})
+			continue
+		}
+		if !headerEqual(name, pv, cv, rewrite) {
+			out = append(out, Difference{Path: "header." + name, Kind: Changed, Primary: clip(pv), Candidate: clip(cv)})
+		}
+	}
+	for name, cv := range cc {
+		if f.ignored(name) {
+			continue
+		}
+		if _, ok := pc[name]; !ok {
+			out = append(out, Difference{Path: "header." + name, Kind: Added, Candidate: clip(cv)})
+		}
+	}
+	slices.SortFunc(out, func(a, b Difference) int { return strings.Compare(a.Path, b.Path) })
+	return out
+}
+
+// canonical joins each header's values under its canonical name.
+func canonical(h http.Header) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, vs := range h {
+		ck := http.CanonicalHeaderKey(k)
+		v := strings.Join(vs, ", ")
+		if prev, ok := out[ck]; ok {
+			v = prev + ", " + v
+		}
+		out[ck] = v
+	}
+	return out
+}
+
+func headerEqual(name, a, b string, rewrite func(name, v string) string) bool {
+	if a == b {
+		return true
+	}
+	if rewrite != nil {
+		a, b = rewrite(name, a), rewrite(name, b)
+		if a == b {
+			return true
+		}
+	}
+	if name == "Content-Type" {
+		return mediaTypeEqual(a, b)
+	}
+	return false
+}
+
+// mediaTypeEqual compares two Content-Type values as media types.
+func mediaTypeEqual(a, b string) bool {
+	ta, pa, errA := mime.ParseMediaType(a)
+	tb, pb, errB := mime.ParseMediaType(b)
+	if errA != nil || errB != nil || ta != tb || len(pa) != len(pb) {
+		return false
+	}
+	for k, v := range pa {
+		w, ok := pb[k]
+		if !ok || !(v == w || (k == "charset" && strings.EqualFold(v, w))) {
+			return false
+		}
+	}
+	return true
+}
+
+// isHeaderPath reports whether a normalizer path targets headers.
+func isHeaderPath(p string) bool { return strings.HasPrefix(p, "header.") && len(p) > len("header.") }

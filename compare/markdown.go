@@ -1,0 +1,290 @@
+package compare
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// Bounds of the Markdown report.
+const (
+	mdTopFields = 20 // fields shown with an exemplar
+)
+
+// WriteMarkdown writes the report for a person deciding on a release:
+// verdict and reasons, a summary, the endpoints table, the top differing
+// fields with an example each, noise, and candidate errors.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	bw := bufio.NewWriter(w)
+	m := &md{w: bw}
+	m.header(r)
+	m.summary(r)
+	m.endpoints(r)
+	m.topFields(r)
+	m.noise(r)
+	m.errors(r)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write report markdown: %w", err)
+	}
+	return nil
+}
+
+type md struct{ w *bufio.Writer }
+
+func (m *md) p(format string, args ...any) { fmt.Fprintf(m.w, format, args...) }
+
+func (m *md) header(r *Report) {
+	m.p("# understudy comparison report\n\n")
+	m.p("**Verdict: %s**\n\n", strings.ToUpper(r.Verdict))
+	for _, reason := range r.Reasons {
+		m.p("- %s\n", mdText(reason))
+	}
+	m.p("\n")
+}
+
+func (m *md) summary(r *Report) {
+	t := r.Totals
+	m.p("## Summary\n\n")
+	m.p("| | |\n|---|--:|\n")
+	m.p("| Endpoints | %d |\n", t.Endpoints)
+	m.p("| Exchanges | %d |\n", t.Exchanges)
+	m.p("| Compared pairs | %d |\n", t.Pairs)
+	m.p("| Differing pairs (noise excluded) | %d (%s) |\n", t.Diffs, pct(t.DiffRate))
+	m.p("| Pairs differing only by noise | %d |\n", t.NoiseOnly)
+	m.p("| Pairs with a secondary answer | %d |\n", t.SecondarySamples)
+	m.p("| Candidate errors | %d (%s; %d timeouts) |\n", t.CandidateErrors, pct(t.ErrorRate), t.CandidateTimeouts)
+	m.p("| Primary errors (not compared) | %d |\n", t.PrimaryErrors)
+	m.p("| Pairs with truncated bodies | %d |\n", t.Truncated)
+	m.p("| Primary latency p50 / p99 | %s / %s |\n", msText(t.PrimaryP50Ms), msText(t.PrimaryP99Ms))
+	m.p("| Candidate latency p50 / p99 | %s / %s |\n\n", msText(t.CandidateP50Ms), msText(t.CandidateP99Ms))
+	ru := r.Rules
+	m.p("An endpoint is judged once it has %d pairs; it fails when more than %s of its pairs differ", ru.MinPairs, pct(ru.MaxDiffRate))
+	if ru.MaxErrorRate >= 0 {
+		m.p(" or the candidate fails more than %s of its requests", pct(ru.MaxErrorRate))
+	}
+	m.p(". A body field is noise when the secondary also differs from the primary on it (after %d samples) "+
+		"and the candidate's excess over that rate is at most %s of its own rate or %s; status and header differences always count.\n\n",
+		ru.NoiseMinSamples, pct(ru.NoiseRelativeThreshold), pct(ru.NoiseAbsoluteThreshold))
+}
+
+func (m *md) endpoints(r *Report) {
+	m.p("## Endpoints\n\n")
+	if len(r.Endpoints) == 0 {
+		m.p("No exchanges were observed.\n\n")
+		return
+	}
+	m.p("| Endpoint | Verdict | Pairs | Diffs | Diff rate | Noise only | Candidate errors | Primary p99 | Candidate p99 |\n")
+	m.p("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, e := range r.Endpoints {
+		m.p("| %s | %s | %d | %d | %s | %d | %d | %s | %s |\n",
+			mdCode(e.Method+" "+e.Route), e.Verdict, e.Pairs, e.Diffs, pct(e.DiffRate), e.NoiseOnly,
+			e.CandidateErrors, msText(e.PrimaryP99Ms), msText(e.CandidateP99Ms))
+	}
+	m.p("\n")
+}
+
+type epField struct {
+	ep *EndpointReport
+	f  *FieldReport
+}
+
+func (m *md) topFields(r *Report) {
+	var top []epField
+	for i := range r.Endpoints {
+		e := &r.Endpoints[i]
+		for j := range e.Fields {
+			if f := &e.Fields[j]; !f.Noisy && f.Diffs > 0 {
+				top = append(top, epField{e, f})
+			}
+		}
+	}
+	m.p("## Top differences\n\n")
+	if len(top) == 0 {
+		m.p("No field differs other than by noise.\n\n")
+		return
+	}
+	slices.SortStableFunc(top, func(a, b epField) int {
+		if a.f.Diffs != b.f.Diffs {
+			return int(b.f.Diffs - a.f.Diffs)
+		}
+		return 0 // endpoints and fields are already in report order
+	})
+	if len(top) > mdTopFields {
+		m.p("The %d fields that differ most often, of %d.\n\n", mdTopFields, len(top))
+		top = top[:mdTopFields]
+	}
+	for _, t := range top {
+		m.p("### %s %s\n\n", mdCode(t.ep.Method+" "+t.ep.Route), mdCode(t.f.Path))
+		m.p("Differs in %d of %d pairs (%s)%s.", t.f.Diffs, t.ep.Pairs, pct(t.f.DiffRate), kindsText(t.f.Kinds))
+		if t.f.Noise > 0 {
+			m.p(" The secondary differs from the primary on it in %d of %d exchanges (%s).", t.f.Noise, t.ep.SecondarySamples, pct(t.f.NoiseRate))
+		}
+		m.p("\n\n")
+		if len(t.f.Exemplars) > 0 {
+			m.exemplar(&t.f.Exemplars[0])
+		}
+	}
+}
+
+func (m *md) exemplar(x *Exemplar) {
+	d := x.Difference
+	m.p("Example: %s", mdCode(x.Method+" "+x.URL))
+	if x.ExchangeID != "" {
+		m.p(" (exchange %s)", mdCode(x.ExchangeID))
+	}
+	m.p(", status %d / %d\n\n", x.PrimaryStatus, x.CandidateStatus)
+	m.p("- %s %s\n", mdCode(d.Path), strings.ReplaceAll(string(d.Kind), "_", " "))
+	if d.Primary != "" || d.Kind == Removed || d.Kind == Changed || d.Kind == TypeChanged {
+		m.p("- primary: %s\n", valueText(d.Primary))
+	}
+	if d.Candidate != "" || d.Kind == Added || d.Kind == Changed || d.Kind == TypeChanged {
+		m.p("- candidate: %s\n", valueText(d.Candidate))
+	}
+	if x.Secondary != nil {
+		m.p("- secondary: %s\n", valueText(x.Secondary.Candidate))
+	}
+	m.p("\n")
+	if d.Detail != "" {
+		m.codeBlock("diff", d.Detail)
+	}
+	if x.RequestBody == "" && x.PrimaryBody == "" && x.CandidateBody == "" {
+		return
+	}
+	m.p("<details><summary>Bodies")
+	if x.Truncated {
+		m.p(" (truncated)")
+	}
+	m.p("</summary>\n\n")
+	for _, b := range []struct{ name, body string }{
+		{"Request", x.RequestBody}, {"Primary", x.PrimaryBody}, {"Candidate", x.CandidateBody},
+	} {
+		if b.body == "" {
+			continue
+		}
+		m.p("%s:\n\n", b.name)
+		lang, text := "", b.body
+		var buf bytes.Buffer
+		if json.Indent(&buf, []byte(text), "", "  ") == nil {
+			lang, text = "json", buf.String()
+		}
+		m.codeBlock(lang, text)
+	}
+	m.p("</details>\n\n")
+}
+
+func (m *md) noise(r *Report) {
+	type row struct {
+		ep  *EndpointReport
+		f   *FieldReport
+		why string
+	}
+	var rows []row
+	for i := range r.Endpoints {
+		e := &r.Endpoints[i]
+		for j := range e.Fields {
+			f := &e.Fields[j]
+			switch {
+			case f.Noisy:
+				rows = append(rows, row{e, f, "noise"})
+			case f.Noise > 0 && !isBodyField(f.Path):
+				rows = append(rows, row{e, f, "counts (status/header); consider ignoring it"})
+			case f.Noise > 0:
+				rows = append(rows, row{e, f, "counts (candidate differs clearly more often)"})
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.p("## Noise\n\n")
+	m.p("Fields on which the secondary (a second copy of the primary) also differs from the primary. " +
+		"Fields judged noise do not make a pair differ.\n\n")
+	m.p("| Endpoint | Field | Candidate diffs | Secondary diffs | Judged |\n|---|---|--:|--:|---|\n")
+	for _, rw := range rows {
+		m.p("| %s | %s | %d (%s) | %d (%s) | %s |\n", mdCode(rw.ep.Method+" "+rw.ep.Route), mdCode(rw.f.Path),
+			rw.f.Diffs, pct(rw.f.DiffRate), rw.f.Noise, pct(rw.f.NoiseRate), rw.why)
+	}
+	m.p("\n")
+}
+
+func (m *md) errors(r *Report) {
+	var any bool
+	for _, e := range r.Endpoints {
+		any = any || len(e.Errors) > 0
+	}
+	if !any {
+		return
+	}
+	m.p("## Candidate errors\n\n| Endpoint | Error | Count |\n|---|---|--:|\n")
+	for _, e := range r.Endpoints {
+		for _, ec := range e.Errors {
+			m.p("| %s | %s | %d |\n", mdCode(e.Method+" "+e.Route), mdText(ec.Error), ec.Count)
+		}
+	}
+	m.p("\n")
+}
+
+func (m *md) codeBlock(lang, text string) {
+	fence := strings.Repeat("`", max(3, longestRun(text, '`')+1))
+	m.p("%s%s\n%s\n%s\n\n", fence, lang, strings.TrimRight(text, "\n"), fence)
+}
+
+func kindsText(k map[Kind]int64) string {
+	if len(k) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, kind := range []Kind{Changed, Added, Removed, TypeChanged} {
+		if n := k[kind]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", strings.ReplaceAll(string(kind), "_", " "), n))
+		}
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+func valueText(v string) string {
+	if v == "" {
+		return "(absent)"
+	}
+	return mdCode(v)
+}
+
+func msText(v float64) string {
+	if v == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f ms", v)
+}
+
+// mdCode renders s as an inline code span that survives tables: pipes
+// escaped, newlines flattened, fence longer than any backtick run.
+func mdCode(s string) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`).Replace(s)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// mdText escapes text for a table cell or list item.
+func mdText(s string) string {
+	return strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func longestRun(s string, c byte) int {
+	best, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	return best
+}

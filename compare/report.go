@@ -1,0 +1,404 @@
+package compare
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ReportSchema identifies the JSON layout of a Report. It changes only
+// when a field changes meaning or disappears; new fields may be added.
+const ReportSchema = "understudy.compare.report/v1"
+
+// Verdicts of a Report and of each endpoint in it.
+const (
+	Pass      = "pass"
+	Fail      = "fail"
+	NotJudged = "not_judged" // endpoints with too few pairs
+)
+
+// Report is a point-in-time copy of the engine's aggregates, with a
+// verdict. It shares no memory with the engine. Endpoints are sorted by
+// route then method; fields by status, headers, then body paths.
+type Report struct {
+	// Schema is ReportSchema.
+	Schema string `json:"schema"`
+	// Verdict is Pass or Fail.
+	Verdict string `json:"verdict"`
+	// Reasons explain the verdict, failures first.
+	Reasons []string `json:"reasons"`
+	// Rules are the thresholds the verdict and the noise judgement used.
+	Rules Rules `json:"rules"`
+	// Totals sum all endpoints.
+	Totals Totals `json:"totals"`
+	// Endpoints hold the per-endpoint aggregates.
+	Endpoints []EndpointReport `json:"endpoints"`
+}
+
+// Rules records the thresholds a Report was judged with.
+type Rules struct {
+	MinPairs               int     `json:"min_pairs"`
+	MaxDiffRate            float64 `json:"max_diff_rate"`
+	MaxErrorRate           float64 `json:"max_error_rate"` // negative: not checked
+	NoiseRelativeThreshold float64 `json:"noise_relative_threshold"`
+	NoiseAbsoluteThreshold float64 `json:"noise_absolute_threshold"`
+	NoiseMinSamples        int     `json:"noise_min_samples"`
+}
+
+// Counts are the counters shared by Totals and EndpointReport.
+type Counts struct {
+	// Exchanges is every exchange observed.
+	Exchanges int64 `json:"exchanges"`
+	// Pairs is the exchanges where primary and candidate both answered
+	// and were compared.
+	Pairs int64 `json:"pairs"`
+	// Diffs is the pairs that differ other than by noise.
+	Diffs int64 `json:"diffs"`
+	// DiffRate is Diffs / Pairs.
+	DiffRate float64 `json:"diff_rate"`
+	// NoiseOnly is the pairs whose only differences are noise.
+	NoiseOnly int64 `json:"noise_only"`
+	// StatusDiffs and HeaderDiffs count pairs with such differences.
+	StatusDiffs int64 `json:"status_diffs"`
+	HeaderDiffs int64 `json:"header_diffs"`
+	// CandidateErrors is the exchanges where the primary answered but the
+	// candidate failed or timed out (CandidateTimeouts of them); they are
+	// not diffed.
+	CandidateErrors   int64 `json:"candidate_errors"`
+	CandidateTimeouts int64 `json:"candidate_timeouts"`
+	// ErrorRate is CandidateErrors / (Pairs + CandidateErrors).
+	ErrorRate float64 `json:"error_rate"`
+	// PrimaryErrors is the exchanges where the primary failed; they are
+	// not diffed.
+	PrimaryErrors int64 `json:"primary_errors"`
+	// SecondarySamples is the pairs that also had a secondary answer.
+	SecondarySamples int64 `json:"secondary_samples"`
+	// Truncated is the pairs where a body was cut off by the proxy and
+	// compared only as far as it went.
+	Truncated int64 `json:"truncated"`
+	// Latency percentiles in milliseconds, over answered requests.
+	PrimaryP50Ms   float64 `json:"primary_p50_ms"`
+	PrimaryP99Ms   float64 `json:"primary_p99_ms"`
+	CandidateP50Ms float64 `json:"candidate_p50_ms"`
+	CandidateP99Ms float64 `json:"candidate_p99_ms"`
+}
+
+// Totals sums every endpoint.
+type Totals struct {
+	Endpoints int `json:"endpoints"`
+	Counts
+}
+
+// EndpointReport is the aggregate of one endpoint.
+type EndpointReport struct {
+	Method string `json:"method"`
+	Route  string `json:"route"`
+	// Verdict is Pass, Fail or NotJudged.
+	Verdict string `json:"verdict"`
+	Counts
+	// Fields lists every field that differed, noise included.
+	Fields []FieldReport `json:"fields"`
+	// Errors counts candidate error messages (a few distinct ones).
+	Errors []ErrorCount `json:"errors,omitempty"`
+}
+
+// FieldReport is the aggregate of one field of one endpoint.
+type FieldReport struct {
+	// Path is the field with array indexes generalized: "$.items[*].price",
+	// "status", "header.Etag", "body", or OtherField.
+	Path string `json:"path"`
+	// Diffs is the pairs where primary and candidate differ on the field.
+	Diffs int64 `json:"diffs"`
+	// Noise is the exchanges where primary and secondary differ on it.
+	Noise int64 `json:"noise"`
+	// DiffRate is Diffs / pairs; NoiseRate is Noise / secondary samples.
+	DiffRate  float64 `json:"diff_rate"`
+	NoiseRate float64 `json:"noise_rate"`
+	// Noisy reports that the field's differences are judged noise and do
+	// not make pairs differ.
+	Noisy bool `json:"noisy"`
+	// Kinds counts the pairs by the kind of the field's first difference.
+	Kinds map[Kind]int64 `json:"kinds,omitempty"`
+	// Exemplars are example pairs: the first ones and a random sample.
+	Exemplars []Exemplar `json:"exemplars,omitempty"`
+}
+
+// Exemplar is one example of a field differing, with enough of the
+// exchange to reproduce it.
+type Exemplar struct {
+	ExchangeID string `json:"exchange_id,omitempty"`
+	Method     string `json:"method"`
+	URL        string `json:"url"`
+	// Difference is the concrete difference ("$.items[2].price").
+	Difference Difference `json:"difference"`
+	// Secondary is the primary/secondary difference at the same path in
+	// the same exchange, when there was one.
+	Secondary       *Difference `json:"secondary,omitempty"`
+	PrimaryStatus   int         `json:"primary_status"`
+	CandidateStatus int         `json:"candidate_status"`
+	// Bodies, cut to Config.ExemplarBytes; binary ones are described.
+	RequestBody   string `json:"request_body,omitempty"`
+	PrimaryBody   string `json:"primary_body,omitempty"`
+	CandidateBody string `json:"candidate_body,omitempty"`
+	// Truncated reports that a body is incomplete here.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// ErrorCount is a candidate error message and how often it occurred.
+type ErrorCount struct {
+	Error string `json:"error"`
+	Count int64  `json:"count"`
+}
+
+// Report returns a consistent copy of the aggregates with a verdict.
+// Each endpoint is copied under its lock, so every exchange is counted
+// either completely or not at all. Its size is bounded by MaxEndpoints,
+// MaxFields, Exemplars and ExemplarBytes.
+func (e *Engine) Report() *Report {
+	e.mu.RLock()
+	aggs := make([]*endpointAgg, 0, len(e.endpoints))
+	for _, a := range e.endpoints {
+		aggs = append(aggs, a)
+	}
+	e.mu.RUnlock()
+
+	r := &Report{
+		Schema: ReportSchema,
+		Rules: Rules{
+			MinPairs:               e.cfg.Verdict.MinPairs,
+			MaxDiffRate:            e.cfg.Verdict.MaxDiffRate,
+			MaxErrorRate:           e.cfg.Verdict.MaxErrorRate,
+			NoiseRelativeThreshold: e.cfg.Noise.RelativeThreshold,
+			NoiseAbsoluteThreshold: e.cfg.Noise.AbsoluteThreshold,
+			NoiseMinSamples:        e.cfg.Noise.MinSamples,
+		},
+		Endpoints: make([]EndpointReport, 0, len(aggs)),
+	}
+	for _, a := range aggs {
+		r.Endpoints = append(r.Endpoints, a.snapshot(e.noise))
+	}
+	slices.SortFunc(r.Endpoints, func(a, b EndpointReport) int {
+		if c := strings.Compare(a.Route, b.Route); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Method, b.Method)
+	})
+	r.Totals = totals(r.Endpoints)
+	r.Totals.PrimaryP50Ms = ms(e.primaryLat.Quantile(0.5))
+	r.Totals.PrimaryP99Ms = ms(e.primaryLat.Quantile(0.99))
+	r.Totals.CandidateP50Ms = ms(e.candidateLat.Quantile(0.5))
+	r.Totals.CandidateP99Ms = ms(e.candidateLat.Quantile(0.99))
+	judge(r, e.cfg.Verdict)
+	return r
+}
+
+// snapshot copies the aggregate under its lock.
+func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c := a.c
+	out := EndpointReport{
+		Method: a.ep.Method,
+		Route:  a.ep.Route,
+		Counts: Counts{
+			Exchanges:         c.exchanges,
+			Pairs:             c.pairs,
+			StatusDiffs:       c.statusDiffs,
+			HeaderDiffs:       c.headerDiffs,
+			CandidateErrors:   c.candidateErrors,
+			CandidateTimeouts: c.candidateTimeouts,
+			PrimaryErrors:     c.primaryErrors,
+			SecondarySamples:  c.secondary,
+			Truncated:         c.truncated,
+			PrimaryP50Ms:      ms(a.primaryLat.Quantile(0.5)),
+			PrimaryP99Ms:      ms(a.primaryLat.Quantile(0.99)),
+			CandidateP50Ms:    ms(a.candidateLat.Quantile(0.5)),
+			CandidateP99Ms:    ms(a.candidateLat.Quantile(0.99)),
+		},
+		Fields: make([]FieldReport, 0, len(a.fields)),
+	}
+	noisy := map[string]bool{}
+	for path, fa := range a.fields {
+		fr := FieldReport{
+			Path:      path,
+			Diffs:     fa.diffs,
+			Noise:     fa.noise,
+			DiffRate:  rate(fa.diffs, c.pairs),
+			NoiseRate: rate(fa.noise, c.secondary),
+			Noisy:     a.isNoise(path, rule),
+			Exemplars: slices.Clone(fa.exemplars),
+		}
+		if len(fa.kinds) > 0 {
+			fr.Kinds = make(map[Kind]int64, len(fa.kinds))
+			for k, n := range fa.kinds {
+				fr.Kinds[k] = n
+			}
+		}
+		for i := range fr.Exemplars {
+			if s := fr.Exemplars[i].Secondary; s != nil {
+				cp := *s
+				fr.Exemplars[i].Secondary = &cp
+			}
+		}
+		noisy[path] = fr.Noisy
+		out.Fields = append(out.Fields, fr)
+	}
+	slices.SortFunc(out.Fields, func(x, y FieldReport) int { return compareFields(x.Path, y.Path) })
+
+	out.Diffs = c.hardDiffs + c.overflowDiffs
+	out.NoiseOnly = c.overflowNoise
+	for _, s := range a.sigs {
+		real := false
+		for _, f := range s.fields {
+			if !noisy[f] {
+				real = true
+				break
+			}
+		}
+		if real {
+			out.Diffs += s.count
+		} else {
+			out.NoiseOnly += s.count
+		}
+	}
+	out.DiffRate = rate(out.Diffs, c.pairs)
+	out.ErrorRate = rate(c.candidateErrors, c.pairs+c.candidateErrors)
+	for msg, n := range a.errs {
+		out.Errors = append(out.Errors, ErrorCount{Error: msg, Count: n})
+	}
+	slices.SortFunc(out.Errors, func(x, y ErrorCount) int {
+		if x.Count != y.Count {
+			return int(y.Count - x.Count)
+		}
+		return strings.Compare(x.Error, y.Error)
+	})
+	return out
+}
+
+// compareFields orders status first, then headers, then body fields.
+func compareFields(a, b string) int {
+	ra, rb := fieldRank(a), fieldRank(b)
+	if ra != rb {
+		return ra - rb
+	}
+	return strings.Compare(a, b)
+}
+
+func fieldRank(f string) int {
+	switch {
+	case f == "status":
+		return 0
+	case isHeaderPath(f):
+		return 1
+	case f == OtherField:
+		return 3
+	}
+	return 2
+}
+
+func totals(eps []EndpointReport) Totals {
+	t := Totals{Endpoints: len(eps)}
+	for _, e := range eps {
+		c := e.Counts
+		t.Exchanges += c.Exchanges
+		t.Pairs += c.Pairs
+		t.Diffs += c.Diffs
+		t.NoiseOnly += c.NoiseOnly
+		t.StatusDiffs += c.StatusDiffs
+		t.HeaderDiffs += c.HeaderDiffs
+		t.CandidateErrors += c.CandidateErrors
+		t.CandidateTimeouts += c.CandidateTimeouts
+		t.PrimaryErrors += c.PrimaryErrors
+		t.SecondarySamples += c.SecondarySamples
+		t.Truncated += c.Truncated
+	}
+	t.DiffRate = rate(t.Diffs, t.Pairs)
+	t.ErrorRate = rate(t.CandidateErrors, t.Pairs+t.CandidateErrors)
+	return t
+}
+
+// rate returns n/of rounded to 6 decimals (0 when of is 0), so reports
+// print the same on every platform.
+func rate(n, of int64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return math.Round(float64(n)/float64(of)*1e6) / 1e6
+}
+
+// ms converts a latency to milliseconds with microsecond precision.
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write report json: %w", err)
+	}
+	return nil
+}
+
+// WriteReportFile writes the report to path atomically (a temporary file
+// in the same directory, renamed into place) with mode 0600. format is
+// "json" or "md"; empty picks it from the extension (.json, .md,
+// .markdown).
+func WriteReportFile(path, format string, r *Report) error {
+	if format == "" {
+		switch strings.ToLower(filepath.Ext(path)) {
+		case ".json":
+			format = "json"
+		case ".md", ".markdown":
+			format = "md"
+		default:
+			return fmt.Errorf("write report %q: cannot tell the format from the extension (want .json or .md)", path)
+		}
+	}
+	var write func(io.Writer) error
+	switch format {
+	case "json":
+		write = r.WriteJSON
+	case "md", "markdown":
+		write = r.WriteMarkdown
+	default:
+		return fmt.Errorf("write report %q: unknown format %q (want json or md)", path, format)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write report %q: %w", path, err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write report %q: %w", path, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		return fail(err)
+	}
+	if err := write(f); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write report %q: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write report %q: %w", path, err)
+	}
+	return nil
+}

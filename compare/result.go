@@ -1,0 +1,162 @@
+package compare
+
+import "strings"
+
+// Kind says how a field differs.
+type Kind string
+
+// The kinds of difference. The primary is the left side: "added" means the
+// candidate (or secondary) has something the primary has not.
+const (
+	// Changed means both sides have the field, with different values of
+	// the same type.
+	Changed Kind = "changed"
+	// Added means only the candidate has the field.
+	Added Kind = "added"
+	// Removed means only the primary has the field.
+	Removed Kind = "removed"
+	// TypeChanged means both sides have the field with values of different
+	// JSON types (1 and "1", an object and null), or one body is JSON and
+	// the other is not.
+	TypeChanged Kind = "type_changed"
+)
+
+// Difference is one way two answers differ.
+type Difference struct {
+	// Path names what differs: "status", "header.Content-Type", "body"
+	// (a non-JSON body, or JSON against non-JSON), or a JSON path such as
+	// "$.items[2].price". Keys that are not identifiers are quoted:
+	// `$["order-id"]`.
+	Path string `json:"path"`
+	// Kind says how it differs.
+	Kind Kind `json:"kind"`
+	// Primary is the primary's value as display text, empty when absent.
+	// Body fields are compact JSON (`"1"` is a string, `1` a number), cut
+	// to a bounded length with "…".
+	Primary string `json:"primary,omitempty"`
+	// Candidate is the other side's value, like Primary. For noise
+	// differences it is the secondary's value.
+	Candidate string `json:"candidate,omitempty"`
+	// Detail adds context when the values alone do not tell the story: a
+	// short line diff for text bodies, sizes and the first differing
+	// offset for binary ones.
+	Detail string `json:"detail,omitempty"`
+	// Noise reports that this difference is explained by noise: the
+	// secondary differs from the primary on the same field in this
+	// exchange, or the engine has learned that the field is noisy.
+	Noise bool `json:"noise,omitempty"`
+
+	field string // Path with array indexes generalized; see Field
+}
+
+// Field returns the path under which the difference is aggregated: Path
+// with every array index replaced by "*" ("$.items[*].price"), so that
+// the same field in different elements counts as one.
+func (d Difference) Field() string {
+	if d.field != "" {
+		return d.field
+	}
+	return generalize(d.Path)
+}
+
+// generalize replaces array indexes in a concrete path with "*".
+func generalize(path string) string {
+	if !strings.HasPrefix(path, "$") || !strings.Contains(path, "[") {
+		return path
+	}
+	var b strings.Builder
+	b.Grow(len(path))
+	for i := 0; i < len(path); i++ {
+		c := path[i]
+		switch {
+		case c == '[' && i+1 < len(path) && path[i+1] >= '0' && path[i+1] <= '9':
+			j := i + 1
+			for j < len(path) && path[j] >= '0' && path[j] <= '9' {
+				j++
+			}
+			if j < len(path) && path[j] == ']' {
+				b.WriteString("[*]")
+				i = j
+				continue
+			}
+			b.WriteByte(c)
+		case c == '[' && i+1 < len(path) && path[i+1] == '"':
+			// Quoted key: copy it verbatim up to the closing `"]`.
+			j := i + 2
+			for j < len(path) && path[j] != '"' {
+				if path[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			end := min(j+2, len(path))
+			b.WriteString(path[i:end])
+			i = end - 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Outcome says whether an exchange could be compared.
+type Outcome string
+
+// The outcomes of judging one exchange.
+const (
+	// Compared means both primary and candidate answered and were diffed.
+	Compared Outcome = "compared"
+	// PrimaryFailed means the primary gave no complete answer; nothing was
+	// compared.
+	PrimaryFailed Outcome = "primary_error"
+	// CandidateFailed means the candidate gave no complete answer (other
+	// than a timeout); nothing was compared.
+	CandidateFailed Outcome = "candidate_error"
+	// CandidateTimedOut means the candidate did not answer in time.
+	CandidateTimedOut Outcome = "candidate_timeout"
+)
+
+// Result is the judgement of one exchange.
+type Result struct {
+	// Endpoint is the method and route template the exchange belongs to.
+	Endpoint Endpoint `json:"endpoint"`
+	// Outcome says whether the answers could be compared.
+	Outcome Outcome `json:"outcome"`
+	// Status holds the status code difference, if any.
+	Status []Difference `json:"status,omitempty"`
+	// Headers holds header differences, sorted by path.
+	Headers []Difference `json:"headers,omitempty"`
+	// Body holds body differences, sorted by path.
+	Body []Difference `json:"body,omitempty"`
+	// Noise holds the differences between primary and secondary, sorted
+	// by path; empty without a secondary.
+	Noise []Difference `json:"noise,omitempty"`
+	// Omitted counts differences left out of Headers, Body and Noise to
+	// keep a Result bounded (maxDifferences per list).
+	Omitted int `json:"omitted,omitempty"`
+	// Truncated reports that a body was truncated by the proxy, so it was
+	// compared only as far as both sides could be read.
+	Truncated bool `json:"truncated,omitempty"`
+	// Differs reports that the candidate differs in a way that is not
+	// noise: a status or header difference, or a body difference that is
+	// not marked Noise.
+	Differs bool `json:"differs"`
+
+	fields      []string // distinct Field()s of primary/candidate differences, sorted
+	noiseFields []string // distinct Field()s of primary/secondary differences, sorted
+	hard        bool     // a status or header difference
+	hasSecond   bool     // a secondary answer was compared
+	noiseStatus bool     // primary and secondary statuses differ
+}
+
+// maxDifferences bounds each difference list of a Result.
+const maxDifferences = 100
+
+// Differences returns every primary/candidate difference: status, then
+// headers, then body.
+func (r Result) Differences() []Difference {
+	out := make([]Difference, 0, len(r.Status)+len(r.Headers)+len(r.Body))
+	out = append(out, r.Status...)
+	out = append(out, r.Headers...)
+	return append(out, r.Body...)
+}
