@@ -15,7 +15,9 @@ const DefaultWindowSpan = 10 * time.Second
 // than since the start of a run. It keeps a ring of one-second buckets, each
 // with a count, a failure count and an HDR latency histogram (same range and
 // precision as Histogram); a bucket is reused once its second has left the
-// span, so memory stays fixed however long the run.
+// span, so memory stays fixed however long the run. The figures cover the
+// whole seconds of the span plus the current, partial second, so the
+// sample never shrinks to nothing at a second boundary.
 //
 // Times are passed in by the caller, which keeps the window deterministic in
 // tests and lets the caller decide what "now" means (usually time.Now).
@@ -32,7 +34,8 @@ type Window struct {
 
 // WindowStats is what a Window holds at one instant.
 type WindowStats struct {
-	// Span is how much time the figures cover.
+	// Span is the window's span; the figures cover it plus the part of the
+	// current second that has passed.
 	Span time.Duration `json:"span"`
 	// Count is the number of events in the span.
 	Count int64 `json:"count"`
@@ -40,7 +43,7 @@ type WindowStats struct {
 	Failures int64 `json:"failures"`
 	// ErrorRate is Failures/Count, or 0 when Count is 0.
 	ErrorRate float64 `json:"error_rate"`
-	// Rate is Count per second over the span.
+	// Rate is Count per second over the time covered.
 	Rate float64 `json:"rate"`
 	// P50, P99 and Max are latency quantiles of the events that had a
 	// latency (see Window.Record); 0 when there were none.
@@ -73,7 +76,7 @@ func (w *Window) init() {
 	}
 	n := int((w.span + time.Second - 1) / time.Second)
 	w.span = time.Duration(n) * time.Second
-	w.buckets = make([]windowBucket, n)
+	w.buckets = make([]windowBucket, n+1) // the span, and the current second
 }
 
 // Span returns how much time the window covers.
@@ -140,8 +143,9 @@ func (w *Window) Mark(at time.Time, failed bool) {
 	}
 }
 
-// Stats returns the figures for the span that ends at now: the second that
-// holds now and the seconds before it.
+// Stats returns the figures for the span that ends at now: the whole
+// seconds of the span before the second that holds now, and that second up
+// to now.
 func (w *Window) Stats(now time.Time) WindowStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -149,6 +153,7 @@ func (w *Window) Stats(now time.Time) WindowStats {
 	st := WindowStats{Span: w.span}
 	newest := now.Unix()
 	oldest := newest - int64(len(w.buckets)) + 1
+	covered := w.span + now.Sub(now.Truncate(time.Second))
 	merged := false
 	for i := range w.buckets {
 		b := &w.buckets[i]
@@ -171,7 +176,7 @@ func (w *Window) Stats(now time.Time) WindowStats {
 	}
 	if st.Count > 0 {
 		st.ErrorRate = float64(st.Failures) / float64(st.Count)
-		st.Rate = float64(st.Count) / w.span.Seconds()
+		st.Rate = float64(st.Count) / covered.Seconds()
 	}
 	if merged {
 		st.P50 = micros(w.scratch.ValueAtQuantile(50))

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -59,9 +60,9 @@ func TestWindowSlides(t *testing.T) {
 		p99       time.Duration
 	}{
 		{"both seconds in span", t0.Add(1500 * time.Millisecond), 20, 10, 0.5, time.Second},
-		{"still both at the edge", t0.Add(2999 * time.Millisecond), 20, 10, 0.5, time.Second},
-		{"first second slid out", t0.Add(3 * time.Second), 10, 10, 1, time.Second},
-		{"everything slid out", t0.Add(4 * time.Second), 0, 0, 0, 0},
+		{"still both: three whole seconds back", t0.Add(3999 * time.Millisecond), 20, 10, 0.5, time.Second},
+		{"first second slid out", t0.Add(4 * time.Second), 10, 10, 1, time.Second},
+		{"everything slid out", t0.Add(5 * time.Second), 0, 0, 0, 0},
 		{"before the events", t0.Add(-10 * time.Second), 0, 0, 0, 0},
 	}
 	for _, tt := range tests {
@@ -74,8 +75,19 @@ func TestWindowSlides(t *testing.T) {
 			t.Errorf("%s: p99 = %v, want %v", tt.name, got.P99, tt.p99)
 		}
 	}
-	if got, want := w.Stats(t0.Add(time.Second)).Rate, 20.0/3; got != want {
-		t.Errorf("Rate = %v, want %v", got, want)
+	rates := []struct {
+		now  time.Time
+		want float64
+	}{
+		{t0.Add(time.Second), 20.0 / 3},                            // 3 whole seconds, none of the current
+		{t0.Add(1500 * time.Millisecond), 20.0 / 3.5},              // and half of the current one
+		{t0.Add(3 * time.Second), 20.0 / 3},                        // seconds 0, 1, 2 whole
+		{t0.Add(4*time.Second + 500*time.Millisecond), 10.0 / 3.5}, // seconds 1..3, half of 4
+	}
+	for _, tt := range rates {
+		if got := w.Stats(tt.now).Rate; math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("Rate at %v = %v, want %v", tt.now.Sub(t0), got, tt.want)
+		}
 	}
 }
 
@@ -83,8 +95,9 @@ func TestWindowReusesBucketsAndIgnoresStaleEvents(t *testing.T) {
 	t.Parallel()
 	w := NewWindow(2 * time.Second)
 	w.Record(t0, time.Second, true)
-	// Two seconds later the same slot is reused: the old failure must go.
-	later := t0.Add(2 * time.Second)
+	// Three seconds later (span plus the current second) the same slot is
+	// reused: the old failure must go.
+	later := t0.Add(3 * time.Second)
 	w.Record(later, time.Millisecond, false)
 	if got := w.Stats(later); got.Count != 1 || got.Failures != 0 || got.Max > 2*time.Millisecond {
 		t.Errorf("after slot reuse: %+v, want one fast success", got)
