@@ -41,8 +41,8 @@ type Client struct {
 	HTTP *http.Client
 
 	// Timeout bounds each Snapshot and Control call, and how long a stream
-	// may stay silent; it must exceed the server's StreamInterval. Zero
-	// means DefaultClientTimeout.
+	// may stay silent (at least three of the server's stream intervals).
+	// Zero means DefaultClientTimeout.
 	Timeout time.Duration
 
 	// MaxSnapshotBytes bounds one snapshot read. Zero means
@@ -110,7 +110,8 @@ func (c *Client) Snapshot(ctx context.Context, into any) error {
 //     caller that wants to stay attached reconnects;
 //   - otherwise an error naming the URL: the server refused or broke the
 //     stream, a snapshot was too large, or nothing arrived within Timeout
-//     (fn's own time does not count).
+//     or three stream intervals, whichever is longer (fn's own time does
+//     not count).
 func (c *Client) Stream(ctx context.Context, fn func(raw json.RawMessage) error) error {
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -130,6 +131,11 @@ func (c *Client) Stream(ctx context.Context, fn func(raw json.RawMessage) error)
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != ndjson {
 		return fmt.Errorf("admin GET %s: want Content-Type %s, got %q", u, ndjson, resp.Header.Get("Content-Type"))
 	}
+	// A server that streams more slowly than Timeout is slow, not dead.
+	if interval, err := time.ParseDuration(resp.Header.Get(streamIntervalHeader)); err == nil {
+		timeout = max(timeout, 3*interval)
+	}
+	idle.Reset(timeout)
 
 	max := c.maxSnapshot()
 	sc := bufio.NewScanner(resp.Body)

@@ -144,6 +144,26 @@ func TestStreamCallbackTimeNotIdle(t *testing.T) {
 	}
 }
 
+// TestStreamWaitsForSlowInterval proves the client allows a server that
+// announces a stream interval longer than the client's Timeout.
+func TestStreamWaitsForSlowInterval(t *testing.T) {
+	t.Parallel()
+	_, c := fakeAdmin(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", ndjson)
+		w.Header().Set(streamIntervalHeader, time.Minute.String())
+		io.WriteString(w, "{\"seq\":1}\n")
+		w.(http.Flusher).Flush()
+		time.Sleep(100 * time.Millisecond) // ten client Timeouts
+		io.WriteString(w, "{\"seq\":2}\n")
+	})
+	c.Timeout = 10 * time.Millisecond
+	n := 0
+	err := c.Stream(context.Background(), func(json.RawMessage) error { n++; return nil })
+	if err != nil || n != 2 {
+		t.Errorf("Stream = %v after %d snapshots, want nil after 2", err, n)
+	}
+}
+
 func TestStreamBadAnswers(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -76,3 +76,12 @@ func TestCPUProfileEndsOnShutdown(t *testing.T) {
 		t.Errorf("Run = %v, want nil", err)
 	}
 }
+
+func TestTrace(t *testing.T) {
+	// Not parallel: the tracer is process-wide.
+	r := start(t, Config{})
+	resp, body := r.get(t, "/debug/pprof/trace?seconds=0.05", nil)
+	if resp.StatusCode != 200 || !bytes.HasPrefix(body, []byte("go 1.")) {
+		t.Errorf("trace = %d, %d bytes starting %.20q; want 200 and a Go execution trace", resp.StatusCode, len(body), body)
+	}
+}

@@ -16,6 +16,10 @@ import (
 // A stream that ends without it ended because the server shut down.
 const streamErrorTrailer = "X-Admin-Stream-Error"
 
+// streamIntervalHeader tells the client how often snapshots come, so that it
+// does not mistake a slow stream for a dead one.
+const streamIntervalHeader = "X-Admin-Stream-Interval"
+
 // ndjson is the media type of a snapshot stream: one JSON value per line.
 const ndjson = "application/x-ndjson"
 
@@ -109,6 +113,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Accel-Buffering", "no") // tell nginx-like proxies not to hold lines back
+	h.Set(streamIntervalHeader, s.cfg.StreamInterval.String())
 	w.WriteHeader(http.StatusOK)
 
 	rc := http.NewResponseController(w)

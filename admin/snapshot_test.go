@@ -301,3 +301,18 @@ func TestStreamQueryForm(t *testing.T) {
 	cancel()
 	waitStreamsClosed(t, r.srv)
 }
+
+func TestHeaderSafe(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"plain message", "plain message"},
+		{"line\nbreak\ttab", "line break tab"},
+		{"naïve", "na?ve"},
+		{strings.Repeat("x", 1200), strings.Repeat("x", 1000)},
+	}
+	for _, tt := range tests {
+		if got := headerSafe(tt.in); got != tt.want {
+			t.Errorf("headerSafe(%.30q) = %.30q, want %.30q", tt.in, got, tt.want)
+		}
+	}
+}
