@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/mirror"
+)
+
+// config is the effective configuration of `shadow run` and `shadow demo`:
+// defaults, overridden by the YAML file (--config), then by SHADOW_* env
+// vars (SHADOW_MIRROR_QUEUE_SIZE for mirror.queue_size), then by flags.
+type config struct {
+	Listen          string         `mapstructure:"listen"`
+	Primary         string         `mapstructure:"primary"`
+	Candidate       string         `mapstructure:"candidate"`
+	Secondary       string         `mapstructure:"secondary"`
+	SummaryInterval time.Duration  `mapstructure:"summary_interval"`
+	ShutdownTimeout time.Duration  `mapstructure:"shutdown_timeout"`
+	NoTUI           bool           `mapstructure:"no_tui"`
+	ReportOut       string         `mapstructure:"report_out"`
+	ReportFormat    string         `mapstructure:"report_format"`
+	Mirror          mirrorConfig   `mapstructure:"mirror"`
+	Compare         compare.Config `mapstructure:"compare"`
+}
+
+// mirrorConfig is the file form of mirror.Config; zero values take
+// mirror's documented defaults.
+type mirrorConfig struct {
+	MaxBodyBytes     int64         `mapstructure:"max_body_bytes"`
+	MaxResponseBytes int64         `mapstructure:"max_response_bytes"`
+	QueueSize        int           `mapstructure:"queue_size"`
+	Workers          int           `mapstructure:"workers"`
+	CandidateTimeout time.Duration `mapstructure:"candidate_timeout"`
+	SamplePercent    float64       `mapstructure:"sample_percent"`
+	MarkerHeader     string        `mapstructure:"marker_header"`
+	MarkerValue      string        `mapstructure:"marker_value"`
+	Routes           []routeConfig `mapstructure:"routes"`
+}
+
+type routeConfig struct {
+	Name     string            `mapstructure:"name"`
+	Methods  []string          `mapstructure:"methods"`
+	Path     string            `mapstructure:"path"`
+	Headers  map[string]string `mapstructure:"headers"`
+	Disabled bool              `mapstructure:"disabled"`
+	Unsafe   bool              `mapstructure:"unsafe"`
+}
+
+// flagKeys maps a flag to the config key it overrides.
+var flagKeys = map[string]string{
+	"listen":           "listen",
+	"primary":          "primary",
+	"candidate":        "candidate",
+	"secondary":        "secondary",
+	"summary-interval": "summary_interval",
+	"shutdown-timeout": "shutdown_timeout",
+	"no-tui":           "no_tui",
+	"report-out":       "report_out",
+	"report-format":    "report_format",
+}
+
+// addConfigFlags declares the flags shared by run and demo.
+func addConfigFlags(cmd *cobra.Command, listen string) {
+	f := cmd.Flags()
+	f.String("config", "", "YAML config file (see README: Configuration)")
+	f.String("listen", listen, "address the proxy listens on")
+	f.String("primary", "", "base URL of the live service (its answers go to clients)")
+	f.String("candidate", "", "base URL of the version under test")
+	f.String("secondary", "", "base URL of a second copy of the live service, to learn noise (optional)")
+	f.Duration("summary-interval", 5*time.Second, "how often to print a summary line")
+	f.Duration("shutdown-timeout", 10*time.Second, "how long shutdown may finish requests and drain copies")
+	f.Bool("no-tui", false, "print plain summary lines instead of the dashboard")
+	f.String("report-out", "", "write the diff report here at shutdown (.json or .md)")
+	f.String("report-format", "", "report format: json or md (default: by --report-out extension)")
+}
+
+// hasFlag reports whether a flag overrides key.
+func hasFlag(key string) bool {
+	for _, k := range flagKeys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// registerKeys tells v about every scalar key of the config struct type t,
+// so that SHADOW_* env vars reach nested keys too: viper only looks up env
+// for keys it knows. Keys with a flag take the flag's default instead.
+func registerKeys(v *viper.Viper, t reflect.Type, prefix string) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("mapstructure")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		key := prefix + tag
+		switch {
+		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)):
+			registerKeys(v, f.Type, key+".")
+		case f.Type.Kind() == reflect.Slice, f.Type.Kind() == reflect.Map:
+			// Lists and maps come from the file only.
+		case !hasFlag(key):
+			v.SetDefault(key, reflect.Zero(f.Type).Interface())
+		}
+	}
+}
+
+// loadConfig builds the effective config for cmd from defaults, file, env
+// and flags, in rising order of precedence, and validates it.
+func loadConfig(cmd *cobra.Command) (config, error) {
+	cfg, err := decodeConfig(cmd)
+	if err != nil {
+		return config{}, err
+	}
+	if err := cfg.validate(); err != nil {
+		return config{}, configError(err)
+	}
+	return cfg, nil
+}
+
+// decodeConfig is loadConfig without validation, for callers that fill in
+// fields of their own first.
+func decodeConfig(cmd *cobra.Command) (config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("SHADOW")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	registerKeys(v, reflect.TypeOf(config{}), "")
+	if path, _ := cmd.Flags().GetString("config"); path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return config{}, configError(fmt.Errorf("read config %q: %w", path, err))
+		}
+	}
+	for name, key := range flagKeys {
+		if f := cmd.Flags().Lookup(name); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return config{}, configError(fmt.Errorf("bind flag --%s: %w", name, err))
+			}
+		}
+	}
+	var cfg config
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return config{}, configError(fmt.Errorf("config: %w", err))
+	}
+	return cfg, nil
+}
+
+// validate reports every bad field at once.
+func (c config) validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen: %w", err))
+	}
+	if c.SummaryInterval <= 0 {
+		errs = append(errs, fmt.Errorf("summary_interval: must be positive, got %s", c.SummaryInterval))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, got %s", c.ShutdownTimeout))
+	}
+	if err := c.mirrorConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Compare.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("compare: %w", err))
+	}
+	if _, err := c.reportFormat(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// reportFormat is the format of the report file: the configured one, or
+// the one the file name's extension says.
+func (c config) reportFormat() (string, error) {
+	f := c.ReportFormat
+	if f == "" && c.ReportOut != "" {
+		f = strings.TrimPrefix(filepath.Ext(c.ReportOut), ".")
+	}
+	switch f {
+	case "", "json", "md":
+		return f, nil
+	case "markdown":
+		return "md", nil
+	}
+	return "", fmt.Errorf("report_format: %q is not json or md", f)
+}
+
+// mirrorConfig converts the file form to the proxy's config.
+func (c config) mirrorConfig() mirror.Config {
+	m := c.Mirror
+	routes := make([]mirror.Route, len(m.Routes))
+	for i, r := range m.Routes {
+		routes[i] = mirror.Route{
+			Name: r.Name, Methods: r.Methods, Path: r.Path, Headers: r.Headers,
+			Disabled: r.Disabled, Unsafe: r.Unsafe,
+		}
+	}
+	return mirror.Config{
+		Primary:          c.Primary,
+		Candidate:        c.Candidate,
+		Secondary:        c.Secondary,
+		MaxBodyBytes:     m.MaxBodyBytes,
+		MaxResponseBytes: m.MaxResponseBytes,
+		QueueSize:        m.QueueSize,
+		Workers:          m.Workers,
+		CandidateTimeout: m.CandidateTimeout,
+		SamplePercent:    m.SamplePercent,
+		Routes:           routes,
+		MarkerHeader:     m.MarkerHeader,
+		MarkerValue:      m.MarkerValue,
+	}
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/compare"
+)
+
+func newRunCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run --primary URL --candidate URL [--secondary URL] [--listen ADDR] [--config FILE]",
+		Short: "Run the proxy in front of a live service",
+		Long: `Run the proxy: every request is served from the primary; safe requests (and
+unsafe ones on routes that opt in) are copied to the candidate and secondary.
+Stop it with Ctrl-C or SIGTERM: it finishes in-flight requests, drains
+queued copies within --shutdown-timeout, prints the verdict and writes the
+report (--report-out). It exits 1 when the verdict is fail, so a release
+pipeline can gate on it.`,
+		Example: `  shadow run --listen :8080 --primary http://10.0.0.5:8080 --candidate http://10.0.0.6:8080
+  shadow run --config shadow.yaml
+  SHADOW_MIRROR_QUEUE_SIZE=4096 shadow run --config shadow.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			s, err := newSession(cfg, nil, logger)
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				s.proxy.Close()
+				return &exitError{code: exitRuntime, err: fmt.Errorf("listen: %w", err)}
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "shadow: listening on http://%s, primary %s, candidate %s\n", ln.Addr(), cfg.Primary, cfg.Candidate)
+			if err := s.serve(cmd.Context(), ln, out, logger); err != nil {
+				return &exitError{code: exitRuntime, err: err}
+			}
+			rep, err := s.finish(out)
+			if err != nil {
+				return err
+			}
+			if rep.Verdict == compare.Fail {
+				return &exitError{code: exitFail, err: errors.New("verdict fail: the candidate differs beyond the configured rule")}
+			}
+			return nil
+		},
+	}
+	addConfigFlags(cmd, "127.0.0.1:8080")
+	return cmd
+}
