@@ -159,7 +159,7 @@ func (p *Proxy) copyHeader(j *job) http.Header {
 	if h == nil {
 		h = make(http.Header)
 	}
-	setForwarded(h, j.header, j.remoteAddr, j.host, j.tls)
+	setForwarded(h, h, j.remoteAddr, j.host, j.tls) // h is a clone of the client's: no slice shared with the record
 	if j.teTrailers {
 		h["Te"] = []string{"trailers"} // as ReverseProxy does for the primary
 	}

@@ -36,6 +36,15 @@ type seen struct {
 	Body              []byte
 }
 
+// closeServer closes s without waiting on requests still in progress: in a
+// passing test there are none, and in a failing one a handler stuck on a
+// gate must not turn the failure into a hang. Closing the connections
+// cancels the handlers' contexts, which every fake handler honours.
+func closeServer(s *httptest.Server) {
+	s.CloseClientConnections()
+	s.Close()
+}
+
 // backend is a loopback HTTP server that records what it receives and
 // answers with handler (200 "ok" when nil).
 type backend struct {
@@ -55,7 +64,7 @@ func newBackend(t *testing.T, handler http.HandlerFunc) *backend {
 		}
 		handler(w, r)
 	}))
-	t.Cleanup(b.Close)
+	t.Cleanup(func() { closeServer(b.Server) })
 	return b
 }
 
@@ -184,7 +193,7 @@ func startProxy(t *testing.T, cfg Config) *front {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	srv := httptest.NewServer(p)
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() { closeServer(srv) })
 	return &front{Proxy: p, srv: srv, client: srv.Client()}
 }
 
