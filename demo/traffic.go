@@ -23,6 +23,9 @@ import (
 const (
 	// DefaultMaxInFlight bounds Traffic's concurrent requests.
 	DefaultMaxInFlight = 64
+	// MaxTrafficRate is the highest Rate Traffic accepts, far above what
+	// one loopback instance serves.
+	MaxTrafficRate = 1_000_000
 	// trafficTimeout bounds one request of Traffic's own client.
 	trafficTimeout = 10 * time.Second
 	// customerPool is how many fake customers Traffic orders for, few
@@ -45,7 +48,8 @@ const (
 type Traffic struct {
 	// BaseURL is the service to load, such as http://127.0.0.1:8080.
 	BaseURL string
-	// Rate is how many requests start per second; it must be positive.
+	// Rate is how many requests start per second, from 1 to
+	// MaxTrafficRate.
 	Rate int
 	// Client sends the requests; nil means a client of Run's own, with a
 	// 10s timeout, whose idle connections are closed when Run returns.
@@ -92,8 +96,8 @@ func (t *Traffic) Validate() error {
 		return fmt.Errorf("demo traffic: BaseURL: %w", err)
 	case u.Scheme != "http" && u.Scheme != "https" || u.Host == "":
 		return fmt.Errorf("demo traffic: BaseURL must be an absolute http(s) URL, got %q", t.BaseURL)
-	case t.Rate <= 0:
-		return fmt.Errorf("demo traffic: Rate must be positive, got %d", t.Rate)
+	case t.Rate <= 0 || t.Rate > MaxTrafficRate:
+		return fmt.Errorf("demo traffic: Rate must be between 1 and %d, got %d", MaxTrafficRate, t.Rate)
 	case t.MaxInFlight < 0:
 		return fmt.Errorf("demo traffic: MaxInFlight must not be negative, got %d", t.MaxInFlight)
 	case t.MaxRequests < 0:
@@ -121,16 +125,16 @@ func (t *Traffic) Run(ctx context.Context) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	client := t.Client
-	if client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = DefaultMaxInFlight
-		defer tr.CloseIdleConnections() // runs after wg.Wait below
-		client = &http.Client{Transport: tr, Timeout: trafficTimeout}
-	}
 	inFlight := t.MaxInFlight
 	if inFlight == 0 {
 		inFlight = DefaultMaxInFlight
+	}
+	client := t.Client
+	if client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = inFlight
+		defer tr.CloseIdleConnections() // runs after wg.Wait below
+		client = &http.Client{Transport: tr, Timeout: trafficTimeout}
 	}
 	seed := t.Seed
 	if seed == 0 {

@@ -39,6 +39,7 @@ func TestTrafficValidate(t *testing.T) {
 		{"relative url", &Traffic{BaseURL: "/orders", Rate: 10}, "BaseURL"},
 		{"other scheme", &Traffic{BaseURL: "ftp://127.0.0.1", Rate: 10}, "BaseURL"},
 		{"zero rate", &Traffic{BaseURL: "http://127.0.0.1:1"}, "Rate"},
+		{"rate beyond the pacer", &Traffic{BaseURL: "http://127.0.0.1:1", Rate: 2_000_000_000}, "Rate"},
 		{"negative in flight", &Traffic{BaseURL: "http://127.0.0.1:1", Rate: 1, MaxInFlight: -1}, "MaxInFlight"},
 		{"negative requests", &Traffic{BaseURL: "http://127.0.0.1:1", Rate: 1, MaxRequests: -1}, "MaxRequests"},
 	}
