@@ -139,6 +139,7 @@ type redactPlan struct {
 	names   map[string]bool // normalized field, query and form names
 	query   map[string]bool // names plus the query-only ones
 	maxName int             // longest normalized name
+	bloom   [16]uint64      // filter over names and query: most keys skip the map
 	paths   [][]pathSeg
 	key     []byte
 }
@@ -164,6 +165,9 @@ func (r *Redactor) compile() *redactPlan {
 			if n = normalizeName(n); n != "" {
 				m[n] = true
 				p.maxName = max(p.maxName, len(n))
+				h1, h2 := bloomBits(len(n), n[0], n[len(n)-1])
+				p.bloom[h1/64] |= 1 << (h1 % 64)
+				p.bloom[h2/64] |= 1 << (h2 % 64)
 			}
 		}
 	}
@@ -220,7 +224,24 @@ func match[T string | []byte](p *redactPlan, set map[string]bool, name T) bool {
 		}
 		n = append(n, c)
 	}
+	if len(n) == 0 {
+		return false
+	}
+	h1, h2 := bloomBits(len(n), n[0], n[len(n)-1])
+	if p.bloom[h1/64]&(1<<(h1%64)) == 0 || p.bloom[h2/64]&(1<<(h2%64)) == 0 {
+		return false
+	}
 	return set[string(n)]
+}
+
+// bloomBits hashes a normalized name's length and first and last bytes to
+// two of the filter's 1024 bits.
+func bloomBits(n int, first, last byte) (uint32, uint32) {
+	h := uint32(n)*0x9e3779b1 ^ uint32(first)*0x85ebca77 ^ uint32(last)*0xc2b2ae3d
+	h ^= h >> 15
+	h *= 0x2c1b3c6d
+	h ^= h >> 12
+	return h & 1023, (h >> 10) & 1023
 }
 
 func validHeaderName(s string) bool {

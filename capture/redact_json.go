@@ -90,10 +90,11 @@ func parseFieldPath(s string) ([]pathSeg, error) {
 const maxJSONDepth = 256
 
 // jsonFrame is one open container while scanning.
+// It holds no pointers, so growing and updating the stack is cheap.
 type jsonFrame struct {
-	obj bool
-	key []byte // current key, unescaped, when obj
-	idx int    // current index when !obj
+	obj    bool
+	ks, ke int // current key, quotes included, as in[ks:ke], when obj
+	idx    int // current index when !obj
 }
 
 // jsonRedaction rewrites one body copy-on-write.
@@ -148,18 +149,18 @@ func jsonSecret(v []byte) []byte {
 }
 
 func (j *jsonRedaction) shouldRedact(stack []jsonFrame) bool {
-	if n := len(stack); n > 0 && stack[n-1].obj && match(j.p, j.p.names, stack[n-1].key) {
+	if n := len(stack); n > 0 && stack[n-1].obj && match(j.p, j.p.names, unescapeJSONKey(j.in[stack[n-1].ks:stack[n-1].ke])) {
 		return true
 	}
 	for _, path := range j.p.paths {
-		if pathMatch(path, stack) {
+		if pathMatch(j.in, path, stack) {
 			return true
 		}
 	}
 	return false
 }
 
-func pathMatch(path []pathSeg, stack []jsonFrame) bool {
+func pathMatch(in []byte, path []pathSeg, stack []jsonFrame) bool {
 	if len(path) != len(stack) {
 		return false
 	}
@@ -172,7 +173,7 @@ func pathMatch(path []pathSeg, stack []jsonFrame) bool {
 				return false
 			}
 		default:
-			if !f.obj || string(f.key) != s.key {
+			if !f.obj || string(unescapeJSONKey(in[f.ks:f.ke])) != s.key {
 				return false
 			}
 		}
@@ -209,12 +210,12 @@ values:
 					i++
 					break
 				}
-				key, next, ok := readJSONKey(b, i)
+				ke, next, ok := readJSONKey(b, i)
 				if !ok {
 					j.hunt(i)
 					return
 				}
-				stack = append(stack, jsonFrame{obj: true, key: key})
+				stack = append(stack, jsonFrame{obj: true, ks: i, ke: ke})
 				i = next
 				continue values
 			case '[':
@@ -248,12 +249,13 @@ values:
 			top := &stack[len(stack)-1]
 			switch c := b[i]; {
 			case c == ',' && top.obj:
-				key, next, ok := readJSONKey(b, skipWS(b, i+1))
+				ks := skipWS(b, i+1)
+				ke, next, ok := readJSONKey(b, ks)
 				if !ok {
 					j.hunt(i + 1)
 					return
 				}
-				top.key, i = key, next
+				top.ks, top.ke, i = ks, ke, next
 				continue values
 			case c == ',':
 				top.idx++
@@ -292,21 +294,21 @@ func (j *jsonRedaction) hunt(i int) {
 	}
 }
 
-// readJSONKey reads `"key" :` at i and returns the key and the index after
-// the colon.
-func readJSONKey(b []byte, i int) (key []byte, next int, ok bool) {
+// readJSONKey reads `"key" :` at i and returns the end of the quoted key
+// and the index after the colon.
+func readJSONKey(b []byte, i int) (end, next int, ok bool) {
 	if i >= len(b) || b[i] != '"' {
-		return nil, i, false
+		return i, i, false
 	}
-	end := skipJSONString(b, i)
-	if end > len(b) || b[end-1] != '"' || end-i < 2 {
-		return nil, i, false
+	end = skipJSONString(b, i)
+	if b[end-1] != '"' || end-i < 2 {
+		return i, i, false
 	}
 	c := skipWS(b, end)
 	if c >= len(b) || b[c] != ':' {
-		return nil, i, false
+		return i, i, false
 	}
-	return unescapeJSONKey(b[i:end]), c + 1, true
+	return end, c + 1, true
 }
 
 // unescapeJSONKey returns a quoted key's text.
