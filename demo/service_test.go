@@ -487,6 +487,30 @@ func TestErrorsDeterministic(t *testing.T) {
 	}
 }
 
+func TestCreatedAtKeepsNanoseconds(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), "2025-01-02T03:04:05.000000000Z"},
+		{time.Date(2025, 1, 2, 3, 4, 5, 120000000, time.UTC), "2025-01-02T03:04:05.120000000Z"},
+		{time.Date(2025, 1, 2, 4, 4, 5, 7, time.FixedZone("CET", 3600)), "2025-01-02T03:04:05.000000007Z"},
+	}
+	for _, tt := range tests {
+		svc := New(Options{Now: func() time.Time { return tt.at }})
+		rec := httptest.NewRecorder()
+		svc.ServeHTTP(rec, httptest.NewRequest("POST", "/orders", strings.NewReader(`{"customer":"a","items":[{"sku":"pizza","qty":1}]}`)))
+		got := decode(t, rec.Body.String()).(map[string]any)["created_at"]
+		if got != tt.want {
+			t.Errorf("created_at for %v = %v, want %s", tt.at, got, tt.want)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, tt.want); err != nil {
+			t.Errorf("%s is not RFC 3339: %v", tt.want, err)
+		}
+	}
+}
+
 func TestNewPanicsOnInvalidOptions(t *testing.T) {
 	t.Parallel()
 	defer func() {
