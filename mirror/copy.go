@@ -88,7 +88,21 @@ func (p *Proxy) work() {
 			continue
 		}
 		p.runCopy(j)
+		p.logDrops()
 	}
+}
+
+// logDrops logs, at most once a second, that copies were dropped since the
+// last time. Workers log it so the client's path never writes a log line.
+func (p *Proxy) logDrops() {
+	d := p.counters.dropped.Load()
+	prev := p.loggedDrops.Load()
+	if d == prev || !p.dropLog.allow(time.Second) {
+		return
+	}
+	p.loggedDrops.Store(d)
+	p.log.Warn("mirror queue full: copies dropped",
+		"dropped", d-prev, "dropped_total", d, "queue_size", cap(p.queue), "workers", p.cfg.Workers)
 }
 
 // runCopy sends j to the candidate and secondary at once, waits for their

@@ -49,7 +49,9 @@ type Proxy struct {
 	live       atomic.Int64  // workers still running
 	done       chan struct{} // closed when the last worker returns
 
-	lastDropLog atomic.Int64 // unix nanoseconds of the last "queue full" log
+	// Logs that could come once per request are throttled to one a second.
+	dropLog, primaryLog throttle
+	loggedDrops         atomic.Uint64 // Dropped as of the last "queue full" log
 
 	counters counters
 }
@@ -262,21 +264,9 @@ func (p *Proxy) enqueue(j *job) bool {
 		p.counters.mirrored.Add(1)
 		return true
 	default:
-		p.counters.dropped.Add(1)
-		p.logDrop()
+		p.counters.dropped.Add(1) // logged by a worker (logDrops), not here on the client's path
 		return false
 	}
-}
-
-// logDrop logs that the queue is full, at most once a second.
-func (p *Proxy) logDrop() {
-	now := time.Now().UnixNano()
-	last := p.lastDropLog.Load()
-	if now-last < int64(time.Second) || !p.lastDropLog.CompareAndSwap(last, now) {
-		return
-	}
-	p.log.Warn("mirror queue full: dropping copies",
-		"queue_size", cap(p.queue), "workers", p.cfg.Workers, "dropped", p.counters.dropped.Load())
 }
 
 // rewrite routes an outbound primary request, for both ReverseProxies.
@@ -297,7 +287,7 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	j.res = res
 	t := &j.tee
 	t.src, t.max = res.Body, p.cfg.MaxResponseBytes
-	if res.ContentLength > 0 {
+	if res.ContentLength > 0 && res.Request.Method != http.MethodHead {
 		t.kept = make([]byte, 0, min(res.ContentLength, t.max))
 	}
 	res.Body = t
@@ -323,11 +313,13 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		w.WriteHeader(http.StatusBadGateway)
 		return
 	}
-	p.counters.primaryErrors.Add(1)
+	n := p.counters.primaryErrors.Add(1)
 	if j != nil {
 		j.perr = "primary: " + err.Error()
 	}
-	p.log.Warn("primary failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	if p.primaryLog.allow(time.Second) {
+		p.log.Warn("primary failed", "method", r.Method, "path", r.URL.Path, "err", err, "primary_errors", n)
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")

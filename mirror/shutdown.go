@@ -29,8 +29,10 @@ func (p *Proxy) Shutdown(ctx context.Context) (abandoned int, err error) {
 	if p.copyTransport != p.primaryTransport {
 		closeIdle(p.copyTransport)
 	}
-	n := p.counters.abandoned.Load()
-	p.log.Info("mirror stopped", "completed", p.counters.completed.Load(), "abandoned", n)
+	c := &p.counters
+	n := c.abandoned.Load()
+	p.log.Info("mirror stopped", "received", c.received.Load(), "mirrored", c.mirrored.Load(),
+		"completed", c.completed.Load(), "dropped", c.dropped.Load(), "abandoned", n)
 	return int(n), err
 }
 

@@ -1,6 +1,9 @@
 package mirror
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Stats are the proxy's counters since it started.
 type Stats struct {
@@ -23,9 +26,10 @@ type Stats struct {
 	// Shutdown began). Every reason is present, zero or not.
 	Skipped map[string]uint64
 
-	// PrimaryErrors counts primary answers that failed (502 to the client,
-	// or a body cut short by the primary); clients going away are not
-	// primary errors.
+	// PrimaryErrors counts primary failures: every 502 the proxy answered
+	// because the primary failed before answering, and, for mirrored
+	// requests (whose answer is teed), bodies the primary cut short.
+	// Clients going away are not primary errors.
 	PrimaryErrors uint64
 	// CandidateErrors counts candidate answers that failed for a reason
 	// other than a timeout.
@@ -115,4 +119,15 @@ func (p *Proxy) Stats() Stats {
 		s.Skipped[skipNames[i]] = c.skipped[i].Load()
 	}
 	return s
+}
+
+// throttle lets an event through at most once per interval, without a
+// lock: for log lines that could otherwise come once per request.
+type throttle struct{ last atomic.Int64 }
+
+// allow reports whether the event may happen now, and if so records it.
+func (t *throttle) allow(every time.Duration) bool {
+	now := time.Now().UnixNano()
+	last := t.last.Load()
+	return now-last >= int64(every) && t.last.CompareAndSwap(last, now)
 }
