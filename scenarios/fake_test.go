@@ -1,0 +1,276 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// seen is one request as the fake service received it.
+type seen struct {
+	Method, Path string
+	Header       http.Header
+}
+
+// fakeShop is a small order service on loopback that records every
+// request. Its knobs make it misbehave on purpose.
+type fakeShop struct {
+	URL string
+
+	// status overrides the answer of POST /orders when not 0.
+	status int
+	// orderStatus is the "status" field of new orders ("placed" if empty).
+	orderStatus string
+	// block makes every request wait until release is closed or the
+	// client gives up.
+	block   bool
+	release chan struct{}
+
+	mu       sync.Mutex
+	requests []seen
+	orders   map[string]string // id -> status
+	journeys map[string]int    // X-Synthetic-Journey -> requests
+	seq      int
+	arrived  chan struct{} // one token per request, never blocks
+}
+
+func newFakeShop(t testing.TB, opts ...func(*fakeShop)) *fakeShop {
+	t.Helper()
+	f := &fakeShop{orders: map[string]string{}, journeys: map[string]int{},
+		release: make(chan struct{}), arrived: make(chan struct{}, 1<<16)}
+	for _, o := range opts {
+		o(f)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /orders", f.create)
+	mux.HandleFunc("GET /orders/{id}", f.get)
+	mux.HandleFunc("POST /orders/{id}/cancel", f.cancel)
+	mux.HandleFunc("GET /menu", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, []map[string]string{{"sku": "pizza"}, {"sku": "salad"}})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]bool{"ok": true}) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.requests = append(f.requests, seen{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone()})
+		f.journeys[r.Header.Get("X-Synthetic-Journey")]++
+		f.mu.Unlock()
+		select {
+		case f.arrived <- struct{}{}:
+		default:
+		}
+		if f.block {
+			select {
+			case <-f.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() {
+		f.unblock()
+		srv.Close()
+	})
+	f.URL = srv.URL
+	return f
+}
+
+func (f *fakeShop) unblock() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case <-f.release:
+	default:
+		close(f.release)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeShop) create(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Customer  string `json:"customer"`
+		Synthetic bool   `json:"synthetic"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, 400, map[string]string{"error": err.Error()})
+		return
+	}
+	if f.status != 0 {
+		writeJSON(w, f.status, map[string]string{"error": "induced"})
+		return
+	}
+	st := f.orderStatus
+	if st == "" {
+		st = "placed"
+	}
+	f.mu.Lock()
+	f.seq++
+	id := fmt.Sprintf("ord-%06d", f.seq)
+	f.orders[id] = st
+	f.mu.Unlock()
+	writeJSON(w, 201, map[string]any{"id": id, "status": st, "customer": req.Customer, "synthetic": req.Synthetic})
+}
+
+func (f *fakeShop) get(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	f.mu.Lock()
+	st, ok := f.orders[id]
+	f.mu.Unlock()
+	if !ok {
+		writeJSON(w, 404, map[string]string{"error": "no such order"})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"id": id, "status": st})
+}
+
+func (f *fakeShop) cancel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	f.mu.Lock()
+	_, ok := f.orders[id]
+	if ok {
+		f.orders[id] = "cancelled"
+	}
+	f.mu.Unlock()
+	if !ok {
+		writeJSON(w, 404, map[string]string{"error": "no such order"})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"id": id, "status": "cancelled"})
+}
+
+// seenRequests returns a copy of what arrived so far.
+func (f *fakeShop) seenRequests() []seen {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]seen(nil), f.requests...)
+}
+
+// journeyCount returns how many distinct journeys sent requests.
+func (f *fakeShop) journeyCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.journeys)
+}
+
+// waitRequests waits until n requests have arrived, failing the test
+// after a generous timeout.
+func (f *fakeShop) waitRequests(t testing.TB, n int) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for i := 0; i < n; i++ {
+		select {
+		case <-f.arrived:
+		case <-deadline:
+			t.Fatalf("only %d of %d requests arrived", i, n)
+		}
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after a generous
+// timeout.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// runAsync runs r in the background; the returned func waits for the
+// result, failing the test if Run does not return in time.
+func runAsync(t testing.TB, r *Runner) func() *Result {
+	t.Helper()
+	type out struct {
+		res *Result
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		res, err := r.Run(t.Context())
+		ch <- out{res, err}
+	}()
+	return func() *Result {
+		t.Helper()
+		select {
+		case o := <-ch:
+			if o.err != nil {
+				t.Fatalf("Run: %v", o.err)
+			}
+			return o.res
+		case <-time.After(30 * time.Second):
+			s := r.Snapshot()
+			r.Kill()
+			t.Fatalf("Run did not return: state %s, outcome %s, journeys %+v, in flight %d, guardrail %+v",
+				s.State, s.Outcome, s.Journeys, s.InFlight, s.Guardrail)
+			return nil
+		}
+	}
+}
+
+// mustParse parses an inline scenario, failing the test on error.
+func mustParse(t testing.TB, yaml string) *Scenario {
+	t.Helper()
+	sc, err := Parse("test.yaml", []byte(strings.TrimLeft(yaml, "\n")))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	return sc
+}
+
+// mustRunner builds a runner against target, failing the test on error.
+func mustRunner(t testing.TB, sc *Scenario, opts RunnerOptions) *Runner {
+	t.Helper()
+	r, err := NewRunner(sc, opts)
+	if err != nil {
+		t.Fatalf("NewRunner: %v", err)
+	}
+	return r
+}
+
+// orderScenario is a place/fetch/cancel journey; the caller appends
+// settings by formatting.
+const orderScenario = `
+name: orders
+target: http://127.0.0.1:1
+rate: {type: constant, rate: %v}
+duration: %s
+max_in_flight: %d
+ceiling: 1000
+journeys:
+  - name: place-order
+    steps:
+      - name: create
+        method: POST
+        path: /orders
+        headers: {Content-Type: application/json, baggage: "tenant=acme, synthetic=false"}
+        body: '{"customer": {{ json fake.Name }}, "items": [{"sku": "{{ pick "pizza" "salad" }}", "qty": {{ intRange 1 3 }}}], "synthetic": {{ .Synthetic }}}'
+        capture: {order_id: id}
+        assert: {status: [201], json: {status: placed, synthetic: true}}
+      - name: fetch
+        path: /orders/{{ .Vars.order_id }}
+        assert: {status: [200], json: {id: "{{ .Vars.order_id }}"}}
+    cleanup:
+      - name: cancel
+        method: POST
+        path: /orders/{{ .Vars.order_id }}/cancel
+        assert: {status: [200]}
+`
+
+func orders(t testing.TB, rate float64, duration string, maxInFlight int) *Scenario {
+	t.Helper()
+	return mustParse(t, fmt.Sprintf(orderScenario, rate, duration, maxInFlight))
+}

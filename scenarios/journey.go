@@ -1,0 +1,261 @@
+package scenarios
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// maxBodyBytes is how much of an answer is read for captures and
+// assertions; the rest is drained and discarded.
+const maxBodyBytes = 1 << 20
+
+// Default tag header names; see Tags.
+const (
+	DefaultSyntheticHeader = "X-Synthetic"
+	DefaultRunHeader       = "X-Synthetic-Run"
+	DefaultJourneyHeader   = "X-Synthetic-Journey"
+	DefaultBaggageHeader   = "Baggage"
+)
+
+// Tags names the headers that mark every synthetic request. The zero value
+// uses the defaults: X-Synthetic: true, X-Synthetic-Run: <run id>,
+// X-Synthetic-Journey: <journey id>, and the W3C baggage header with
+// synthetic=true,synthetic-run=<run id> merged into any baggage the step
+// sets.
+type Tags struct {
+	Synthetic string
+	Run       string
+	Journey   string
+	Baggage   string
+}
+
+func (t Tags) withDefaults() Tags {
+	t.Synthetic = cmpOr(t.Synthetic, DefaultSyntheticHeader)
+	t.Run = cmpOr(t.Run, DefaultRunHeader)
+	t.Journey = cmpOr(t.Journey, DefaultJourneyHeader)
+	t.Baggage = cmpOr(t.Baggage, DefaultBaggageHeader)
+	return t
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// apply sets the tags on h, replacing any the step set itself.
+func (t Tags) apply(h http.Header, runID, journeyID string) {
+	h.Set(t.Synthetic, "true")
+	h.Set(t.Run, runID)
+	h.Set(t.Journey, journeyID)
+	h.Set(t.Baggage, mergeBaggage(h.Values(t.Baggage), runID))
+}
+
+// mergeBaggage keeps the list members of existing baggage values, minus
+// any synthetic ones, and appends the synthetic members.
+func mergeBaggage(existing []string, runID string) string {
+	var members []string
+	for _, v := range existing {
+		for m := range strings.SplitSeq(v, ",") {
+			m = strings.TrimSpace(m)
+			key, _, _ := strings.Cut(m, "=")
+			key = strings.TrimSpace(key)
+			if m == "" || key == "synthetic" || key == "synthetic-run" {
+				continue
+			}
+			members = append(members, m)
+		}
+	}
+	members = append(members, "synthetic=true", "synthetic-run="+runID)
+	return strings.Join(members, ",")
+}
+
+// plan is a validated scenario made ready to run: templates compiled,
+// steps numbered, weights summed.
+type plan struct {
+	scenario *Scenario
+	journeys []*journeyPlan
+	steps    []*stepPlan // every step and cleanup, numbered by index
+	cum      []int       // cumulative journey weights
+}
+
+func (p *plan) finish() {
+	total := 0
+	for _, j := range p.journeys {
+		total += j.weight
+		p.cum = append(p.cum, total)
+	}
+}
+
+// pick chooses a journey by weight.
+func (p *plan) pick(rng *rand.Rand) *journeyPlan {
+	n := rng.IntN(p.cum[len(p.cum)-1])
+	for i, c := range p.cum {
+		if n < c {
+			return p.journeys[i]
+		}
+	}
+	return p.journeys[len(p.journeys)-1]
+}
+
+type journeyPlan struct {
+	name    string
+	weight  int
+	steps   []*stepPlan
+	cleanup []*stepPlan
+}
+
+type stepPlan struct {
+	index    int
+	journey  string
+	name     string
+	method   string
+	cleanup  bool
+	path     *tmpl
+	body     *tmpl
+	headers  []header
+	needs    []string // variables the templates read
+	captures Captures
+	assert   Assert
+	json     []jsonCheck
+}
+
+// jsonCheck is a JSON assertion whose wanted value may be a template
+// (a string holding {{ }}), rendered per journey and compared as a string.
+type jsonCheck struct {
+	JSONAssertion
+	tmpl *tmpl
+}
+
+type header struct {
+	name  string
+	value *tmpl
+}
+
+// missing returns the first variable sp needs that vars lacks, or "".
+func (sp *stepPlan) missing(vars map[string]string) string {
+	for _, n := range sp.needs {
+		if _, ok := vars[n]; !ok {
+			return n
+		}
+	}
+	return ""
+}
+
+// runJourney runs one journey's steps, then its cleanups. intended is
+// when the pacer meant it to start.
+func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, intended time.Time) {
+	defer r.wg.Done()
+	defer r.inFlight.Add(-1)
+	data := &TemplateData{Synthetic: true, RunID: r.runID, JourneyID: id, Vars: map[string]string{}}
+	ok, interrupted := true, false
+	for i, sp := range jp.steps {
+		if i > 0 && r.halted() {
+			interrupted = true
+			break
+		}
+		from := time.Now()
+		if i == 0 {
+			from = intended
+		}
+		if !r.step(ctx, sp, data, from) {
+			ok = false
+			break
+		}
+	}
+	for _, sp := range jp.cleanup {
+		if r.killed() {
+			r.rec.unsent(sp, id, "killed", "run killed before the cleanup")
+			continue
+		}
+		r.step(ctx, sp, data, time.Now())
+	}
+	r.rec.journey(func(j *JourneyCounts, _ *CleanupCounts) {
+		switch {
+		case interrupted:
+			j.Interrupted++
+		case ok:
+			j.Succeeded++
+		case r.killed() && ctx.Err() != nil:
+			j.Interrupted++
+		default:
+			j.Failed++
+		}
+	})
+}
+
+// step sends one step and checks its answer; it reports whether the step
+// passed. from is when its latency starts counting.
+func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, from time.Time) bool {
+	if name := sp.missing(data.Vars); name != "" {
+		r.rec.unsent(sp, data.JourneyID, "missing_capture", fmt.Sprintf("variable %q was not captured", name))
+		return false
+	}
+	req, err := r.newRequest(ctx, sp, data)
+	if err != nil {
+		r.rec.unsent(sp, data.JourneyID, "template", err.Error())
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	resp, err := r.client.Do(req.WithContext(ctx))
+	var body []byte
+	status := 0
+	if err == nil {
+		status = resp.StatusCode
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 8*maxBodyBytes))
+		resp.Body.Close()
+	}
+	end := time.Now()
+	latency := end.Sub(from)
+	if err != nil {
+		kind := errorKind(err)
+		r.rec.sent(sp, data.JourneyID, status, kind, clip(err.Error()), latency, nil)
+		r.guard.record(end, latency, true)
+		return false
+	}
+	fs := checkAnswer(sp, status, body, latency, data)
+	r.rec.sent(sp, data.JourneyID, status, "", "", latency, fs)
+	r.guard.record(end, latency, len(fs) > 0)
+	return len(fs) == 0
+}
+
+// newRequest renders a step into a tagged request.
+func (r *Runner) newRequest(ctx context.Context, sp *stepPlan, data *TemplateData) (*http.Request, error) {
+	path, err := sp.path.string(data)
+	if err != nil {
+		return nil, fmt.Errorf("path: %w", err)
+	}
+	var body io.Reader
+	if sp.body.t != nil || sp.body.text != "" {
+		b, err := sp.body.string(data)
+		if err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+		body = strings.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, sp.method, r.target+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for _, h := range sp.headers {
+		v, err := h.value.string(data)
+		if err != nil {
+			return nil, fmt.Errorf("header %s: %w", h.name, err)
+		}
+		if strings.EqualFold(h.name, "Host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Add(h.name, v)
+	}
+	r.tags.apply(req.Header, r.runID, data.JourneyID)
+	return req, nil
+}
