@@ -1,0 +1,121 @@
+package tui
+
+import (
+	"fmt"
+	"math"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// action is one thing the dashboard asks the Controller to do.
+type action int
+
+// The Controller's actions.
+const (
+	actPause action = iota
+	actResume
+	actSetRate
+	actKill
+)
+
+// controlMsg carries the outcome of one Controller call.
+type controlMsg struct {
+	act       action
+	requested float64 // the rate asked for (actSetRate)
+	applied   float64 // the rate the instance applied (actSetRate)
+	err       error
+}
+
+// control returns a command that performs act on c in the background, so
+// a slow remote instance never blocks the dashboard. A panicking
+// Controller is reported as an error.
+func control(c Controller, act action, rate float64) tea.Cmd {
+	return func() (msg tea.Msg) {
+		out := controlMsg{act: act, requested: rate}
+		defer func() {
+			if r := recover(); r != nil {
+				out.err = fmt.Errorf("controller panicked: %v", r)
+				msg = out
+			}
+		}()
+		switch act {
+		case actPause:
+			out.err = c.Pause()
+		case actResume:
+			out.err = c.Resume()
+		case actSetRate:
+			out.applied, out.err = c.SetRate(rate)
+		case actKill:
+			out.err = c.Kill()
+		}
+		return out
+	}
+}
+
+// rateStep returns how much one + or - changes the rate: the configured
+// step, else a tenth of the ceiling, else a tenth of the current target,
+// else 1/s.
+func rateStep(configured, ceiling, target float64) float64 {
+	switch {
+	case configured > 0:
+		return configured
+	case ceiling > 0:
+		return ceiling / 10
+	case target > 0:
+		return target / 10
+	}
+	return 1
+}
+
+// nextRate returns the rate one step up (dir > 0) or down from current:
+// never above the ceiling (when there is one), and never down to zero,
+// which some pacers read as "unlimited": going down stops at one step, or
+// at the current rate when that is already lower.
+func nextRate(current, step, ceiling float64, dir int) float64 {
+	var r float64
+	if dir > 0 {
+		r = current + step
+	} else {
+		r = math.Max(current-step, math.Min(current, step))
+	}
+	if ceiling > 0 {
+		r = math.Min(r, ceiling)
+	}
+	// Keep a tidy number: steps of a tenth accumulate float error.
+	return math.Round(r*1000) / 1000
+}
+
+// describe says what a successful control did, for the status bar.
+func (c controlMsg) describe(ceiling float64) string {
+	switch c.act {
+	case actPause:
+		return "paused"
+	case actResume:
+		return "resumed"
+	case actKill:
+		return "kill sent"
+	}
+	s := "rate set to " + fmtRate(c.applied) + "/s"
+	if c.applied != c.requested {
+		s += " (asked " + fmtRate(c.requested) + "/s)"
+	}
+	if ceiling > 0 && c.applied >= ceiling {
+		s += " · at ceiling"
+	}
+	return s
+}
+
+// String names the action for error messages.
+func (a action) String() string {
+	switch a {
+	case actPause:
+		return "pause"
+	case actResume:
+		return "resume"
+	case actSetRate:
+		return "set rate"
+	case actKill:
+		return "kill"
+	}
+	return "unknown action"
+}

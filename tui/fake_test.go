@@ -1,0 +1,226 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// t0 is the fixed clock of every fixture: snapshot i is taken at t0 + i s.
+var t0 = time.Date(2025, 3, 14, 12, 0, 0, 0, time.UTC)
+
+// fakeSource serves a script of snapshots, one per call, then repeats the
+// last one forever; with err set it fails every call instead.
+type fakeSource struct {
+	mu     sync.Mutex
+	script []Snapshot
+	err    error
+	calls  int
+	called chan struct{} // gets a value (without blocking) on every call
+}
+
+func newFakeSource(script ...Snapshot) *fakeSource {
+	return &fakeSource{script: script, called: make(chan struct{}, 1)}
+}
+
+func (f *fakeSource) Snapshot(ctx context.Context) (Snapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	select {
+	case f.called <- struct{}{}:
+	default:
+	}
+	if f.err != nil {
+		return Snapshot{}, f.err
+	}
+	if len(f.script) == 0 {
+		return Snapshot{}, errors.New("empty script")
+	}
+	i := min(f.calls-1, len(f.script)-1)
+	return f.script[i], nil
+}
+
+// served returns how many calls the source has answered.
+func (f *fakeSource) served() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
+}
+
+// fakeController records the calls the dashboard makes.
+type fakeController struct {
+	mu      sync.Mutex
+	calls   []string
+	rateErr error
+	// applyCap, when set, caps the rate the instance applies (a runner
+	// that refuses part of a request).
+	applyCap float64
+}
+
+func (c *fakeController) record(s string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls = append(c.calls, s)
+}
+
+func (c *fakeController) Pause() error  { c.record("pause"); return nil }
+func (c *fakeController) Resume() error { c.record("resume"); return nil }
+func (c *fakeController) Kill() error   { c.record("kill"); return nil }
+
+func (c *fakeController) SetRate(r float64) (float64, error) {
+	c.record(fmt.Sprintf("rate %g", r))
+	if c.rateErr != nil {
+		return 0, c.rateErr
+	}
+	if c.applyCap > 0 && r > c.applyCap {
+		return c.applyCap, nil
+	}
+	return r, nil
+}
+
+func (c *fakeController) Calls() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.calls...)
+}
+
+// shadowAt returns the proxy's state i seconds into the run: counters grow
+// linearly and latencies wander deterministically.
+func shadowAt(i int) *ShadowSnapshot {
+	n := uint64(i)
+	return &ShadowSnapshot{
+		Primary:           "http://127.0.0.1:8081",
+		Candidate:         "http://127.0.0.1:8082",
+		Secondary:         "http://127.0.0.1:8083",
+		Started:           t0.Add(-58 * time.Minute),
+		Verdict:           "fail",
+		Reasons:           []string{"GET /orders/{id}: diff rate 12.5% over budget 1%", "POST /orders: candidate errors"},
+		Received:          120000 + 240*n,
+		Mirrored:          118000 + 230*n,
+		Compared:          117500 + 228*n,
+		Dropped:           12,
+		Skipped:           2000 + 10*n,
+		CandidateErrors:   7,
+		CandidateTimeouts: 2,
+		QueueDepth:        3,
+		QueueSize:         1024,
+		PrimaryP99:        time.Duration(20+i%5) * time.Millisecond,
+		CandidateP99:      time.Duration(30+(i*7)%13) * time.Millisecond,
+		Endpoints:         endpoints(),
+	}
+}
+
+// endpoints returns a fixed set of endpoints in producer order.
+func endpoints() []Endpoint {
+	return []Endpoint{
+		{
+			Method: "GET", Route: "/orders/{id}", Pairs: 40000, Diffs: 5000, DiffRate: 0.125, NoisyFields: 2,
+			PrimaryP99: 18 * time.Millisecond, CandidateP99: 41 * time.Millisecond, CandidateErrors: 0,
+			Fields: []Field{
+				{Path: "$.updated_at", Diffs: 40000, Noise: 39990, IsNoise: true},
+				{Path: "$.total", Diffs: 4800},
+				{Path: "$.items[0].price", Diffs: 4800},
+				{Path: "$.coupon", Diffs: 200},
+				{Path: "header:Etag", Diffs: 40000, Noise: 40000, IsNoise: true},
+			},
+			Exemplars: []Exemplar{orderExemplar(), {
+				Method: "GET", URL: "/orders/77", PrimaryStatus: 200, CandidateStatus: 200,
+				PrimaryBody: `{"id":"77","total":10}`, CandidateBody: `{"id":"77","total":10.5}`,
+				Differences: []Difference{{Path: "$.total", Kind: KindChanged, Primary: "10", Candidate: "10.5"}},
+			}},
+		},
+		{Method: "GET", Route: "/menu", Pairs: 52000, Diffs: 0, PrimaryP99: 9 * time.Millisecond, CandidateP99: 8 * time.Millisecond},
+		{Method: "GET", Route: "/orders", Pairs: 12000, Diffs: 36, DiffRate: 0.003, NoisyFields: 1,
+			PrimaryP99: 35 * time.Millisecond, CandidateP99: 38 * time.Millisecond},
+		{Method: "POST", Route: "/orders", Pairs: 3000, Diffs: 300, DiffRate: 0.1,
+			PrimaryP99: 60 * time.Millisecond, CandidateP99: 140 * time.Millisecond, CandidateErrors: 7},
+		{Method: "GET", Route: "/analytics/daily", Pairs: 800, Diffs: 8, DiffRate: 0.01,
+			PrimaryP99: 210 * time.Millisecond, CandidateP99: 190 * time.Millisecond},
+		{Method: "DELETE", Route: "/orders/{id}/items/{item}", Pairs: 150, Diffs: 0,
+			PrimaryP99: 15 * time.Millisecond, CandidateP99: 16 * time.Millisecond},
+		{Method: "GET", Route: "/healthz", Pairs: 9000, Diffs: 0, PrimaryP99: 800 * time.Microsecond, CandidateP99: 900 * time.Microsecond},
+	}
+}
+
+// orderExemplar differs in every kind of way, and its candidate body tries
+// to clear the screen.
+func orderExemplar() Exemplar {
+	return Exemplar{
+		Method: "GET", URL: "/orders/42?expand=items",
+		RequestBody:     "",
+		PrimaryStatus:   200,
+		CandidateStatus: 200,
+		PrimaryBody:     `{"id":"42","total":12.5,"coupon":"SPRING","items":[{"sku":"A1","price":12.5}],"updated_at":"2025-03-14T11:59:00Z"}`,
+		CandidateBody:   `{"id":42,"total":13,"discount":0.5,"items":[{"sku":"A1","price":13}],"note":"` + "\x1b[2J" + `","updated_at":"2025-03-14T11:59:01Z"}`,
+		Differences: []Difference{
+			{Path: "$.coupon", Kind: KindRemoved, Primary: `"SPRING"`},
+			{Path: "$.discount", Kind: KindAdded, Candidate: "0.5"},
+			{Path: "$.id", Kind: KindTypeChanged, Primary: `"42"`, Candidate: "42"},
+			{Path: "$.items[0].price", Kind: KindChanged, Primary: "12.5", Candidate: "13"},
+			{Path: "$.total", Kind: KindChanged, Primary: "12.5", Candidate: "13"},
+		},
+	}
+}
+
+// synthAt returns the runner's state i seconds into a staged run.
+func synthAt(i int) *SynthSnapshot {
+	target := 20.0 + float64(min(i, 10))*3 // ramps to 50
+	achieved := target - float64(i%3)
+	n := uint64(i)
+	return &SynthSnapshot{
+		Scenario:          "checkout",
+		RunID:             "run-20250314-1200",
+		Target:            "https://staging.shop.example",
+		Started:           t0.Add(-90 * time.Second),
+		Elapsed:           90*time.Second + time.Duration(i)*time.Second,
+		Duration:          5 * time.Minute,
+		TargetRate:        target,
+		AchievedRate:      achieved,
+		Ceiling:           60,
+		InFlight:          14,
+		JourneysStarted:   3000 + 50*n,
+		JourneysCompleted: 2980 + 50*n,
+		JourneysDropped:   4,
+		Stage:             "stage 2/3",
+		Progress:          (90 + float64(i)) / 300,
+		Steps: []Step{
+			{Journey: "buy", Name: "browse menu", Count: 3000, SuccessRate: 1, P50: 12 * time.Millisecond, P90: 25 * time.Millisecond, P99: 48 * time.Millisecond},
+			{Journey: "buy", Name: "create order", Count: 2990, Errors: 12, SuccessRate: 0.996, P50: 35 * time.Millisecond, P90: 80 * time.Millisecond, P99: 210 * time.Millisecond},
+			{Journey: "buy", Name: "pay", Count: 2978, Errors: 160, SuccessRate: 0.946, P50: 90 * time.Millisecond, P90: 300 * time.Millisecond, P99: 1200 * time.Millisecond},
+			{Journey: "buy", Name: "check order status", Count: 2818, SuccessRate: 1, P50: 8 * time.Millisecond, P90: 15 * time.Millisecond, P99: 30 * time.Millisecond},
+			{Journey: "buy", Name: "cancel (cleanup)", Count: 2818, Errors: 1, SuccessRate: 0.9996, P50: 20 * time.Millisecond, P90: 40 * time.Millisecond, P99: 95 * time.Millisecond},
+			{Journey: "browse", Name: "search", Count: 1500, SuccessRate: 1, P50: 22 * time.Millisecond, P90: 51 * time.Millisecond, P99: 130 * time.Millisecond},
+		},
+		StatusCodes: map[string]uint64{"200": 14200, "201": 2990, "409": 12, "503": 160, "error": 1},
+		AssertionFailures: []AssertionFailure{
+			{Step: "pay", Message: "status is 200 (got 503)", Count: 160},
+			{Step: "create order", Message: "$.synthetic is true", Count: 12},
+		},
+		Guardrail: Guardrail{State: GuardrailArmed, Reason: "error rate < 5%, p99 < 2s over 30s"},
+	}
+}
+
+// script returns n snapshots, one per second from t0, built by mk.
+func script(n int, mk func(i int) Snapshot) []Snapshot {
+	out := make([]Snapshot, n)
+	for i := range out {
+		out[i] = mk(i)
+		out[i].Time = t0.Add(time.Duration(i) * time.Second)
+	}
+	return out
+}
+
+func shadowScript(n int) []Snapshot {
+	return script(n, func(i int) Snapshot { return Snapshot{Shadow: shadowAt(i)} })
+}
+
+func synthScript(n int) []Snapshot {
+	return script(n, func(i int) Snapshot { return Snapshot{Synth: synthAt(i)} })
+}
+
+func bothScript(n int) []Snapshot {
+	return script(n, func(i int) Snapshot { return Snapshot{Shadow: shadowAt(i), Synth: synthAt(i)} })
+}

@@ -1,0 +1,78 @@
+package tui
+
+import (
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/muesli/termenv"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	// Stable goldens: no colour, whatever the terminal running the tests.
+	lipgloss.SetColorProfile(termenv.Ascii)
+	goleak.VerifyTestMain(m,
+		// teatest waits for a SIGINT that never comes in a goroutine it
+		// never stops.
+		goleak.IgnoreAnyFunction("github.com/charmbracelet/x/exp/teatest.NewTestModel.func2"),
+	)
+}
+
+// testInterval polls fast so a script plays out quickly; the frames do not
+// depend on it because repeated snapshots change nothing.
+const testInterval = 2 * time.Millisecond
+
+// waitTimeout bounds every wait; reaching it fails the test.
+const waitTimeout = 10 * time.Second
+
+// waitFor polls cond until it holds, failing the test after waitTimeout.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// startScripted runs the dashboard on src at w×h and returns once it has
+// shown the script's last snapshot: calls are made one at a time, so a
+// call after the last scripted one means that one has been applied.
+func startScripted(t *testing.T, src *fakeSource, opts Options, w, h int) *teatest.TestModel {
+	t.Helper()
+	if opts.Interval == 0 {
+		opts.Interval = testInterval
+	}
+	tm := teatest.NewTestModel(t, New(src, opts), teatest.WithInitialTermSize(w, h))
+	n := len(src.script)
+	waitFor(t, "the script to play out", func() bool { return src.served() > n })
+	return tm
+}
+
+// finalView quits the program and returns its last frame.
+func finalView(t *testing.T, tm *teatest.TestModel) string {
+	t.Helper()
+	if err := tm.Quit(); err != nil {
+		t.Fatalf("quit: %v", err)
+	}
+	return tm.FinalModel(t, teatest.WithFinalTimeout(waitTimeout)).View()
+}
+
+// Key presses for tests.
+var (
+	keyEnter = tea.KeyMsg{Type: tea.KeyEnter}
+	keyEsc   = tea.KeyMsg{Type: tea.KeyEsc}
+	keyTab   = tea.KeyMsg{Type: tea.KeyTab}
+	keyDown  = tea.KeyMsg{Type: tea.KeyDown}
+	keyUp    = tea.KeyMsg{Type: tea.KeyUp}
+	keyPgDn  = tea.KeyMsg{Type: tea.KeyPgDown}
+	keyCtrlC = tea.KeyMsg{Type: tea.KeyCtrlC}
+)
+
+// runes returns the key press of typing s.
+func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }

@@ -1,0 +1,500 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// DefaultInterval is how often the dashboard polls its Source when
+// Options.Interval is zero.
+const DefaultInterval = 100 * time.Millisecond
+
+// maxFPS caps how often Run redraws the terminal.
+const maxFPS = 10
+
+// Size used until the terminal reports its own (output is not a terminal).
+const (
+	defaultWidth  = 80
+	defaultHeight = 24
+)
+
+// Options configures the dashboard. The zero value polls every 100ms with
+// controls disabled, in the normal screen.
+type Options struct {
+	// Title names the dashboard in its header; empty means "understudy".
+	Title string
+	// Interval is how often the Source is polled; zero means
+	// DefaultInterval. A failing Source is retried with a back-off up to 2s.
+	Interval time.Duration
+	// Controller acts on the running instance (pause, rate, kill); nil
+	// makes the dashboard read-only, and it says so.
+	Controller Controller
+	// AltScreen runs the dashboard in the terminal's alternate screen, so
+	// the shell's scrollback is left as it was.
+	AltScreen bool
+	// RateStep is how much + and - change the target rate, per second;
+	// zero means a tenth of the ceiling (or of the target rate when there
+	// is no ceiling).
+	RateStep float64
+	// Input and Output replace the terminal for Run; nil means stdin and
+	// stdout.
+	Input  io.Reader
+	Output io.Writer
+}
+
+// Validate reports the first bad field.
+func (o Options) Validate() error {
+	if o.Interval < 0 {
+		return fmt.Errorf("interval %v: must not be negative", o.Interval)
+	}
+	if o.RateStep < 0 || math.IsNaN(o.RateStep) || math.IsInf(o.RateStep, 0) {
+		return fmt.Errorf("rate step %v: must be a non-negative number", o.RateStep)
+	}
+	return nil
+}
+
+// tab is one of the dashboard's top-level views.
+type tab int
+
+const (
+	tabShadow tab = iota
+	tabSynth
+)
+
+// Model is the dashboard: it polls a Source, keeps a short history for its
+// charts, shows the shadow and synth views (as tabs when both are present)
+// and sends the user's controls to the Controller. It never blocks: polls
+// and controls run as commands in the background.
+type Model struct {
+	src    Source
+	opts   Options
+	ctx    context.Context
+	keys   KeyMap
+	styles Styles
+	help   help.Model
+
+	width, height int
+
+	snap   Snapshot
+	have   bool
+	shadow ShadowView
+	synth  SynthView
+	tab    tab
+
+	// failures counts consecutive Source errors; srcErr is the last one.
+	failures int
+	srcErr   error
+
+	// notice is the status bar message; noticeErr marks it an error.
+	notice    string
+	noticeErr bool
+	// confirming is set while the kill prompt waits for y or n.
+	confirming bool
+
+	// paused and rate are the load's state as the dashboard believes it:
+	// from the latest snapshot, or from a control in flight (pending).
+	paused  bool
+	rate    float64
+	pending int
+	// fetchSeq numbers the latest Source call; a snapshot from a call
+	// numbered settledSeq or lower may predate the last control's effect,
+	// so its pause state and rate are not taken.
+	fetchSeq   uint64
+	settledSeq uint64
+}
+
+// New returns the dashboard reading src. Invalid options are replaced by
+// their defaults (Run reports them instead).
+func New(src Source, opts Options) Model {
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.RateStep < 0 || math.IsNaN(opts.RateStep) || math.IsInf(opts.RateStep, 0) {
+		opts.RateStep = 0
+	}
+	if opts.Title == "" {
+		opts.Title = "understudy"
+	}
+	st := DefaultStyles()
+	m := Model{
+		src:    src,
+		opts:   opts,
+		ctx:    context.Background(),
+		keys:   DefaultKeyMap(),
+		styles: st,
+		help:   help.New(),
+		shadow: NewShadowView(st),
+		synth:  NewSynthView(st),
+		width:  defaultWidth,
+		height: defaultHeight,
+		// Init makes call 1; settledSeq 0 trusts every snapshot.
+		fetchSeq: 1,
+	}
+	m.help.Width = defaultWidth - 2
+	m.resize()
+	return m
+}
+
+// Run shows the dashboard on the terminal (or opts.Input/Output) until the
+// user quits or ctx is done; either way it returns nil. The program
+// redraws at most 10 times a second.
+func Run(ctx context.Context, src Source, opts Options) error {
+	if err := opts.Validate(); err != nil {
+		return fmt.Errorf("run dashboard: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends a poll in flight
+	m := New(src, opts)
+	m.ctx = ctx
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(maxFPS)}
+	if opts.AltScreen {
+		popts = append(popts, tea.WithAltScreen())
+	}
+	if opts.Input != nil {
+		popts = append(popts, tea.WithInput(opts.Input))
+	}
+	if opts.Output != nil {
+		popts = append(popts, tea.WithOutput(opts.Output))
+	}
+	_, err := tea.NewProgram(m, popts...).Run()
+	if err != nil && !(errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil) {
+		return fmt.Errorf("run dashboard: %w", err)
+	}
+	return nil
+}
+
+// Init starts polling at once.
+func (m Model) Init() tea.Cmd {
+	return fetch(m.ctx, m.src, m.fetchSeq)
+}
+
+// Update handles terminal size, snapshots, control results and keys.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		// help adds an item it has no room to elide when the ellipsis
+		// does not fit either; keep room for the ellipsis.
+		m.help.Width = max(msg.Width-2, 1)
+	case pollMsg:
+		m.fetchSeq++
+		cmd = fetch(m.ctx, m.src, m.fetchSeq)
+	case snapshotMsg:
+		cmd = m.receive(msg)
+	case controlMsg:
+		m.controlled(msg)
+	case tea.KeyMsg:
+		cmd = m.key(msg)
+	}
+	m.resize()
+	return m, cmd
+}
+
+// receive applies a Source result and schedules the next poll.
+func (m *Model) receive(msg snapshotMsg) tea.Cmd {
+	if msg.err != nil {
+		m.failures++
+		m.srcErr = msg.err
+		return pollAfter(retryDelay(m.opts.Interval, m.failures))
+	}
+	m.failures, m.srcErr = 0, nil
+	s := msg.snap
+	m.snap, m.have = s, true
+	if s.Shadow != nil {
+		m.shadow.SetSnapshot(s.Time, *s.Shadow)
+	}
+	if s.Synth != nil {
+		m.synth.SetSnapshot(s.Time, *s.Synth)
+	}
+	switch {
+	case m.tab == tabShadow && s.Shadow == nil && s.Synth != nil:
+		m.tab = tabSynth
+	case m.tab == tabSynth && s.Synth == nil && s.Shadow != nil:
+		m.tab = tabShadow
+	}
+	if m.pending == 0 && msg.seq > m.settledSeq {
+		m.paused = m.loadPaused()
+		if s.Synth != nil {
+			m.rate = s.Synth.TargetRate
+		}
+	}
+	return pollAfter(m.opts.Interval)
+}
+
+// loadPaused reports whether the snapshot says the load is paused: the
+// runner's state when there is a runner, else the proxy's.
+func (m *Model) loadPaused() bool {
+	if m.snap.Synth != nil {
+		return m.snap.Synth.Paused
+	}
+	return m.snap.Shadow != nil && m.snap.Shadow.Paused
+}
+
+// controlled applies a Controller result.
+func (m *Model) controlled(msg controlMsg) {
+	m.pending = max(m.pending-1, 0)
+	m.settledSeq = m.fetchSeq
+	if msg.err != nil {
+		m.setNotice(msg.act.String()+" failed: "+msg.err.Error(), true)
+		if m.pending == 0 {
+			m.paused = m.loadPaused()
+			if m.snap.Synth != nil {
+				m.rate = m.snap.Synth.TargetRate
+			}
+		}
+		return
+	}
+	switch msg.act {
+	case actPause:
+		m.paused = true
+	case actResume:
+		m.paused = false
+	case actSetRate:
+		m.rate = msg.applied
+	}
+	m.setNotice(msg.describe(m.ceiling()), false)
+}
+
+// ceiling returns the runner's rate ceiling, zero when unknown.
+func (m *Model) ceiling() float64 {
+	if m.snap.Synth != nil {
+		return m.snap.Synth.Ceiling
+	}
+	return 0
+}
+
+// setNotice sets the status bar message.
+func (m *Model) setNotice(s string, isErr bool) {
+	m.notice, m.noticeErr = s, isErr
+}
+
+// key handles one key press.
+func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
+	k := m.keys
+	if m.confirming {
+		switch {
+		case msg.Type == tea.KeyCtrlC:
+			return tea.Quit
+		case key.Matches(msg, k.Confirm):
+			m.confirming = false
+			m.pending++
+			m.setNotice("killing…", false)
+			return control(m.opts.Controller, actKill, 0)
+		case key.Matches(msg, k.Cancel):
+			m.confirming = false
+			m.setNotice("kill cancelled", false)
+		}
+		return nil // every other key waits for the answer
+	}
+	switch {
+	case key.Matches(msg, k.Quit):
+		return tea.Quit
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		return nil
+	case key.Matches(msg, k.Tab):
+		if m.snap.Shadow != nil && m.snap.Synth != nil {
+			m.tab = 1 - m.tab
+		}
+		return nil
+	case key.Matches(msg, k.Pause, k.RateUp, k.RateDown, k.Kill):
+		return m.controlKey(msg)
+	}
+	var cmd tea.Cmd
+	if m.tab == tabSynth {
+		m.synth, cmd = m.synth.Update(msg)
+		return cmd
+	}
+	m.shadow, cmd = m.shadow.Update(msg)
+	if n := m.shadow.Notice(); n != "" {
+		m.setNotice(n, false)
+	}
+	return cmd
+}
+
+// controlKey handles pause, rate and kill keys.
+func (m *Model) controlKey(msg tea.KeyMsg) tea.Cmd {
+	c := m.opts.Controller
+	if c == nil {
+		m.setNotice("read-only: this dashboard has no controls", true)
+		return nil
+	}
+	k := m.keys
+	switch {
+	case key.Matches(msg, k.Kill):
+		m.confirming = true
+		m.setNotice("", false)
+		return nil
+	case key.Matches(msg, k.Pause):
+		act := actPause
+		if m.paused {
+			act = actResume
+		}
+		m.paused = !m.paused
+		m.pending++
+		return control(c, act, 0)
+	}
+	s := m.snap.Synth
+	if s == nil {
+		m.setNotice("no rate to change: no synthetic load runs", true)
+		return nil
+	}
+	dir := 1
+	if key.Matches(msg, k.RateDown) {
+		dir = -1
+	}
+	step := rateStep(m.opts.RateStep, s.Ceiling, m.rate)
+	m.rate = nextRate(m.rate, step, s.Ceiling, dir)
+	m.pending++
+	return control(c, actSetRate, m.rate)
+}
+
+// bodyHeight is the height left for the view between the header, the
+// status line and the help.
+func (m *Model) bodyHeight() int {
+	return max(m.height-2-lipgloss.Height(m.helpView()), 0)
+}
+
+// helpView renders the help for the keys that work now, cut to the width.
+func (m *Model) helpView() string {
+	h := m.help.View(m.helpKeys())
+	return fit(h, m.width, lipgloss.Height(h))
+}
+
+// resize passes the body's size to the views.
+func (m *Model) resize() {
+	h := m.bodyHeight()
+	m.shadow.SetSize(m.width, h)
+	m.synth.SetSize(m.width, h)
+}
+
+// View renders the header, the view shown, the status line and the help.
+func (m Model) View() string {
+	var body string
+	switch {
+	case !m.have:
+		body = m.styles.Muted.Render("connecting…")
+	case m.tab == tabSynth && m.snap.Synth != nil:
+		body = m.synth.View()
+	default:
+		body = m.shadow.View()
+	}
+	return strings.Join([]string{
+		m.header(),
+		fit(body, m.width, m.bodyHeight()),
+		m.statusLine(),
+		m.helpView(),
+	}, "\n")
+}
+
+// header renders the title, the tabs and the load's state.
+func (m Model) header() string {
+	st := m.styles
+	parts := []string{st.Title.Render(oneLine(m.opts.Title))}
+	switch {
+	case m.snap.Shadow != nil && m.snap.Synth != nil:
+		for _, t := range []tab{tabShadow, tabSynth} {
+			name := [...]string{"shadow", "synth"}[t]
+			if t == m.tab {
+				parts = append(parts, st.ActiveTab.Render("["+name+"]"))
+			} else {
+				parts = append(parts, st.Tab.Render(" "+name+" "))
+			}
+		}
+	case m.snap.Shadow != nil:
+		parts = append(parts, st.Muted.Render("shadow"))
+	case m.snap.Synth != nil:
+		parts = append(parts, st.Muted.Render("synth"))
+	}
+	left := strings.Join(parts, " ")
+	var right []string
+	if m.have && m.paused {
+		right = append(right, st.Warn.Render("PAUSED"))
+	}
+	if m.opts.Controller == nil {
+		right = append(right, st.Muted.Render("read-only"))
+	}
+	r := strings.Join(right, " ")
+	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(r)
+	if gap < 1 {
+		return truncate(left, m.width)
+	}
+	return left + strings.Repeat(" ", gap) + r
+}
+
+// statusLine renders the kill prompt, source errors, the latest notice and
+// when the data was taken.
+func (m Model) statusLine() string {
+	st := m.styles
+	var parts []string
+	if m.confirming {
+		parts = append(parts, st.Prompt.Render(" kill the run now? y/n "))
+	}
+	if m.srcErr != nil {
+		e := fmt.Sprintf("source error (%d×, retrying): %s", m.failures, oneLine(m.srcErr.Error()))
+		parts = append(parts, st.StatusError.Render(e))
+	}
+	if m.notice != "" && !m.confirming {
+		if m.noticeErr {
+			parts = append(parts, st.StatusError.Render(oneLine(m.notice)))
+		} else {
+			parts = append(parts, st.Status.Render(oneLine(m.notice)))
+		}
+	}
+	if m.have {
+		label := "updated "
+		if m.srcErr != nil {
+			label = "data from "
+		}
+		parts = append(parts, st.Status.Render(label+fmtClock(m.snap.Time)))
+	}
+	return truncate(strings.Join(parts, st.Muted.Render(" · ")), m.width)
+}
+
+// helpKeys assembles the keys that work now, for the help bar.
+func (m Model) helpKeys() helpKeys {
+	k := m.keys
+	if m.confirming {
+		return helpKeys{short: []key.Binding{k.Confirm, k.Cancel}, full: [][]key.Binding{{k.Confirm, k.Cancel}}}
+	}
+	var view []key.Binding
+	var nav NavKeyMap
+	if m.have && m.tab == tabSynth && m.snap.Synth != nil {
+		nav = m.synth.KeyMap
+		view = []key.Binding{nav.Up, nav.Down}
+	} else {
+		nav = m.shadow.table.KeyMap.NavKeyMap
+		view = m.shadow.HelpKeys()
+	}
+	global := []key.Binding{}
+	if m.snap.Shadow != nil && m.snap.Synth != nil {
+		global = append(global, k.Tab)
+	}
+	controls := []key.Binding{}
+	if m.opts.Controller != nil {
+		controls = append(controls, k.Pause)
+		if m.snap.Synth != nil {
+			controls = append(controls, k.RateUp, k.RateDown)
+		}
+		controls = append(controls, k.Kill)
+	}
+	short := append(append(append(append([]key.Binding{}, view...), global...), controls...), k.Help, k.Quit)
+	full := [][]key.Binding{
+		view,
+		{nav.PageUp, nav.PageDown, nav.Top, nav.Bottom},
+		append(append(global, controls...), k.Help, k.Quit),
+	}
+	return helpKeys{short: short, full: full}
+}

@@ -1,0 +1,307 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// ShadowPage is the page the shadow view shows.
+type ShadowPage int
+
+// The shadow view's pages, from the overview down.
+const (
+	// PageEndpoints is the overview: state, counters, endpoint table and
+	// latency chart.
+	PageEndpoints ShadowPage = iota
+	// PageFields is one endpoint's fields and exemplars.
+	PageFields
+	// PageExemplar is one exemplar's differences.
+	PageExemplar
+)
+
+// ShadowKeyMap holds the keys that move between the shadow view's pages.
+type ShadowKeyMap struct {
+	// Open drills down: endpoint → fields → exemplar.
+	Open key.Binding
+	// Back goes up one page.
+	Back key.Binding
+}
+
+// DefaultShadowKeyMap returns enter and esc.
+func DefaultShadowKeyMap() ShadowKeyMap {
+	return ShadowKeyMap{
+		Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back: key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+	}
+}
+
+// ShadowView shows a parallel run: a state line (upstreams, uptime,
+// verdict), counters with request rates derived from successive snapshots,
+// the endpoint table, and primary against candidate p99 over time. Enter
+// drills into an endpoint's fields and then into an exemplar; esc goes back.
+type ShadowView struct {
+	// KeyMap holds the page keys; the pages' components hold their own.
+	KeyMap ShadowKeyMap
+
+	styles    Styles
+	snap      ShadowSnapshot
+	at        time.Time // the snapshot's time
+	have      bool
+	page      ShadowPage
+	table     EndpointTable
+	fields    EndpointFields
+	exemplar  ExemplarView
+	latency   chart
+	hist      history
+	reqRate   counterRate
+	mirrRate  counterRate
+	width     int
+	height    int
+	tableRows int
+	// notice is what the last Update has to tell the user, if anything.
+	notice string
+}
+
+// NewShadowView returns a view with no data yet.
+func NewShadowView(st Styles) ShadowView {
+	return ShadowView{
+		KeyMap:   DefaultShadowKeyMap(),
+		styles:   st,
+		table:    NewEndpointTable(st),
+		fields:   NewEndpointFields(st),
+		exemplar: NewExemplarView(st),
+		latency:  newChart("p99", "primary", "candidate", fmtMillis, st),
+	}
+}
+
+// SetSnapshot shows s, taken at t: it updates the counters, rates, table
+// and chart, and the open endpoint when there is one.
+func (v *ShadowView) SetSnapshot(t time.Time, s ShadowSnapshot) {
+	if v.have && t.Before(v.at) {
+		v.hist.reset()
+		v.reqRate = counterRate{}
+		v.mirrRate = counterRate{}
+	}
+	v.snap, v.at, v.have = s, t, true
+	v.reqRate.add(t, s.Received)
+	v.mirrRate.add(t, s.Mirrored)
+	pri, cand := s.PrimaryP99, s.CandidateP99
+	if pri == 0 && cand == 0 {
+		for _, e := range s.Endpoints {
+			pri, cand = max(pri, e.PrimaryP99), max(cand, e.CandidateP99)
+		}
+	}
+	v.hist.add(t, millis(pri), millis(cand))
+	v.latency.setPoints(v.hist.points())
+	v.table.SetEndpoints(s.Endpoints)
+	v.layout()
+	if v.page != PageEndpoints {
+		open := v.fields.Endpoint()
+		for _, e := range s.Endpoints {
+			if endpointKey(&e) == endpointKey(&open) {
+				v.fields.SetEndpoint(e)
+				break
+			}
+		}
+	}
+}
+
+// Page returns the page shown.
+func (v ShadowView) Page() ShadowPage { return v.page }
+
+// Table returns the endpoint table.
+func (v ShadowView) Table() EndpointTable { return v.table }
+
+// SetSize sets the view's size.
+func (v *ShadowView) SetSize(w, h int) {
+	v.width, v.height = w, h
+	v.layout()
+	v.fields.SetSize(w, h)
+	v.exemplar.SetSize(w, h)
+}
+
+// layout shares the overview's height between the endpoint table and the
+// chart: the chart gets at least 5 lines (when the view has room for one)
+// and whatever the table does not need, up to half the view.
+func (v *ShadowView) layout() {
+	const head = 2 // state and counter lines
+	w, h := v.width, v.height
+	chartH := 0
+	if h >= 14 {
+		need := v.table.Len() + 1
+		chartH = clamp(h-head-need, 5, max(12, h/2))
+	}
+	v.tableRows = max(h-head-chartH, 2)
+	v.table.SetSize(w, v.tableRows)
+	v.latency.setSize(w, chartH)
+}
+
+// Update handles page changes and passes other keys to the page shown.
+// What it has to tell the user (such as "no exemplar differs at $.id") is
+// then available from Notice.
+func (v ShadowView) Update(msg tea.Msg) (ShadowView, tea.Cmd) {
+	v.notice = ""
+	km, ok := msg.(tea.KeyMsg)
+	if !ok {
+		return v, nil
+	}
+	var cmd tea.Cmd
+	switch {
+	case key.Matches(km, v.KeyMap.Back):
+		if v.page > PageEndpoints {
+			v.page--
+		}
+		return v, nil
+	case key.Matches(km, v.KeyMap.Open):
+		v.notice = v.open()
+		return v, nil
+	}
+	switch v.page {
+	case PageEndpoints:
+		before := v.table.Sort()
+		v.table, cmd = v.table.Update(msg)
+		if after := v.table.Sort(); after != before {
+			v.notice = "sorted by " + after.String()
+		}
+	case PageFields:
+		v.fields, cmd = v.fields.Update(msg)
+	case PageExemplar:
+		v.exemplar, cmd = v.exemplar.Update(msg)
+	}
+	return v, cmd
+}
+
+// Notice returns what the last Update had to tell the user; empty when
+// nothing.
+func (v ShadowView) Notice() string { return v.notice }
+
+// open drills down from the page shown and returns a notice when it
+// cannot.
+func (v *ShadowView) open() string {
+	switch v.page {
+	case PageEndpoints:
+		e, ok := v.table.Selected()
+		if !ok {
+			return "no endpoint to open"
+		}
+		v.fields.SetEndpoint(e)
+		v.page = PageFields
+	case PageFields:
+		ex, ok := v.fields.Exemplar()
+		if !ok {
+			if f, isField := v.fields.Field(); isField {
+				return "no exemplar differs at " + oneLine(f.Path)
+			}
+			return "no exemplar to open"
+		}
+		v.exemplar.SetExemplar(ex)
+		v.page = PageExemplar
+	}
+	return ""
+}
+
+// HelpKeys returns the keys that work on the page shown, for the help bar.
+func (v ShadowView) HelpKeys() []key.Binding {
+	switch v.page {
+	case PageFields:
+		return []key.Binding{v.fields.KeyMap.Up, v.fields.KeyMap.Down, v.KeyMap.Open, v.KeyMap.Back}
+	case PageExemplar:
+		nav := v.exemplar.KeyMap
+		return []key.Binding{nav.Up, nav.Down, nav.PageDown, v.KeyMap.Back}
+	}
+	nav := v.table.KeyMap
+	return []key.Binding{nav.Up, nav.Down, v.KeyMap.Open, nav.Sort}
+}
+
+// View renders the page shown.
+func (v ShadowView) View() string {
+	if !v.have {
+		return v.styles.Muted.Render("waiting for the proxy's first snapshot…")
+	}
+	switch v.page {
+	case PageFields:
+		return v.fields.View()
+	case PageExemplar:
+		return v.exemplar.View()
+	}
+	parts := []string{v.stateLine(), v.counterLine(), v.table.View()}
+	if c := v.latency.View(); c != "" {
+		parts = append(parts, c)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// stateLine renders the upstreams, uptime and verdict.
+func (v ShadowView) stateLine() string {
+	st, s := v.styles, v.snap
+	sep := st.Muted.Render(" · ")
+	parts := []string{
+		st.Label.Render("primary ") + oneLine(s.Primary),
+		st.Label.Render("candidate ") + oneLine(s.Candidate),
+	}
+	if s.Secondary != "" {
+		parts = append(parts, st.Label.Render("secondary ")+oneLine(s.Secondary))
+	}
+	if !s.Started.IsZero() {
+		parts = append(parts, st.Label.Render("up ")+fmtSpan(v.at.Sub(s.Started)))
+	}
+	verdict := st.Muted.Render("verdict pending")
+	switch s.Verdict {
+	case "pass":
+		verdict = st.Good.Render("PASS")
+	case "fail":
+		verdict = st.Bad.Render("FAIL")
+	}
+	if len(s.Reasons) > 0 {
+		verdict += " " + oneLine(s.Reasons[0])
+		if len(s.Reasons) > 1 {
+			verdict += st.Muted.Render(" (+" + strconv.Itoa(len(s.Reasons)-1) + ")")
+		}
+	}
+	// The verdict comes first when space is short: it matters most.
+	line := strings.Join(parts, sep)
+	return truncate(verdict+sep+line, v.width)
+}
+
+// counterLine renders the traffic counters and rates.
+func (v ShadowView) counterLine() string {
+	st, s := v.styles, v.snap
+	rate := func(c *counterRate) string {
+		if r, ok := c.rate(); ok {
+			return fmtRate(r) + "/s"
+		}
+		return "-"
+	}
+	kv := func(label, value string) string { return st.Label.Render(label+" ") + value }
+	parts := []string{
+		kv("req", rate(&v.reqRate)),
+		kv("mirrored", fmtCount(s.Mirrored)+" ("+rate(&v.mirrRate)+")"),
+		kv("compared", fmtCount(s.Compared)),
+	}
+	warnIf := func(label string, n uint64) string {
+		if n > 0 {
+			return st.Warn.Render(label + " " + fmtCount(n))
+		}
+		return kv(label, "0")
+	}
+	parts = append(parts,
+		warnIf("dropped", s.Dropped),
+		kv("skipped", fmtCount(s.Skipped)),
+	)
+	errs := kv("cand err", "0")
+	if s.CandidateErrors > 0 {
+		errs = st.Bad.Render("cand err " + fmtCount(s.CandidateErrors) + " (" + fmtCount(s.CandidateTimeouts) + " timeouts)")
+	}
+	parts = append(parts, errs)
+	if s.QueueSize > 0 {
+		parts = append(parts, kv("queue", strconv.Itoa(s.QueueDepth)+"/"+strconv.Itoa(s.QueueSize)))
+	}
+	if s.Paused {
+		parts = append([]string{st.Warn.Render("MIRRORING PAUSED")}, parts...)
+	}
+	return truncate(strings.Join(parts, st.Muted.Render(" · ")), v.width)
+}
