@@ -87,9 +87,12 @@ func (e *Engine) Record(x *exchange.Exchange) Result {
 	agg := e.aggregate(ep)
 	res := e.judge(x, ep, agg.ep)
 	agg.record(&res, x, e)
-	if res.Outcome == Compared {
+	switch res.Outcome { // as the endpoint records them
+	case Compared:
 		e.primaryLat.Record(x.Primary.Latency)
 		e.candidateLat.Record(x.Candidate.Latency)
+	case CandidateFailed, CandidateTimedOut:
+		e.primaryLat.Record(x.Primary.Latency)
 	}
 	e.classify(&res, agg)
 	return res

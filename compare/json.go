@@ -129,21 +129,92 @@ var cmpOptions = gocmp.Options{
 // diffJSON lists the differences between two normalized trees. go-cmp is
 // test-oriented and may panic on input it does not expect; a panic is
 // returned as an error.
+//
+// Equal subtrees are pruned before go-cmp runs: locate walks both trees
+// and descends only into children that differ, and hands go-cmp the
+// frontier nodes (leaves, objects whose key sets differ, arrays whose
+// lengths differ, type changes), with the path so far. go-cmp still
+// decides and reports every difference; it just does not walk the parts
+// of a body that are equal, which is most of it.
 func diffJSON(a, b any) (diffs []Difference, fields []string, omitted int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("go-cmp panicked: %v", p)
 		}
 	}()
-	r := &reporter{path: make([]byte, 0, 64), gen: make([]byte, 0, 64)}
-	gocmp.Equal(a, b, cmpOptions, gocmp.Reporter(r))
+	r := &reporter{path: make([]byte, 1, 64), gen: make([]byte, 1, 64)}
+	r.path[0], r.gen[0] = '$', '$'
+	r.locate(a, b)
 	slices.SortFunc(r.diffs, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) })
 	slices.Sort(r.fields)
 	return r.diffs, r.fields, r.omitted, nil
 }
 
+// locate descends through the parts of two trees that have the same
+// shape, and runs go-cmp where they differ.
+func (r *reporter) locate(a, b any) {
+	switch x := a.(type) {
+	case map[string]any:
+		if y, ok := b.(map[string]any); ok && sameKeys(x, y) {
+			keys := make([]string, 0, len(x))
+			for k, xv := range x {
+				if !jsonEqual(xv, y[k]) {
+					keys = append(keys, k)
+				}
+			}
+			slices.Sort(keys) // a stable order for the maxDifferences cut
+			for _, k := range keys {
+				pn, gn := len(r.path), len(r.gen)
+				r.path, r.gen = appendKeyStep(r.path, k), appendKeyStep(r.gen, k)
+				r.locate(x[k], y[k])
+				r.path, r.gen = r.path[:pn], r.gen[:gn]
+			}
+			return
+		}
+	case []any:
+		if y, ok := b.([]any); ok && len(x) == len(y) {
+			r.locateArray(x, y)
+			return
+		}
+	case partialArray:
+		if y, ok := b.(partialArray); ok && len(x) == len(y) {
+			r.locateArray(x, y)
+			return
+		}
+	}
+	// Through pointers, so that go-cmp sees the values as interfaces and
+	// a JSON null (a nil interface) is a value, not a missing one.
+	gocmp.Equal(&a, &b, cmpOptions, gocmp.Reporter(r))
+}
+
+func (r *reporter) locateArray(x, y []any) {
+	for i := range x {
+		if jsonEqual(x[i], y[i]) {
+			continue
+		}
+		pn, gn := len(r.path), len(r.gen)
+		r.path = append(strconv.AppendInt(append(r.path, '['), int64(i), 10), ']')
+		r.gen = append(r.gen, "[*]"...)
+		r.locate(x[i], y[i])
+		r.path, r.gen = r.path[:pn], r.gen[:gn]
+	}
+}
+
+func sameKeys(x, y map[string]any) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for k := range x {
+		if _, ok := y[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // reporter is a go-cmp Reporter that records each difference with its
-// field path ("$.items[2].price"), its kind and both values.
+// field path ("$.items[2].price"), its kind and both values. The path
+// starts with what locate has already walked.
 type reporter struct {
 	path, gen []byte // concrete and generalized ("[*]") path
 	stack     []frame
@@ -161,9 +232,7 @@ type frame struct {
 func (r *reporter) PushStep(ps gocmp.PathStep) {
 	r.stack = append(r.stack, frame{ps, len(r.path), len(r.gen)})
 	if len(r.stack) == 1 {
-		r.path = append(r.path, '$')
-		r.gen = append(r.gen, '$')
-		return
+		return // go-cmp's root: the node locate stopped at
 	}
 	mi, ok := ps.(gocmp.MapIndex)
 	if !ok {

@@ -3,6 +3,7 @@ package compare
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,7 +21,7 @@ const (
 // fields with an example each, noise, and candidate errors.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	m := &md{w: bw}
+	m := &md{w: bw, shown: map[string]bool{}}
 	m.header(r)
 	m.summary(r)
 	m.endpoints(r)
@@ -33,7 +34,10 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	return nil
 }
 
-type md struct{ w *bufio.Writer }
+type md struct {
+	w     *bufio.Writer
+	shown map[string]bool // exchanges whose bodies were already printed
+}
 
 func (m *md) p(format string, args ...any) { fmt.Fprintf(m.w, format, args...) }
 
@@ -56,7 +60,7 @@ func (m *md) summary(r *Report) {
 	m.p("| Differing pairs (noise excluded) | %d (%s) |\n", t.Diffs, pct(t.DiffRate))
 	m.p("| Pairs differing only by noise | %d |\n", t.NoiseOnly)
 	m.p("| Pairs with a secondary answer | %d |\n", t.SecondarySamples)
-	m.p("| Candidate errors | %d (%s; %d timeouts) |\n", t.CandidateErrors, pct(t.ErrorRate), t.CandidateTimeouts)
+	m.p("| Candidate errors | %d (%s; %s) |\n", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"))
 	m.p("| Primary errors (not compared) | %d |\n", t.PrimaryErrors)
 	m.p("| Pairs with truncated bodies | %d |\n", t.Truncated)
 	m.p("| Primary latency p50 / p99 | %s / %s |\n", msText(t.PrimaryP50Ms), msText(t.PrimaryP99Ms))
@@ -81,7 +85,7 @@ func (m *md) endpoints(r *Report) {
 	m.p("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, e := range r.Endpoints {
 		m.p("| %s | %s | %d | %d | %s | %d | %d | %s | %s |\n",
-			mdCode(e.Method+" "+e.Route), e.Verdict, e.Pairs, e.Diffs, pct(e.DiffRate), e.NoiseOnly,
+			mdCell(e.Method+" "+e.Route), strings.ReplaceAll(e.Verdict, "_", " "), e.Pairs, e.Diffs, pct(e.DiffRate), e.NoiseOnly,
 			e.CandidateErrors, msText(e.PrimaryP99Ms), msText(e.CandidateP99Ms))
 	}
 	m.p("\n")
@@ -108,10 +112,7 @@ func (m *md) topFields(r *Report) {
 		return
 	}
 	slices.SortStableFunc(top, func(a, b epField) int {
-		if a.f.Diffs != b.f.Diffs {
-			return int(b.f.Diffs - a.f.Diffs)
-		}
-		return 0 // endpoints and fields are already in report order
+		return cmp.Compare(b.f.Diffs, a.f.Diffs) // ties stay in report order
 	})
 	if len(top) > mdTopFields {
 		m.p("The %d fields that differ most often, of %d.\n\n", mdTopFields, len(top))
@@ -153,6 +154,13 @@ func (m *md) exemplar(x *Exemplar) {
 	}
 	if x.RequestBody == "" && x.PrimaryBody == "" && x.CandidateBody == "" {
 		return
+	}
+	if x.ExchangeID != "" {
+		if m.shown[x.ExchangeID] {
+			m.p("Bodies: as in exchange %s above.\n\n", mdCode(x.ExchangeID))
+			return
+		}
+		m.shown[x.ExchangeID] = true
 	}
 	m.p("<details><summary>Bodies")
 	if x.Truncated {
@@ -205,7 +213,7 @@ func (m *md) noise(r *Report) {
 		"Fields judged noise do not make a pair differ.\n\n")
 	m.p("| Endpoint | Field | Candidate diffs | Secondary diffs | Judged |\n|---|---|--:|--:|---|\n")
 	for _, rw := range rows {
-		m.p("| %s | %s | %d (%s) | %d (%s) | %s |\n", mdCode(rw.ep.Method+" "+rw.ep.Route), mdCode(rw.f.Path),
+		m.p("| %s | %s | %d (%s) | %d (%s) | %s |\n", mdCell(rw.ep.Method+" "+rw.ep.Route), mdCell(rw.f.Path),
 			rw.f.Diffs, pct(rw.f.DiffRate), rw.f.Noise, pct(rw.f.NoiseRate), rw.why)
 	}
 	m.p("\n")
@@ -222,7 +230,7 @@ func (m *md) errors(r *Report) {
 	m.p("## Candidate errors\n\n| Endpoint | Error | Count |\n|---|---|--:|\n")
 	for _, e := range r.Endpoints {
 		for _, ec := range e.Errors {
-			m.p("| %s | %s | %d |\n", mdCode(e.Method+" "+e.Route), mdText(ec.Error), ec.Count)
+			m.p("| %s | %s | %d |\n", mdCell(e.Method+" "+e.Route), mdText(ec.Error), ec.Count)
 		}
 	}
 	m.p("\n")
@@ -260,15 +268,26 @@ func msText(v float64) string {
 	return fmt.Sprintf("%.1f ms", v)
 }
 
-// mdCode renders s as an inline code span that survives tables: pipes
-// escaped, newlines flattened, fence longer than any backtick run.
+// mdCode renders s as an inline code span: newlines flattened, fence
+// longer than any backtick run inside.
 func mdCode(s string) string {
-	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`).Replace(s)
+	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
 	fence := strings.Repeat("`", longestRun(s, '`')+1)
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
 		s = " " + s + " "
 	}
 	return fence + s + fence
+}
+
+// mdCell is mdCode for a table cell, where pipes must be escaped even
+// inside code spans.
+func mdCell(s string) string { return strings.ReplaceAll(mdCode(s), "|", `\|`) }
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // mdText escapes text for a table cell or list item.

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // pattern is a compiled field path pattern such as "$.items[*].eta" or
@@ -39,6 +40,9 @@ const maxPatternSegs = 62
 func parsePattern(s string) (pattern, error) {
 	if !strings.HasPrefix(s, "$") {
 		return nil, fmt.Errorf("path %q: must start with $", s)
+	}
+	if !utf8.ValidString(s) {
+		return nil, fmt.Errorf("path %q: not valid UTF-8", s)
 	}
 	p := pattern{} // non-nil: "$" alone is a valid pattern
 	rest := s[1:]

@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,12 +44,18 @@ type Report struct {
 
 // Rules records the thresholds a Report was judged with.
 type Rules struct {
-	MinPairs               int     `json:"min_pairs"`
-	MaxDiffRate            float64 `json:"max_diff_rate"`
-	MaxErrorRate           float64 `json:"max_error_rate"` // negative: not checked
+	// MinPairs is VerdictRule.MinPairs.
+	MinPairs int `json:"min_pairs"`
+	// MaxDiffRate is VerdictRule.MaxDiffRate.
+	MaxDiffRate float64 `json:"max_diff_rate"`
+	// MaxErrorRate is VerdictRule.MaxErrorRate; negative: not checked.
+	MaxErrorRate float64 `json:"max_error_rate"`
+	// NoiseRelativeThreshold is NoiseConfig.RelativeThreshold.
 	NoiseRelativeThreshold float64 `json:"noise_relative_threshold"`
+	// NoiseAbsoluteThreshold is NoiseConfig.AbsoluteThreshold.
 	NoiseAbsoluteThreshold float64 `json:"noise_absolute_threshold"`
-	NoiseMinSamples        int     `json:"noise_min_samples"`
+	// NoiseMinSamples is NoiseConfig.MinSamples.
+	NoiseMinSamples int `json:"noise_min_samples"`
 }
 
 // Counts are the counters shared by Totals and EndpointReport.
@@ -64,13 +71,14 @@ type Counts struct {
 	DiffRate float64 `json:"diff_rate"`
 	// NoiseOnly is the pairs whose only differences are noise.
 	NoiseOnly int64 `json:"noise_only"`
-	// StatusDiffs and HeaderDiffs count pairs with such differences.
+	// StatusDiffs counts pairs whose status codes differ.
 	StatusDiffs int64 `json:"status_diffs"`
+	// HeaderDiffs counts pairs with header differences.
 	HeaderDiffs int64 `json:"header_diffs"`
 	// CandidateErrors is the exchanges where the primary answered but the
-	// candidate failed or timed out (CandidateTimeouts of them); they are
-	// not diffed.
-	CandidateErrors   int64 `json:"candidate_errors"`
+	// candidate failed or timed out; they are not diffed.
+	CandidateErrors int64 `json:"candidate_errors"`
+	// CandidateTimeouts is the CandidateErrors that were timeouts.
 	CandidateTimeouts int64 `json:"candidate_timeouts"`
 	// ErrorRate is CandidateErrors / (Pairs + CandidateErrors).
 	ErrorRate float64 `json:"error_rate"`
@@ -82,23 +90,31 @@ type Counts struct {
 	// Truncated is the pairs where a body was cut off by the proxy and
 	// compared only as far as it went.
 	Truncated int64 `json:"truncated"`
-	// Latency percentiles in milliseconds, over answered requests.
-	PrimaryP50Ms   float64 `json:"primary_p50_ms"`
-	PrimaryP99Ms   float64 `json:"primary_p99_ms"`
+	// PrimaryP50Ms is the primary's median latency in milliseconds, over
+	// the exchanges where both answered or only the candidate failed.
+	PrimaryP50Ms float64 `json:"primary_p50_ms"`
+	// PrimaryP99Ms is the primary's 99th percentile latency.
+	PrimaryP99Ms float64 `json:"primary_p99_ms"`
+	// CandidateP50Ms is the candidate's median latency over compared
+	// pairs (failed answers excluded).
 	CandidateP50Ms float64 `json:"candidate_p50_ms"`
+	// CandidateP99Ms is the candidate's 99th percentile latency.
 	CandidateP99Ms float64 `json:"candidate_p99_ms"`
 }
 
 // Totals sums every endpoint.
 type Totals struct {
+	// Endpoints is the number of endpoints.
 	Endpoints int `json:"endpoints"`
 	Counts
 }
 
 // EndpointReport is the aggregate of one endpoint.
 type EndpointReport struct {
+	// Method is the HTTP method ("*" for OtherRoute).
 	Method string `json:"method"`
-	Route  string `json:"route"`
+	// Route is the path template.
+	Route string `json:"route"`
 	// Verdict is Pass, Fail or NotJudged.
 	Verdict string `json:"verdict"`
 	Counts
@@ -117,8 +133,9 @@ type FieldReport struct {
 	Diffs int64 `json:"diffs"`
 	// Noise is the exchanges where primary and secondary differ on it.
 	Noise int64 `json:"noise"`
-	// DiffRate is Diffs / pairs; NoiseRate is Noise / secondary samples.
-	DiffRate  float64 `json:"diff_rate"`
+	// DiffRate is Diffs / pairs.
+	DiffRate float64 `json:"diff_rate"`
+	// NoiseRate is Noise / secondary samples.
 	NoiseRate float64 `json:"noise_rate"`
 	// Noisy reports that the field's differences are judged noise and do
 	// not make pairs differ.
@@ -132,19 +149,27 @@ type FieldReport struct {
 // Exemplar is one example of a field differing, with enough of the
 // exchange to reproduce it.
 type Exemplar struct {
+	// ExchangeID is the Request.ID of the exchange.
 	ExchangeID string `json:"exchange_id,omitempty"`
-	Method     string `json:"method"`
-	URL        string `json:"url"`
+	// Method is the request method.
+	Method string `json:"method"`
+	// URL is the request URI (path and query).
+	URL string `json:"url"`
 	// Difference is the concrete difference ("$.items[2].price").
 	Difference Difference `json:"difference"`
 	// Secondary is the primary/secondary difference at the same path in
 	// the same exchange, when there was one.
-	Secondary       *Difference `json:"secondary,omitempty"`
-	PrimaryStatus   int         `json:"primary_status"`
-	CandidateStatus int         `json:"candidate_status"`
-	// Bodies, cut to Config.ExemplarBytes; binary ones are described.
-	RequestBody   string `json:"request_body,omitempty"`
-	PrimaryBody   string `json:"primary_body,omitempty"`
+	Secondary *Difference `json:"secondary,omitempty"`
+	// PrimaryStatus is the primary's status code.
+	PrimaryStatus int `json:"primary_status"`
+	// CandidateStatus is the candidate's status code.
+	CandidateStatus int `json:"candidate_status"`
+	// RequestBody is the request body, cut to Config.ExemplarBytes;
+	// binary bodies are described, not copied.
+	RequestBody string `json:"request_body,omitempty"`
+	// PrimaryBody is the primary's body, like RequestBody.
+	PrimaryBody string `json:"primary_body,omitempty"`
+	// CandidateBody is the candidate's body, like RequestBody.
 	CandidateBody string `json:"candidate_body,omitempty"`
 	// Truncated reports that a body is incomplete here.
 	Truncated bool `json:"truncated,omitempty"`
@@ -152,8 +177,10 @@ type Exemplar struct {
 
 // ErrorCount is a candidate error message and how often it occurred.
 type ErrorCount struct {
+	// Error is the message, cut to 200 bytes, or "(other errors)".
 	Error string `json:"error"`
-	Count int64  `json:"count"`
+	// Count is how many exchanges failed with it.
+	Count int64 `json:"count"`
 }
 
 // Report returns a consistent copy of the aggregates with a verdict.
@@ -273,10 +300,7 @@ func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
 		out.Errors = append(out.Errors, ErrorCount{Error: msg, Count: n})
 	}
 	slices.SortFunc(out.Errors, func(x, y ErrorCount) int {
-		if x.Count != y.Count {
-			return int(y.Count - x.Count)
-		}
-		return strings.Compare(x.Error, y.Error)
+		return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Error, y.Error))
 	})
 	return out
 }

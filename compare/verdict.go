@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -70,7 +71,7 @@ func topFields(ep *EndpointReport) string {
 	if len(fs) == 0 {
 		return ""
 	}
-	slices.SortStableFunc(fs, func(a, b FieldReport) int { return int(b.Diffs - a.Diffs) })
+	slices.SortStableFunc(fs, func(a, b FieldReport) int { return cmp.Compare(b.Diffs, a.Diffs) })
 	var names []string
 	for _, f := range fs[:min(3, len(fs))] {
 		names = append(names, fmt.Sprintf("%s (%d)", f.Path, f.Diffs))

@@ -1,0 +1,95 @@
+package compare
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	"github.com/understudy-dev/understudy/exchange"
+)
+
+// benchBodies returns the realistic 1 KiB order body and variants.
+func benchBodies(b *testing.B) (order, reformatted, priceChanged, tsChanged []byte) {
+	b.Helper()
+	order, err := os.ReadFile("testdata/order.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	order = bytes.TrimSpace(order)
+	reformatted = bytes.ReplaceAll(order, []byte(`"price":12.50`), []byte(`"price":12.5`))
+	priceChanged = bytes.ReplaceAll(order, []byte(`"price":3.10`), []byte(`"price":3.15`))
+	tsChanged = bytes.ReplaceAll(order, []byte(`12:35:02.001Z`), []byte(`12:35:02.417Z`))
+	return order, reformatted, priceChanged, tsChanged
+}
+
+// BenchmarkCompareJSON measures judging one pair of realistic 1 KiB
+// order bodies (nested items) on one goroutine. Goal: ≥ 20,000 pairs/s.
+func BenchmarkCompareJSON(b *testing.B) {
+	order, reformatted, priceChanged, tsChanged := benchBodies(b)
+	norms := []Normalizer{
+		{Kind: Replace, Builtin: "rfc3339", Path: "$..updated_at"},
+		{Kind: Ignore, Path: "$.trace"},
+	}
+	cases := []struct {
+		name  string
+		cfg   Config
+		p, c  []byte
+		noise []byte // secondary body; nil for none
+	}{
+		{"identical", Config{}, order, order, nil},
+		{"equal-after-decoding", Config{}, order, reformatted, nil},
+		{"one-field-differs", Config{}, order, priceChanged, nil},
+		{"normalized-equal", Config{Normalizers: norms}, order, tsChanged, nil},
+		{"normalized-differs", Config{Normalizers: norms}, order, priceChanged, nil},
+		{"with-secondary", Config{}, order, priceChanged, tsChanged},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			e := mustEngine(b, tc.cfg)
+			x := pairOf("GET", "/orders/ord-000123", answer(200, string(tc.p)), answer(200, string(tc.c)))
+			if tc.noise != nil {
+				s := answer(200, string(tc.noise))
+				x.Secondary = &s
+			}
+			b.SetBytes(int64(len(tc.p) + len(tc.c)))
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Compare(x)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+		})
+	}
+}
+
+// BenchmarkObserve measures judging plus aggregation, from many
+// goroutines, as the proxy calls it.
+func BenchmarkObserve(b *testing.B) {
+	order, _, priceChanged, tsChanged := benchBodies(b)
+	e := mustEngine(b, Config{Seed: 1})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		s := answer(200, string(tsChanged))
+		x := &exchange.Exchange{
+			Request:   exchange.Request{ID: "b", Method: "GET", URL: "/orders/ord-000123"},
+			Primary:   answer(200, string(order)),
+			Secondary: &s,
+			Candidate: answer(200, string(priceChanged)),
+		}
+		for pb.Next() {
+			e.Observe(x)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+}
+
+// BenchmarkReport measures building a report from a busy engine.
+func BenchmarkReport(b *testing.B) {
+	e := mustEngine(b, Config{Seed: 1})
+	for _, x := range fixture() {
+		e.Observe(x)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Report()
+	}
+}
