@@ -205,12 +205,35 @@ func normalizeName(s string) string {
 }
 
 // match reports whether name, normalized, is in set; it does not allocate.
+// Most names are ruled out by the filter before anything is built.
 func match[T string | []byte](p *redactPlan, set map[string]bool, name T) bool {
-	if len(name) == 0 || len(set) == 0 {
+	if len(set) == 0 {
+		return false
+	}
+	n, first, last := 0, byte(0), byte(0)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '_' || c == '-' {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if n == 0 {
+			first = c
+		}
+		last = c
+		n++
+	}
+	if n == 0 || n > p.maxName {
+		return false
+	}
+	h1, h2 := bloomBits(n, first, last)
+	if p.bloom[h1/64]&(1<<(h1%64)) == 0 || p.bloom[h2/64]&(1<<(h2%64)) == 0 {
 		return false
 	}
 	var buf [64]byte
-	n := buf[:0]
+	norm := buf[:0]
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch {
@@ -219,19 +242,9 @@ func match[T string | []byte](p *redactPlan, set map[string]bool, name T) bool {
 		case 'A' <= c && c <= 'Z':
 			c += 'a' - 'A'
 		}
-		if len(n) == p.maxName {
-			return false
-		}
-		n = append(n, c)
+		norm = append(norm, c)
 	}
-	if len(n) == 0 {
-		return false
-	}
-	h1, h2 := bloomBits(len(n), n[0], n[len(n)-1])
-	if p.bloom[h1/64]&(1<<(h1%64)) == 0 || p.bloom[h2/64]&(1<<(h2%64)) == 0 {
-		return false
-	}
-	return set[string(n)]
+	return set[string(norm)]
 }
 
 // bloomBits hashes a normalized name's length and first and last bytes to

@@ -125,7 +125,11 @@ func (j *jsonRedaction) replace(start, end int) {
 		j.out = make([]byte, 0, len(j.in)+32)
 	}
 	j.out = append(j.out, j.in[j.copied:start]...)
-	j.out = strconv.AppendQuote(j.out, j.p.replacement(jsonSecret(j.in[start:end])))
+	// Replacements are plain ASCII ("[REDACTED]", "hmac:<hex>"): no
+	// escaping needed.
+	j.out = append(j.out, '"')
+	j.out = append(j.out, j.p.replacement(jsonSecret(j.in[start:end]))...)
+	j.out = append(j.out, '"')
 	j.copied = end
 }
 
@@ -327,39 +331,53 @@ func unescapeJSONKey(q []byte) []byte {
 	return []byte(s)
 }
 
+// Byte classes for the scanner.
+var (
+	jsonSpace [256]bool // JSON whitespace
+	jsonStop  [256]bool // ends a number or literal
+)
+
+func init() {
+	for _, c := range []byte(" \t\n\r") {
+		jsonSpace[c] = true
+		jsonStop[c] = true
+	}
+	for _, c := range []byte(`,:{}[]"`) {
+		jsonStop[c] = true
+	}
+}
+
 func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
+	for i < len(b) && jsonSpace[b[i]] {
+		i++
 	}
 	return i
 }
 
 // skipJSONString returns the index after the string starting at b[i]
-// (a quote), or len(b) when it is not terminated.
+// (a quote), or len(b) when it is not terminated. A quote ends the string
+// unless an odd number of backslashes precedes it.
 func skipJSONString(b []byte, i int) int {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
+	for j := i + 1; ; j++ {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return len(b)
+		}
+		j += k
+		n := 0
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
 			return j + 1
 		}
 	}
-	return len(b)
 }
 
 // skipJSONScalar returns the index after a number or literal at b[i].
 func skipJSONScalar(b []byte, i int) int {
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case ',', ':', '}', ']', '{', '[', '"', ' ', '\t', '\n', '\r':
-			return i
-		}
+	for i < len(b) && !jsonStop[b[i]] {
+		i++
 	}
 	return i
 }
