@@ -149,7 +149,7 @@ func checkRedacted(t *testing.T, p *redactPlan, v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if match(p, p.names, k) && x != Redacted {
+			if matchName(p, k) && x != Redacted {
 				t.Fatalf("key %q kept value %v", k, x)
 			}
 			checkRedacted(t, p, x)

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -98,13 +99,13 @@ func (r *Redactor) Validate() error {
 		}
 	}
 	for i, n := range r.QueryParams {
-		if normalizeName(n) == "" {
-			return fmt.Errorf("redactor: QueryParams[%d] %q is empty", i, n)
+		if err := checkName(n); err != nil {
+			return fmt.Errorf("redactor: QueryParams[%d] %q %w", i, n, err)
 		}
 	}
 	for i, n := range r.FieldNames {
-		if normalizeName(n) == "" {
-			return fmt.Errorf("redactor: FieldNames[%d] %q is empty", i, n)
+		if err := checkName(n); err != nil {
+			return fmt.Errorf("redactor: FieldNames[%d] %q %w", i, n, err)
 		}
 	}
 	for i, p := range r.FieldPaths {
@@ -114,6 +115,17 @@ func (r *Redactor) Validate() error {
 	}
 	if len(r.Key) > 0 && len(r.Key) < minKeyLen {
 		return fmt.Errorf("redactor: Key has %d bytes, want at least %d", len(r.Key), minKeyLen)
+	}
+	return nil
+}
+
+// checkName reports why a configured name cannot match anything.
+func checkName(n string) error {
+	switch f := fold(n); {
+	case f.long:
+		return fmt.Errorf("is longer than %d bytes", maxNameLen)
+	case f.n == 0:
+		return errors.New("is empty (ignoring '_' and '-')")
 	}
 	return nil
 }
@@ -133,141 +145,42 @@ func (r *Redactor) RedactSynth(s *SynthRecord) {
 	r.compile().synth(s)
 }
 
-// redactPlan is a Redactor prepared for matching.
+// redactPlan is a Redactor prepared for matching. Preparing one is cheap
+// (the default names are shared), so Redact prepares one per call.
 type redactPlan struct {
-	headers map[string]bool // canonical header names
-	names   map[string]bool // normalized field, query and form names
-	query   map[string]bool // names plus the query-only ones
-	maxName int             // longest normalized name
-	bloom   [16]uint64      // filter over names and query: most keys skip the map
-	paths   [][]pathSeg
-	key     []byte
+	defaults bool     // the default field names apply
+	names    nameSet  // FieldNames
+	params   nameSet  // FieldNames and QueryParams
+	headers  []string // Headers, canonical
+	paths    [][]pathSeg
+	key      []byte
 }
 
 // compile prepares r for matching, skipping invalid entries.
 func (r *Redactor) compile() *redactPlan {
-	p := &redactPlan{
-		headers: make(map[string]bool),
-		names:   make(map[string]bool),
-		query:   make(map[string]bool),
-		key:     bytes.Clone(r.Key),
-	}
-	for _, h := range alwaysRedactedHeaders {
-		p.headers[http.CanonicalHeaderKey(h)] = true
-	}
+	p := &redactPlan{defaults: !r.NoDefaultFieldNames}
 	for _, h := range r.Headers {
 		if validHeaderName(h) {
-			p.headers[http.CanonicalHeaderKey(h)] = true
+			p.headers = append(p.headers, http.CanonicalHeaderKey(h))
 		}
 	}
-	add := func(m map[string]bool, names []string) {
-		for _, n := range names {
-			if n = normalizeName(n); n != "" {
-				m[n] = true
-				p.maxName = max(p.maxName, len(n))
-				h1, h2 := bloomBits(len(n), n[0], n[len(n)-1])
-				p.bloom[h1/64] |= 1 << (h1 % 64)
-				p.bloom[h2/64] |= 1 << (h2 % 64)
-			}
-		}
+	for _, n := range r.FieldNames {
+		n = foldString(n)
+		p.names.add(n)
+		p.params.add(n)
 	}
-	if !r.NoDefaultFieldNames {
-		add(p.names, defaultFieldNames)
-		add(p.query, defaultFieldNames)
+	for _, n := range r.QueryParams {
+		p.params.add(foldString(n))
 	}
-	add(p.names, r.FieldNames)
-	add(p.query, r.FieldNames)
-	add(p.query, r.QueryParams)
 	for _, s := range r.FieldPaths {
 		if segs, err := parseFieldPath(s); err == nil {
 			p.paths = append(p.paths, segs)
 		}
 	}
-	if len(p.key) < minKeyLen {
-		p.key = nil
+	if len(r.Key) >= minKeyLen {
+		p.key = bytes.Clone(r.Key)
 	}
 	return p
-}
-
-// normalizeName lowercases ASCII letters and drops '_' and '-'.
-func normalizeName(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '_' || c == '-':
-		case 'A' <= c && c <= 'Z':
-			b.WriteByte(c + 'a' - 'A')
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
-
-// match reports whether name, normalized, is in set; it does not allocate.
-// Most names are ruled out by the filter before anything is built.
-func match[T string | []byte](p *redactPlan, set map[string]bool, name T) bool {
-	if len(set) == 0 {
-		return false
-	}
-	n, first, last := 0, byte(0), byte(0)
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c == '_' || c == '-' {
-			continue
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if n == 0 {
-			first = c
-		}
-		last = c
-		n++
-	}
-	if n == 0 || n > p.maxName {
-		return false
-	}
-	h1, h2 := bloomBits(n, first, last)
-	if p.bloom[h1/64]&(1<<(h1%64)) == 0 || p.bloom[h2/64]&(1<<(h2%64)) == 0 {
-		return false
-	}
-	var buf [64]byte
-	norm := buf[:0]
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '_' || c == '-':
-			continue
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		norm = append(norm, c)
-	}
-	return set[string(norm)]
-}
-
-// bloomBits hashes a normalized name's length and first and last bytes to
-// two of the filter's 1024 bits.
-func bloomBits(n int, first, last byte) (uint32, uint32) {
-	h := uint32(n)*0x9e3779b1 ^ uint32(first)*0x85ebca77 ^ uint32(last)*0xc2b2ae3d
-	h ^= h >> 15
-	h *= 0x2c1b3c6d
-	h ^= h >> 12
-	return h & 1023, (h >> 10) & 1023
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // replacement returns what a secret is replaced with.
@@ -318,11 +231,6 @@ func (p *redactPlan) synth(s *SynthRecord) {
 	if tags != nil {
 		s.Tags = tags
 	}
-}
-
-// headerMatch reports whether a header of this name is a secret.
-func (p *redactPlan) headerMatch(name string) bool {
-	return p.headers[http.CanonicalHeaderKey(name)] || match(p, p.names, name)
 }
 
 // header returns h, or a redacted copy of it when it holds secrets.

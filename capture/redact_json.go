@@ -107,7 +107,7 @@ type jsonRedaction struct {
 
 // redactJSON returns in, or a redacted copy and true.
 func (p *redactPlan) redactJSON(in []byte) ([]byte, bool) {
-	if len(p.names) == 0 && len(p.paths) == 0 {
+	if !p.defaults && p.names.empty() && len(p.paths) == 0 {
 		return in, false
 	}
 	j := jsonRedaction{p: p, in: in}
@@ -153,7 +153,7 @@ func jsonSecret(v []byte) []byte {
 }
 
 func (j *jsonRedaction) shouldRedact(stack []jsonFrame) bool {
-	if n := len(stack); n > 0 && stack[n-1].obj && match(j.p, j.p.names, unescapeJSONKey(j.in[stack[n-1].ks:stack[n-1].ke])) {
+	if n := len(stack); n > 0 && stack[n-1].obj && matchName(j.p, unescapeJSONKey(j.in[stack[n-1].ks:stack[n-1].ke])) {
 		return true
 	}
 	for _, path := range j.p.paths {
@@ -287,7 +287,7 @@ func (j *jsonRedaction) hunt(i int) {
 		}
 		end := skipJSONString(b, i)
 		k := skipWS(b, end)
-		if k < len(b) && b[k] == ':' && match(j.p, j.p.names, unescapeJSONKey(b[i:end])) {
+		if k < len(b) && b[k] == ':' && matchName(j.p, unescapeJSONKey(b[i:end])) {
 			v := skipWS(b, k+1)
 			e := skipJSONValue(b, v)
 			j.replace(v, e)

@@ -88,7 +88,7 @@ func (p *redactPlan) redactUserinfo(u string) (string, bool) {
 // or form body ("a=1&token=x"), keeping every other byte. Both '&' and ';'
 // separate parameters, as some servers accept either.
 func (p *redactPlan) redactParams(s string) (string, bool) {
-	if len(p.query) == 0 || strings.IndexByte(s, '=') < 0 {
+	if (!p.defaults && p.params.empty()) || strings.IndexByte(s, '=') < 0 {
 		return s, false
 	}
 	var b strings.Builder
@@ -108,7 +108,7 @@ func (p *redactPlan) redactParams(s string) (string, bool) {
 					key = k
 				}
 			}
-			if match(p, p.query, key) {
+			if matchParam(p, key) {
 				val := part[eq+1:]
 				if v, err := url.QueryUnescape(val); err == nil {
 					val = v
