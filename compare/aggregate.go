@@ -155,7 +155,7 @@ func (a *endpointAgg) record(res *Result, x *exchange.Exchange, e *Engine) {
 		fa.kinds[d.Kind]++
 		fa.offer(e.cfg.Exemplars, a.rng, func() Exemplar {
 			if smp == nil {
-				smp = newSample(x, e.cfg.ExemplarBytes)
+				smp = newSample(x, res, e.cfg.ExemplarBytes)
 			}
 			return smp.exemplar(*d, res)
 		})
@@ -268,7 +268,7 @@ type sample struct {
 	truncated                      bool
 }
 
-func newSample(x *exchange.Exchange, limit int) *sample {
+func newSample(x *exchange.Exchange, res *Result, limit int) *sample {
 	s := &sample{
 		id:              x.Request.ID,
 		method:          upper(x.Request.Method),
@@ -280,9 +280,9 @@ func newSample(x *exchange.Exchange, limit int) *sample {
 	var cut bool
 	s.reqBody, cut = excerpt(x.Request.Body, limit)
 	s.truncated = s.truncated || cut
-	s.primaryBody, cut = excerpt(x.Primary.Body, limit)
+	s.primaryBody, cut = excerpt(res.primaryBody, limit)
 	s.truncated = s.truncated || cut
-	s.candBody, cut = excerpt(x.Candidate.Body, limit)
+	s.candBody, cut = excerpt(res.candidateBody, limit)
 	s.truncated = s.truncated || cut
 	return s
 }

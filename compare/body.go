@@ -2,7 +2,12 @@ package compare
 
 import (
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"strings"
 	"unicode/utf8"
@@ -10,24 +15,70 @@ import (
 	"github.com/understudy-dev/understudy/exchange"
 )
 
-// bodyView is one side's body, decoded and normalized at most once so
-// that the primary's tree serves both the candidate and the secondary
-// comparison.
+// bodyView is one side's body, with its content decoded (gzip, deflate)
+// and its JSON decoded and normalized at most once, so that the
+// primary's tree serves both the candidate and the secondary comparison.
 type bodyView struct {
-	resp   *exchange.Response
-	w      *walker
-	done   bool
-	tree   any
-	isJSON bool
+	resp      *exchange.Response
+	body      []byte // content after Content-Encoding is undone
+	truncated bool   // body is a prefix of the content
+	size      int64  // full content length; 0 when unknown
+	w         *walker
+	done      bool
+	tree      any
+	isJSON    bool
 }
 
 func newBodyView(r *exchange.Response, w *walker) *bodyView {
-	return &bodyView{resp: r, w: w}
+	b := &bodyView{resp: r, w: w}
+	b.body, b.truncated, b.size = decodeContent(r)
+	return b
+}
+
+// maxDecoded bounds a decompressed body, against decompression bombs.
+const maxDecoded = 8 << 20
+
+// decodeContent undoes a gzip or deflate Content-Encoding, so that two
+// answers compressed differently still compare by content. A truncated
+// compressed body yields the prefix it decodes to. Unknown encodings
+// (br, zstd) and corrupt data are compared as they are.
+func decodeContent(r *exchange.Response) (body []byte, truncated bool, size int64) {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if enc == "" || enc == "identity" || len(r.Body) == 0 {
+		return r.Body, r.Truncated, r.Size
+	}
+	var zr io.Reader
+	switch enc {
+	case "gzip", "x-gzip":
+		gz, err := gzip.NewReader(bytes.NewReader(r.Body))
+		if err != nil {
+			return r.Body, r.Truncated, r.Size
+		}
+		zr = gz
+	case "deflate": // zlib-wrapped per RFC 9110, raw deflate in practice too
+		if z, err := zlib.NewReader(bytes.NewReader(r.Body)); err == nil {
+			zr = z
+		} else {
+			zr = flate.NewReader(bytes.NewReader(r.Body))
+		}
+	default:
+		return r.Body, r.Truncated, r.Size
+	}
+	out, err := io.ReadAll(io.LimitReader(zr, maxDecoded+1))
+	switch {
+	case len(out) > maxDecoded:
+		return out[:maxDecoded], true, 0
+	case err != nil && r.Truncated && errors.Is(err, io.ErrUnexpectedEOF):
+		return out, true, 0
+	case err != nil:
+		return r.Body, r.Truncated, r.Size
+	}
+	return out, r.Truncated, int64(len(out))
 }
 
 // jsonish reports whether the body claims or looks like JSON.
 func (b *bodyView) jsonish() bool {
-	return isJSONType(b.resp.Header.Get("Content-Type")) || looksJSON(b.resp.Body)
+	return isJSONType(b.resp.Header.Get("Content-Type")) || looksJSON(b.body)
 }
 
 // json returns the normalized tree of a complete JSON body.
@@ -35,7 +86,7 @@ func (b *bodyView) json() (any, bool) {
 	if !b.done {
 		b.done = true
 		if b.jsonish() {
-			if v, ok := decodeJSON(b.resp.Body); ok {
+			if v, ok := decodeJSON(b.body); ok {
 				b.tree, b.isJSON = b.w.normalize(v), true
 			}
 		}
@@ -54,11 +105,10 @@ type bodyDiff struct {
 // diffBodies compares two bodies: structurally when both are JSON, as
 // text or bytes otherwise. text rewrites text bodies before comparing.
 func diffBodies(p, c *bodyView, text func(string) string) bodyDiff {
-	pr, cr := p.resp, c.resp
-	if pr.Truncated || cr.Truncated {
+	if p.truncated || c.truncated {
 		return diffTruncated(p, c, text)
 	}
-	if bytes.Equal(pr.Body, cr.Body) {
+	if bytes.Equal(p.body, c.body) {
 		return bodyDiff{}
 	}
 	pj, pok := p.json()
@@ -67,9 +117,9 @@ func diffBodies(p, c *bodyView, text func(string) string) bodyDiff {
 	case pok && cok:
 		return diffTrees(pj, cj)
 	case pok != cok:
-		return single(Difference{Path: bodyPath, Kind: TypeChanged, Primary: describe(pr, pok), Candidate: describe(cr, cok)})
+		return single(Difference{Path: bodyPath, Kind: TypeChanged, Primary: p.describe(pok), Candidate: c.describe(cok)})
 	}
-	return diffRaw(pr.Body, cr.Body, text)
+	return diffRaw(p.body, c.body, text)
 }
 
 // diffTrees diffs two normalized JSON trees, quickly when they are equal.
@@ -89,21 +139,21 @@ func single(d Difference) bodyDiff {
 }
 
 // describe says what kind of body an answer has, for a type change.
-func describe(r *exchange.Response, isJSON bool) string {
+func (b *bodyView) describe(isJSON bool) string {
 	switch {
-	case len(r.Body) == 0:
+	case len(b.body) == 0:
 		return "empty body"
 	case isJSON:
-		return fmt.Sprintf("JSON, %d bytes", len(r.Body))
+		return fmt.Sprintf("JSON, %d bytes", len(b.body))
 	}
 	kind := "binary"
-	if isText(r.Body) {
+	if isText(b.body) {
 		kind = "text"
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil {
+	if mt, _, err := mime.ParseMediaType(b.resp.Header.Get("Content-Type")); err == nil {
 		kind = mt
 	}
-	return fmt.Sprintf("%s, %d bytes", kind, len(r.Body))
+	return fmt.Sprintf("%s, %d bytes", kind, len(b.body))
 }
 
 // isText reports whether a body is UTF-8 without NUL bytes.
@@ -195,10 +245,9 @@ func writeLines(b *strings.Builder, mark string, lines []string) {
 // proxy: JSON as far as both trees are known (see partial.go), anything
 // else as far as both byte prefixes go.
 func diffTruncated(p, c *bodyView, text func(string) string) bodyDiff {
-	pr, cr := p.resp, c.resp
 	if p.jsonish() && c.jsonish() {
-		a, okA := decodePartial(pr.Body, pr.Truncated)
-		b, okB := decodePartial(cr.Body, cr.Truncated)
+		a, okA := decodePartial(p.body, p.truncated)
+		b, okB := decodePartial(c.body, c.truncated)
 		if okA && okB {
 			x, y := trim(a, b)
 			d := diffTrees(p.w.normalize(x), c.w.normalize(y))
@@ -207,7 +256,7 @@ func diffTruncated(p, c *bodyView, text func(string) string) bodyDiff {
 		}
 	}
 	out := bodyDiff{truncated: true}
-	a, b := pr.Body, cr.Body
+	a, b := p.body, c.body
 	if text != nil && isText(a) && isText(b) {
 		a, b = []byte(text(string(a))), []byte(text(string(b)))
 	}
@@ -216,8 +265,8 @@ func diffTruncated(p, c *bodyView, text func(string) string) bodyDiff {
 		d := Difference{
 			Path:      bodyPath,
 			Kind:      Changed,
-			Primary:   fmt.Sprintf("%d bytes read", len(pr.Body)),
-			Candidate: fmt.Sprintf("%d bytes read", len(cr.Body)),
+			Primary:   fmt.Sprintf("%d bytes read", len(p.body)),
+			Candidate: fmt.Sprintf("%d bytes read", len(c.body)),
 			Detail:    fmt.Sprintf("truncated bodies differ from byte %d", k),
 		}
 		if isText(a[:n]) && isText(b[:n]) {
@@ -227,14 +276,15 @@ func diffTruncated(p, c *bodyView, text func(string) string) bodyDiff {
 		return mergeInto(out, d)
 	}
 	// The common prefix agrees; a complete side that is shorter than what
-	// the other side already showed still differs.
-	if (!pr.Truncated && len(a) < len(b)) || (!cr.Truncated && len(b) < len(a)) ||
-		(text == nil && pr.Size > 0 && cr.Size > 0 && pr.Size != cr.Size) {
+	// the other side already showed still differs, and so do full lengths
+	// when both are known.
+	if (!p.truncated && len(a) < len(b)) || (!c.truncated && len(b) < len(a)) ||
+		(text == nil && p.size > 0 && c.size > 0 && p.size != c.size) {
 		return mergeInto(out, Difference{
 			Path:      bodyPath,
 			Kind:      Changed,
-			Primary:   fmt.Sprintf("%d bytes", max(pr.Size, int64(len(pr.Body)))),
-			Candidate: fmt.Sprintf("%d bytes", max(cr.Size, int64(len(cr.Body)))),
+			Primary:   fmt.Sprintf("%d bytes", max(p.size, int64(len(p.body)))),
+			Candidate: fmt.Sprintf("%d bytes", max(c.size, int64(len(c.body)))),
 			Detail:    fmt.Sprintf("bodies agree on the first %d bytes but have different lengths", n),
 		})
 	}

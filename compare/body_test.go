@@ -1,6 +1,10 @@
 package compare
 
 import (
+	"bytes"
+	"compress/gzip"
+	"compress/zlib"
+	"io"
 	"strings"
 	"testing"
 
@@ -196,5 +200,73 @@ func TestTruncatedArraysSkipSetNormalizers(t *testing.T) {
 	res := mustEngine(t, cfg).Compare(pairOf("GET", "/x", p, c))
 	if len(res.Body) != 0 {
 		t.Errorf("differences = %+v, want none (a cut array cannot be compared as a set)", briefs(res.Body))
+	}
+}
+
+func compressed(t *testing.T, enc string, level int, body string) exchange.Response {
+	t.Helper()
+	var buf bytes.Buffer
+	var w io.WriteCloser
+	var err error
+	switch enc {
+	case "gzip":
+		w, err = gzip.NewWriterLevel(&buf, level)
+	case "deflate":
+		w, err = zlib.NewWriterLevel(&buf, level)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, body)
+	w.Close()
+	r := answer(200, buf.String(), "Content-Encoding", enc)
+	return r
+}
+
+func TestCompressedBodies(t *testing.T) {
+	t.Parallel()
+	doc := `{"id":"ord-1","items":[` + strings.Repeat(`{"sku":"A","price":1.5},`, 50) + `{"sku":"Z","price":9}]}`
+	changed := strings.Replace(doc, `"Z"`, `"Y"`, 1)
+	tests := []struct {
+		name string
+		p, c exchange.Response
+		want []brief
+	}{
+		{"gzip at different levels", compressed(t, "gzip", 1, doc), compressed(t, "gzip", 9, doc), nil},
+		{"gzip against deflate", compressed(t, "gzip", 6, doc), compressed(t, "deflate", 6, doc),
+			[]brief{{"header.Content-Encoding", Changed, "gzip", "deflate"}}},
+		{"a change inside gzip", compressed(t, "gzip", 6, doc), compressed(t, "gzip", 6, changed),
+			[]brief{{"$.items[50].sku", Changed, `"Z"`, `"Y"`}}},
+		{"truncated gzip against the whole", compressed(t, "gzip", 6, doc), truncated(compressed(t, "gzip", 6, doc), 40), nil},
+		{"corrupt gzip compares as bytes", answer(200, "not gzip", "Content-Encoding", "gzip"), answer(200, "not gzip!", "Content-Encoding", "gzip"),
+			[]brief{{"body", Changed, "not gzip", "not gzip!"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := mustEngine(t, Config{}).Compare(pairOf("GET", "/x", tt.p, tt.c))
+			if tt.want == nil {
+				tt.want = []brief{}
+			}
+			if diff := cmp.Diff(tt.want, briefs(res.Differences())); diff != "" {
+				t.Errorf("differences (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDecompressionIsBounded(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	zeros := make([]byte, 1<<20)
+	for range 9 { // 9 MiB of zeros in a few KiB
+		w.Write(zeros)
+	}
+	w.Close()
+	r := answer(200, buf.String(), "Content-Encoding", "gzip")
+	body, cut, _ := decodeContent(&r)
+	if len(body) != maxDecoded || !cut {
+		t.Errorf("decoded %d bytes (truncated %v), want %d and truncated", len(body), cut, maxDecoded)
 	}
 }

@@ -167,7 +167,9 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 	text, hdr := textRewriter(ns), headerRewriter(ns)
 	pv := newBodyView(&x.Primary, w)
 
-	pc := e.pair(&x.Primary, &x.Candidate, pv, newBodyView(&x.Candidate, w), text, hdr)
+	cv := newBodyView(&x.Candidate, w)
+	res.primaryBody, res.candidateBody = pv.body, cv.body
+	pc := e.pair(&x.Primary, &x.Candidate, pv, cv, text, hdr)
 	res.Status, res.Headers, res.Body = pc.status, pc.headers, capList(pc.body, &res.Omitted)
 	res.Omitted += pc.omitted
 	res.fields, res.hard, res.Truncated = pc.fields, pc.hard(), pc.truncated

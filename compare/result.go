@@ -147,6 +147,8 @@ type Result struct {
 	hard        bool     // a status or header difference
 	hasSecond   bool     // a secondary answer was compared
 	noiseStatus bool     // primary and secondary statuses differ
+
+	primaryBody, candidateBody []byte // content as compared (decompressed)
 }
 
 // maxDifferences bounds each difference list of a Result.
