@@ -344,7 +344,7 @@ func (r *Reader) Close() error {
 // for each; it is what reports merging the files of many runners use. A
 // directory stands for the capture files in it (*.usc and *.usc.partial,
 // by name). It stops at the first error, including one fn returns, and
-// returns the stats merged over all files read.
+// returns the stats merged over all files read. A nil fn only counts.
 func ReadFiles(paths []string, fn func(Record) error) (ReadStats, error) {
 	var total ReadStats
 	files, err := expandPaths(paths)
@@ -376,6 +376,9 @@ func readAll(r *Reader, fn func(Record) error) error {
 		}
 		if err != nil {
 			return err
+		}
+		if fn == nil {
+			continue
 		}
 		if err := fn(rec); err != nil {
 			return err

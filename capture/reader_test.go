@@ -366,6 +366,9 @@ func TestReadFilesDirectory(t *testing.T) {
 	if _, err := ReadFiles([]string{dir}, func(Record) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("ReadFiles with a failing callback = %v after %d records, want stop after 1", err, n)
 	}
+	if counted, err := ReadFiles([]string{dir}, nil); err != nil || counted != stats {
+		t.Errorf("ReadFiles with nil fn = %+v, %v; want %+v", counted, err, stats)
+	}
 	if _, err := ReadFiles([]string{filepath.Join(dir, "missing.usc")}, nil); err == nil {
 		t.Error("ReadFiles of a missing file succeeded")
 	}

@@ -66,7 +66,8 @@ var urlHeaders = []string{"Location", "Content-Location", "Referer"}
 // URLs, as is the password (or lone user name) of a URL's userinfo.
 //
 // The zero value applies the defaults and replaces values with
-// "[REDACTED]". A Redactor must not be modified while in use.
+// "[REDACTED]". Redact and RedactSynth read the configuration on every call
+// (cheaply); a Writer reads it once, in NewWriter.
 type Redactor struct {
 	// Headers names further headers to redact (case-insensitive).
 	Headers []string
