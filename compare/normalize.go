@@ -180,12 +180,23 @@ func (w *walker) normalize(v any) any {
 			st[i] = n.pat.start()
 		}
 	}
-	out, keep := w.walk(v, 0)
-	if !keep {
+	switch out, act := w.walk(v, 0); act {
+	case drop:
 		return ignoredValue{}
+	case replaced:
+		return out
 	}
-	return out
+	return v
 }
+
+// action says what walk did to a node.
+type action uint8
+
+const (
+	kept     action = iota // unchanged (containers may be changed inside)
+	replaced               // use the returned value instead
+	drop                   // an Ignore normalizer removes it
+)
 
 func (w *walker) states(depth int) []uint64 {
 	for len(w.scratch) <= depth {
@@ -219,11 +230,12 @@ func (w *walker) matches(depth int, kind NormalizerKind) bool {
 	return false
 }
 
-// walk normalizes the node whose position sets are at depth; keep is
-// false when an Ignore normalizer drops it.
-func (w *walker) walk(v any, depth int) (out any, keep bool) {
+// walk normalizes the node whose position sets are at depth. Objects
+// and arrays are changed in place; only what changed is written back, so
+// untouched values are not re-boxed.
+func (w *walker) walk(v any, depth int) (any, action) {
 	if w.matches(depth, Ignore) {
-		return nil, false
+		return nil, drop
 	}
 	switch x := v.(type) {
 	case map[string]any:
@@ -231,29 +243,30 @@ func (w *walker) walk(v any, depth int) (out any, keep bool) {
 			if !w.advance(depth, k, 0, false) {
 				continue
 			}
-			nv, ok := w.walk(child, depth+1)
-			if !ok {
+			switch nv, act := w.walk(child, depth+1); act {
+			case drop:
 				delete(x, k)
-				continue
+			case replaced:
+				x[k] = nv
 			}
-			x[k] = nv
 		}
-		return x, true
 	case []any:
-		return w.walkArray(x, depth, false), true
+		return w.walkArray(x, depth, false), replaced
 	case partialArray:
-		return w.walkArray(x, depth, true), true
+		return w.walkArray(x, depth, true), replaced
 	case string:
-		return w.replace(x, depth), true
+		if s := w.replace(x, depth); s != x {
+			return s, replaced
+		}
 	case json.Number:
 		st := w.states(depth)
 		for i, n := range w.ns {
 			if n.kind == Tolerance && n.pat.matched(st[i]) {
-				return tolNumber{n: x, abs: n.abs, rel: n.rel}, true
+				return tolNumber{n: x, abs: n.abs, rel: n.rel}, replaced
 			}
 		}
 	}
-	return v, true
+	return v, kept
 }
 
 func (w *walker) walkArray(x []any, depth int, partial bool) any {
@@ -261,11 +274,12 @@ func (w *walker) walkArray(x []any, depth int, partial bool) any {
 		if !w.advance(depth, "", i, true) {
 			continue
 		}
-		nv, ok := w.walk(child, depth+1)
-		if !ok {
-			nv = ignoredValue{}
+		switch nv, act := w.walk(child, depth+1); act {
+		case drop:
+			x[i] = ignoredValue{}
+		case replaced:
+			x[i] = nv
 		}
-		x[i] = nv
 	}
 	st := w.states(depth)
 	for i, n := range w.ns {
