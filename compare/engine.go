@@ -7,6 +7,33 @@
 //
 // It works on exchange.Exchange values and does not depend on the proxy,
 // so recorded traffic can be judged offline.
+//
+// The rules, in short:
+//
+//   - Headers: compared by canonical name, values joined with ", ",
+//     Content-Type as a media type; DefaultIgnoreHeaders are skipped unless
+//     Config.ReplaceIgnoreHeaders.
+//   - Bodies: a gzip or deflate Content-Encoding is undone first. Bodies
+//     that are JSON by Content-Type or by their first byte are decoded with
+//     numbers kept exact and diffed structurally; one JSON side against a
+//     non-JSON side is a type change at "body"; anything else compares as
+//     text (with a short line diff) or bytes.
+//   - Numbers compare as exact decimals: 1.10 equals 1.1 and 1e2 equals
+//     100, but 12345678901234567890 differs from 12345678901234567891, and
+//     1 against "1" is a type change.
+//   - Arrays compare index by index (an insertion shows as changes from
+//     that index on); use a Set or Sort normalizer for arrays whose order
+//     does not matter.
+//   - Truncated bodies are compared only as far as both sides were read;
+//     truncation can hide a difference but never invents one.
+//   - Noise: see NoiseConfig. Status and header differences are never
+//     noise. Diff counts in reports use the noise learned from all
+//     exchanges, whatever their order.
+//
+// Memory is bounded by Config: at most MaxEndpoints endpoints (each with
+// two latency histograms of about 60 KiB), MaxFields fields each, and
+// Exemplars exemplars per field holding at most three ExemplarBytes
+// excerpts (shared by the fields of one exchange).
 package compare
 
 import (
@@ -278,6 +305,8 @@ func (e *Engine) classify(res *Result, agg *endpointAgg) {
 // noise) rather than the status or a header.
 func isBodyField(f string) bool { return f != "status" && !isHeaderPath(f) }
 
+// upper upper-cases an HTTP method; an empty method is GET, as in
+// net/http.
 func upper(s string) string {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'a' && c <= 'z' {
