@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,9 @@ const (
 	DefaultSamplePercent    = 100
 	DefaultMarkerHeader     = "X-Shadow-Request"
 	DefaultMarkerValue      = "1"
+
+	DefaultMaxStreamBodyBytes = 64 << 20
+	DefaultMaxSpooledBodies   = 8
 )
 
 // Config configures a Proxy. Zero values are documented defaults.
@@ -39,10 +43,26 @@ type Config struct {
 	// to learn which fields differ on their own. "" means none.
 	Secondary string
 
-	// MaxBodyBytes is the largest request body that is mirrored. Larger
-	// bodies are forwarded whole to the primary and not mirrored. 0 means
-	// 1 MiB.
+	// MaxBodyBytes is the largest request body that is held in memory to
+	// be mirrored. Larger bodies are streamed to the primary and spooled
+	// for the copies up to MaxStreamBodyBytes (see there). 0 means 1 MiB.
 	MaxBodyBytes int64
+	// MaxStreamBodyBytes is the largest request body that is mirrored at
+	// all. A body over MaxBodyBytes but within it is forwarded to the
+	// primary as it arrives and, on the way, written to a spool file
+	// (unlinked, mode 0600, in os.TempDir, that is $TMPDIR) from which the
+	// copies are sent once the primary has read it whole. The client never
+	// waits for a copy, but for these requests the candidate is asked
+	// later than the primary: when the body has been read, not when the
+	// primary's request starts. A larger body is forwarded and not
+	// mirrored (Skipped["body_size"]). 0 means 64 MiB; negative turns
+	// streaming off, so no body over MaxBodyBytes is mirrored.
+	MaxStreamBodyBytes int64
+	// MaxSpooledBodies is how many bodies may be spooled at once (being
+	// read, or waiting for their copy): the disk used is at most this
+	// times MaxStreamBodyBytes. A large body arriving when all are in use
+	// is forwarded and not mirrored (Skipped["stream"]). 0 means 8.
+	MaxSpooledBodies int
 	// MaxResponseBytes is how many bytes of each answer are kept for
 	// comparing; the rest is passed on (primary) or discarded (candidate,
 	// secondary) and only counted. 0 means 1 MiB.
@@ -57,8 +77,17 @@ type Config struct {
 	// finish. 0 means 5s.
 	CandidateTimeout time.Duration
 	// SamplePercent is the share of eligible requests that are mirrored,
-	// in (0,100]. 0 means 100.
+	// in (0,100]. 0 means 100. It can be changed while the proxy runs
+	// (Proxy.SetSamplePercent).
 	SamplePercent float64
+	// SampleBy chooses requests for the sample by a key, so that all the
+	// requests of one user are mirrored or none are: "header:X-User-Id",
+	// "cookie:session" or "query:user". The decision is a stable hash of
+	// the key's value (FNV-1a, no seed), so every replica of the proxy
+	// makes the same one. A request without the key, or with an empty
+	// value, is sampled at random. "" means every request is sampled at
+	// random.
+	SampleBy string
 	// Routes turn mirroring on or off per request; the first match wins.
 	// A request matching no route is mirrored when its method is safe
 	// (GET, HEAD, OPTIONS, TRACE) and not mirrored otherwise.
@@ -70,10 +99,23 @@ type Config struct {
 	MarkerHeader string
 	// MarkerValue is the marker header's value. "" means "1".
 	MarkerValue string
-	// PreserveHost sends the client's Host header to every upstream. False
-	// (the default) sets Host to each upstream's own host, like
-	// httputil.ProxyRequest.SetURL; the client's Host is then passed in
-	// X-Forwarded-Host.
+	// PrimaryTarget, SecondaryTarget and CandidateTarget say how requests
+	// are addressed to each upstream: Host header (the upstream's own, the
+	// client's, or a literal), a Host suffix, headers set or removed. The
+	// zero value sends the upstream's own host, like
+	// httputil.ProxyRequest.SetURL, and leaves the headers alone. Whatever
+	// the Host, every upstream gets the same X-Forwarded-For,
+	// X-Forwarded-Host (the client's Host) and X-Forwarded-Proto, so
+	// answers that echo them agree.
+	PrimaryTarget   Target
+	SecondaryTarget Target
+	CandidateTarget Target
+	// PreserveHost sends the client's Host header to every upstream whose
+	// Target has no Host of its own.
+	//
+	// Deprecated: set PreserveHost on PrimaryTarget, SecondaryTarget and
+	// CandidateTarget instead; it can then differ per upstream. Setting
+	// this is the same as setting it on all three.
 	PreserveHost bool
 
 	// Transport sends requests to every upstream. nil means two transports
@@ -105,7 +147,8 @@ type Route struct {
 	// Headers must each be present with this exact value; "" means present
 	// with any value. Empty means no header condition.
 	Headers map[string]string
-	// Disabled stops matching requests from being mirrored.
+	// Disabled stops matching requests from being mirrored. It can be
+	// changed while the proxy runs (Proxy.SetRouteDisabled).
 	Disabled bool
 	// Unsafe mirrors POST, PUT, PATCH, DELETE (and other non-safe methods
 	// except CONNECT) on this route too. Leave it off unless the candidate
@@ -146,6 +189,14 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		bad("max_body_bytes", "%d is negative; want 0 (1 MiB) or more", c.MaxBodyBytes)
 	}
+	if c.MaxStreamBodyBytes > 0 {
+		if body := cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes); c.MaxStreamBodyBytes < body {
+			bad("max_stream_body_bytes", "%d is below max_body_bytes (%d); want more, 0 (64 MiB) or negative (off)", c.MaxStreamBodyBytes, body)
+		}
+	}
+	if c.MaxSpooledBodies < 0 {
+		bad("max_spooled_bodies", "%d is negative; want 0 (8) or more", c.MaxSpooledBodies)
+	}
 	if c.MaxResponseBytes < 0 {
 		bad("max_response_bytes", "%d is negative; want 0 (1 MiB) or more", c.MaxResponseBytes)
 	}
@@ -161,12 +212,18 @@ func (c Config) Validate() error {
 	if math.IsNaN(c.SamplePercent) || c.SamplePercent < 0 || c.SamplePercent > 100 {
 		bad("sample_percent", "%v is out of range; want (0,100], or 0 for 100", c.SamplePercent)
 	}
+	if _, err := parseSampleBy(c.SampleBy); err != nil {
+		errs = append(errs, fmt.Errorf("sample_by: %w", err))
+	}
 	if c.MarkerHeader != "" && !httpguts.ValidHeaderFieldName(c.MarkerHeader) {
 		bad("marker_header", "%q is not a valid header name", c.MarkerHeader)
 	}
 	if c.MarkerValue != "" && !httpguts.ValidHeaderFieldValue(c.MarkerValue) {
 		bad("marker_value", "%q is not a valid header value", c.MarkerValue)
 	}
+	errs = append(errs, c.PrimaryTarget.validate("primary_target")...)
+	errs = append(errs, c.SecondaryTarget.validate("secondary_target")...)
+	errs = append(errs, c.CandidateTarget.validate("candidate_target")...)
 	for i, r := range c.Routes {
 		errs = append(errs, r.validate(fmt.Sprintf("routes[%d]", i))...)
 	}
@@ -200,6 +257,12 @@ func (r Route) validate(field string) []error {
 func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxStreamBodyBytes == 0 {
+		c.MaxStreamBodyBytes = DefaultMaxStreamBodyBytes
+	}
+	if c.MaxSpooledBodies == 0 {
+		c.MaxSpooledBodies = DefaultMaxSpooledBodies
 	}
 	if c.MaxResponseBytes == 0 {
 		c.MaxResponseBytes = DefaultMaxResponseBytes

@@ -34,6 +34,7 @@ type job struct {
 	teTrailers bool        // the client sent "TE: trailers"
 	header     http.Header // the client's headers without hop-by-hop ones
 	body       []byte      // nil when none; shared read-only by every upstream
+	spool      *spool      // a streamed body instead of body; nil when none
 	received   time.Time
 
 	// The primary side. Written only by the handler goroutine, and read
@@ -85,6 +86,9 @@ func (p *Proxy) work() {
 	for j := range p.queue {
 		if p.hardCtx.Err() != nil {
 			p.counters.abandoned.Add(1)
+			if j.spool != nil {
+				j.spool.release()
+			}
 			continue
 		}
 		p.runCopy(j)
@@ -112,6 +116,9 @@ func (p *Proxy) logDrops() {
 func (p *Proxy) runCopy(j *job) {
 	ctx, cancel := context.WithTimeout(p.hardCtx, p.cfg.CandidateTimeout)
 	defer cancel()
+	if j.spool != nil {
+		defer j.spool.release() // after both copies were sent
+	}
 	h := p.copyHeader(j)
 
 	var (
@@ -125,10 +132,10 @@ func (p *Proxy) runCopy(j *job) {
 		sec, secondaryOK = &exchange.Response{}, make(chan struct{})
 		go func() {
 			defer close(secondaryOK)
-			*sec, secCut = p.send(ctx, j, h, p.secondary, exchange.Secondary)
+			*sec, secCut = p.send(ctx, j, p.secondary.header(h), p.secondary, exchange.Secondary)
 		}()
 	}
-	cand, candCut := p.send(ctx, j, h, p.candidate, exchange.Candidate)
+	cand, candCut := p.send(ctx, j, p.candidate.header(h), p.candidate, exchange.Candidate)
 	if secondaryOK != nil {
 		<-secondaryOK
 	}
@@ -157,17 +164,23 @@ func (p *Proxy) runCopy(j *job) {
 		Secondary: sec,
 		Candidate: cand,
 	}
-	if j.body != nil {
+	switch {
+	case j.body != nil:
 		// The observer owns x and may change it, while a transport may, in
 		// rare cases, still be reading the shared body: give it its own.
 		x.Request.Body = bytes.Clone(j.body)
+	case j.spool != nil:
+		// A streamed body is recorded up to MaxBodyBytes, like everything
+		// the proxy keeps in memory.
+		x.Request.Body = j.spool.prefix(p.cfg.MaxBodyBytes)
 	}
 	p.observe(x)
 }
 
 // copyHeader builds the headers shared (read-only) by the candidate's and
 // the secondary's requests: the client's, the same forwarding headers the
-// primary got, and the marker.
+// primary got, and the marker. Each target's own edits are made on a clone
+// (target.header).
 func (p *Proxy) copyHeader(j *job) http.Header {
 	h := j.header.Clone()
 	if h == nil {
@@ -184,10 +197,10 @@ func (p *Proxy) copyHeader(j *job) http.Header {
 	return h
 }
 
-// newCopyRequest builds j's request for target, routed exactly as the
-// primary's (httputil.ProxyRequest.SetURL: base path joined, queries
-// merged, Host set to the target's unless PreserveHost).
-func (p *Proxy) newCopyRequest(ctx context.Context, j *job, h http.Header, target *url.URL) (*http.Request, error) {
+// newCopyRequest builds j's request for t, routed exactly as the primary's
+// (httputil.ProxyRequest.SetURL: base path joined, queries merged), with
+// the Host t says.
+func (p *Proxy) newCopyRequest(ctx context.Context, j *job, h http.Header, t *target) (*http.Request, error) {
 	var body io.Reader
 	if j.body != nil {
 		body = bytes.NewReader(j.body) // also gives the request a GetBody, for retries
@@ -196,22 +209,25 @@ func (p *Proxy) newCopyRequest(ctx context.Context, j *job, h http.Header, targe
 	if err != nil {
 		return nil, err
 	}
+	if j.spool != nil {
+		s := j.spool
+		req.Body, req.ContentLength = io.NopCloser(s.body()), s.size // NopCloser: the worker closes the file
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(s.body()), nil }
+	}
 	u := j.url
 	u.RawQuery = cleanQuery(u.RawQuery)
 	req.URL = &u
-	(&httputil.ProxyRequest{Out: req}).SetURL(target)
-	if p.cfg.PreserveHost {
-		req.Host = j.host
-	}
+	(&httputil.ProxyRequest{Out: req}).SetURL(t.url)
+	req.Host = t.hostFor(j.host)
 	req.Header = h
 	return req, nil
 }
 
 // send asks target for j's answer and reads it, keeping at most
 // MaxResponseBytes of the body. cut reports that Shutdown cancelled it.
-func (p *Proxy) send(ctx context.Context, j *job, h http.Header, target *url.URL, side exchange.Side) (res exchange.Response, cut bool) {
+func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side exchange.Side) (res exchange.Response, cut bool) {
 	res.Side = side
-	req, err := p.newCopyRequest(ctx, j, h, target)
+	req, err := p.newCopyRequest(ctx, j, h, t)
 	if err != nil {
 		res.Error = "build request: " + err.Error()
 		return res, false

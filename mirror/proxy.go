@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/textproto"
-	"net/url"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,13 +20,22 @@ import (
 // the candidate (and secondary). Create it with New; stop it with Shutdown
 // or Close.
 type Proxy struct {
-	cfg                             Config // with defaults applied
-	primary, candidate, secondary   *url.URL
+	cfg                             Config  // with defaults applied
+	primary, candidate, secondary   *target // secondary is nil when none
 	routes                          []route
+	sampleKey                       sampleKey
 	markerKey                       string // cfg.MarkerHeader, canonical
 	primaryTransport, copyTransport http.RoundTripper
 	log                             *slog.Logger
 	idPrefix                        string
+	spoolDir                        string // where large bodies are spooled: os.TempDir()
+
+	// settings are the live settings (see settings.go): read with one
+	// atomic load per request, replaced whole under settingsMu.
+	settings   atomic.Pointer[settings]
+	settingsMu sync.Mutex
+
+	spools atomic.Int64 // spools in use, at most cfg.MaxSpooledBodies
 
 	// plain forwards requests that are not mirrored; teed forwards mirrored
 	// ones and tees the answer. Two proxies rather than one keep the
@@ -50,8 +59,8 @@ type Proxy struct {
 	done       chan struct{} // closed when the last worker returns
 
 	// Logs that could come once per request are throttled to one a second.
-	dropLog, primaryLog throttle
-	loggedDrops         atomic.Uint64 // Dropped as of the last "queue full" log
+	dropLog, primaryLog, spoolLog throttle
+	loggedDrops                   atomic.Uint64 // Dropped as of the last "queue full" log
 
 	counters counters
 }
@@ -77,15 +86,25 @@ func New(cfg Config) (*Proxy, error) {
 		markerKey: textproto.CanonicalMIMEHeaderKey(cfg.MarkerHeader),
 		log:       cfg.Logger,
 		idPrefix:  fmt.Sprintf("%08x", rand.Uint32()),
+		spoolDir:  os.TempDir(),
 		queue:     make(chan *job, cfg.QueueSize),
 		done:      make(chan struct{}),
 	}
 	// Validate has parsed these already; errors cannot happen here.
-	p.primary, _ = parseUpstream(cfg.Primary)
-	p.candidate, _ = parseUpstream(cfg.Candidate)
+	p.sampleKey, _ = parseSampleBy(cfg.SampleBy)
+	u, _ := parseUpstream(cfg.Primary)
+	p.primary = compileTarget(cfg.PrimaryTarget, u, cfg.PreserveHost)
+	u, _ = parseUpstream(cfg.Candidate)
+	p.candidate = compileTarget(cfg.CandidateTarget, u, cfg.PreserveHost)
 	if cfg.Secondary != "" {
-		p.secondary, _ = parseUpstream(cfg.Secondary)
+		u, _ = parseUpstream(cfg.Secondary)
+		p.secondary = compileTarget(cfg.SecondaryTarget, u, cfg.PreserveHost)
 	}
+	disabled := make([]bool, len(routes))
+	for i, rt := range routes {
+		disabled[i] = rt.disabled
+	}
+	p.settings.Store(newSettings(false, cfg.SamplePercent, disabled))
 	p.primaryTransport, p.copyTransport = cfg.Transport, cfg.Transport
 	if cfg.Transport == nil {
 		p.primaryTransport = newTransport(512)
@@ -137,6 +156,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, fwd, reason, ok := p.readBody(r)
 	if !ok {
+		if reason == skipBodySize && p.streamable(r) {
+			p.serveStreamed(w, r, rt, fwd)
+			return
+		}
 		c.skipped[reason].Add(1)
 		p.plain.ServeHTTP(w, withBody(r, r.Context(), fwd, r.ContentLength))
 		return
@@ -159,18 +182,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // admit decides, before reading anything, whether r is to be mirrored. It
-// returns the matched route (nil for none), or why r is skipped.
+// returns the matched route (nil for none), or why r is skipped. It reads
+// the live settings once, so one request sees one consistent set.
 func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
+	s := p.settings.Load()
 	rt := matchRoute(p.routes, r)
 	switch {
-	case rt != nil && rt.disabled:
+	case rt != nil && s.disabled[rt.index]:
 		return nil, skipRoute, false
 	case !mirrorable(r.Method, rt):
 		return nil, skipMethod, false
 	case len(r.Header["Upgrade"]) > 0:
 		// A WebSocket or h2c upgrade turns into a tunnel, not an exchange.
 		return nil, skipUpgrade, false
-	case p.cfg.SamplePercent < 100 && rand.Float64()*100 >= p.cfg.SamplePercent:
+	case s.paused:
+		return nil, skipPaused, false
+	case s.percent < 100 && !p.sampled(r, s):
 		return nil, skipSample, false
 	case p.closing.Load():
 		// An early check so no body is read for nothing; enqueue makes the
@@ -182,9 +209,10 @@ func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
 
 // readBody buffers r's body so it can be sent three times. It returns the
 // body (nil when there is none) and fwd, what the primary is to read
-// instead of r.Body (nil to keep r.Body). When the body cannot be mirrored
-// (too large, or unreadable) it returns why, and fwd replays what was read
-// followed by the rest, so the primary still gets the request whole.
+// instead of r.Body (nil to keep r.Body). When the body cannot be held (too
+// large: it may still be streamed, see serveStreamed; or unreadable) it
+// returns why, and fwd replays what was read followed by the rest, so the
+// primary still gets the request whole.
 func (p *Proxy) readBody(r *http.Request) (body []byte, fwd io.ReadCloser, reason skipReason, ok bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil, 0, true // nothing to read, nothing to allocate
@@ -269,13 +297,14 @@ func (p *Proxy) enqueue(j *job) bool {
 	}
 }
 
-// rewrite routes an outbound primary request, for both ReverseProxies.
+// rewrite routes an outbound primary request, for both ReverseProxies, as
+// PrimaryTarget says.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
-	pr.SetURL(p.primary)
-	if p.cfg.PreserveHost {
-		pr.Out.Host = pr.In.Host
-	}
+	t := p.primary
+	pr.SetURL(t.url)
+	pr.Out.Host = t.hostFor(pr.In.Host)
 	setForwarded(pr.Out.Header, pr.In.Header, pr.In.RemoteAddr, pr.In.Host, pr.In.TLS != nil)
+	t.editHeader(pr.Out.Header)
 }
 
 // modifyResponse wraps a mirrored request's answer in the job's tee.
@@ -332,6 +361,9 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 // answer is incomplete, if it is. clientCtx is the client's request context.
 func (p *Proxy) finishPrimary(j *job, clientCtx context.Context) {
 	j.finished = time.Now()
+	if j.spool != nil {
+		j.spool.discard(skipStream) // unless the primary read the body to its end
+	}
 	switch {
 	case j.res == nil:
 		if j.perr == "" {

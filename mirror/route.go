@@ -88,11 +88,12 @@ func (p *pattern) match(path string) bool {
 
 // route is a compiled Route.
 type route struct {
+	index    int // in Config.Routes; indexes settings.disabled
 	name     string
 	methods  []string // upper case; nil means any
 	path     pattern
 	headers  []headerCond
-	disabled bool
+	disabled bool // as configured; the live value is in settings.disabled
 	unsafe   bool
 }
 
@@ -110,7 +111,7 @@ func compileRoutes(rs []Route) ([]route, error) {
 		if err != nil {
 			return nil, fmt.Errorf("routes[%d].path: %w", i, err)
 		}
-		c := route{name: r.Name, path: p, disabled: r.Disabled, unsafe: r.Unsafe}
+		c := route{index: i, name: r.Name, path: p, disabled: r.Disabled, unsafe: r.Unsafe}
 		if c.name == "" {
 			c.name = r.Path
 		}

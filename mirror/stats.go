@@ -13,6 +13,9 @@ type Stats struct {
 	Mirrored uint64
 	// Completed counts exchanges handed to the observer.
 	Completed uint64
+	// Streamed counts the copies among Mirrored whose body was over
+	// MaxBodyBytes and streamed through a spool file (MaxStreamBodyBytes).
+	Streamed uint64
 	// Dropped counts copies not queued because the queue was full.
 	Dropped uint64
 	// Abandoned counts queued copies cancelled by Shutdown before they
@@ -20,10 +23,15 @@ type Stats struct {
 	Abandoned uint64
 	// Skipped counts requests not mirrored, by reason: "method" (unsafe
 	// method on a route without Unsafe), "route" (a Disabled route),
-	// "sample" (left out by SamplePercent), "body_size" (body over
-	// MaxBodyBytes), "body_error" (the client's body could not be read),
-	// "upgrade" (protocol upgrades such as WebSocket), "shutdown" (after
-	// Shutdown began). Every reason is present, zero or not.
+	// "paused" (Pause; counted only for requests the route and method
+	// would have let through), "sample" (left out by SamplePercent),
+	// "body_size" (body over MaxStreamBodyBytes, or over MaxBodyBytes when
+	// streaming is off), "body_error" (the client's body could not be
+	// read), "stream" (a body over MaxBodyBytes that could not be
+	// streamed: MaxSpooledBodies all in use, the spool file failed, or the
+	// primary stopped reading the body before its end), "upgrade"
+	// (protocol upgrades such as WebSocket), "shutdown" (after Shutdown
+	// began). Every reason is present, zero or not.
 	Skipped map[string]uint64
 
 	// PrimaryErrors counts primary failures: every 502 the proxy answered
@@ -61,9 +69,11 @@ type skipReason int
 const (
 	skipMethod skipReason = iota
 	skipRoute
+	skipPaused
 	skipSample
 	skipBodySize
 	skipBodyError
+	skipStream
 	skipUpgrade
 	skipShutdown
 	numSkipReasons
@@ -73,9 +83,11 @@ const (
 var skipNames = [numSkipReasons]string{
 	skipMethod:    "method",
 	skipRoute:     "route",
+	skipPaused:    "paused",
 	skipSample:    "sample",
 	skipBodySize:  "body_size",
 	skipBodyError: "body_error",
+	skipStream:    "stream",
 	skipUpgrade:   "upgrade",
 	skipShutdown:  "shutdown",
 }
@@ -85,12 +97,13 @@ func (s skipReason) String() string { return skipNames[s] }
 // counters are updated with atomics only, so the client's path never takes
 // a lock to count, and Stats never blocks it.
 type counters struct {
-	received, mirrored, completed, dropped, abandoned atomic.Uint64
-	skipped                                           [numSkipReasons]atomic.Uint64
-	primaryErrors                                     atomic.Uint64
-	candidateErrors, candidateTimeouts                atomic.Uint64
-	secondaryErrors, secondaryTimeouts                atomic.Uint64
-	inFlight                                          atomic.Int64
+	received, mirrored, streamed, completed atomic.Uint64
+	dropped, abandoned                      atomic.Uint64
+	skipped                                 [numSkipReasons]atomic.Uint64
+	primaryErrors                           atomic.Uint64
+	candidateErrors, candidateTimeouts      atomic.Uint64
+	secondaryErrors, secondaryTimeouts      atomic.Uint64
+	inFlight                                atomic.Int64
 }
 
 // Stats returns a snapshot of the proxy's counters. It takes no lock; the
@@ -101,6 +114,7 @@ func (p *Proxy) Stats() Stats {
 	s := Stats{
 		Received:          c.received.Load(),
 		Mirrored:          c.mirrored.Load(),
+		Streamed:          c.streamed.Load(),
 		Completed:         c.completed.Load(),
 		Dropped:           c.dropped.Load(),
 		Abandoned:         c.abandoned.Load(),
