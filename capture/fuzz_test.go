@@ -115,21 +115,30 @@ func FuzzRedactJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	p := (&Redactor{FieldPaths: []string{"$.card.number", "$.items[*].pan", "$.list[1]"}}).compile()
+	namesOnly := (&Redactor{}).compile()
+	walker := (&Redactor{FieldPaths: []string{"$.never.matches.anything"}}).compile()
 	f.Fuzz(func(t *testing.T, in []byte) {
 		orig := bytes.Clone(in)
-		out, changed := p.redactJSON(in)
+		out, changed := p.redactJSON(in, nil)
 		if !bytes.Equal(in, orig) {
 			t.Fatal("redactJSON wrote into its input")
 		}
 		if !changed && !bytes.Equal(out, in) {
 			t.Fatal("unchanged but different output")
 		}
-		again, _ := p.redactJSON(out)
+		again, _ := p.redactJSON(out, nil)
 		if !bytes.Equal(again, out) {
 			t.Fatalf("not idempotent:\n%s\n%s", out, again)
 		}
 		if !json.Valid(in) {
 			return
+		}
+		// On valid JSON, hunting keys (no paths) and walking the structure
+		// (a path that never matches) must agree.
+		hunted, _ := namesOnly.redactJSON(in, nil)
+		walked, _ := walker.redactJSON(in, nil)
+		if !bytes.Equal(hunted, walked) {
+			t.Fatalf("hunt and walk disagree on %s:\n%s\n%s", in, hunted, walked)
 		}
 		if !json.Valid(out) {
 			t.Fatalf("valid input became invalid:\n%s\n%s", in, out)

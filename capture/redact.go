@@ -136,7 +136,7 @@ func checkName(n string) error {
 // arrays or secondary Response it found there: those may still be shared
 // with the proxy. Invalid entries (see Validate) are ignored.
 func (r *Redactor) Redact(x *exchange.Exchange) {
-	r.compile().exchange(x)
+	r.compile().exchange(x, nil)
 }
 
 // RedactSynth removes the secrets from a synthetic step result: URL query
@@ -195,23 +195,26 @@ func (p *redactPlan) replacement(secret []byte) string {
 	return hashPrefix + hex.EncodeToString(m.Sum(sum[:0])[:8])
 }
 
-func (p *redactPlan) exchange(x *exchange.Exchange) {
+// exchange redacts x. New bodies are carved from arena when it is not nil
+// (see take), so a caller that is done with x before reusing the arena
+// makes no garbage for them.
+func (p *redactPlan) exchange(x *exchange.Exchange, arena *[]byte) {
 	x.Request.Header = p.header(x.Request.Header)
 	x.Request.URL, _ = p.redactURL(x.Request.URL)
-	x.Request.Body = p.body(x.Request.Body, x.Request.Header)
-	p.response(&x.Primary)
+	x.Request.Body = p.body(x.Request.Body, x.Request.Header, arena)
+	p.response(&x.Primary, arena)
 	if x.Secondary != nil {
 		s := *x.Secondary
-		p.response(&s)
+		p.response(&s, arena)
 		x.Secondary = &s
 	}
-	p.response(&x.Candidate)
+	p.response(&x.Candidate, arena)
 }
 
-func (p *redactPlan) response(r *exchange.Response) {
+func (p *redactPlan) response(r *exchange.Response, arena *[]byte) {
 	r.Header = p.header(r.Header)
 	r.Trailer = p.header(r.Trailer)
-	r.Body = p.body(r.Body, r.Header)
+	r.Body = p.body(r.Body, r.Header, arena)
 }
 
 func (p *redactPlan) synth(s *SynthRecord) {
@@ -280,13 +283,13 @@ func isURLHeader(name string) bool {
 }
 
 // body returns b, or a redacted copy of it, judging its type by h.
-func (p *redactPlan) body(b []byte, h http.Header) []byte {
+func (p *redactPlan) body(b []byte, h http.Header, arena *[]byte) []byte {
 	if len(b) == 0 {
 		return b
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		out, _ := p.plainBody(b, h.Get("Content-Type"))
+		out, _ := p.plainBody(b, h.Get("Content-Type"), arena)
 		return out
 	case "gzip", "x-gzip":
 		return p.gzipBody(b, h.Get("Content-Type"))
@@ -296,7 +299,7 @@ func (p *redactPlan) body(b []byte, h http.Header) []byte {
 }
 
 // plainBody redacts an uncompressed body.
-func (p *redactPlan) plainBody(b []byte, contentType string) ([]byte, bool) {
+func (p *redactPlan) plainBody(b []byte, contentType string, arena *[]byte) ([]byte, bool) {
 	mt := contentType
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
@@ -310,7 +313,7 @@ func (p *redactPlan) plainBody(b []byte, contentType string) ([]byte, bool) {
 		}
 		return []byte(s), true
 	case strings.Contains(mt, "json") || looksLikeJSON(b):
-		return p.redactJSON(b)
+		return p.redactJSON(b, arena)
 	}
 	return b, false
 }
@@ -331,7 +334,7 @@ func (p *redactPlan) gzipBody(b []byte, contentType string) []byte {
 	}
 	plain, err := io.ReadAll(io.LimitReader(zr, MaxRecordBytes))
 	complete := err == nil
-	out, changed := p.plainBody(plain, contentType)
+	out, changed := p.plainBody(plain, contentType, nil)
 	if !changed && complete {
 		return b
 	}

@@ -103,15 +103,23 @@ type jsonRedaction struct {
 	in     []byte
 	out    []byte // nil until the first replacement
 	copied int    // in[:copied] has been dealt with
+	arena  *[]byte
 }
 
-// redactJSON returns in, or a redacted copy and true.
-func (p *redactPlan) redactJSON(in []byte) ([]byte, bool) {
+// redactJSON returns in, or a redacted copy and true; the copy comes from
+// arena when it is not nil.
+func (p *redactPlan) redactJSON(in []byte, arena *[]byte) ([]byte, bool) {
 	if !p.defaults && p.names.empty() && len(p.paths) == 0 {
 		return in, false
 	}
-	j := jsonRedaction{p: p, in: in}
-	j.structured()
+	j := jsonRedaction{p: p, in: in, arena: arena}
+	if len(p.paths) == 0 {
+		// Without paths the structure does not matter: in JSON a string
+		// followed by ':' is a key, so hunting keys is exact, and faster.
+		j.hunt(0)
+	} else {
+		j.structured()
+	}
 	if j.out == nil {
 		return in, false
 	}
@@ -122,7 +130,7 @@ func (p *redactPlan) redactJSON(in []byte) ([]byte, bool) {
 // replace swaps in[start:end] for the replacement of that value.
 func (j *jsonRedaction) replace(start, end int) {
 	if j.out == nil {
-		j.out = make([]byte, 0, len(j.in)+32)
+		j.out = take(j.arena, len(j.in)+32)
 	}
 	j.out = append(j.out, j.in[j.copied:start]...)
 	// Replacements are plain ASCII ("[REDACTED]", "hmac:<hex>"): no
@@ -185,7 +193,8 @@ func pathMatch(in []byte, path []pathSeg, stack []jsonFrame) bool {
 	return true
 }
 
-// structured walks the JSON structure from the start of the body.
+// structured walks the JSON structure from the start of the body, tracking
+// paths.
 func (j *jsonRedaction) structured() {
 	b := j.in
 	var backing [16]jsonFrame
@@ -277,18 +286,22 @@ values:
 }
 
 // hunt redacts the value of every `"name":` pair with a secret name from
-// i on, without regard to structure.
+// i on, without regard to structure. i must not be inside a string.
 func (j *jsonRedaction) hunt(i int) {
 	b := j.in
 	for i < len(b) {
-		if b[i] != '"' {
-			i++
-			continue
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return
 		}
+		i += q
 		end := skipJSONString(b, i)
 		k := skipWS(b, end)
 		if k < len(b) && b[k] == ':' && matchName(j.p, unescapeJSONKey(b[i:end])) {
 			v := skipWS(b, k+1)
+			if v == len(b) {
+				return // cut right after the colon: nothing to hide
+			}
 			e := skipJSONValue(b, v)
 			j.replace(v, e)
 			i = e
@@ -410,4 +423,21 @@ func skipJSONValue(b []byte, i int) int {
 	default:
 		return skipJSONScalar(b, i)
 	}
+}
+
+// take returns an empty slice with room for n bytes, carved from arena
+// when there is one. The slice's capacity ends where the next one starts,
+// so appending past n reallocates instead of overwriting a neighbour.
+func take(arena *[]byte, n int) []byte {
+	if arena == nil {
+		return make([]byte, 0, n)
+	}
+	a := *arena
+	if cap(a)-len(a) < n {
+		// Earlier slices keep the old array; only new ones use this one.
+		a = make([]byte, 0, max(2*cap(a), n, 16<<10))
+	}
+	out := a[len(a) : len(a) : len(a)+n]
+	*arena = a[:len(a)+n]
+	return out
 }

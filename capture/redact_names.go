@@ -84,13 +84,15 @@ func (s *nameSet) add(n string) {
 
 func (s *nameSet) empty() bool { return s.maxLen == 0 }
 
+// mayHave reports whether a folded name of length n, hashing to h1 and h2,
+// can be in the set; false is certain.
+func (s *nameSet) mayHave(n int, h1, h2 uint32) bool {
+	return n <= s.maxLen && s.bloom[h1/64]&(1<<(h1%64)) != 0 && s.bloom[h2/64]&(1<<(h2%64)) != 0
+}
+
 // has reports whether the folded name is in the set; it does not allocate.
 func (s *nameSet) has(f *folded) bool {
 	if f.long || f.n == 0 || f.n > s.maxLen {
-		return false
-	}
-	h1, h2 := bloomBits(f.n, f.buf[0], f.buf[f.n-1])
-	if s.bloom[h1/64]&(1<<(h1%64)) == 0 || s.bloom[h2/64]&(1<<(h2%64)) == 0 {
 		return false
 	}
 	if s.m != nil {
@@ -126,20 +128,56 @@ var (
 	}()
 )
 
-// matchName reports whether a JSON key, form or query parameter or header
-// name is a secret field name.
-func matchName[T string | []byte](p *redactPlan, name T) bool {
-	if !p.defaults && p.names.empty() {
-		return false
+// shape returns a name's folded length and first and last bytes without
+// folding it; ok is false when it is empty or too long to match.
+func shape[T string | []byte](name T) (n int, first, last byte, ok bool) {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '_' || c == '-' {
+			continue
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if n == 0 {
+			first = c
+		}
+		last = c
+		n++
 	}
-	f := fold(name)
-	return (p.defaults && defaultNames.has(&f)) || p.names.has(&f)
+	return n, first, last, n > 0 && n <= maxNameLen
+}
+
+// matchName reports whether a JSON key, form or query parameter or header
+// name is a secret field name. It is called for every key of every body,
+// so the filters decide most names before any folding is done.
+func matchName[T string | []byte](p *redactPlan, name T) bool {
+	return matchIn(p, &p.names, name)
 }
 
 // matchParam reports whether a query or form parameter is a secret.
 func matchParam(p *redactPlan, name string) bool {
+	return matchIn(p, &p.params, name)
+}
+
+// matchIn reports whether name is a default name (when they apply) or in
+// extra.
+func matchIn[T string | []byte](p *redactPlan, extra *nameSet, name T) bool {
+	if !p.defaults && extra.empty() {
+		return false
+	}
+	n, first, last, ok := shape(name)
+	if !ok {
+		return false
+	}
+	h1, h2 := bloomBits(n, first, last)
+	inDefaults := p.defaults && defaultNames.mayHave(n, h1, h2)
+	inExtra := extra.mayHave(n, h1, h2)
+	if !inDefaults && !inExtra {
+		return false
+	}
 	f := fold(name)
-	return (p.defaults && defaultNames.has(&f)) || p.params.has(&f)
+	return (inDefaults && defaultNames.has(&f)) || (inExtra && extra.has(&f))
 }
 
 // headerMatch reports whether a header of this name is a secret.

@@ -50,16 +50,26 @@ func TestRedactJSON(t *testing.T) {
 		{"key inside a string is not a key", `{"note":"\"token\":\"x\""}`, `{"note":"\"token\":\"x\""}`},
 		{"empty", ``, ``},
 	}
+	// Without FieldPaths the redactor hunts keys instead of walking the
+	// structure; cases that do not use paths must come out the same.
+	namesOnly := &Redactor{FieldNames: red.FieldNames}
+	usesPaths := map[string]bool{"by path": true, "path with [*]": true, "path with index": true, "quoted path key": true, "wildcard key": true}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			in := []byte(tt.in)
-			got, _ := red.compile().redactJSON(in)
+			got, _ := red.compile().redactJSON(in, nil)
 			if string(got) != tt.want {
 				t.Errorf("redactJSON(%s)\n got %s\nwant %s", tt.in, got, tt.want)
 			}
 			if tt.in == tt.want && len(in) > 0 && &got[0] != &in[0] {
 				t.Error("unchanged body was copied, want the same slice back")
+			}
+			if usesPaths[tt.name] {
+				return
+			}
+			if got, _ := namesOnly.compile().redactJSON(in, nil); string(got) != tt.want {
+				t.Errorf("without paths: redactJSON(%s)\n got %s\nwant %s", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -141,12 +151,12 @@ func TestRedactHeaders(t *testing.T) {
 func TestRedactFormAndGzipBodies(t *testing.T) {
 	t.Parallel()
 	red := (&Redactor{}).compile()
-	form := red.body([]byte("a=1&password=p%20w&b=2"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+	form := red.body([]byte("a=1&password=p%20w&b=2"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, nil)
 	if got, want := string(form), "a=1&password=%5BREDACTED%5D&b=2"; got != want {
 		t.Errorf("form body = %q, want %q", got, want)
 	}
 	text := []byte("password=p token: x")
-	if got := red.body(text, http.Header{"Content-Type": {"text/plain"}}); !bytes.Equal(got, text) {
+	if got := red.body(text, http.Header{"Content-Type": {"text/plain"}}, nil); !bytes.Equal(got, text) {
 		t.Errorf("text body = %q, want it untouched", got)
 	}
 
@@ -167,7 +177,7 @@ func TestRedactFormAndGzipBodies(t *testing.T) {
 	}
 	h := http.Header{"Content-Encoding": {"gzip"}, "Content-Type": {"application/json"}}
 	full := zip(`{"token":"sec-gzip","n":1}`)
-	if got, want := unzip(red.body(full, h)), `{"token":"[REDACTED]","n":1}`; got != want {
+	if got, want := unzip(red.body(full, h, nil)), `{"token":"[REDACTED]","n":1}`; got != want {
 		t.Errorf("gzip body = %s, want %s", got, want)
 	}
 	// The proxy may keep only a prefix of a compressed answer. What does
@@ -179,13 +189,13 @@ func TestRedactFormAndGzipBodies(t *testing.T) {
 	long := `{"token":"sec-gzip-cut","pad":"` + pad.String() + `"}`
 	cut := zip(long)
 	cut = cut[:len(cut)-40]
-	got := unzip(red.body(cut, h))
+	got := unzip(red.body(cut, h, nil))
 	redacted := strings.Replace(long, "sec-gzip-cut", Redacted, 1)
 	if len(got) < 32<<10 || !strings.HasPrefix(redacted, got) {
 		t.Errorf("truncated gzip body = %.60s... (%d bytes), want a redacted prefix of at least 32 KiB", got, len(got))
 	}
 	clean := zip(`{"n":1}`)
-	if got := red.body(clean, h); !bytes.Equal(got, clean) {
+	if got := red.body(clean, h, nil); !bytes.Equal(got, clean) {
 		t.Error("gzip body without secrets was re-encoded, want it as is")
 	}
 }

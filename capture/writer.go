@@ -98,10 +98,12 @@ type Writer struct {
 	closed  bool
 }
 
-// encodeState is a reusable encoding buffer.
+// encodeState is a reusable encoding buffer, with the arena that holds a
+// record's redacted bodies until it is encoded.
 type encodeState struct {
-	buf bytes.Buffer
-	enc *msgpack.Encoder
+	buf   bytes.Buffer
+	enc   *msgpack.Encoder
+	arena []byte
 }
 
 // NewWriter validates opts, creates the directory and starts the first
@@ -168,8 +170,10 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 		return errors.New("write capture: nil exchange record")
 	}
 	c := *r
-	w.plan.exchange(&c.Exchange)
-	return w.write(KindExchange, &c)
+	st := w.encode.Get().(*encodeState)
+	defer w.putState(st)
+	w.plan.exchange(&c.Exchange, &st.arena)
+	return w.write(st, KindExchange, &c)
 }
 
 // WriteSynth redacts a copy of r and appends it. r is not modified.
@@ -179,13 +183,13 @@ func (w *Writer) WriteSynth(r *SynthRecord) error {
 	}
 	c := *r
 	w.plan.synth(&c)
-	return w.write(KindSynth, &c)
+	st := w.encode.Get().(*encodeState)
+	defer w.putState(st)
+	return w.write(st, KindSynth, &c)
 }
 
 // write encodes v outside the lock, then appends the frame.
-func (w *Writer) write(kind Kind, v any) error {
-	st := w.encode.Get().(*encodeState)
-	defer w.putState(st)
+func (w *Writer) write(st *encodeState, kind Kind, v any) error {
 	frame, err := st.frame(kind, v)
 	if err != nil {
 		return fmt.Errorf("write capture: encode %s record: %w", kind, err)
@@ -217,9 +221,10 @@ func (w *Writer) write(kind Kind, v any) error {
 }
 
 func (w *Writer) putState(st *encodeState) {
-	if st.buf.Cap() > 1<<20 {
-		return // let an unusually large buffer go
+	if st.buf.Cap() > 1<<20 || cap(st.arena) > 1<<20 {
+		return // let unusually large buffers go
 	}
+	st.arena = st.arena[:0]
 	w.encode.Put(st)
 }
 

@@ -347,3 +347,60 @@ func TestNewWriterBadDir(t *testing.T) {
 		t.Errorf("NewWriter under a file = %v, want an error naming %s", err, file)
 	}
 }
+
+// Records are redacted into reused buffers; what is read back must be
+// exactly what Redactor.Redact makes of each record, whoever wrote it.
+func TestWriterRedactedRecordsIntact(t *testing.T) {
+	t.Parallel()
+	red := testRedactor()
+	w, err := NewWriter(WriterOptions{Dir: t.TempDir(), Redactor: red})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 4, 40
+	record := func(g, i int) *ExchangeRecord {
+		var rec *ExchangeRecord
+		if i%2 == 0 {
+			rec, _ = secretExchange()
+		} else {
+			rec, _ = secretExchange2()
+		}
+		rec.Exchange.Request.ID = fmt.Sprintf("g%d-%d", g, i)
+		rec.Exchange.Primary.Body = append(rec.Exchange.Primary.Body, strings.Repeat(" ", g*7+i)...)
+		return rec
+	}
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := w.WriteExchange(record(g, i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	_, err = ReadFiles(w.Files(), func(r Record) error {
+		n++
+		var g, i int
+		if _, err := fmt.Sscanf(r.Exchange.Exchange.Request.ID, "g%d-%d", &g, &i); err != nil {
+			return err
+		}
+		want := record(g, i)
+		red.Redact(&want.Exchange)
+		if diff := cmp.Diff(want, r.Exchange, recordOpts); diff != "" {
+			t.Errorf("record %s (-want +got):\n%s", r.Exchange.Exchange.Request.ID, diff)
+		}
+		return nil
+	})
+	if err != nil || n != writers*each {
+		t.Errorf("read %d records, err %v; want %d", n, err, writers*each)
+	}
+}
