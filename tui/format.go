@@ -36,6 +36,8 @@ func fmtRate(r float64) string {
 	switch {
 	case math.IsNaN(r) || math.IsInf(r, 0):
 		return "-"
+	case math.Abs(r) >= 1e15:
+		return strconv.FormatFloat(r, 'g', 3, 64)
 	case r >= 1000:
 		return fmtCount(uint64(math.Round(r)))
 	case r >= 100:
@@ -47,8 +49,11 @@ func fmtRate(r float64) string {
 
 // fmtPct formats a 0..1 fraction as a percentage with one decimal.
 func fmtPct(f float64) string {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
+	switch {
+	case math.IsNaN(f) || math.IsInf(f, 0):
 		return "-"
+	case math.Abs(f) >= 1e10:
+		return strconv.FormatFloat(f*100, 'g', 3, 64) + "%"
 	}
 	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 }

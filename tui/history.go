@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -22,10 +23,23 @@ type history struct {
 	pts []point
 }
 
+// maxChartValue bounds charted values, so a nonsense value from a remote
+// instance cannot overflow the chart's scale.
+const maxChartValue = 1e12
+
+// chartValue makes v safe to chart: NaN and negative values become 0,
+// huge ones maxChartValue.
+func chartValue(v float64) float64 {
+	if math.IsNaN(v) || v < 0 {
+		return 0
+	}
+	return math.Min(v, maxChartValue)
+}
+
 // add records a sample taken at t. A sample older than the last point (the
 // instance restarted, or its clock moved back) starts a new history.
 func (h *history) add(t time.Time, a, b float64) {
-	p := point{T: t, A: a, B: b}
+	p := point{T: t, A: chartValue(a), B: chartValue(b)}
 	if n := len(h.pts); n > 0 {
 		last := h.pts[n-1].T
 		switch {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -76,3 +77,18 @@ var (
 
 // runes returns the key press of typing s.
 func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+
+// applied returns a dashboard (80x24, no program) that has applied snaps in
+// order through Update, as the program would.
+func applied(t testing.TB, opts Options, snaps ...Snapshot) Model {
+	t.Helper()
+	var m tea.Model = New(nil, opts)
+	m, _ = m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	for i, s := range snaps {
+		m, _ = m.Update(snapshotMsg{seq: uint64(i + 1), snap: s})
+	}
+	return m.(Model)
+}
+
+// contains reports whether s holds sub.
+func contains(s, sub string) bool { return strings.Contains(s, sub) }

@@ -103,10 +103,14 @@ type Model struct {
 	confirming bool
 
 	// paused and rate are the load's state as the dashboard believes it:
-	// from the latest snapshot, or from a control in flight (pending).
-	paused  bool
-	rate    float64
-	pending int
+	// from the latest snapshot, or from the controls not yet done.
+	paused bool
+	rate   float64
+	// queue holds pause, resume and rate controls waiting for the one in
+	// flight (busy): they run one at a time, in the order pressed, so the
+	// instance ends at the rate the dashboard shows. A kill skips the queue.
+	queue []controlReq
+	busy  bool
 	// fetchSeq numbers the latest Source call; a snapshot from a call
 	// numbered settledSeq or lower may predate the last control's effect,
 	// so its pause state and rate are not taken.
@@ -194,7 +198,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case snapshotMsg:
 		cmd = m.receive(msg)
 	case controlMsg:
-		m.controlled(msg)
+		cmd = m.controlled(msg)
 	case tea.KeyMsg:
 		cmd = m.key(msg)
 	}
@@ -224,7 +228,7 @@ func (m *Model) receive(msg snapshotMsg) tea.Cmd {
 	case m.tab == tabSynth && s.Synth == nil && s.Shadow != nil:
 		m.tab = tabShadow
 	}
-	if m.pending == 0 && msg.seq > m.settledSeq {
+	if !m.controlling() && msg.seq > m.settledSeq {
 		m.paused = m.loadPaused()
 		if s.Synth != nil {
 			m.rate = s.Synth.TargetRate
@@ -242,29 +246,64 @@ func (m *Model) loadPaused() bool {
 	return m.snap.Shadow != nil && m.snap.Shadow.Paused
 }
 
-// controlled applies a Controller result.
-func (m *Model) controlled(msg controlMsg) {
-	m.pending = max(m.pending-1, 0)
-	m.settledSeq = m.fetchSeq
+// controlReq is a control waiting to run.
+type controlReq struct {
+	act  action
+	rate float64
+}
+
+// controlling reports whether controls are in flight or queued, during
+// which snapshots do not set the pause state and rate.
+func (m *Model) controlling() bool { return m.busy || len(m.queue) > 0 }
+
+// enqueue queues a control and starts it when none is in flight. A rate
+// queued behind another replaces it: only the latest matters.
+func (m *Model) enqueue(act action, rate float64) tea.Cmd {
+	if n := len(m.queue); act == actSetRate && n > 0 && m.queue[n-1].act == actSetRate {
+		m.queue[n-1].rate = rate
+		return nil
+	}
+	m.queue = append(m.queue, controlReq{act: act, rate: rate})
+	return m.next()
+}
+
+// next starts the first queued control unless one is in flight.
+func (m *Model) next() tea.Cmd {
+	if m.busy || len(m.queue) == 0 {
+		return nil
+	}
+	r := m.queue[0]
+	m.queue = m.queue[1:]
+	m.busy = true
+	return control(m.opts.Controller, r.act, r.rate)
+}
+
+// controlled applies a Controller result and starts the next control.
+func (m *Model) controlled(msg controlMsg) tea.Cmd {
+	var cmd tea.Cmd
+	if msg.act != actKill {
+		m.busy = false
+		m.settledSeq = m.fetchSeq
+		cmd = m.next()
+	}
 	if msg.err != nil {
 		m.setNotice(msg.act.String()+" failed: "+msg.err.Error(), true)
-		if m.pending == 0 {
+		if !m.controlling() {
 			m.paused = m.loadPaused()
 			if m.snap.Synth != nil {
 				m.rate = m.snap.Synth.TargetRate
 			}
 		}
-		return
+		return cmd
 	}
-	switch msg.act {
-	case actPause:
-		m.paused = true
-	case actResume:
-		m.paused = false
-	case actSetRate:
+	// Pause and resume already show (they flip paused when pressed). A
+	// rate the instance adjusted is taken unless a newer one was pressed
+	// since.
+	if msg.act == actSetRate && msg.requested == m.rate {
 		m.rate = msg.applied
 	}
 	m.setNotice(msg.describe(m.ceiling()), false)
+	return cmd
 }
 
 // ceiling returns the runner's rate ceiling, zero when unknown.
@@ -289,7 +328,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			return tea.Quit
 		case key.Matches(msg, k.Confirm):
 			m.confirming = false
-			m.pending++
+			m.queue = nil // nothing queued matters after a kill
 			m.setNotice("killing…", false)
 			return control(m.opts.Controller, actKill, 0)
 		case key.Matches(msg, k.Cancel):
@@ -343,8 +382,7 @@ func (m *Model) controlKey(msg tea.KeyMsg) tea.Cmd {
 			act = actResume
 		}
 		m.paused = !m.paused
-		m.pending++
-		return control(c, act, 0)
+		return m.enqueue(act, 0)
 	}
 	s := m.snap.Synth
 	if s == nil {
@@ -357,8 +395,7 @@ func (m *Model) controlKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	step := rateStep(m.opts.RateStep, s.Ceiling, m.rate)
 	m.rate = nextRate(m.rate, step, s.Ceiling, dir)
-	m.pending++
-	return control(c, actSetRate, m.rate)
+	return m.enqueue(actSetRate, m.rate)
 }
 
 // bodyHeight is the height left for the view between the header, the
@@ -443,6 +480,10 @@ func (m Model) statusLine() string {
 		parts = append(parts, st.Prompt.Render(" kill the run now? y/n "))
 	}
 	if m.srcErr != nil {
+		// How stale the data is comes first: the error may be long.
+		if m.have {
+			parts = append(parts, st.StatusError.Render("data from "+fmtClock(m.snap.Time)))
+		}
 		e := fmt.Sprintf("source error (%d×, retrying): %s", m.failures, oneLine(m.srcErr.Error()))
 		parts = append(parts, st.StatusError.Render(e))
 	}
@@ -453,12 +494,8 @@ func (m Model) statusLine() string {
 			parts = append(parts, st.Status.Render(oneLine(m.notice)))
 		}
 	}
-	if m.have {
-		label := "updated "
-		if m.srcErr != nil {
-			label = "data from "
-		}
-		parts = append(parts, st.Status.Render(label+fmtClock(m.snap.Time)))
+	if m.have && m.srcErr == nil {
+		parts = append(parts, st.Status.Render("updated "+fmtClock(m.snap.Time)))
 	}
 	return truncate(strings.Join(parts, st.Muted.Render(" · ")), m.width)
 }

@@ -113,9 +113,6 @@ func (v *ShadowView) SetSnapshot(t time.Time, s ShadowSnapshot) {
 // Page returns the page shown.
 func (v ShadowView) Page() ShadowPage { return v.page }
 
-// Table returns the endpoint table.
-func (v ShadowView) Table() EndpointTable { return v.table }
-
 // SetSize sets the view's size.
 func (v *ShadowView) SetSize(w, h int) {
 	v.width, v.height = w, h
