@@ -81,6 +81,7 @@ func NewEndpointTable(st Styles) EndpointTable {
 	t := EndpointTable{KeyMap: DefaultEndpointTableKeyMap(), styles: st}
 	t.tbl.selectable = true
 	t.tbl.cols = t.columns()
+	t.tbl.empty = "no requests compared yet"
 	return t
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -86,6 +87,86 @@ func (c *fakeController) Calls() []string {
 	defer c.mu.Unlock()
 	return append([]string(nil), c.calls...)
 }
+
+// fakeInstance is a runner seen through both the Source and the
+// Controller: controls change what later snapshots say, as a real instance
+// would.
+type fakeInstance struct {
+	mu       sync.Mutex
+	paused   bool
+	rate     float64
+	ceiling  float64
+	applyCap float64 // caps applied rates when set
+	calls    []string
+	served   int
+}
+
+// source returns the instance as a Source.
+func (f *fakeInstance) source() Source {
+	return SourceFunc(func(context.Context) (Snapshot, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.served++
+		s := synthAt(0)
+		s.Paused, s.TargetRate, s.Ceiling = f.paused, f.rate, f.ceiling
+		return Snapshot{Time: t0.Add(time.Duration(f.served) * time.Second), Synth: s}, nil
+	})
+}
+
+func (f *fakeInstance) record(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, s)
+}
+
+func (f *fakeInstance) Pause() error {
+	f.record("pause")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paused = true
+	return nil
+}
+
+func (f *fakeInstance) Resume() error {
+	f.record("resume")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.paused = false
+	return nil
+}
+
+func (f *fakeInstance) SetRate(r float64) (float64, error) {
+	f.record(fmt.Sprintf("rate %g", r))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.applyCap > 0 {
+		r = min(r, f.applyCap)
+	}
+	f.rate = r
+	return r, nil
+}
+
+func (f *fakeInstance) Kill() error { f.record("kill"); return nil }
+
+func (f *fakeInstance) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeInstance) servedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.served
+}
+
+// panicController panics on every call.
+type panicController struct{}
+
+func (panicController) Pause() error                     { panic("boom") }
+func (panicController) Resume() error                    { panic("boom") }
+func (panicController) SetRate(float64) (float64, error) { panic("boom") }
+func (panicController) Kill() error                      { panic("boom") }
 
 // shadowAt returns the proxy's state i seconds into the run: counters grow
 // linearly and latencies wander deterministically.

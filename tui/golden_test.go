@@ -22,6 +22,11 @@ func TestGoldenFrames(t *testing.T) {
 	last.Result, last.Done = "aborted", true
 	tripped = append(tripped, Snapshot{Time: tripped[len(tripped)-1].Time.Add(1e9), Synth: &last})
 
+	justStarted := []Snapshot{{
+		Time:   t0,
+		Shadow: &ShadowSnapshot{Primary: "http://127.0.0.1:8081", Candidate: "http://127.0.0.1:8082", Started: t0},
+		Synth:  &SynthSnapshot{Scenario: "checkout", RunID: "run-1", Target: "http://127.0.0.1:8081", TargetRate: 5, Ceiling: 50},
+	}}
 	cases := []struct {
 		name   string
 		script []Snapshot
@@ -39,6 +44,8 @@ func TestGoldenFrames(t *testing.T) {
 		{name: "both_tabs", script: bothScript(30)},
 		{name: "both_tabs_synth", script: bothScript(30), keys: []tea.KeyMsg{keyTab}},
 		{name: "full_help", script: bothScript(30), keys: []tea.KeyMsg{runes("?")}},
+		{name: "just_started", script: justStarted},
+		{name: "just_started_synth", script: justStarted, keys: []tea.KeyMsg{keyTab}},
 		{name: "read_only", script: synthScript(3), opts: Options{Title: "synth attach"}, keys: []tea.KeyMsg{runes("p")}},
 	}
 	for _, tc := range cases {

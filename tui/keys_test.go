@@ -2,88 +2,14 @@ package tui
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
 )
-
-// fakeInstance is a runner seen through both the Source and the
-// Controller: controls change what later snapshots say, as a real instance
-// would.
-type fakeInstance struct {
-	mu       sync.Mutex
-	paused   bool
-	rate     float64
-	ceiling  float64
-	applyCap float64 // caps applied rates when set
-	calls    []string
-	served   int
-}
-
-// source returns the instance as a Source.
-func (f *fakeInstance) source() Source {
-	return SourceFunc(func(context.Context) (Snapshot, error) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.served++
-		s := synthAt(0)
-		s.Paused, s.TargetRate, s.Ceiling = f.paused, f.rate, f.ceiling
-		return Snapshot{Time: t0.Add(time.Duration(f.served) * time.Second), Synth: s}, nil
-	})
-}
-
-func (f *fakeInstance) record(s string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, s)
-}
-
-func (f *fakeInstance) Pause() error {
-	f.record("pause")
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.paused = true
-	return nil
-}
-
-func (f *fakeInstance) Resume() error {
-	f.record("resume")
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.paused = false
-	return nil
-}
-
-func (f *fakeInstance) SetRate(r float64) (float64, error) {
-	f.record(fmt.Sprintf("rate %g", r))
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.applyCap > 0 {
-		r = min(r, f.applyCap)
-	}
-	f.rate = r
-	return r, nil
-}
-
-func (f *fakeInstance) Kill() error { f.record("kill"); return nil }
-
-func (f *fakeInstance) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
-func (f *fakeInstance) servedCount() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.served
-}
 
 // startInstance runs the dashboard on inst and returns once a snapshot has
 // been applied (the second call is only made after the first answer).

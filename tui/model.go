@@ -151,7 +151,8 @@ func New(src Source, opts Options) Model {
 }
 
 // Run shows the dashboard on the terminal (or opts.Input/Output) until the
-// user quits or ctx is done; either way it returns nil. The program
+// user quits (q, ctrl+c, SIGINT) or ctx is done, and then returns nil; it
+// returns an error for bad options or a terminal it cannot use. The program
 // redraws at most 10 times a second.
 func Run(ctx context.Context, src Source, opts Options) error {
 	if err := opts.Validate(); err != nil {
@@ -172,10 +173,13 @@ func Run(ctx context.Context, src Source, opts Options) error {
 		popts = append(popts, tea.WithOutput(opts.Output))
 	}
 	_, err := tea.NewProgram(m, popts...).Run()
-	if err != nil && !(errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil) {
-		return fmt.Errorf("run dashboard: %w", err)
+	switch {
+	case err == nil, errors.Is(err, tea.ErrInterrupted): // q, ctrl+c, SIGINT
+		return nil
+	case errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("run dashboard: %w", err)
 }
 
 // Init starts polling at once.

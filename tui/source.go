@@ -11,7 +11,9 @@ import (
 // Source delivers snapshots to the dashboard. In process, cmd passes a
 // SourceFunc that reads the proxy and runner; attached to a remote instance,
 // it passes an admin client. Snapshot is called from a background goroutine,
-// one call at a time, and should honour ctx.
+// one call at a time, and should honour ctx. The snapshot it returns
+// belongs to the dashboard: the source must not change it (or the slices
+// and maps in it) afterwards.
 type Source interface {
 	Snapshot(ctx context.Context) (Snapshot, error)
 }

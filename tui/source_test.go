@@ -86,13 +86,6 @@ func TestPanicsBecomeErrors(t *testing.T) {
 	}
 }
 
-type panicController struct{}
-
-func (panicController) Pause() error                     { panic("boom") }
-func (panicController) Resume() error                    { panic("boom") }
-func (panicController) SetRate(float64) (float64, error) { panic("boom") }
-func (panicController) Kill() error                      { panic("boom") }
-
 func TestFetchStampsAZeroTimeAndHonoursTheDeadline(t *testing.T) {
 	t.Parallel()
 	var deadline atomic.Bool

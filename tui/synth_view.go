@@ -43,6 +43,7 @@ func NewSynthView(st Styles) SynthView {
 		styles: st,
 		rates:  newChart("rate", "target", "achieved", fmtPerSec, st),
 	}
+	v.steps.empty = "no steps run yet"
 	v.steps.cols = []column{
 		{title: "JOURNEY", width: 12},
 		{title: "STEP"},

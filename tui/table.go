@@ -53,6 +53,8 @@ type table struct {
 	height int
 	// offset is the first visible row.
 	offset int
+	// empty is shown under the header when there are no rows.
+	empty string
 }
 
 // setSize sets the table's size, header included.
@@ -161,6 +163,9 @@ func (t *table) render(n int, rowAt func(int) []cell, cursor int, st Styles) str
 	}
 	for i := end - start; i < page; i++ {
 		b.WriteByte('\n')
+		if n == 0 && i == 0 && t.empty != "" {
+			b.WriteString(st.Muted.Render(truncate("  "+t.empty, t.width)))
+		}
 	}
 	return b.String()
 }
