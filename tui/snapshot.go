@@ -68,6 +68,7 @@ type ShadowSnapshot struct {
 // Endpoint is the comparison result of one endpoint (method and route
 // template, such as GET /orders/{id}).
 type Endpoint struct {
+	// Method is the HTTP method; Route the path template.
 	Method string `json:"method"`
 	Route  string `json:"route"`
 	// Pairs counts the compared pairs; Diffs those that differed beyond
@@ -107,14 +108,16 @@ type Field struct {
 // Exemplar is one pair whose answers differed: the request and both
 // answers, with the differences found.
 type Exemplar struct {
+	// Method is the request's HTTP method.
 	Method string `json:"method"`
 	// URL is the request URI: path and query.
 	URL string `json:"url"`
 	// RequestBody is the request body as text (possibly truncated or
 	// redacted by the producer); empty when there was none.
-	RequestBody     string `json:"request_body,omitempty"`
-	PrimaryStatus   int    `json:"primary_status"`
-	CandidateStatus int    `json:"candidate_status"`
+	RequestBody string `json:"request_body,omitempty"`
+	// PrimaryStatus and CandidateStatus are the answers' status codes.
+	PrimaryStatus   int `json:"primary_status"`
+	CandidateStatus int `json:"candidate_status"`
 	// PrimaryBody and CandidateBody are the answers' bodies as text.
 	PrimaryBody   string `json:"primary_body,omitempty"`
 	CandidateBody string `json:"candidate_body,omitempty"`
@@ -198,6 +201,7 @@ type SynthSnapshot struct {
 
 // Step is the result so far of one step of a journey.
 type Step struct {
+	// Journey names the journey; Name the step within it.
 	Journey string `json:"journey"`
 	Name    string `json:"name"`
 	// Count counts executions; Errors those that failed (no answer, bad
@@ -214,9 +218,11 @@ type Step struct {
 
 // AssertionFailure counts the failures of one assertion of one step.
 type AssertionFailure struct {
+	// Step names the step; Message says what was expected and found.
 	Step    string `json:"step"`
 	Message string `json:"message"`
-	Count   uint64 `json:"count"`
+	// Count counts the failures.
+	Count uint64 `json:"count"`
 }
 
 // The states of a Guardrail.
