@@ -41,8 +41,9 @@
 //	                                                           cent (skus "soda" and "dip")
 //	(b) field name          items[].line_total                 items[].lineTotal
 //	(c) extra field         -                                  "currency": "EUR" on every order
-//	(d) latency             -                                  GET /orders?customer= waits
-//	                                                           Options.SlowDelay (3ms) first
+//	(d) latency             -                                  GET /orders?customer= reads, then
+//	                                                           waits Options.SlowDelay (3ms)
+//	                                                           before answering
 //	(e) errors              -                                  GET /orders/{id} answers 500 for a
 //	                                                           share Options.ErrorRate (1%) of
 //	                                                           requests, drawn from Options.Seed

@@ -188,14 +188,17 @@ func (s *Service) handleList(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "customer: query parameter is required")
 		return
 	}
-	if d := s.opts.SlowDelay; d > 0 && !s.sleep(r.Context(), d) {
-		writeError(w, http.StatusServiceUnavailable, "request cancelled")
-		return
-	}
+	// Read first, then be slow: a slow answer must not see writes that
+	// arrived after the request did, or a parallel run would report the
+	// candidate's slowness as a changed order status.
 	orders := s.store.byCustomerNewest(customer, maxListedOrders)
 	out := make([]orderJSON, len(orders))
 	for i, o := range orders {
 		out[i] = render(s.opts.Version, o)
+	}
+	if d := s.opts.SlowDelay; d > 0 && !s.sleep(r.Context(), d) {
+		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customer": customer, "orders": out})
 }

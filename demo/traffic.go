@@ -52,7 +52,7 @@ type Traffic struct {
 	// MaxTrafficRate.
 	Rate int
 	// Client sends the requests; nil means a client of Run's own, with a
-	// 10s timeout, whose idle connections are closed when Run returns.
+	// 10s timeout, whose connections are all closed when Run returns.
 	Client *http.Client
 	// Seed drives the mix, the carts and the fake customer names; 0 means a
 	// seed taken from the clock. Which order ids are looked up also depends
@@ -131,9 +131,11 @@ func (t *Traffic) Run(ctx context.Context) error {
 	}
 	client := t.Client
 	if client == nil {
+		conns := newConnSet()
+		defer conns.closeAll() // runs after wg.Wait below: nothing is in flight
 		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = conns.dial
 		tr.MaxIdleConnsPerHost = inFlight
-		defer tr.CloseIdleConnections() // runs after wg.Wait below
 		client = &http.Client{Transport: tr, Timeout: trafficTimeout}
 	}
 	seed := t.Seed

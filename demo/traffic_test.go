@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
 )
 
 // waitFor polls cond until it holds, failing the test after a generous
@@ -26,6 +27,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// roundTripFunc adapts a function to http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestTrafficValidate(t *testing.T) {
 	t.Parallel()
@@ -68,11 +74,13 @@ func TestTrafficAgainstService(t *testing.T) {
 	}
 	defer srv.Close()
 
-	// Record what reaches the service, in front of it.
+	// Record what Traffic sends on its way to the server, over loopback.
 	var mu sync.Mutex
 	kinds := map[string]int{}
 	var untagged, unflagged int
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	base := &http.Transport{}
+	defer base.CloseIdleConnections()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		kind := r.Method + " " + r.URL.Path
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/cancel"):
@@ -82,7 +90,11 @@ func TestTrafficAgainstService(t *testing.T) {
 		case r.URL.Path == "/orders" && r.Method == "GET":
 			kind = "GET /orders?customer="
 		}
-		body, _ := io.ReadAll(r.Body)
+		var body []byte
+		if r.GetBody != nil {
+			rc, _ := r.GetBody()
+			body, _ = io.ReadAll(rc)
+		}
 		mu.Lock()
 		kinds[kind]++
 		if r.Header.Get("X-Synthetic") != "true" {
@@ -95,13 +107,11 @@ func TestTrafficAgainstService(t *testing.T) {
 			}
 		}
 		mu.Unlock()
-		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		srv.Service.ServeHTTP(w, r)
-	}))
-	defer front.Close()
+		return base.RoundTrip(r)
+	})}
 
 	const n = 200
-	tr := &Traffic{BaseURL: front.URL, Rate: 1000, Seed: 7, MaxRequests: n}
+	tr := &Traffic{BaseURL: srv.URL, Rate: 1000, Seed: 7, MaxRequests: n, Client: client}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if err := tr.Run(ctx); err != nil {
@@ -127,7 +137,7 @@ func TestTrafficAgainstService(t *testing.T) {
 	if untagged != 0 || unflagged != 0 {
 		t.Errorf("%d requests without X-Synthetic, %d creates without the body flag", untagged, unflagged)
 	}
-	got := do(t, front.Client(), "GET", srv.URL+"/analytics", "")
+	got := do(t, &http.Client{Transport: base}, "GET", srv.URL+"/analytics", "")
 	a := got.Body.(map[string]any)
 	if a["orders"] != 0.0 || a["revenue"] != 0.0 || a["synthetic_excluded"] != float64(srv.Service.store.len()) {
 		t.Errorf("analytics = %v, want 0 orders, 0 revenue, %d synthetic excluded", a, srv.Service.store.len())
@@ -201,6 +211,26 @@ func TestTrafficStopsWithContext(t *testing.T) {
 	if st := tr.Stats(); st.Sent < 2 || st.Failed != 0 {
 		t.Errorf("stats = %+v, want at least 2 sent and none failed", st)
 	}
+}
+
+// TestTrafficLeavesNoGoroutine proves Run's own client closes every
+// connection when Run returns, even though the server keeps running. It is
+// not parallel, so the goroutines it sees are its own.
+func TestTrafficLeavesNoGoroutine(t *testing.T) {
+	srv, err := Start(Options{Version: 1, Seed: 1})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	defer srv.Close()
+	before := goleak.IgnoreCurrent()
+	tr := &Traffic{BaseURL: srv.URL, Rate: 2000, Seed: 1, MaxInFlight: 8, MaxRequests: 300}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if st := tr.Stats(); st.OK == 0 || st.Failed != 0 {
+		t.Fatalf("stats = %+v, want answers and no failures", st)
+	}
+	goleak.VerifyNone(t, before)
 }
 
 func TestTrafficFailuresCounted(t *testing.T) {
