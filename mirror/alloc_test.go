@@ -32,8 +32,9 @@ func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
 // TestSkippedPathAllocatesNothing checks that deciding not to mirror (route
-// matching, method check, counters) allocates nothing: a skipped request
-// costs exactly what the bare ReverseProxy inside costs.
+// matching, method check, live settings, pause, keyed sampling, counters)
+// allocates nothing: a skipped request costs exactly what the bare
+// ReverseProxy inside costs.
 func TestSkippedPathAllocatesNothing(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")
@@ -45,19 +46,35 @@ func TestSkippedPathAllocatesNothing(t *testing.T) {
 			{Path: "/orders/{id}", Unsafe: true},
 			{Path: "/admin/*", Headers: map[string]string{"X-Role": "admin"}},
 			{Name: "static", Path: "/static/*", Disabled: true},
+			{Name: "paused", Path: "/paused/*"},
 		},
+		SamplePercent: 50, SampleBy: "header:X-User-Id",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	tests := []struct{ name, method, target string }{
-		{"disabled route", http.MethodGet, "/static/app.js"},
-		{"unsafe method", http.MethodPost, "/products"},
+	// A user out of a 50% sample: sampleHash("user-41") >= 2^63.
+	const outUser = "user-41"
+	if sampleHash(outUser) < sampleThreshold(50) {
+		t.Fatalf("%s is in the 50%% sample; pick a user who is not", outUser)
+	}
+	tests := []struct {
+		name, method, target string
+		pause                bool
+	}{
+		{"disabled route", http.MethodGet, "/static/app.js", false},
+		{"unsafe method", http.MethodPost, "/products", false},
+		{"sampled out by key", http.MethodGet, "/products", false},
+		{"paused", http.MethodGet, "/paused/x", true},
 	}
 	for _, tc := range tests {
 		r := httptest.NewRequest(tc.method, tc.target, nil)
 		r.Header.Set("User-Agent", "bench")
+		r.Header.Set("X-User-Id", outUser)
+		if tc.pause {
+			p.Pause()
+		}
 		w := &discardWriter{h: make(http.Header)}
 		run := func(h http.Handler) float64 {
 			return testing.AllocsPerRun(200, func() {
@@ -70,7 +87,8 @@ func TestSkippedPathAllocatesNothing(t *testing.T) {
 			t.Errorf("%s: %v allocations per request, want the bare ReverseProxy's %v", tc.name, proxy, bare)
 		}
 	}
-	if s := p.Stats(); s.Mirrored != 0 || s.Skipped["route"] == 0 || s.Skipped["method"] == 0 {
-		t.Errorf("mirrored %d, skipped %v: want every request skipped", s.Mirrored, s.Skipped)
+	if s := p.Stats(); s.Mirrored != 0 || s.Skipped["route"] == 0 || s.Skipped["method"] == 0 ||
+		s.Skipped["sample"] == 0 || s.Skipped["paused"] == 0 {
+		t.Errorf("mirrored %d, skipped %v: want every request skipped, for each reason", s.Mirrored, s.Skipped)
 	}
 }

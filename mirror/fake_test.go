@@ -184,6 +184,13 @@ type front struct {
 // stops the server, then the proxy.
 func startProxy(t *testing.T, cfg Config) *front {
 	t.Helper()
+	return startProxyWith(t, cfg, nil)
+}
+
+// startProxyWith is startProxy with a hook that may adjust the proxy
+// before it serves its first request.
+func startProxyWith(t *testing.T, cfg Config, adjust func(p *Proxy)) *front {
+	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger
 	}
@@ -192,6 +199,9 @@ func startProxy(t *testing.T, cfg Config) *front {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
+	if adjust != nil {
+		adjust(p)
+	}
 	srv := httptest.NewServer(p)
 	t.Cleanup(func() { closeServer(srv) })
 	return &front{Proxy: p, srv: srv, client: srv.Client()}

@@ -235,7 +235,17 @@ func TestValidate(t *testing.T) {
 		{name: "all set", edit: func(c *Config) {
 			c.Secondary, c.MaxBodyBytes, c.Workers, c.SamplePercent, c.MarkerHeader = "http://127.0.0.1:8081", 10, 2, 0.5, "X-Copy"
 			c.Routes = []Route{{Path: "/a/{b}/*", Methods: []string{"get"}, Headers: map[string]string{"X-A": ""}}}
+			c.SampleBy, c.MaxStreamBodyBytes, c.MaxSpooledBodies = "query:user", 10, 3
+			c.CandidateTarget = Target{Host: "api.example.com", HostSuffix: "-shadow", SetHeaders: map[string]string{"X-Env": "shadow"}}
+			c.PrimaryTarget = Target{PreserveHost: true, RemoveHeaders: []string{"X-Debug"}}
 		}},
+		{name: "streaming off", edit: func(c *Config) { c.MaxStreamBodyBytes = -1 }},
+		{name: "stream limit below the default body limit", edit: func(c *Config) { c.MaxStreamBodyBytes = 1000 },
+			wantErr: "max_stream_body_bytes: 1000 is below max_body_bytes (1048576); want more, 0 (64 MiB) or negative (off)"},
+		{name: "stream limit below the body limit", edit: func(c *Config) { c.MaxBodyBytes, c.MaxStreamBodyBytes = 2<<20, 1<<20 },
+			wantErr: "max_stream_body_bytes: 1048576 is below max_body_bytes (2097152)"},
+		{name: "bad sample_by", edit: func(c *Config) { c.SampleBy = "header" }, wantErr: `sample_by: "header": want header:NAME`},
+		{name: "bad candidate host", edit: func(c *Config) { c.CandidateTarget.Host = "http://x" }, wantErr: `candidate_target.host: "http://x" is not a valid host[:port]`},
 		{name: "no primary", edit: func(c *Config) { c.Primary = "" }, wantErr: "primary: required"},
 		{name: "bad candidate", edit: func(c *Config) { c.Candidate = "::" }, wantErr: `candidate: parse "::": missing protocol scheme`},
 		{name: "candidate scheme", edit: func(c *Config) { c.Candidate = "ftp://x" }, wantErr: `candidate: "ftp://x": scheme "ftp" not supported`},
@@ -269,6 +279,11 @@ func TestValidate(t *testing.T) {
 		SamplePercent:    -6,
 		MarkerHeader:     "bad header",
 		MarkerValue:      "bad\nvalue",
+		SampleBy:         "body:user",
+		MaxSpooledBodies: -7,
+		PrimaryTarget:    Target{Host: "a b"},
+		SecondaryTarget:  Target{RemoveHeaders: []string{"Content-Length"}},
+		CandidateTarget:  Target{HostSuffix: ":1", SetHeaders: map[string]string{"Host": "x"}},
 		Routes:           []Route{{Path: "/a/*/b", Methods: []string{""}, Headers: map[string]string{"X-Ok": "bad\r\n", "bad name": ""}}},
 	}
 	err := all.Validate()

@@ -141,8 +141,15 @@ func (s *spool) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// Close closes the client's body.
-func (s *spool) Close() error { return s.src.Close() }
+// Close closes the client's body. The transport closes it after reading
+// it to its end; closed before, the primary did not take the whole body
+// (it answered early, or failed), so the copy cannot be sent. Discarding
+// first means a read the close makes fail is not taken for the client's
+// body failing.
+func (s *spool) Close() error {
+	s.discard(skipStream)
+	return s.src.Close()
+}
 
 // complete queues the copy of a body read to its end.
 func (s *spool) complete() {
