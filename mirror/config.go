@@ -55,8 +55,9 @@ type Config struct {
 	// waits for a copy, but for these requests the candidate is asked
 	// later than the primary: when the body has been read, not when the
 	// primary's request starts. A larger body is forwarded and not
-	// mirrored (Skipped["body_size"]). 0 means 64 MiB; negative turns
-	// streaming off, so no body over MaxBodyBytes is mirrored.
+	// mirrored (Skipped["body_size"]). 0 means 64 MiB (streaming off when
+	// MaxBodyBytes is that large already); negative turns streaming off, so
+	// no body over MaxBodyBytes is mirrored.
 	MaxStreamBodyBytes int64
 	// MaxSpooledBodies is how many bodies may be spooled at once (being
 	// read, or waiting for their copy): the disk used is at most this
@@ -260,6 +261,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxStreamBodyBytes == 0 {
 		c.MaxStreamBodyBytes = DefaultMaxStreamBodyBytes
+		if c.MaxStreamBodyBytes <= c.MaxBodyBytes {
+			c.MaxStreamBodyBytes = -1 // nothing lies between the two: streaming off
+		}
 	}
 	if c.MaxSpooledBodies == 0 {
 		c.MaxSpooledBodies = DefaultMaxSpooledBodies

@@ -10,4 +10,16 @@
 // slow, dead or hostile candidate costs the client nothing. The primary's
 // answer is streamed to the client by net/http/httputil.ReverseProxy and teed
 // into a bounded buffer on the way.
+//
+// What reaches each upstream is set per upstream by a Target: the Host
+// header (its own, the client's, or a literal, with an optional suffix such
+// as Envoy's "-shadow") and headers set or removed; the forwarding headers
+// are the same for all. Which requests are mirrored is decided by routes,
+// method safety and a sample, random or keyed by a header, cookie or query
+// parameter so that a user is mirrored whole, the same way by every
+// replica. The sample, the routes and a pause can be changed while the
+// proxy runs (SetSamplePercent, SetRouteDisabled, Pause, Resume, Settings).
+// Request bodies too large to hold in memory are spooled to a temp file on
+// their way to the primary and mirrored from there, up to
+// MaxStreamBodyBytes.
 package mirror

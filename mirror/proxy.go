@@ -140,7 +140,8 @@ func New(cfg Config) (*Proxy, error) {
 // ServeHTTP forwards r to the primary and streams its answer to w. When r
 // is eligible, a copy is queued first (so the candidate's request starts
 // with the primary's) and the answer is teed for the worker that joins the
-// exchange.
+// exchange. A body too large to hold is spooled on its way to the primary
+// and its copy queued once the primary has read it (see spool.go).
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &p.counters
 	c.received.Add(1)

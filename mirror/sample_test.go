@@ -248,3 +248,27 @@ func FuzzQueryValue(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAdmit measures the mirroring decision for a request sampled at
+// random and by each kind of key.
+//
+//	go test -run '^$' -bench BenchmarkAdmit ./mirror/
+func BenchmarkAdmit(b *testing.B) {
+	for _, kind := range []string{"random", "header", "cookie", "query"} {
+		b.Run(kind, func(b *testing.B) {
+			p, err := New(Config{
+				Primary: "http://127.0.0.1:1", Candidate: "http://127.0.0.1:2", Logger: discardLogger,
+				SamplePercent: 10, SampleBy: sampleBys[kind],
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			r := keyedRequest(kind, "user-41")
+			b.ReportAllocs()
+			for b.Loop() {
+				p.admit(r)
+			}
+		})
+	}
+}

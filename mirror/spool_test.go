@@ -256,3 +256,76 @@ func TestStreamClientBodyCut(t *testing.T) {
 		t.Errorf("mirrored %d, stream %d; want 0 0", s.Mirrored, s.Skipped["stream"])
 	}
 }
+
+// TestStreamDefaults checks how MaxStreamBodyBytes's zero value resolves:
+// 64 MiB, or off when MaxBodyBytes leaves nothing between the two.
+func TestStreamDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		body, stream, want int64
+	}{
+		{0, 0, DefaultMaxStreamBodyBytes},
+		{1 << 10, 0, DefaultMaxStreamBodyBytes},
+		{64 << 20, 0, -1},
+		{128 << 20, 0, -1},
+		{0, -1, -1},
+		{0, 2 << 20, 2 << 20},
+	}
+	for _, tc := range tests {
+		c := Config{MaxBodyBytes: tc.body, MaxStreamBodyBytes: tc.stream}.withDefaults()
+		if c.MaxStreamBodyBytes != tc.want {
+			t.Errorf("max_body_bytes %d, max_stream_body_bytes %d: resolved to %d, want %d", tc.body, tc.stream, c.MaxStreamBodyBytes, tc.want)
+		}
+	}
+}
+
+// BenchmarkUpload measures an 8 MiB PUT through the proxy with streaming
+// off (forwarded to the primary only) and on (also spooled and copied to
+// the candidate), so the cost of the spool on the client's path can be
+// read from one run.
+//
+//	go test -run '^$' -bench BenchmarkUpload -benchtime 20x ./mirror/
+func BenchmarkUpload(b *testing.B) {
+	drain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, "ok")
+	})
+	primary, candidate := httptest.NewServer(drain), httptest.NewServer(drain)
+	defer primary.Close()
+	defer candidate.Close()
+	body := randomBody(8 << 20)
+	for _, bc := range []struct {
+		name   string
+		stream int64
+	}{{"streaming-off", -1}, {"streamed", 0}} {
+		b.Run(bc.name, func(b *testing.B) {
+			p, err := New(Config{
+				Primary: primary.URL, Candidate: candidate.URL, Logger: discardLogger,
+				MaxStreamBodyBytes: bc.stream, CandidateTimeout: time.Minute,
+				Routes: []Route{{Unsafe: true}},
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			front := httptest.NewServer(p)
+			defer p.Close()
+			defer front.Close()
+			client := front.Client()
+			b.SetBytes(int64(len(body)))
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPut, front.URL+"/upload", bytes.NewReader(body))
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			b.StopTimer()
+			if s := p.Stats(); bc.stream == 0 && s.Streamed+s.Dropped+s.Skipped["stream"] == 0 {
+				b.Errorf("nothing streamed: %+v", s)
+			}
+		})
+	}
+}
