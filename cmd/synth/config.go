@@ -1,0 +1,107 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+)
+
+// config is the effective configuration of `synth run`: defaults, then
+// the YAML file (--config), then SYNTH_* env vars (SYNTH_REPORT_OUT for
+// report_out), then flags, each overriding the one before.
+type config struct {
+	// Rate, when above 0, replaces the scenario's rate with a constant
+	// one, clamped to the scenario's ceiling.
+	Rate float64 `mapstructure:"rate"`
+	// Duration, when above 0, replaces the scenario's duration.
+	Duration time.Duration `mapstructure:"duration"`
+	// Target, when set, replaces the scenario's target URL.
+	Target string `mapstructure:"target"`
+	// RunID tags the run's requests; empty means a random id.
+	RunID string `mapstructure:"run_id"`
+	// ReportOut is a report file: .json, .md or .xml (JUnit).
+	ReportOut string `mapstructure:"report_out"`
+	// NoTUI asks for plain progress lines instead of the dashboard.
+	NoTUI bool `mapstructure:"no_tui"`
+	// ProgressInterval is how often a progress line is printed.
+	ProgressInterval time.Duration `mapstructure:"progress_interval"`
+}
+
+// flagKeys maps each flag to the config key it overrides.
+var flagKeys = map[string]string{
+	"rate":              "rate",
+	"duration":          "duration",
+	"target":            "target",
+	"run-id":            "run_id",
+	"report-out":        "report_out",
+	"no-tui":            "no_tui",
+	"progress-interval": "progress_interval",
+}
+
+func addConfigFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, no_tui, progress_interval")
+	f.Float64("rate", 0, "journeys per second, replacing the scenario's rate (clamped to its ceiling)")
+	f.Duration("duration", 0, "how long to start journeys for, replacing the scenario's duration")
+	f.String("target", "", "base URL to send to, replacing the scenario's target")
+	f.String("run-id", "", "run id to tag requests with (default: random)")
+	f.String("report-out", "", "write a report here at the end: .json, .md or .xml (JUnit)")
+	f.Bool("no-tui", false, "print plain progress lines instead of the dashboard")
+	f.Duration("progress-interval", 2*time.Second, "how often to print a progress line")
+}
+
+// loadConfig builds the effective config for cmd and validates it.
+func loadConfig(cmd *cobra.Command) (config, error) {
+	v := viper.New()
+	v.SetEnvPrefix("SYNTH")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if path, _ := cmd.Flags().GetString("config"); path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return config{}, configError(fmt.Errorf("read config %q: %w", path, err))
+		}
+	}
+	for name, key := range flagKeys {
+		if err := v.BindPFlag(key, cmd.Flags().Lookup(name)); err != nil {
+			return config{}, configError(fmt.Errorf("bind flag --%s: %w", name, err))
+		}
+	}
+	var cfg config
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return config{}, configError(fmt.Errorf("config: %w", err))
+	}
+	if err := cfg.validate(); err != nil {
+		return config{}, configError(err)
+	}
+	return cfg, nil
+}
+
+// validate reports every bad field at once.
+func (c config) validate() error {
+	var errs []error
+	if math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) || c.Rate < 0 {
+		errs = append(errs, fmt.Errorf("rate: want 0 (the scenario's) or a positive rate, got %v", c.Rate))
+	}
+	if c.Duration < 0 {
+		errs = append(errs, fmt.Errorf("duration: must not be negative, got %v", c.Duration))
+	}
+	if c.ProgressInterval <= 0 {
+		errs = append(errs, fmt.Errorf("progress_interval: must be positive, got %v", c.ProgressInterval))
+	}
+	if c.ReportOut != "" {
+		switch strings.ToLower(filepath.Ext(c.ReportOut)) {
+		case ".json", ".md", ".xml":
+		default:
+			errs = append(errs, fmt.Errorf("report_out: %q: want a .json, .md or .xml file", c.ReportOut))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the command while the
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// run executes the synth command line in-process.
+func run(t *testing.T, interrupts <-chan os.Signal, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb syncBuffer
+	code = execute(context.Background(), args, &out, &errb, interrupts)
+	return code, out.String(), errb.String()
+}
+
+func TestHelpDocumentsExitCodes(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}} {
+		code, out, _ := run(t, nil, args...)
+		if code != exitOK || !strings.Contains(out, "2  aborted by a guardrail, or killed") {
+			t.Errorf("%v: exit %d, help:\n%s\nwant exit 0 and the exit codes", args, code, out)
+		}
+	}
+}
+
+func TestUnknownCommandIsAConfigError(t *testing.T) {
+	t.Parallel()
+	if code, _, errOut := run(t, nil, "launch"); code != exitConfig || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("exit %d, stderr %q; want 3 and unknown command", code, errOut)
+	}
+	if code, _, _ := run(t, nil, "run"); code != exitConfig {
+		t.Errorf("run without a scenario: exit %d, want 3", code)
+	}
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/scenarios"
+)
+
+func newRunCmd(interrupts <-chan os.Signal) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "run [flags] SCENARIO.yaml",
+		Short: "Run a scenario against its target",
+		Long: `Run starts the scenario's journeys at its rate against its target until its
+duration ends, printing a progress line every few seconds, then prints a
+summary and, with --report-out, writes a report (.json, .md or JUnit .xml).
+An interrupt (Ctrl-C, SIGTERM) stops gracefully: no new journeys, those in
+flight finish and clean up. A second interrupt kills: requests in flight are
+cancelled.
+
+Flags override SYNTH_* environment variables (SYNTH_RATE, SYNTH_REPORT_OUT,
+...), which override the --config file.
+
+` + exitCodesHelp,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return runScenario(cmd.Context(), cfg, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr(), interrupts)
+		},
+	}
+	addConfigFlags(cmd)
+	return cmd
+}
+
+// runScenario loads, runs and reports one scenario; its error carries the
+// exit code.
+func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io.Writer, interrupts <-chan os.Signal) error {
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		return configError(err)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	r, err := scenarios.NewRunner(sc, scenarios.RunnerOptions{
+		Rate: cfg.Rate, Duration: cfg.Duration, Target: cfg.Target, RunID: cfg.RunID, Logger: logger,
+	})
+	if err != nil {
+		return configError(err)
+	}
+
+	var res *scenarios.Result
+	var runErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, runErr = r.Run(ctx)
+	}()
+	tick := time.NewTicker(cfg.ProgressInterval)
+	defer tick.Stop()
+	signals := 0
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-tick.C:
+			fmt.Fprintln(stderr, progressLine(r.Snapshot()))
+		case <-interrupts:
+			signals++
+			if signals == 1 {
+				fmt.Fprintln(stderr, "synth: stopping: journeys in flight finish and clean up (interrupt again to kill)")
+				r.Stop()
+			} else {
+				fmt.Fprintln(stderr, "synth: killing: cancelling requests in flight")
+				r.Kill()
+			}
+		}
+	}
+	if runErr != nil {
+		return &exitError{code: exitAborted, err: runErr}
+	}
+	if err := scenarios.WriteText(stdout, &res.Snapshot); err != nil {
+		return &exitError{code: exitConfig, err: fmt.Errorf("write summary: %w", err)}
+	}
+	if cfg.ReportOut != "" {
+		if err := scenarios.WriteReportFile(cfg.ReportOut, res); err != nil {
+			return configError(err)
+		}
+	}
+	return verdictError(res)
+}
+
+// verdictError maps a result to its exit code: nil for a pass.
+func verdictError(res *scenarios.Result) error {
+	switch {
+	case res.Outcome == scenarios.OutcomeAborted || res.Outcome == scenarios.OutcomeKilled:
+		return &exitError{code: exitAborted, err: fmt.Errorf("run %s: %s", res.Outcome, res.Reason)}
+	case !res.Passed():
+		return &exitError{code: exitFail, err: errors.New("run failed: assertion or threshold failures (see the summary)")}
+	}
+	return nil
+}

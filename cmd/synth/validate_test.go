@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestValidateCommand(t *testing.T) {
+	t.Parallel()
+	examples, _ := filepath.Glob("../../testdata/scenarios/*.yaml")
+	if len(examples) == 0 {
+		t.Fatal("no example scenarios")
+	}
+	code, out, errOut := run(t, nil, append([]string{"validate"}, examples...)...)
+	if code != exitOK || strings.Count(out, ": ok: scenario") != len(examples) {
+		t.Errorf("examples: exit %d, stdout:\n%s\nstderr:\n%s\nwant 0 and one ok line each", code, out, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "order.yaml")
+	src := "name: x\ntarget: http://h\nrate: {rate: 600}\nceiling: 500\nduration: 1m\njourneys:\n  - name: j\n    steps:\n      - {name: s, path: '/o/{{ .Vars.id }}'}\n"
+	if err := os.WriteFile(bad, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = run(t, nil, "validate", examples[0], bad)
+	for _, want := range []string{
+		bad + ":3: rate.rate: 600/s is above the ceiling 500/s",
+		bad + `:9: journeys[0].steps[0].path: variable "id" is not captured by an earlier step`,
+		"1 of 2 scenario files have problems",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if code != exitConfig {
+		t.Errorf("exit %d, want 3", code)
+	}
+}
