@@ -1,12 +1,10 @@
 package demo
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 )
 
 const benchCart = `{"customer":"Ada Lovelace","items":[{"sku":"pizza","qty":2},{"sku":"soda","qty":2},{"sku":"dip","qty":1}]}`
@@ -45,31 +43,4 @@ func BenchmarkGetOrderParallel(b *testing.B) {
 			}
 		}
 	})
-}
-
-// BenchmarkTrafficLoopback drives Traffic's whole mix over loopback HTTP
-// against a Start()ed instance at a rate no instance keeps up with, and
-// reports what got through: sent/s is the capacity of generator and service
-// together on this machine; the rest of the starts are dropped by design.
-func BenchmarkTrafficLoopback(b *testing.B) {
-	srv, err := Start(Options{Version: 1, Seed: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Close()
-	b.ReportAllocs()
-	tr := &Traffic{BaseURL: srv.URL, Rate: MaxTrafficRate, Seed: 1, MaxInFlight: 8, MaxRequests: b.N}
-	b.ResetTimer()
-	start := time.Now()
-	if err := tr.Run(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	elapsed := time.Since(start)
-	b.StopTimer()
-	st := tr.Stats()
-	b.ReportMetric(float64(st.Sent)/elapsed.Seconds(), "sent/s")
-	b.ReportMetric(float64(st.Dropped)/float64(b.N), "dropped/op")
-	if st.Failed != 0 {
-		b.Fatalf("%d requests failed", st.Failed)
-	}
 }

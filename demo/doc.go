@@ -54,7 +54,7 @@
 // such line, total the same on both. Because /analytics sums order totals, its
 // "revenue" inherits difference (a) for non-synthetic orders.
 //
-// Traffic is a small built-in load generator that sends a realistic, tagged
-// mix of these requests until the synthetic runner of package scenarios
-// replaces it.
+// LoadScenario is the built-in load for `shadow demo`: a scenario file of
+// tagged synthetic journeys (order, track, list, cancel, browse) that the
+// synthetic runner of package scenarios sends through the proxy.
 package demo

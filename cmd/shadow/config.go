@@ -29,6 +29,8 @@ type config struct {
 	NoTUI           bool           `mapstructure:"no_tui"`
 	ReportOut       string         `mapstructure:"report_out"`
 	ReportFormat    string         `mapstructure:"report_format"`
+	Admin           string         `mapstructure:"admin"`
+	AdminToken      string         `mapstructure:"admin_token"`
 	Mirror          mirrorConfig   `mapstructure:"mirror"`
 	Compare         compare.Config `mapstructure:"compare"`
 }
@@ -67,13 +69,17 @@ var flagKeys = map[string]string{
 	"no-tui":           "no_tui",
 	"report-out":       "report_out",
 	"report-format":    "report_format",
+	"admin":            "admin",
+	"admin-token":      "admin_token",
 }
 
 // addConfigFlags declares the flags shared by run and demo.
-func addConfigFlags(cmd *cobra.Command, listen string) {
+func addConfigFlags(cmd *cobra.Command, listen, adminAddr string) {
 	f := cmd.Flags()
 	f.String("config", "", "YAML config file (see README: Configuration)")
 	f.String("listen", listen, "address the proxy listens on")
+	f.String("admin", adminAddr, `admin endpoint (snapshot, control, metrics, pprof); "" turns it off; off loopback it needs --admin-token`)
+	f.String("admin-token", "", "bearer token the admin endpoint requires (env SHADOW_ADMIN_TOKEN)")
 	f.String("primary", "", "base URL of the live service (its answers go to clients)")
 	f.String("candidate", "", "base URL of the version under test")
 	f.String("secondary", "", "base URL of a second copy of the live service, to learn noise (optional)")

@@ -4,37 +4,47 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net"
-	"sync"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/understudy-dev/understudy/cmd/internal/dash"
+	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/demo"
 	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/scenarios"
+	"github.com/understudy-dev/understudy/tui"
 )
 
-// demoRoutes opts order creation in to mirroring, so that the three
-// instances hold the same orders and later reads line up.
+// demoRoutes opts order creation and cancellation in to mirroring, so that
+// the three instances hold the same orders and later reads line up.
 var demoRoutes = []mirror.Route{
 	{Name: "create-order", Methods: []string{"POST"}, Path: "/orders", Unsafe: true},
 	{Name: "cancel-order", Methods: []string{"POST"}, Path: "/orders/{id}/cancel", Unsafe: true},
 }
 
+// demoLength is how long the demo's load runs when no --duration is given:
+// until Ctrl-C, in practice.
+const demoLength = 24 * time.Hour
+
 func newDemoCmd() *cobra.Command {
 	var (
-		rate     int
+		rate     float64
 		duration time.Duration
 		seed     int64
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the proxy against the built-in order service, v1 vs v2, with load",
+		Short: "Run the proxy against the built-in order service, v1 vs v2, with synthetic load",
 		Long: `Start the embedded order service three times on loopback (v1 as primary, a
-second v1 as secondary, v2 as candidate), the proxy in front of them, and a
-built-in load of realistic requests, then show what the proxy sees.
-Nothing leaves this machine. Stop it with Ctrl-C.`,
+second v1 as secondary, v2 as candidate), the proxy in front of them, and
+synthetic order journeys through the proxy, then show both on the
+dashboard. Nothing leaves this machine. Quit with q or Ctrl-C; the verdict
+and what v2 changed are printed at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := decodeConfig(cmd)
@@ -42,7 +52,7 @@ Nothing leaves this machine. Stop it with Ctrl-C.`,
 				return err
 			}
 			if rate <= 0 {
-				return configError(fmt.Errorf("rate: must be positive, got %d", rate))
+				return configError(fmt.Errorf("rate: must be positive, got %v", rate))
 			}
 			ctx := cmd.Context()
 			if duration > 0 {
@@ -51,36 +61,35 @@ Nothing leaves this machine. Stop it with Ctrl-C.`,
 				defer cancel()
 			}
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			return runDemo(ctx, cmd, cfg, rate, seed, logger)
+			return runDemo(ctx, cfg, rate, duration, seed, cmd.OutOrStdout(), logger)
 		},
 	}
-	addConfigFlags(cmd, "127.0.0.1:0")
+	addConfigFlags(cmd, "127.0.0.1:0", "127.0.0.1:0")
 	f := cmd.Flags()
-	f.IntVar(&rate, "rate", 50, "requests per second of built-in load")
-	f.DurationVar(&duration, "duration", 0, "stop after this long (0 = until Ctrl-C)")
+	f.Float64Var(&rate, "rate", 20, "order journeys started per second (each is 1 to 4 requests)")
+	f.DurationVar(&duration, "duration", 0, "stop after this long (0 = until q or Ctrl-C)")
 	f.Int64Var(&seed, "seed", 0, "random seed for the services and the load (0 = from the clock)")
 	return cmd
 }
 
-func runDemo(ctx context.Context, cmd *cobra.Command, cfg config, rate int, seed int64, logger *slog.Logger) (err error) {
-	out := cmd.OutOrStdout()
-	start := func(version int) (*demo.Server, error) {
-		s, err := demo.Start(demo.Options{Version: version, Seed: seed})
-		if err != nil {
-			return nil, fmt.Errorf("start demo service v%d: %w", version, err)
-		}
-		return s, nil
-	}
+func runDemo(ctx context.Context, cfg config, rate float64, duration time.Duration, seed int64, out io.Writer, logger *slog.Logger) (err error) {
 	var servers []*demo.Server
 	defer func() {
 		for _, s := range servers {
 			err = errors.Join(err, s.Close())
 		}
 	}()
-	for _, v := range []int{1, 1, 2} {
-		s, err := start(v)
+	for i, v := range []int{1, 1, 2} {
+		// Each instance gets its own seed, so that random fields (eta)
+		// differ between them as they would between real replicas: that
+		// is the noise the secondary teaches the engine to cancel.
+		instanceSeed := seed
+		if seed != 0 {
+			instanceSeed = seed*10 + int64(i)
+		}
+		s, err := demo.Start(demo.Options{Version: v, Seed: instanceSeed})
 		if err != nil {
-			return &exitError{code: exitRuntime, err: err}
+			return &exitError{code: exitRuntime, err: fmt.Errorf("start demo service v%d: %w", v, err)}
 		}
 		servers = append(servers, s)
 	}
@@ -88,43 +97,109 @@ func runDemo(ctx context.Context, cmd *cobra.Command, cfg config, rate int, seed
 	if err := cfg.validate(); err != nil {
 		return configError(err)
 	}
-
 	s, err := newSession(cfg, demoRoutes, logger)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		s.proxy.Close()
-		return &exitError{code: exitRuntime, err: fmt.Errorf("listen: %w", err)}
-	}
-	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(out, "shadow demo: proxy on %s\n  primary   v1 %s\n  secondary v1 %s\n  candidate v2 %s\n  load      %d req/s (try: curl %s/menu)\n",
-		base, cfg.Primary, cfg.Secondary, cfg.Candidate, rate, base)
 
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
+	sc, err := scenarios.Parse("demo/load.yaml", demo.LoadScenario)
+	if err != nil {
+		return &exitError{code: exitRuntime, err: fmt.Errorf("demo load: %w", err)}
+	}
+	length := demoLength
+	if duration > 0 {
+		length = duration
+	}
+	runner, err := scenarios.NewRunner(sc, scenarios.RunnerOptions{
+		Target: s.URL(), Rate: rate, Duration: length, Seed: uint64(seed), Logger: logger,
+	})
+	if err != nil {
+		return &exitError{code: exitRuntime, err: fmt.Errorf("demo load: %w", err)}
+	}
+	loadDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		t := &demo.Traffic{BaseURL: base, Rate: rate, Seed: seed}
-		if err := t.Run(loadCtx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-			logger.Warn("demo load stopped", "err", err)
+		defer close(loadDone)
+		if _, err := runner.Run(context.WithoutCancel(ctx)); err != nil {
+			logger.Warn("demo load", "err", err)
 		}
 	}()
-	err = s.serve(ctx, ln, out, logger)
-	stopLoad()
-	wg.Wait()
-	if err != nil {
-		return &exitError{code: exitRuntime, err: err}
+	// The load stops before the proxy does, so that no journey meets a
+	// closed proxy and reads as a failure.
+	s.beforeShutdown = func() {
+		runner.Stop()
+		select {
+		case <-loadDone:
+		case <-time.After(cfg.ShutdownTimeout):
+			runner.Kill()
+			<-loadDone
+		}
 	}
-	// The demo's point is the report: show it whole. Its verdict is
-	// expected to fail (v2 has real regressions), so it does not set the
-	// exit code.
-	rep, err := s.finish(out)
+
+	fmt.Fprintf(out, "shadow demo: proxy on %s\n  primary   v1 %s\n  secondary v1 %s\n  candidate v2 %s\n  load      %g order journeys/s through the proxy (try: curl %s/menu)\n",
+		s.URL(), cfg.Primary, cfg.Secondary, cfg.Candidate, rate, s.URL())
+	src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) {
+		snap := s.snapshot()
+		snap.Synth = dash.Synth(runner.Snapshot(), length)
+		return snap, nil
+	})
+	rep, err := s.run(ctx, src, dash.RunnerControl{Runner: runner}, out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(out)
-	return rep.WriteMarkdown(out)
+	// The demo's verdict is expected to fail (v2 has real regressions), so
+	// it does not set the exit code.
+	printFindings(out, rep)
+	return nil
+}
+
+// printFindings lists, per endpoint, the fields the candidate changed and
+// the fields learned to be noise.
+func printFindings(out io.Writer, rep *compare.Report) {
+	var real, noise []string
+	for _, ep := range rep.Endpoints {
+		var changed, noisy []string
+		for _, f := range ep.Fields {
+			if f.Noisy {
+				noisy = append(noisy, f.Path)
+				continue
+			}
+			changed = append(changed, fmt.Sprintf("%s %s (%d)", f.Path, mainKind(f.Kinds), f.Diffs))
+		}
+		name := ep.Method + " " + ep.Route
+		if len(changed) > 0 {
+			real = append(real, fmt.Sprintf("  %-26s %s", name, strings.Join(changed, ", ")))
+		}
+		if len(noisy) > 0 {
+			noise = append(noise, fmt.Sprintf("  %-26s %s", name, strings.Join(noisy, ", ")))
+		}
+	}
+	fmt.Fprintln(out, "\nWhat v2 changed (noise excluded):")
+	printOrNone(out, real)
+	fmt.Fprintln(out, "Noise learned from the secondary and cancelled:")
+	printOrNone(out, noise)
+	fmt.Fprintln(out, "Full report: add --report-out report.md (or .json).")
+}
+
+func printOrNone(out io.Writer, lines []string) {
+	if len(lines) == 0 {
+		lines = []string{"  (none)"}
+	}
+	fmt.Fprintln(out, strings.Join(lines, "\n"))
+}
+
+// mainKind is the most frequent kind of difference of a field.
+func mainKind(kinds map[compare.Kind]int64) string {
+	type kc struct {
+		k compare.Kind
+		n int64
+	}
+	var all []kc
+	for k, n := range kinds {
+		all = append(all, kc{k, n})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n || all[i].n == all[j].n && all[i].k < all[j].k })
+	if len(all) == 0 {
+		return "differs"
+	}
+	return string(all[0].k)
 }

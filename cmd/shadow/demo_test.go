@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"regexp"
-	"strconv"
 	"testing"
 )
 
@@ -18,17 +17,17 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit code %d, stderr:\n%s\nstdout:\n%s", code, errOut.String(), out.String())
 	}
-	m := regexp.MustCompile(`compared (\d+) differ (\d+)`).FindAllStringSubmatch(out.String(), -1)
+	m := regexp.MustCompile(`compared ([\d,]+) · .* diffs ([\d,]+)/`).FindAllStringSubmatch(out.String(), -1)
 	if len(m) == 0 {
 		t.Fatalf("no summary line in output:\n%s", out.String())
 	}
 	final := m[len(m)-1]
-	if compared, _ := strconv.Atoi(final[1]); compared == 0 {
+	if final[1] == "0" {
 		t.Errorf("final summary %q: nothing compared\n%s", final[0], out.String())
 	}
 	// v2's documented regressions must show up in the report: the extra
 	// field and the renamed one.
-	for _, want := range []string{"copies abandoned at shutdown", "verdict fail", "$.currency", "lineTotal"} {
+	for _, want := range []string{"copies abandoned at shutdown", "verdict fail", "$.currency", "lineTotal", "$.total", "synth demo-load"} {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

@@ -1,14 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/tui"
 )
 
 func newRunCmd() *cobra.Command {
@@ -22,7 +23,7 @@ queued copies within --shutdown-timeout, prints the verdict and writes the
 report (--report-out). It exits 1 when the verdict is fail, so a release
 pipeline can gate on it.`,
 		Example: `  shadow run --listen :8080 --primary http://10.0.0.5:8080 --candidate http://10.0.0.6:8080
-  shadow run --config shadow.yaml
+  shadow run --config shadow.yaml --report-out report.md
   SHADOW_MIRROR_QUEUE_SIZE=4096 shadow run --config shadow.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -30,22 +31,14 @@ pipeline can gate on it.`,
 			if err != nil {
 				return err
 			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			s, err := newSession(cfg, nil, logger)
+			s, err := newSession(cfg, nil, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 			if err != nil {
 				return err
 			}
-			ln, err := net.Listen("tcp", cfg.Listen)
-			if err != nil {
-				s.proxy.Close()
-				return &exitError{code: exitRuntime, err: fmt.Errorf("listen: %w", err)}
-			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "shadow: listening on http://%s, primary %s, candidate %s\n", ln.Addr(), cfg.Primary, cfg.Candidate)
-			if err := s.serve(cmd.Context(), ln, out, logger); err != nil {
-				return &exitError{code: exitRuntime, err: err}
-			}
-			rep, err := s.finish(out)
+			fmt.Fprintf(out, "shadow: listening on %s, primary %s, candidate %s\n", s.URL(), cfg.Primary, cfg.Candidate)
+			src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) { return s.snapshot(), nil })
+			rep, err := s.run(cmd.Context(), src, nil, out)
 			if err != nil {
 				return err
 			}
@@ -55,6 +48,6 @@ pipeline can gate on it.`,
 			return nil
 		},
 	}
-	addConfigFlags(cmd, "127.0.0.1:8080")
+	addConfigFlags(cmd, "127.0.0.1:8080", "127.0.0.1:9090")
 	return cmd
 }

@@ -6,18 +6,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
-	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/cmd/internal/dash"
+	"github.com/understudy-dev/understudy/tui"
 )
 
-// serve runs the session's proxy on ln until ctx is done, printing a
-// summary line every SummaryInterval, then shuts down gracefully: the
-// server stops accepting and finishes in-flight requests, then the proxy
-// drains its queued copies, both within ShutdownTimeout.
-func (s *session) serve(ctx context.Context, ln net.Listener, out io.Writer, logger *slog.Logger) error {
+// serve runs the session's proxy and shows it with d until ctx is done or
+// the user quits the dashboard, then shuts down gracefully: the server
+// stops accepting and finishes in-flight requests, then the proxy drains
+// its queued copies, both within ShutdownTimeout.
+func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) error {
+	ln, logger := s.ln, s.logger
 	srv := &http.Server{
 		Handler:           s.proxy,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -27,24 +28,22 @@ func (s *session) serve(ctx context.Context, ln net.Listener, out io.Writer, log
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	start := time.Now()
-	tick := time.NewTicker(s.cfg.SummaryInterval)
-	defer tick.Stop()
-	var last mirror.Stats
+	showCtx, stopShow := context.WithCancel(ctx)
+	shown := make(chan error, 1)
+	go func() { shown <- d.Show(showCtx) }()
 	var serveErr error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case err := <-served:
-			serveErr = fmt.Errorf("serve %s: %w", ln.Addr(), err)
-			break loop
-		case now := <-tick.C:
-			st := s.proxy.Stats()
-			fmt.Fprintln(out, s.summaryLine(st, last, now.Sub(start), s.cfg.SummaryInterval))
-			last = st
+	select {
+	case <-ctx.Done():
+	case err := <-shown:
+		if err != nil {
+			serveErr = fmt.Errorf("dashboard: %w", err)
 		}
+	case err := <-served:
+		serveErr = fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	}
+	stopShow()
+	if s.beforeShutdown != nil {
+		s.beforeShutdown()
 	}
 
 	logger.Info("shutting down", "grace", s.cfg.ShutdownTimeout)
@@ -57,23 +56,10 @@ loop:
 	if err != nil {
 		logger.Warn("mirror copies abandoned at shutdown", "abandoned", abandoned, "err", err)
 	}
-	// The last line averages over the whole run.
-	up := time.Since(start)
-	fmt.Fprintln(out, s.summaryLine(s.proxy.Stats(), mirror.Stats{}, up, up))
-	fmt.Fprintf(out, "shadow: stopped after %s; %d copies abandoned at shutdown\n", up.Round(time.Second), abandoned)
+	<-shown
+	snap, _ := d.Source.Snapshot(context.Background())
+	fmt.Fprintln(out, tui.Plain(snap))
+	fmt.Fprintf(out, "shadow: stopped after %s; %d copies abandoned at shutdown\n",
+		time.Since(s.started).Round(time.Second), abandoned)
 	return serveErr
-}
-
-// summaryLine renders the proxy's counters and the diff totals as one
-// line; the request rate is over the last interval.
-func (s *session) summaryLine(st, last mirror.Stats, up, interval time.Duration) string {
-	var skipped uint64
-	for _, n := range st.Skipped {
-		skipped += n
-	}
-	rate := float64(st.Received-last.Received) / interval.Seconds()
-	t := s.engine.Report().Totals
-	return fmt.Sprintf("shadow %s: %d req (%.0f/s) mirrored %d dropped %d skipped %d | compared %d differ %d (%.1f%%) noise-only %d cand-err %d | queue %d/%d",
-		up.Round(time.Second), st.Received, rate, st.Mirrored, st.Dropped, skipped,
-		t.Pairs, t.Diffs, 100*t.DiffRate, t.NoiseOnly, t.CandidateErrors, st.QueueDepth, st.QueueSize)
 }

@@ -1,24 +1,35 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"time"
 
+	"github.com/understudy-dev/understudy/cmd/internal/dash"
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/tui"
 )
 
 // session is one parallel run: the proxy and the engine that judges what
 // it sees. The proxy's observer is the engine; neither knows the other.
 type session struct {
-	cfg    config
-	proxy  *mirror.Proxy
-	engine *compare.Engine
+	cfg     config
+	proxy   *mirror.Proxy
+	engine  *compare.Engine
+	ln      net.Listener
+	started time.Time
+	logger  *slog.Logger
+	// beforeShutdown, when set, runs once serving ends and before the
+	// proxy stops: load sources stop here.
+	beforeShutdown func()
 }
 
-// newSession builds the engine and a proxy that feeds it. routes, when
-// not empty and the config has none, become the proxy's routes.
+// newSession builds the engine, a proxy that feeds it, and the listener.
+// routes, when the config has none, become the proxy's routes.
 func newSession(cfg config, routes []mirror.Route, logger *slog.Logger) (*session, error) {
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
@@ -34,11 +45,51 @@ func newSession(cfg config, routes []mirror.Route, logger *slog.Logger) (*sessio
 	if err != nil {
 		return nil, configError(err)
 	}
-	return &session{cfg: cfg, proxy: proxy, engine: engine}, nil
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		proxy.Close()
+		return nil, &exitError{code: exitRuntime, err: fmt.Errorf("listen: %w", err)}
+	}
+	return &session{cfg: cfg, proxy: proxy, engine: engine, ln: ln, started: time.Now(), logger: logger}, nil
+}
+
+// URL is the proxy's base URL.
+func (s *session) URL() string { return "http://" + s.ln.Addr().String() }
+
+// snapshot is the run's state for the dashboard and the admin endpoint.
+func (s *session) snapshot() tui.Snapshot {
+	u := dash.Upstreams{Primary: s.cfg.Primary, Candidate: s.cfg.Candidate, Secondary: s.cfg.Secondary, Started: s.started}
+	return tui.Snapshot{Time: time.Now(), Shadow: dash.Shadow(u, s.proxy.Stats(), false, s.engine.Report())}
+}
+
+// run serves until ctx is done or the user quits the dashboard, with the
+// admin endpoint beside it, then shuts down and returns the final report.
+// src and ctl are what the dashboard and admin endpoint show and steer.
+func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, out io.Writer) (*compare.Report, error) {
+	adminAddr, stopAdmin, err := dash.StartAdmin(ctx, dash.AdminConfig{
+		Addr: s.cfg.Admin, Token: s.cfg.AdminToken, Source: src, Controller: ctl, Logger: s.logger,
+	})
+	if err != nil {
+		s.proxy.Close()
+		s.ln.Close()
+		return nil, configError(err)
+	}
+	defer stopAdmin()
+	if adminAddr != nil {
+		fmt.Fprintf(out, "shadow: admin on http://%s (attach: shadow tui --attach http://%s)\n", adminAddr, adminAddr)
+	}
+	d := dash.Display{
+		Title: "shadow", Source: src, Controller: ctl,
+		Plain: s.cfg.NoTUI, Interval: s.cfg.SummaryInterval, Out: out,
+	}
+	if err := s.serve(ctx, d, out); err != nil {
+		return nil, &exitError{code: exitRuntime, err: err}
+	}
+	return s.finish(out)
 }
 
 // finish builds the final report, writes it where the config says, and
-// prints the verdict. It returns the report for callers that show more.
+// prints the verdict.
 func (s *session) finish(out io.Writer) (*compare.Report, error) {
 	rep := s.engine.Report()
 	if s.cfg.ReportOut != "" {

@@ -1,0 +1,64 @@
+package dash
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/understudy-dev/understudy/admin"
+	"github.com/understudy-dev/understudy/tui"
+)
+
+// AdminConfig says where and how to serve an instance's admin endpoint.
+type AdminConfig struct {
+	// Addr is where to listen; "" means no admin server.
+	Addr string
+	// Token is the bearer token; required off loopback.
+	Token string
+	// Source gives the snapshots served at /snapshot.
+	Source tui.Source
+	// Controller is what /control acts on; nil means none.
+	Controller Controller
+	Logger     *slog.Logger
+}
+
+// StartAdmin starts the admin server in the background and returns its
+// address (nil when Addr is empty) and a function that stops it and waits
+// for it to end.
+func StartAdmin(ctx context.Context, c AdminConfig) (net.Addr, func(), error) {
+	if c.Addr == "" {
+		return nil, func() {}, nil
+	}
+	cfg := admin.Config{
+		Addr:  c.Addr,
+		Token: c.Token,
+		Snapshot: func() any {
+			s, err := c.Source.Snapshot(ctx)
+			if err != nil {
+				return map[string]string{"error": err.Error()}
+			}
+			return s
+		},
+		Logger: c.Logger,
+	}
+	if c.Controller != nil {
+		cfg.Control = c.Controller
+	}
+	srv, err := admin.New(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("admin: %w", err)
+	}
+	if err := srv.Listen(); err != nil {
+		return nil, nil, fmt.Errorf("admin: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Run(runCtx); err != nil {
+			c.Logger.Warn("admin server", "err", err)
+		}
+	}()
+	return srv.Addr(), func() { cancel(); <-done }, nil
+}

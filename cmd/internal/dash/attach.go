@@ -1,0 +1,40 @@
+package dash
+
+import (
+	"context"
+
+	"github.com/understudy-dev/understudy/admin"
+	"github.com/understudy-dev/understudy/tui"
+)
+
+// Remote is an instance running elsewhere, reached through its admin
+// endpoint: a tui.Source and a Controller.
+type Remote struct {
+	Client *admin.Client
+}
+
+// Snapshot fetches the instance's current state.
+func (r Remote) Snapshot(ctx context.Context) (tui.Snapshot, error) {
+	var s tui.Snapshot
+	err := r.Client.Snapshot(ctx, &s)
+	return s, err
+}
+
+func (r Remote) control(action string, rate float64) (float64, error) {
+	return r.Client.Control(context.Background(), action, rate) // the client bounds each call
+}
+
+// Pause asks the instance to pause its load or mirroring.
+func (r Remote) Pause() error { _, err := r.control("pause", 0); return err }
+
+// Resume undoes Pause.
+func (r Remote) Resume() error { _, err := r.control("resume", 0); return err }
+
+// SetRate asks for a new rate and returns the one the instance applied.
+func (r Remote) SetRate(perSecond float64) (float64, error) { return r.control("rate", perSecond) }
+
+// Stop asks the instance to stop gracefully.
+func (r Remote) Stop() error { _, err := r.control("stop", 0); return err }
+
+// Kill asks the instance to stop at once.
+func (r Remote) Kill() error { _, err := r.control("kill", 0); return err }
