@@ -102,7 +102,14 @@ func (r *Runner) Snapshot() Snapshot {
 
 	s.InFlight = r.inFlight.Load()
 	s.Guardrail = r.guard.snapshot()
-	s.CurrentRate = r.starts.Stats(now.Add(-time.Second)).Rate
+	if starts := r.starts.Stats(now); starts.Count > 0 {
+		// The window covers its span and the current second so far, or
+		// less when the run is younger than that.
+		covered := min(starts.Span+now.Sub(now.Truncate(time.Second)), s.Elapsed)
+		if covered > 0 {
+			s.CurrentRate = float64(starts.Count) / covered.Seconds()
+		}
+	}
 	r.rec.fill(&s, done)
 	if secs := s.Active.Seconds(); secs > 0 {
 		s.TargetRate = planned / secs
