@@ -28,10 +28,14 @@ const (
 // synthetic=true,synthetic-run=<run id> merged into any baggage the step
 // sets.
 type Tags struct {
+	// Synthetic is the header set to "true".
 	Synthetic string
-	Run       string
-	Journey   string
-	Baggage   string
+	// Run is the header that carries the run id.
+	Run string
+	// Journey is the header that carries the journey id.
+	Journey string
+	// Baggage is the W3C baggage header the synthetic members join.
+	Baggage string
 }
 
 func (t Tags) withDefaults() Tags {

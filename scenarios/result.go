@@ -57,10 +57,13 @@ const (
 // configured step, fixed-size maps. The runner hands one out at any time
 // (Runner.Snapshot) for dashboards and the admin endpoint.
 type Snapshot struct {
+	// Scenario is the scenario's name, RunID the run's tag and Target the
+	// base URL requests go to.
 	Scenario string `json:"scenario"`
 	RunID    string `json:"run_id"`
 	Target   string `json:"target"`
-	State    State  `json:"state"`
+	// State is where the run is now.
+	State State `json:"state"`
 	// Outcome is set once the run has ended.
 	Outcome Outcome `json:"outcome,omitempty"`
 	// Reason says why a run was aborted or killed.
@@ -121,6 +124,7 @@ type CleanupCounts struct {
 
 // GuardrailStatus is the guardrail's latest look at the sliding window.
 type GuardrailStatus struct {
+	// Enabled says whether any limit is set.
 	Enabled bool `json:"enabled"`
 	// Window holds the figures over the guardrail window.
 	Window stats.WindowStats `json:"window"`
@@ -131,6 +135,7 @@ type GuardrailStatus struct {
 
 // StepStats is what happened at one step.
 type StepStats struct {
+	// Journey and Step name the step; Cleanup marks a cleanup step.
 	Journey string `json:"journey"`
 	Step    string `json:"step"`
 	Cleanup bool   `json:"cleanup,omitempty"`
@@ -159,9 +164,12 @@ type StepStats struct {
 
 // Exemplar is one failure of a step, kept for reading.
 type Exemplar struct {
+	// JourneyID is the journey that failed (see X-Synthetic-Journey).
 	JourneyID string `json:"journey_id"`
-	Check     string `json:"check"`
-	Msg       string `json:"msg"`
+	// Check names what failed, as in StepStats.Checks or Errors.
+	Check string `json:"check"`
+	// Msg says what was wrong.
+	Msg string `json:"msg"`
 }
 
 // Name returns "journey/step".

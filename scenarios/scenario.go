@@ -89,8 +89,10 @@ type Rate struct {
 // Stage is one step of a staged rate: Rate journeys per second held for
 // Duration. A rate of zero pauses starts for the stage.
 type Stage struct {
+	// Duration is how long the stage lasts. Required.
 	Duration time.Duration `yaml:"duration"`
-	Rate     float64       `yaml:"rate"`
+	// Rate is the stage's journeys per second.
+	Rate float64 `yaml:"rate"`
 }
 
 // Guardrails describe trouble: when the error rate or p99 latency over the
