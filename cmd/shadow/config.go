@@ -44,9 +44,31 @@ type mirrorConfig struct {
 	Workers          int           `mapstructure:"workers"`
 	CandidateTimeout time.Duration `mapstructure:"candidate_timeout"`
 	SamplePercent    float64       `mapstructure:"sample_percent"`
+	SampleBy         string        `mapstructure:"sample_by"`
+	MaxStreamBytes   int64         `mapstructure:"max_stream_body_bytes"`
+	MaxSpooledBodies int           `mapstructure:"max_spooled_bodies"`
+	PrimaryTarget    targetConfig  `mapstructure:"primary_target"`
+	SecondaryTarget  targetConfig  `mapstructure:"secondary_target"`
+	CandidateTarget  targetConfig  `mapstructure:"candidate_target"`
 	MarkerHeader     string        `mapstructure:"marker_header"`
 	MarkerValue      string        `mapstructure:"marker_value"`
 	Routes           []routeConfig `mapstructure:"routes"`
+}
+
+// targetConfig is the file form of mirror.Target.
+type targetConfig struct {
+	Host          string            `mapstructure:"host"`
+	PreserveHost  bool              `mapstructure:"preserve_host"`
+	HostSuffix    string            `mapstructure:"host_suffix"`
+	SetHeaders    map[string]string `mapstructure:"set_headers"`
+	RemoveHeaders []string          `mapstructure:"remove_headers"`
+}
+
+func (t targetConfig) target() mirror.Target {
+	return mirror.Target{
+		Host: t.Host, PreserveHost: t.PreserveHost, HostSuffix: t.HostSuffix,
+		SetHeaders: t.SetHeaders, RemoveHeaders: t.RemoveHeaders,
+	}
 }
 
 type routeConfig struct {
@@ -215,17 +237,23 @@ func (c config) mirrorConfig() mirror.Config {
 		}
 	}
 	return mirror.Config{
-		Primary:          c.Primary,
-		Candidate:        c.Candidate,
-		Secondary:        c.Secondary,
-		MaxBodyBytes:     m.MaxBodyBytes,
-		MaxResponseBytes: m.MaxResponseBytes,
-		QueueSize:        m.QueueSize,
-		Workers:          m.Workers,
-		CandidateTimeout: m.CandidateTimeout,
-		SamplePercent:    m.SamplePercent,
-		Routes:           routes,
-		MarkerHeader:     m.MarkerHeader,
-		MarkerValue:      m.MarkerValue,
+		Primary:            c.Primary,
+		Candidate:          c.Candidate,
+		Secondary:          c.Secondary,
+		MaxBodyBytes:       m.MaxBodyBytes,
+		MaxResponseBytes:   m.MaxResponseBytes,
+		QueueSize:          m.QueueSize,
+		Workers:            m.Workers,
+		CandidateTimeout:   m.CandidateTimeout,
+		SamplePercent:      m.SamplePercent,
+		SampleBy:           m.SampleBy,
+		MaxStreamBodyBytes: m.MaxStreamBytes,
+		MaxSpooledBodies:   m.MaxSpooledBodies,
+		PrimaryTarget:      m.PrimaryTarget.target(),
+		SecondaryTarget:    m.SecondaryTarget.target(),
+		CandidateTarget:    m.CandidateTarget.target(),
+		Routes:             routes,
+		MarkerHeader:       m.MarkerHeader,
+		MarkerValue:        m.MarkerValue,
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/cmd/internal/dash"
 )
 
 // Exit codes shared by every shadow command.
@@ -60,6 +62,6 @@ Exit codes: 0 ok, 1 verdict fail, 2 runtime error, 3 bad configuration.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(), newDemoCmd())
+	root.AddCommand(newRunCmd(), newDemoCmd(), dash.NewAttachCmd("shadow"))
 	return root
 }

@@ -38,7 +38,7 @@ pipeline can gate on it.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "shadow: listening on %s, primary %s, candidate %s\n", s.URL(), cfg.Primary, cfg.Candidate)
 			src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) { return s.snapshot(), nil })
-			rep, err := s.run(cmd.Context(), src, nil, out)
+			rep, err := s.run(cmd.Context(), src, proxyControl{s.proxy}, out)
 			if err != nil {
 				return err
 			}

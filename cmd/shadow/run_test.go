@@ -38,14 +38,22 @@ func (b *syncBuffer) String() string {
 // proxy's base URL, a stop function (like Ctrl-C) and the exit code channel.
 func startShadow(t *testing.T, args ...string) (base string, stop func(), code <-chan int, out *syncBuffer) {
 	t.Helper()
+	args = append([]string{"run", "--listen", "127.0.0.1:0", "--admin", ""}, args...)
+	return startCmd(t, regexp.MustCompile(`listening on (http://[0-9.:]+)`), args...)
+}
+
+// startCmd runs shadow with args in the background until its output
+// matches ready, and returns ready's first group, a stop function (like
+// Ctrl-C), the exit code channel and the output.
+func startCmd(t *testing.T, ready *regexp.Regexp, args ...string) (string, func(), <-chan int, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out = &syncBuffer{}
+	out := &syncBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- execute(ctx, append([]string{"run", "--listen", "127.0.0.1:0"}, args...), out, out) }()
-	listening := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
+	go func() { done <- execute(ctx, args, out, out) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if m := listening.FindStringSubmatch(out.String()); m != nil {
+		if m := ready.FindStringSubmatch(out.String()); m != nil {
 			return m[1], cancel, done, out
 		}
 		select {

@@ -59,7 +59,7 @@ func (s *session) URL() string { return "http://" + s.ln.Addr().String() }
 // snapshot is the run's state for the dashboard and the admin endpoint.
 func (s *session) snapshot() tui.Snapshot {
 	u := dash.Upstreams{Primary: s.cfg.Primary, Candidate: s.cfg.Candidate, Secondary: s.cfg.Secondary, Started: s.started}
-	return tui.Snapshot{Time: time.Now(), Shadow: dash.Shadow(u, s.proxy.Stats(), false, s.engine.Report())}
+	return tui.Snapshot{Time: time.Now(), Shadow: dash.Shadow(u, s.proxy.Stats(), s.proxy.Settings().Paused, s.engine.Report())}
 }
 
 // run serves until ctx is done or the user quits the dashboard, with the

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/understudy-dev/understudy/admin"
+	"github.com/understudy-dev/understudy/mirror"
+)
+
+// proxyControl is what operators can do to a running proxy. The proxy is
+// in front of live traffic, so none of it ever stops serving: pause and
+// kill stop mirroring, resume starts it again. Stopping the process is
+// its supervisor's job (SIGTERM).
+type proxyControl struct{ proxy *mirror.Proxy }
+
+// Pause stops mirroring; the primary keeps serving every request.
+func (c proxyControl) Pause() error { c.proxy.Pause(); return nil }
+
+// Resume starts mirroring again.
+func (c proxyControl) Resume() error { c.proxy.Resume(); return nil }
+
+// Kill is the candidate's kill switch: it stops mirroring at once.
+func (c proxyControl) Kill() error { c.proxy.Pause(); return nil }
+
+// SetRate has no meaning for a proxy: its rate is the clients'.
+func (c proxyControl) SetRate(float64) (float64, error) { return 0, admin.ErrUnsupported }
+
+// Stop is refused: a dashboard must not take a live proxy down.
+func (c proxyControl) Stop() error { return admin.ErrUnsupported }
