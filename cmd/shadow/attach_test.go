@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+
 	"github.com/understudy-dev/understudy/admin"
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
 )
@@ -28,7 +30,7 @@ func TestAttachToRunningDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	var out syncBuffer
-	if c := execute(ctx, []string{"tui", "--attach", adminURL, "--no-tui", "--interval", "200ms"}, &out, &out); c != exitOK {
+	if c := execute(ctx, []string{"tui", "--attach", adminURL, "--no-tui", "--interval", "200ms"}, &out, &out); c != cli.ExitOK {
 		t.Fatalf("tui --attach exit code %d:\n%s", c, out.String())
 	}
 	for _, want := range []string{"shadow · up", "synth demo-load"} {
@@ -56,7 +58,7 @@ func TestAttachToRunningDemo(t *testing.T) {
 
 func TestAttachNeedsURL(t *testing.T) {
 	var out syncBuffer
-	if c := execute(context.Background(), []string{"tui"}, &out, &out); c != exitConfig {
-		t.Errorf("exit code %d, want %d:\n%s", c, exitConfig, out.String())
+	if c := execute(context.Background(), []string{"tui"}, &out, &out); c != cli.ExitConfig {
+		t.Errorf("exit code %d, want %d:\n%s", c, cli.ExitConfig, out.String())
 	}
 }

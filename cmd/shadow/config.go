@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"time"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/mirror"
@@ -112,38 +112,6 @@ func addConfigFlags(cmd *cobra.Command, listen, adminAddr string) {
 	f.String("report-format", "", "report format: json or md (default: by --report-out extension)")
 }
 
-// hasFlag reports whether a flag overrides key.
-func hasFlag(key string) bool {
-	for _, k := range flagKeys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
-
-// registerKeys tells v about every scalar key of the config struct type t,
-// so that SHADOW_* env vars reach nested keys too: viper only looks up env
-// for keys it knows. Keys with a flag take the flag's default instead.
-func registerKeys(v *viper.Viper, t reflect.Type, prefix string) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		tag := f.Tag.Get("mapstructure")
-		if tag == "" || tag == "-" {
-			continue
-		}
-		key := prefix + tag
-		switch {
-		case f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)):
-			registerKeys(v, f.Type, key+".")
-		case f.Type.Kind() == reflect.Slice, f.Type.Kind() == reflect.Map:
-			// Lists and maps come from the file only.
-		case !hasFlag(key):
-			v.SetDefault(key, reflect.Zero(f.Type).Interface())
-		}
-	}
-}
-
 // loadConfig builds the effective config for cmd from defaults, file, env
 // and flags, in rising order of precedence, and validates it.
 func loadConfig(cmd *cobra.Command) (config, error) {
@@ -152,7 +120,7 @@ func loadConfig(cmd *cobra.Command) (config, error) {
 		return config{}, err
 	}
 	if err := cfg.validate(); err != nil {
-		return config{}, configError(err)
+		return config{}, cli.ConfigError(err)
 	}
 	return cfg, nil
 }
@@ -160,28 +128,9 @@ func loadConfig(cmd *cobra.Command) (config, error) {
 // decodeConfig is loadConfig without validation, for callers that fill in
 // fields of their own first.
 func decodeConfig(cmd *cobra.Command) (config, error) {
-	v := viper.New()
-	v.SetEnvPrefix("SHADOW")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-	registerKeys(v, reflect.TypeOf(config{}), "")
-	if path, _ := cmd.Flags().GetString("config"); path != "" {
-		v.SetConfigFile(path)
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			return config{}, configError(fmt.Errorf("read config %q: %w", path, err))
-		}
-	}
-	for name, key := range flagKeys {
-		if f := cmd.Flags().Lookup(name); f != nil {
-			if err := v.BindPFlag(key, f); err != nil {
-				return config{}, configError(fmt.Errorf("bind flag --%s: %w", name, err))
-			}
-		}
-	}
 	var cfg config
-	if err := v.UnmarshalExact(&cfg); err != nil {
-		return config{}, configError(fmt.Errorf("config: %w", err))
+	if err := (cli.Loader{Prefix: "SHADOW", Flags: flagKeys}).Load(cmd, &cfg); err != nil {
+		return config{}, cli.ConfigError(err)
 	}
 	return cfg, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
@@ -52,7 +54,7 @@ and what v2 changed are printed at the end.`,
 				return err
 			}
 			if rate <= 0 {
-				return configError(fmt.Errorf("rate: must be positive, got %v", rate))
+				return cli.ConfigError(fmt.Errorf("rate: must be positive, got %v", rate))
 			}
 			ctx := cmd.Context()
 			if duration > 0 {
@@ -89,13 +91,13 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 		}
 		s, err := demo.Start(demo.Options{Version: v, Seed: instanceSeed})
 		if err != nil {
-			return &exitError{code: exitRuntime, err: fmt.Errorf("start demo service v%d: %w", v, err)}
+			return cli.Aborted(fmt.Errorf("start demo service v%d: %w", v, err))
 		}
 		servers = append(servers, s)
 	}
 	cfg.Primary, cfg.Secondary, cfg.Candidate = servers[0].URL, servers[1].URL, servers[2].URL
 	if err := cfg.validate(); err != nil {
-		return configError(err)
+		return cli.ConfigError(err)
 	}
 	s, err := newSession(cfg, demoRoutes, logger)
 	if err != nil {
@@ -104,7 +106,7 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 
 	sc, err := scenarios.Parse("demo/load.yaml", demo.LoadScenario)
 	if err != nil {
-		return &exitError{code: exitRuntime, err: fmt.Errorf("demo load: %w", err)}
+		return cli.Aborted(fmt.Errorf("demo load: %w", err))
 	}
 	length := demoLength
 	if duration > 0 {
@@ -114,7 +116,7 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 		Target: s.URL(), Rate: rate, Duration: length, Seed: uint64(seed), Logger: logger,
 	})
 	if err != nil {
-		return &exitError{code: exitRuntime, err: fmt.Errorf("demo load: %w", err)}
+		return cli.Aborted(fmt.Errorf("demo load: %w", err))
 	}
 	loadDone := make(chan struct{})
 	go func() {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"regexp"
 	"testing"
+
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 )
 
 // The demo is the first command a newcomer runs: it must start, carry
@@ -14,7 +16,7 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	code := execute(context.Background(), []string{
 		"demo", "--duration", "3s", "--summary-interval", "1s", "--seed", "1", "--rate", "40", "--no-tui",
 	}, &out, &errOut)
-	if code != exitOK {
+	if code != cli.ExitOK {
 		t.Fatalf("exit code %d, stderr:\n%s\nstdout:\n%s", code, errOut.String(), out.String())
 	}
 	m := regexp.MustCompile(`compared ([\d,]+) · .* diffs ([\d,]+)/`).FindAllStringSubmatch(out.String(), -1)
@@ -36,7 +38,7 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 
 func TestUnknownCommandIsConfigError(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := execute(context.Background(), []string{"frobnicate"}, &out, &errOut); code != exitConfig {
-		t.Errorf("exit code %d, want %d", code, exitConfig)
+	if code := execute(context.Background(), []string{"frobnicate"}, &out, &errOut); code != cli.ExitConfig {
+		t.Errorf("exit code %d, want %d", code, cli.ExitConfig)
 	}
 }

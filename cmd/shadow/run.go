@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/compare"
@@ -43,7 +45,7 @@ pipeline can gate on it.`,
 				return err
 			}
 			if rep.Verdict == compare.Fail {
-				return &exitError{code: exitFail, err: errors.New("verdict fail: the candidate differs beyond the configured rule")}
+				return cli.Failed(errors.New("verdict fail: the candidate differs beyond the configured rule"))
 			}
 			return nil
 		},

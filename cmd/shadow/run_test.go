@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 )
 
 // syncBuffer is an io.Writer safe to read while a command writes to it.
@@ -102,8 +104,8 @@ func TestRunGatesOnVerdict(t *testing.T) {
 	stop()
 	select {
 	case c := <-code:
-		if c != exitFail {
-			t.Fatalf("exit code %d, want %d (verdict fail)\n%s", c, exitFail, out.String())
+		if c != cli.ExitFail {
+			t.Fatalf("exit code %d, want %d (verdict fail)\n%s", c, cli.ExitFail, out.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("shadow did not stop after cancel")

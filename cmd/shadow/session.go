@@ -8,6 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/mirror"
@@ -33,7 +35,7 @@ type session struct {
 func newSession(cfg config, routes []mirror.Route, logger *slog.Logger) (*session, error) {
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
-		return nil, configError(fmt.Errorf("compare: %w", err))
+		return nil, cli.ConfigError(fmt.Errorf("compare: %w", err))
 	}
 	mcfg := cfg.mirrorConfig()
 	if len(mcfg.Routes) == 0 {
@@ -43,12 +45,12 @@ func newSession(cfg config, routes []mirror.Route, logger *slog.Logger) (*sessio
 	mcfg.Logger = logger
 	proxy, err := mirror.New(mcfg)
 	if err != nil {
-		return nil, configError(err)
+		return nil, cli.ConfigError(err)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		proxy.Close()
-		return nil, &exitError{code: exitRuntime, err: fmt.Errorf("listen: %w", err)}
+		return nil, cli.Aborted(fmt.Errorf("listen: %w", err))
 	}
 	return &session{cfg: cfg, proxy: proxy, engine: engine, ln: ln, started: time.Now(), logger: logger}, nil
 }
@@ -72,7 +74,7 @@ func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, 
 	if err != nil {
 		s.proxy.Close()
 		s.ln.Close()
-		return nil, configError(err)
+		return nil, cli.ConfigError(err)
 	}
 	defer stopAdmin()
 	if adminAddr != nil {
@@ -83,7 +85,7 @@ func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, 
 		Plain: s.cfg.NoTUI, Interval: s.cfg.SummaryInterval, Out: out,
 	}
 	if err := s.serve(ctx, d, out); err != nil {
-		return nil, &exitError{code: exitRuntime, err: err}
+		return nil, cli.Aborted(err)
 	}
 	return s.finish(out)
 }
@@ -95,7 +97,7 @@ func (s *session) finish(out io.Writer) (*compare.Report, error) {
 	if s.cfg.ReportOut != "" {
 		format, _ := s.cfg.reportFormat() // validated at load
 		if err := compare.WriteReportFile(s.cfg.ReportOut, format, rep); err != nil {
-			return rep, &exitError{code: exitRuntime, err: fmt.Errorf("write report: %w", err)}
+			return rep, cli.Aborted(fmt.Errorf("write report: %w", err))
 		}
 		fmt.Fprintf(out, "shadow: report written to %s\n", s.cfg.ReportOut)
 	}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 )
 
 // config is the effective configuration of `synth run`: defaults, then
@@ -31,6 +31,10 @@ type config struct {
 	NoTUI bool `mapstructure:"no_tui"`
 	// ProgressInterval is how often a progress line is printed.
 	ProgressInterval time.Duration `mapstructure:"progress_interval"`
+	// Admin is where the admin endpoint listens; "" means none.
+	Admin string `mapstructure:"admin"`
+	// AdminToken is the bearer token the admin endpoint requires.
+	AdminToken string `mapstructure:"admin_token"`
 }
 
 // flagKeys maps each flag to the config key it overrides.
@@ -42,11 +46,13 @@ var flagKeys = map[string]string{
 	"report-out":        "report_out",
 	"no-tui":            "no_tui",
 	"progress-interval": "progress_interval",
+	"admin":             "admin",
+	"admin-token":       "admin_token",
 }
 
 func addConfigFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, no_tui, progress_interval")
+	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, no_tui, progress_interval, admin, admin_token")
 	f.Float64("rate", 0, "journeys per second, replacing the scenario's rate (clamped to its ceiling)")
 	f.Duration("duration", 0, "how long to start journeys for, replacing the scenario's duration")
 	f.String("target", "", "base URL to send to, replacing the scenario's target")
@@ -54,32 +60,18 @@ func addConfigFlags(cmd *cobra.Command) {
 	f.String("report-out", "", "write a report here at the end: .json, .md or .xml (JUnit)")
 	f.Bool("no-tui", false, "print plain progress lines instead of the dashboard")
 	f.Duration("progress-interval", 2*time.Second, "how often to print a progress line")
+	f.String("admin", "", `admin endpoint (snapshot, control, metrics, pprof), like 127.0.0.1:9091; "" = none; off loopback it needs --admin-token`)
+	f.String("admin-token", "", "bearer token the admin endpoint requires (env SYNTH_ADMIN_TOKEN)")
 }
 
 // loadConfig builds the effective config for cmd and validates it.
 func loadConfig(cmd *cobra.Command) (config, error) {
-	v := viper.New()
-	v.SetEnvPrefix("SYNTH")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	if path, _ := cmd.Flags().GetString("config"); path != "" {
-		v.SetConfigFile(path)
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			return config{}, configError(fmt.Errorf("read config %q: %w", path, err))
-		}
-	}
-	for name, key := range flagKeys {
-		if err := v.BindPFlag(key, cmd.Flags().Lookup(name)); err != nil {
-			return config{}, configError(fmt.Errorf("bind flag --%s: %w", name, err))
-		}
-	}
 	var cfg config
-	if err := v.UnmarshalExact(&cfg); err != nil {
-		return config{}, configError(fmt.Errorf("config: %w", err))
+	if err := (cli.Loader{Prefix: "SYNTH", Flags: flagKeys}).Load(cmd, &cfg); err != nil {
+		return config{}, cli.ConfigError(err)
 	}
 	if err := cfg.validate(); err != nil {
-		return config{}, configError(err)
+		return config{}, cli.ConfigError(err)
 	}
 	return cfg, nil
 }

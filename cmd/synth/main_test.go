@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"go.uber.org/goleak"
 )
 
@@ -46,7 +47,7 @@ func TestHelpDocumentsExitCodes(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"run", "--help"}} {
 		code, out, _ := run(t, nil, args...)
-		if code != exitOK || !strings.Contains(out, "2  aborted by a guardrail, or killed") {
+		if code != cli.ExitOK || !strings.Contains(out, "2  aborted by a guardrail, or killed") {
 			t.Errorf("%v: exit %d, help:\n%s\nwant exit 0 and the exit codes", args, code, out)
 		}
 	}
@@ -54,10 +55,10 @@ func TestHelpDocumentsExitCodes(t *testing.T) {
 
 func TestUnknownCommandIsAConfigError(t *testing.T) {
 	t.Parallel()
-	if code, _, errOut := run(t, nil, "launch"); code != exitConfig || !strings.Contains(errOut, "unknown command") {
+	if code, _, errOut := run(t, nil, "launch"); code != cli.ExitConfig || !strings.Contains(errOut, "unknown command") {
 		t.Errorf("exit %d, stderr %q; want 3 and unknown command", code, errOut)
 	}
-	if code, _, _ := run(t, nil, "run"); code != exitConfig {
+	if code, _, _ := run(t, nil, "run"); code != cli.ExitConfig {
 		t.Errorf("run without a scenario: exit %d, want 3", code)
 	}
 }

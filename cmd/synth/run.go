@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/cmd/internal/dash"
 	"github.com/understudy-dev/understudy/scenarios"
+	"github.com/understudy-dev/understudy/tui"
 )
 
 func newRunCmd(interrupts <-chan os.Signal) *cobra.Command {
@@ -19,11 +21,13 @@ func newRunCmd(interrupts <-chan os.Signal) *cobra.Command {
 		Use:   "run [flags] SCENARIO.yaml",
 		Short: "Run a scenario against its target",
 		Long: `Run starts the scenario's journeys at its rate against its target until its
-duration ends, printing a progress line every few seconds, then prints a
-summary and, with --report-out, writes a report (.json, .md or JUnit .xml).
+duration ends, showing the dashboard (or, with --no-tui or off a terminal,
+a progress line every few seconds), then prints a summary and, with
+--report-out, writes a report (.json, .md or JUnit .xml).
 An interrupt (Ctrl-C, SIGTERM) stops gracefully: no new journeys, those in
 flight finish and clean up. A second interrupt kills: requests in flight are
-cancelled.
+cancelled. The dashboard's k (kill) and the admin endpoint's /control do
+the same from elsewhere.
 
 Flags override SYNTH_* environment variables (SYNTH_RATE, SYNTH_REPORT_OUT,
 ...), which override the --config file.
@@ -47,15 +51,30 @@ Flags override SYNTH_* environment variables (SYNTH_RATE, SYNTH_REPORT_OUT,
 func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io.Writer, interrupts <-chan os.Signal) error {
 	sc, err := scenarios.Load(path)
 	if err != nil {
-		return configError(err)
+		return cli.ConfigError(err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	r, err := scenarios.NewRunner(sc, scenarios.RunnerOptions{
 		Rate: cfg.Rate, Duration: cfg.Duration, Target: cfg.Target, RunID: cfg.RunID, Logger: logger,
 	})
 	if err != nil {
-		return configError(err)
+		return cli.ConfigError(err)
 	}
+	duration := sc.Duration
+	if cfg.Duration > 0 {
+		duration = cfg.Duration
+	}
+	src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) {
+		return tui.Snapshot{Synth: dash.Synth(r.Snapshot(), duration)}, nil
+	})
+	ctl := dash.RunnerControl{Runner: r}
+	_, stopAdmin, err := dash.StartAdmin(ctx, dash.AdminConfig{
+		Addr: cfg.Admin, Token: cfg.AdminToken, Source: src, Controller: ctl, Logger: logger,
+	})
+	if err != nil {
+		return cli.ConfigError(err)
+	}
+	defer stopAdmin()
 
 	var res *scenarios.Result
 	var runErr error
@@ -64,16 +83,26 @@ func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io
 		defer close(done)
 		res, runErr = r.Run(ctx)
 	}()
-	tick := time.NewTicker(cfg.ProgressInterval)
-	defer tick.Stop()
+	// The dashboard (or the progress lines) goes to stderr, leaving stdout
+	// to the summary. Quitting the dashboard stops the run gracefully.
+	showCtx, stopShow := context.WithCancel(ctx)
+	shown := make(chan struct{})
+	go func() {
+		defer close(shown)
+		d := dash.Display{Title: "synth", Source: src, Controller: ctl, Plain: cfg.NoTUI, Interval: cfg.ProgressInterval, Out: stderr}
+		if err := d.Show(showCtx); err != nil {
+			logger.Warn("dashboard", "err", err)
+		}
+		if showCtx.Err() == nil {
+			r.Stop()
+		}
+	}()
 	signals := 0
 wait:
 	for {
 		select {
 		case <-done:
 			break wait
-		case <-tick.C:
-			fmt.Fprintln(stderr, progressLine(r.Snapshot()))
 		case <-interrupts:
 			signals++
 			if signals == 1 {
@@ -85,15 +114,17 @@ wait:
 			}
 		}
 	}
+	stopShow()
+	<-shown
 	if runErr != nil {
-		return &exitError{code: exitAborted, err: runErr}
+		return cli.Aborted(runErr)
 	}
 	if err := scenarios.WriteText(stdout, &res.Snapshot); err != nil {
-		return &exitError{code: exitConfig, err: fmt.Errorf("write summary: %w", err)}
+		return cli.ConfigError(fmt.Errorf("write summary: %w", err))
 	}
 	if cfg.ReportOut != "" {
 		if err := scenarios.WriteReportFile(cfg.ReportOut, res); err != nil {
-			return configError(err)
+			return cli.ConfigError(err)
 		}
 	}
 	return verdictError(res)
@@ -103,9 +134,9 @@ wait:
 func verdictError(res *scenarios.Result) error {
 	switch {
 	case res.Outcome == scenarios.OutcomeAborted || res.Outcome == scenarios.OutcomeKilled:
-		return &exitError{code: exitAborted, err: fmt.Errorf("run %s: %s", res.Outcome, res.Reason)}
+		return cli.Aborted(fmt.Errorf("run %s: %s", res.Outcome, res.Reason))
 	case !res.Passed():
-		return &exitError{code: exitFail, err: errors.New("run failed: assertion or threshold failures (see the summary)")}
+		return cli.Failed(errors.New("run failed: assertion or threshold failures (see the summary)"))
 	}
 	return nil
 }

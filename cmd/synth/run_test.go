@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/demo"
 	"github.com/understudy-dev/understudy/scenarios"
 )
@@ -104,7 +105,7 @@ func TestRunPassesAndWritesReports(t *testing.T) {
 			t.Parallel()
 			report := filepath.Join(dir, "report"+tt.ext)
 			code, out, errOut := run(t, nil, "run", "--duration", "300ms", "--rate", "20", "--report-out", report, sc)
-			if code != exitOK {
+			if code != cli.ExitOK {
 				t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 			}
 			if !strings.Contains(out, "verdict: PASS") {
@@ -134,7 +135,7 @@ func TestRunAssertionFailureExits1(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ := run(t, nil, "run", "--duration", "200ms", sc)
-	if code != exitFail || !strings.Contains(out, `json "status" = "placed", want "delivered"`) {
+	if code != cli.ExitFail || !strings.Contains(out, `json "status" = "placed", want "delivered"`) {
 		t.Errorf("exit %d, want 1 with the failed check in the summary:\n%s", code, out)
 	}
 }
@@ -157,7 +158,7 @@ func TestRunGuardrailAbortExits2(t *testing.T) {
 	target, _ := failingServer(t)
 	sc := scenarioFile(t, target, "guardrails: {max_error_rate: 0.1, window: 1s, min_samples: 5}")
 	code, out, errOut := run(t, nil, "run", "--rate", "50", sc)
-	if code != exitAborted || !strings.Contains(errOut, "run aborted: guardrail: error rate") {
+	if code != cli.ExitAborted || !strings.Contains(errOut, "run aborted: guardrail: error rate") {
 		t.Errorf("exit %d, want 2 with the guardrail named\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
@@ -215,7 +216,7 @@ func TestRunInterruptStopsThenKills(t *testing.T) {
 	select {
 	case code := <-codes:
 		codes <- code // for the cleanup
-		if code != exitAborted || !strings.Contains(out.String(), ": killed after") {
+		if code != cli.ExitAborted || !strings.Contains(out.String(), ": killed after") {
 			t.Errorf("exit %d, want 2 and a killed summary:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 		}
 	case <-time.After(20 * time.Second):
@@ -252,7 +253,7 @@ func TestRunBadInputExits3(t *testing.T) {
 	}
 	for _, tt := range tests {
 		code, _, errOut := run(t, nil, tt.args...)
-		if code != exitConfig || !strings.Contains(errOut, tt.want) {
+		if code != cli.ExitConfig || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%s: exit %d, stderr %q; want 3 and %q", tt.name, code, errOut, tt.want)
 		}
 	}
@@ -263,7 +264,7 @@ func TestRunClampsRateToCeiling(t *testing.T) {
 	target := startDemo(t)
 	sc := scenarioFile(t, target, "")
 	code, out, errOut := run(t, nil, "run", "--rate", "5000", "--duration", "100ms", sc)
-	if code != exitOK || !strings.Contains(errOut, "rate clamped to the ceiling") || !strings.Contains(out, "ceiling 100.0/s") {
+	if code != cli.ExitOK || !strings.Contains(errOut, "rate clamped to the ceiling") || !strings.Contains(out, "ceiling 100.0/s") {
 		t.Errorf("exit %d; want 0 with a clamp warning\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -36,7 +37,7 @@ Exit codes: 0 every file is valid, 3 at least one has problems.`,
 					path, sc.Name, plural(len(sc.Journeys), "journey"), plural(steps, "step"))
 			}
 			if bad > 0 {
-				return configError(fmt.Errorf("%d of %d scenario files have problems", bad, len(args)))
+				return cli.ConfigError(fmt.Errorf("%d of %d scenario files have problems", bad, len(args)))
 			}
 			return nil
 		},

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 )
 
 func TestValidateCommand(t *testing.T) {
@@ -14,7 +16,7 @@ func TestValidateCommand(t *testing.T) {
 		t.Fatal("no example scenarios")
 	}
 	code, out, errOut := run(t, nil, append([]string{"validate"}, examples...)...)
-	if code != exitOK || strings.Count(out, ": ok: scenario") != len(examples) {
+	if code != cli.ExitOK || strings.Count(out, ": ok: scenario") != len(examples) {
 		t.Errorf("examples: exit %d, stdout:\n%s\nstderr:\n%s\nwant 0 and one ok line each", code, out, errOut)
 	}
 	bad := filepath.Join(t.TempDir(), "order.yaml")
@@ -32,7 +34,7 @@ func TestValidateCommand(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
-	if code != exitConfig {
+	if code != cli.ExitConfig {
 		t.Errorf("exit %d, want 3", code)
 	}
 }
