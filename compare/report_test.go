@@ -193,9 +193,11 @@ func TestReportVerdicts(t *testing.T) {
 	if r.Verdict != Fail || !strings.HasPrefix(r.Reasons[0], "GET /orders/{id}: 10% of 30 pairs differ") {
 		t.Errorf("verdict %s, reasons %q", r.Verdict, r.Reasons)
 	}
+	// No evidence is no pass: a release gate must not wave through a run
+	// whose mirroring never worked.
 	e := mustEngine(t, Config{})
-	if r := e.Report(); r.Verdict != Pass || !strings.Contains(r.Reasons[0], "nothing was judged") {
-		t.Errorf("empty report: verdict %s, reasons %q", r.Verdict, r.Reasons)
+	if r := e.Report(); r.Verdict != Fail || !strings.Contains(r.Reasons[0], "nothing was judged") {
+		t.Errorf("empty report: verdict %s, reasons %q; want fail, nothing judged", r.Verdict, r.Reasons)
 	}
 }
 

@@ -41,8 +41,10 @@ func judge(r *Report, rule VerdictRule) {
 	case len(fails) > 0:
 		r.Verdict = Fail
 	case judged == 0:
-		r.Verdict = Pass
-		notes = append(notes, fmt.Sprintf("no endpoint reached %d pairs: nothing was judged", rule.MinPairs))
+		// A release gate must not pass on no evidence: a run too short,
+		// or whose mirroring never worked, fails and says why.
+		r.Verdict = Fail
+		fails = append(fails, fmt.Sprintf("no endpoint reached %d pairs: nothing was judged, so nothing can pass", rule.MinPairs))
 	default:
 		r.Verdict = Pass
 		limits := "diff rate ≤ " + pct(rule.MaxDiffRate)

@@ -141,7 +141,7 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 		s.URL(), cfg.Primary, cfg.Secondary, cfg.Candidate, rate, s.URL())
 	src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) {
 		snap := s.snapshot()
-		snap.Synth = dash.Synth(runner.Snapshot(), length)
+		snap.Synth = dash.Synth(runner.Snapshot(), duration) // 0: until stopped
 		return snap, nil
 	})
 	rep, err := s.run(ctx, src, dash.RunnerControl{Runner: runner}, out)

@@ -28,15 +28,18 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
+	// shown is closed when the dashboard has returned (the user quit, or
+	// showCtx ended), so that waiting for it twice is fine.
 	showCtx, stopShow := context.WithCancel(ctx)
-	shown := make(chan error, 1)
-	go func() { shown <- d.Show(showCtx) }()
+	shown := make(chan struct{})
+	var showErr error
+	go func() { defer close(shown); showErr = d.Show(showCtx) }()
 	var serveErr error
 	select {
 	case <-ctx.Done():
-	case err := <-shown:
-		if err != nil {
-			serveErr = fmt.Errorf("dashboard: %w", err)
+	case <-shown:
+		if showErr != nil {
+			serveErr = fmt.Errorf("dashboard: %w", showErr)
 		}
 	case err := <-served:
 		serveErr = fmt.Errorf("serve %s: %w", ln.Addr(), err)

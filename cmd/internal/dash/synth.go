@@ -38,7 +38,7 @@ func Synth(s scenarios.Snapshot, duration time.Duration) *tui.SynthSnapshot {
 	for _, st := range s.Steps {
 		step := tui.Step{
 			Journey: st.Journey,
-			Name:    st.Name(),
+			Name:    st.Step,
 			Count:   uint64(st.Requests),
 			Errors:  uint64(st.Failures),
 			P50:     st.Latency.P50,
