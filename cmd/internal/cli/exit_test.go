@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func TestCode(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		err  error
+		want int
+	}{
+		{nil, ExitOK},
+		{Failed(errors.New("verdict fail")), ExitFail},
+		{Aborted(errors.New("killed")), ExitAborted},
+		{ConfigError(errors.New("bad")), ExitConfig},
+		{fmt.Errorf("wrapped: %w", Aborted(errors.New("x"))), ExitAborted},
+		{errors.New(`unknown command "x"`), ExitConfig}, // cobra's own
+	}
+	for _, tt := range tests {
+		var stderr bytes.Buffer
+		if got := Code("shadow", tt.err, &stderr); got != tt.want {
+			t.Errorf("Code(%v) = %d, want %d", tt.err, got, tt.want)
+		}
+		if tt.err != nil && !bytes.HasPrefix(stderr.Bytes(), []byte("shadow: ")) {
+			t.Errorf("Code(%v) printed %q, want it prefixed with the binary", tt.err, stderr.String())
+		}
+	}
+}
