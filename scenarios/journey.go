@@ -223,12 +223,39 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, fro
 		kind := errorKind(err)
 		r.rec.sent(sp, data.JourneyID, status, kind, clip(err.Error()), latency, nil)
 		r.guard.record(end, latency, true)
+		if r.onResult != nil {
+			r.report(sp, req, data, 0, from, latency, kind, nil)
+		}
 		return false
 	}
 	fs := checkAnswer(sp, status, body, latency, data)
 	r.rec.sent(sp, data.JourneyID, status, "", "", latency, fs)
 	r.guard.record(end, latency, len(fs) > 0)
+	if r.onResult != nil {
+		r.report(sp, req, data, status, from, latency, "", fs)
+	}
 	return len(fs) == 0
+}
+
+// report hands one sent request to RunnerOptions.OnResult.
+func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, status int, from time.Time, latency time.Duration, errKind string, fs []failure) {
+	res := StepResult{
+		RunID: r.runID, JourneyID: data.JourneyID, Journey: sp.journey, Step: sp.name, Cleanup: sp.cleanup,
+		Method: req.Method, URL: req.URL.String(), Tags: make(map[string]string, 4),
+		Status: status, Start: from, Latency: latency, ErrorKind: errKind,
+	}
+	for _, name := range []string{r.tags.Synthetic, r.tags.Run, r.tags.Journey, r.tags.Baggage} {
+		if v := req.Header.Values(name); len(v) > 0 {
+			res.Tags[name] = strings.Join(v, ", ")
+		}
+	}
+	if len(fs) > 0 {
+		res.Failures = make([]CheckFailure, len(fs))
+		for i, f := range fs {
+			res.Failures[i] = CheckFailure{Check: f.check, Msg: f.msg}
+		}
+	}
+	r.onResult(res)
 }
 
 // newRequest renders a step into a tagged request.

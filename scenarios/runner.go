@@ -49,6 +49,13 @@ type RunnerOptions struct {
 	// Logger receives run events (start, rate changes, abort, end). Nil
 	// means no logging.
 	Logger *slog.Logger
+	// OnResult, when set, is called with every request a step sent, once
+	// its answer was checked (steps that could not be sent are not
+	// requests and are not reported). It is called from the journeys'
+	// goroutines, concurrently, and holds up its journey's next step, so
+	// it should be quick: hand the result to a channel and return. Nil
+	// means no calls and no cost.
+	OnResult func(StepResult)
 }
 
 // Runner runs one scenario once: it starts journeys as its pacer says,
@@ -62,6 +69,7 @@ type Runner struct {
 	client      *http.Client
 	transport   *http.Transport // ours to close; nil with RunnerOptions.Client
 	log         *slog.Logger
+	onResult    func(StepResult)
 	tags        Tags
 	runID       string
 	target      string
@@ -133,6 +141,7 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 		guard:       newGuardrail(sc.Guardrails),
 		starts:      stats.NewWindow(5 * time.Second),
 		log:         opts.Logger,
+		onResult:    opts.OnResult,
 		tags:        opts.Tags.withDefaults(),
 		runID:       opts.RunID,
 		target:      strings.TrimRight(cmpOr(opts.Target, sc.Target), "/"),
