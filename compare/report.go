@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/atomicfile"
 )
 
 // ReportSchema identifies the JSON layout of a Report. It changes only
@@ -393,36 +394,8 @@ func WriteReportFile(path, format string, r *Report) error {
 	default:
 		return fmt.Errorf("write report %q: unknown format %q (want json or md)", path, format)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write report %q: %w", path, err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("write report %q: %w", path, err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	if err := write(f); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write report %q: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write report %q: %w", path, err)
+	if err := atomicfile.Write(path, 0o600, write); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

@@ -1,18 +1,18 @@
 package scenarios
 
 import (
-	"bufio"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/atomicfile"
 )
 
 // WriteReportFile writes res to path in the format its extension names:
@@ -31,31 +31,8 @@ func WriteReportFile(path string, res *Result) error {
 	default:
 		return fmt.Errorf("write report %q: unknown extension: want .json, .md or .xml", path)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write report %q: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename this fails harmlessly
-	bw := bufio.NewWriter(f)
-	err = write(bw, res)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return fmt.Errorf("write report %q: %w", path, err)
+	if err := atomicfile.Write(path, 0o600, func(w io.Writer) error { return write(w, res) }); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }
