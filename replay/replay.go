@@ -1,0 +1,203 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/understudy-dev/understudy/exchange"
+)
+
+// Stats counts what a replay did.
+type Stats struct {
+	// Read exchanges came from the source.
+	Read int64
+	// Skipped ones were not sent: their method is unsafe and Unsafe is
+	// off.
+	Skipped int64
+	// Sent requests got an answer or an error, and were observed.
+	Sent int64
+	// Failed is the part of Sent that got no complete answer.
+	Failed int64
+	// Abandoned requests were cut short by the end of Run's context and
+	// were not observed.
+	Abandoned int64
+}
+
+// Replayer re-sends recorded requests. Create one with New; Run may be
+// called more than once, not concurrently.
+type Replayer struct {
+	cfg       Config
+	base      string
+	client    *http.Client
+	transport *http.Transport // ours to close; nil with Config.Client
+}
+
+// New validates cfg and prepares a replayer.
+func New(cfg Config) (*Replayer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.MaxResponseBytes == 0 {
+		cfg.MaxResponseBytes = DefaultMaxResponseBytes
+	}
+	if cfg.MarkerHeader == "" {
+		cfg.MarkerHeader = DefaultMarkerHeader
+	}
+	if cfg.MarkerValue == "" {
+		cfg.MarkerValue = DefaultMarkerValue
+	}
+	r := &Replayer{cfg: cfg, base: strings.TrimRight(cfg.Candidate, "/"), client: cfg.Client}
+	if r.client == nil {
+		r.transport = http.DefaultTransport.(*http.Transport).Clone()
+		r.transport.DisableCompression = true
+		r.transport.MaxIdleConnsPerHost = cfg.Workers
+		r.client = &http.Client{
+			Transport:     r.transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return r, nil
+}
+
+// Close releases the replayer's idle connections. It is safe to call
+// more than once.
+func (r *Replayer) Close() error {
+	if r.transport != nil {
+		r.transport.CloseIdleConnections()
+	}
+	return nil
+}
+
+// Run sends the request of every exchange from records to the candidate,
+// paced and at most Workers at a time, and calls observe with an exchange
+// that holds the recorded request, route and primary answer (and the
+// secondary with KeepSecondary) and the candidate's new answer. observe is
+// called from the worker goroutines, concurrently; it owns the exchange.
+// The records are not modified.
+//
+// Run returns when every record was replayed, or when ctx ends: then no
+// further request starts, those in flight are cancelled and not observed
+// (Stats.Abandoned), and the error is ctx's.
+func (r *Replayer) Run(ctx context.Context, records iter.Seq[*exchange.Exchange], observe func(*exchange.Exchange)) (Stats, error) {
+	var (
+		st      Stats
+		sent    atomic.Int64
+		failed  atomic.Int64
+		aborted atomic.Int64
+		wg      sync.WaitGroup
+	)
+	jobs := make(chan *exchange.Exchange)
+	for range r.cfg.Workers {
+		wg.Go(func() {
+			for x := range jobs {
+				out, ok := r.send(ctx, x)
+				if !ok {
+					aborted.Add(1)
+					continue
+				}
+				sent.Add(1)
+				if !out.Candidate.OK() {
+					failed.Add(1)
+				}
+				observe(out)
+			}
+		})
+	}
+	pacer := vegeta.ConstantPacer{Freq: r.cfg.Rate, Per: time.Second}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	began := time.Now()
+	var hits uint64
+	for x := range records {
+		if ctx.Err() != nil {
+			break
+		}
+		st.Read++
+		if !r.cfg.Unsafe && !safeMethod(x.Request.Method) {
+			st.Skipped++
+			continue
+		}
+		if wait, stop := pacer.Pace(time.Since(began), hits); stop {
+			break
+		} else if wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+		}
+		select {
+		case jobs <- x:
+			hits++
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	timer.Stop()
+	close(jobs)
+	wg.Wait()
+	st.Sent, st.Failed, st.Abandoned = sent.Load(), failed.Load(), aborted.Load()
+	return st, ctx.Err()
+}
+
+// safeMethod reports whether replaying m cannot have side effects.
+func safeMethod(m string) bool {
+	switch strings.ToUpper(m) {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return true
+	}
+	return false
+}
+
+// send replays x's request and joins the answer with x's recorded ones;
+// ok is false when ctx ended first.
+func (r *Replayer) send(ctx context.Context, x *exchange.Exchange) (*exchange.Exchange, bool) {
+	out := &exchange.Exchange{Request: x.Request, Route: x.Route, Primary: x.Primary}
+	if r.cfg.KeepSecondary {
+		out.Secondary = x.Secondary
+	}
+	out.Candidate = exchange.Response{Side: exchange.Candidate}
+	rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+	defer cancel()
+	req, err := r.request(rctx, &x.Request)
+	if err != nil {
+		out.Candidate.Error = err.Error()
+		return out, true
+	}
+	start := time.Now()
+	resp, err := r.client.Do(req)
+	if err == nil {
+		err = r.read(resp, &out.Candidate)
+	}
+	out.Candidate.Latency = time.Since(start)
+	if ctx.Err() != nil {
+		return nil, false
+	}
+	if err != nil {
+		out.Candidate.Error = err.Error()
+		out.Candidate.Timeout = errors.Is(err, context.DeadlineExceeded) || isTimeout(err)
+	}
+	return out, true
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
