@@ -1,0 +1,96 @@
+// Command plainproxy is the harness's no-mirroring baseline: a plain
+// net/http/httputil.ReverseProxy in front of one upstream, with the same
+// transport tuning and copy-buffer pool as mirror's primary path, so the
+// difference between it and shadow is what mirroring costs.
+//
+//	plainproxy -listen 127.0.0.1:0 -upstream http://127.0.0.1:8081
+//
+// It prints "listening on http://ADDR" once it accepts connections and
+// serves until SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
+	upstream := flag.String("upstream", "", "base URL of the upstream")
+	flag.Parse()
+	if err := run(ctx, *listen, *upstream); err != nil {
+		fmt.Fprintln(os.Stderr, "plainproxy:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, listen, upstream string) error {
+	u, err := url.Parse(upstream)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("-upstream %q: want a base URL such as http://127.0.0.1:8081", upstream)
+	}
+	transport := &http.Transport{ // as mirror's newTransport
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+	}
+	defer transport.CloseIdleConnections()
+	rp := &httputil.ReverseProxy{
+		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() },
+		Transport:  transport,
+		BufferPool: &bufferPool{},
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", listen, err)
+	}
+	srv := &http.Server{Handler: rp, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// bufferPool lends ReverseProxy 32 KiB copy buffers, as mirror does.
+type bufferPool struct{ pool sync.Pool }
+
+// Get returns a 32 KiB buffer.
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.pool.Get().(*[32 << 10]byte); ok {
+		return v[:]
+	}
+	return new([32 << 10]byte)[:]
+}
+
+// Put returns a buffer from Get.
+func (b *bufferPool) Put(buf []byte) {
+	if len(buf) == 32<<10 {
+		b.pool.Put((*[32 << 10]byte)(buf))
+	}
+}

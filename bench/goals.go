@@ -1,0 +1,313 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// Verdicts of a goal.
+const (
+	Met     = "yes"
+	Missed  = "**no**"
+	Unknown = "n/a"
+)
+
+// Goal is one row of the goals table: a figure beside what it should be.
+type Goal struct {
+	// Name says what is measured; Figure the measurement; Target the goal;
+	// Verdict is Met, Missed or Unknown (with why in Figure).
+	Name, Figure, Target, Verdict string
+}
+
+// Names of the targets the goals read; the harness uses the same.
+const (
+	targetPlain       = "plain"
+	targetShadowFast  = "shadow-fast"
+	targetShadowSlow  = "shadow-slow"
+	targetShadowDead  = "shadow-dead"
+	targetNginxFast   = "nginx-fast"
+	addedLatencyLimit = 1.2 // shadow's added latency over the plain proxy's
+	p99AlikeLimit     = 1.2 // slow or dead candidate p99 over fast
+	throughputShare   = 0.8 // shadow over nginx mirror
+	rateTolerance     = 0.01
+	maxRateShare      = 0.9
+	comparePerCore    = 20000
+	rssTolerance      = 0.10
+)
+
+// Goals evaluates every goal the run has figures for.
+func (r *Run) Goals() []Goal {
+	var gs []Goal
+	for _, g := range Groups(r.Latency) {
+		gs = append(gs, addedLatencyGoals(g, LatencyTable(r.Latency, g))...)
+	}
+	if len(r.Latency) > 0 {
+		gs = append(gs, candidateGoal(r.Latency, targetShadowSlow, "2 s candidate"),
+			candidateGoal(r.Latency, targetShadowDead, "dead candidate"))
+	}
+	if len(r.Throughput) > 0 {
+		gs = append(gs, throughputGoal(r.Throughput))
+		gs = append(gs, dropGoal(r))
+	}
+	if len(r.Accuracy) > 0 {
+		gs = append(gs, accuracyGoal(r.Accuracy))
+	}
+	if len(r.Ladder) > 0 {
+		gs = append(gs, maxRateGoal(r.Ladder))
+	}
+	if slow, fast, ok := CompareRange(r.GoBench); ok {
+		v, _ := slow.Metric("pairs/s")
+		f, _ := fast.Metric("pairs/s")
+		gs = append(gs, Goal{
+			Name:    "compare engine, one goroutine",
+			Figure:  fmt.Sprintf("slowest %s pairs/s (%s), fastest %s", thousands(v), shortName(slow.Name), thousands(f)),
+			Target:  fmt.Sprintf("≥ %s pairs/s per core", thousands(comparePerCore)),
+			Verdict: verdict(v >= comparePerCore),
+		})
+	}
+	for _, b := range r.GoBench {
+		if b.Name != "BenchmarkWrite" {
+			continue
+		}
+		v, _ := b.Metric("records/s")
+		fig := thousands(v) + " records/s"
+		if c, ok := b.Metric("records/cpu-s"); ok {
+			fig += ", " + thousands(c) + " records/cpu-s"
+		}
+		gs = append(gs, Goal{Name: "capture write, one goroutine", Figure: fig, Target: "(no goal; recorded)", Verdict: Unknown})
+	}
+	if r.Soak != nil {
+		gs = append(gs, rssGoal(r.Soak))
+	}
+	return gs
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return Met
+	}
+	return Missed
+}
+
+// addedLatencyGoals compares shadow's added latency (fast candidate) with
+// the plain proxy's and nginx mirror's, at p50 and p99.
+func addedLatencyGoals(group string, rows []LatencyRow) []Goal {
+	sh, ok := row(rows, targetShadowFast)
+	if !ok {
+		return nil
+	}
+	var gs []Goal
+	if pl, ok := row(rows, targetPlain); ok {
+		var figs []string
+		v := Met
+		for _, i := range []int{0, 2} {
+			fig := fmt.Sprintf("%s %s vs %s", Quantiles[i], addedUs(sh.Added[i]), addedUs(pl.Added[i]))
+			switch {
+			case math.IsNaN(sh.Added[i]) || math.IsNaN(pl.Added[i]):
+				v = Unknown
+			case pl.Added[i] <= 0:
+				fig += " (plain adds nothing measurable)"
+				if v == Met {
+					v = Unknown
+				}
+			default:
+				ratio := sh.Added[i] / pl.Added[i]
+				fig += fmt.Sprintf(" (%.2f×)", ratio)
+				if ratio > addedLatencyLimit {
+					v = Missed
+				}
+			}
+			figs = append(figs, fig)
+		}
+		gs = append(gs, Goal{
+			Name:   fmt.Sprintf("added latency @ %s upstream, shadow vs plain ReverseProxy", group),
+			Figure: strings.Join(figs, "; "), Target: fmt.Sprintf("≤ %.1f× plain proxy's", addedLatencyLimit), Verdict: v,
+		})
+	}
+	if ng, ok := row(rows, targetNginxFast); ok {
+		var figs []string
+		v := Met
+		for _, i := range []int{0, 2} {
+			figs = append(figs, fmt.Sprintf("%s %s vs %s", Quantiles[i], addedUs(sh.Added[i]), addedUs(ng.Added[i])))
+			switch {
+			case math.IsNaN(sh.Added[i]) || math.IsNaN(ng.Added[i]):
+				v = Unknown
+			case sh.Added[i] > ng.Added[i]:
+				v = Missed
+			}
+		}
+		gs = append(gs, Goal{
+			Name:   fmt.Sprintf("added latency @ %s upstream, shadow vs nginx mirror", group),
+			Figure: strings.Join(figs, "; "), Target: "≤ nginx mirror's", Verdict: v,
+		})
+	}
+	return gs
+}
+
+// candidateGoal compares the primary's p99 with a slow or dead candidate
+// with its p99 with a fast one, in every group.
+func candidateGoal(recs []LatencyRecord, target, what string) Goal {
+	g := Goal{Name: "primary p99 with a " + what, Target: fmt.Sprintf("≈ fast-candidate p99 (≤ %.1f×)", p99AlikeLimit), Verdict: Met}
+	var figs []string
+	for _, grp := range Groups(recs) {
+		rows := LatencyTable(recs, grp)
+		fast, ok1 := row(rows, targetShadowFast)
+		other, ok2 := row(rows, target)
+		if !ok1 || !ok2 || fast.Us[2] <= 0 {
+			continue
+		}
+		ratio := other.Us[2] / fast.Us[2]
+		figs = append(figs, fmt.Sprintf("@ %s: %s vs %s µs (%.2f×)", grp, thousands(other.Us[2]), thousands(fast.Us[2]), ratio))
+		if ratio > p99AlikeLimit {
+			g.Verdict = Missed
+		}
+	}
+	g.Figure = strings.Join(figs, "; ")
+	if len(figs) == 0 {
+		g.Figure, g.Verdict = "not measured", Unknown
+	}
+	return g
+}
+
+func throughputGoal(cells []ThroughputCell) Goal {
+	rows := ThroughputTable(cells, targetNginxFast)
+	g := Goal{Name: "max throughput, shadow vs nginx mirror (fast mirror, 0 ms upstream)", Target: fmt.Sprintf("≥ %.1f× nginx mirror", throughputShare)}
+	sh, ok1 := throughputRow(rows, targetShadowFast)
+	ng, ok2 := throughputRow(rows, targetNginxFast)
+	if !ok1 || !ok2 || math.IsNaN(sh.VsRef) {
+		g.Figure, g.Verdict = "not measured", Unknown
+		return g
+	}
+	g.Figure = fmt.Sprintf("%s vs %s req/s (%.2f×)", thousands(sh.RPS), thousands(ng.RPS), sh.VsRef)
+	g.Verdict = verdict(sh.VsRef >= throughputShare)
+	return g
+}
+
+func throughputRow(rows []ThroughputRow, target string) (ThroughputRow, bool) {
+	for _, r := range rows {
+		if r.Target == target {
+			return r, true
+		}
+	}
+	return ThroughputRow{}, false
+}
+
+// dropGoal checks that copies were dropped only under overload: none at
+// the fixed rate with a fast candidate (and in the soak), and at maximum
+// load only with the queue seen full.
+func dropGoal(r *Run) Goal {
+	g := Goal{Name: "mirror drops", Target: "only when the queue is really full"}
+	var figs []string
+	atRate := uint64(0)
+	measured := false
+	for _, grp := range Groups(r.Latency) {
+		if sh, ok := row(LatencyTable(r.Latency, grp), targetShadowFast); ok && sh.Mirror != nil {
+			atRate += sh.Mirror.Dropped
+			measured = true
+		}
+	}
+	if measured {
+		figs = append(figs, fmt.Sprintf("%d dropped at 1,000 req/s with a fast candidate", atRate))
+	}
+	if r.Soak != nil && r.Soak.Shadow != nil {
+		atRate += r.Soak.Shadow.Dropped
+		figs = append(figs, fmt.Sprintf("%d in the soak", r.Soak.Shadow.Dropped))
+	}
+	verdictStr := verdict(atRate == 0)
+	if sh, ok := throughputRow(ThroughputTable(r.Throughput, targetNginxFast), targetShadowFast); ok && sh.Shadow != nil {
+		d := sh.Shadow
+		figs = append(figs, fmt.Sprintf("%.2f%% at max load (deepest queue seen %d/%d)", 100*d.DropRatio(), d.MaxQueueDepth, d.QueueSize))
+		if d.Dropped > 0 && float64(d.MaxQueueDepth) < 0.9*float64(d.QueueSize) && verdictStr == Met {
+			verdictStr = Unknown // drops without having seen the queue full: polling too coarse, or a bug
+		}
+	}
+	g.Figure, g.Verdict = strings.Join(figs, "; "), verdictStr
+	return g
+}
+
+func accuracyGoal(runs []SynthRun) Goal {
+	g := Goal{Name: "synth rate accuracy", Target: fmt.Sprintf("within %.0f%%", 100*rateTolerance), Verdict: Met}
+	var figs []string
+	for _, s := range runs {
+		ratio := s.Report.AchievedRate / s.Rate
+		figs = append(figs, fmt.Sprintf("%s/s: %.4f×", thousands(s.Rate), ratio))
+		if math.Abs(ratio-1) > rateTolerance {
+			g.Verdict = Missed
+		}
+	}
+	g.Figure = strings.Join(figs, ", ")
+	return g
+}
+
+func maxRateGoal(steps []LadderStep) Goal {
+	g := Goal{Name: "synth max sustained rate vs vegeta CLI", Target: fmt.Sprintf("≥ %.1f× vegeta", maxRateShare)}
+	s, sTop := MaxSustained(steps, "synth")
+	v, vTop := MaxSustained(steps, "vegeta")
+	g.Figure = fmt.Sprintf("synth %s%s/s vs vegeta %s%s/s", atLeast(sTop), thousands(s), atLeast(vTop), thousands(v))
+	switch {
+	case v == 0:
+		g.Figure += " (vegeta kept up with no step)"
+		g.Verdict = Unknown
+	default:
+		g.Figure += fmt.Sprintf(" (%.2f×)", s/v)
+		g.Verdict = verdict(s/v >= maxRateShare)
+	}
+	return g
+}
+
+func rssGoal(s *Soak) Goal {
+	f := s.Figures()
+	g := Goal{Name: "shadow RSS over the soak (" + lookup(s.Meta, "duration") + " at " + lookup(s.Meta, "rate") + " req/s)",
+		Target: fmt.Sprintf("flat ±%.0f%%", 100*rssTolerance)}
+	if f.Start <= 0 {
+		g.Figure, g.Verdict = "no samples after the warm-up", Unknown
+		return g
+	}
+	endChange := float64(f.End-f.Start) / float64(f.Start)
+	peakChange := float64(f.Peak-f.Start) / float64(f.Start)
+	g.Figure = fmt.Sprintf("start %s, peak %s (%+.1f%%), end %s (%+.1f%%)", mib(f.Start), mib(f.Peak), 100*peakChange, mib(f.End), 100*endChange)
+	g.Verdict = verdict(math.Abs(endChange) <= rssTolerance && peakChange <= rssTolerance)
+	return g
+}
+
+func atLeast(top bool) string {
+	if top {
+		return "≥ "
+	}
+	return ""
+}
+
+// addedUs formats an added latency: +123 µs, -4 µs.
+func addedUs(v float64) string {
+	if math.IsNaN(v) {
+		return "?"
+	}
+	return fmt.Sprintf("%+.0f µs", v)
+}
+
+// mib formats kB as MiB.
+func mib(kb int64) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
+
+// shortName drops the Benchmark prefix.
+func shortName(n string) string { return strings.TrimPrefix(n, "Benchmark") }
+
+// thousands formats v rounded to an integer with comma separators.
+func thousands(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "?"
+	}
+	neg := v < 0
+	s := fmt.Sprintf("%.0f", math.Abs(v))
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
