@@ -33,6 +33,7 @@ type config struct {
 	AdminToken      string         `mapstructure:"admin_token"`
 	Mirror          mirrorConfig   `mapstructure:"mirror"`
 	Compare         compare.Config `mapstructure:"compare"`
+	Capture         captureConfig  `mapstructure:"capture"`
 }
 
 // mirrorConfig is the file form of mirror.Config; zero values take
@@ -93,6 +94,7 @@ var flagKeys = map[string]string{
 	"report-format":    "report_format",
 	"admin":            "admin",
 	"admin-token":      "admin_token",
+	"capture":          "capture.dir",
 }
 
 // addConfigFlags declares the flags shared by run and demo.
@@ -110,6 +112,7 @@ func addConfigFlags(cmd *cobra.Command, listen, adminAddr string) {
 	f.Bool("no-tui", false, "print plain summary lines instead of the dashboard")
 	f.String("report-out", "", "write the diff report here at shutdown (.json or .md)")
 	f.String("report-format", "", "report format: json or md (default: by --report-out extension)")
+	f.String("capture", "", "record every compared exchange, redacted, to capture files in this directory (see README: Capture files)")
 }
 
 // loadConfig builds the effective config for cmd from defaults, file, env
@@ -152,6 +155,9 @@ func (c config) validate() error {
 	}
 	if err := c.Compare.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("compare: %w", err))
+	}
+	if err := c.Capture.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := c.reportFormat(); err != nil {
 		errs = append(errs, err)

@@ -99,7 +99,7 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 	if err := cfg.validate(); err != nil {
 		return cli.ConfigError(err)
 	}
-	s, err := newSession(cfg, demoRoutes, logger)
+	s, err := newSession(cfg, demoRoutes, "demo", logger)
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ pipeline can gate on it.`,
 			if err != nil {
 				return err
 			}
-			s, err := newSession(cfg, nil, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+			s, err := newSession(cfg, nil, "run", slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 			if err != nil {
 				return err
 			}

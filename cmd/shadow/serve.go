@@ -59,10 +59,18 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 	if err != nil {
 		logger.Warn("mirror copies abandoned at shutdown", "abandoned", abandoned, "err", err)
 	}
+	// Every observer call has returned: the capture files can be finished.
+	if err := s.rec.Close(); err != nil {
+		logger.Error("capture incomplete", "err", err)
+	}
 	<-shown
 	snap, _ := d.Source.Snapshot(context.Background())
 	fmt.Fprintln(out, tui.Plain(snap))
-	fmt.Fprintf(out, "shadow: stopped after %s; %d copies abandoned at shutdown\n",
+	line := fmt.Sprintf("shadow: stopped after %s; %d copies abandoned at shutdown",
 		time.Since(s.started).Round(time.Second), abandoned)
+	if c := s.rec.summary(); c != "" {
+		line += "; " + c
+	}
+	fmt.Fprintln(out, line)
 	return serveErr
 }

@@ -17,11 +17,14 @@ import (
 )
 
 // session is one parallel run: the proxy and the engine that judges what
-// it sees. The proxy's observer is the engine; neither knows the other.
+// it sees. The proxy's observer is a recorder that redacts each exchange,
+// has the engine judge it and queues it for the capture files; the proxy
+// and the engine do not know each other.
 type session struct {
 	cfg     config
 	proxy   *mirror.Proxy
 	engine  *compare.Engine
+	rec     *recorder
 	ln      net.Listener
 	started time.Time
 	logger  *slog.Logger
@@ -30,29 +33,40 @@ type session struct {
 	beforeShutdown func()
 }
 
-// newSession builds the engine, a proxy that feeds it, and the listener.
-// routes, when the config has none, become the proxy's routes.
-func newSession(cfg config, routes []mirror.Route, logger *slog.Logger) (*session, error) {
+// newSession builds the engine, the recorder in front of it (and the
+// capture files, when configured), a proxy that feeds them, and the
+// listener. routes, when the config has none, become the proxy's routes.
+// command labels the capture files ("run", "demo").
+func newSession(cfg config, routes []mirror.Route, command string, logger *slog.Logger) (*session, error) {
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
 		return nil, cli.ConfigError(fmt.Errorf("compare: %w", err))
+	}
+	labels := captureLabels(command, map[string]string{
+		"primary": cfg.Primary, "secondary": cfg.Secondary, "candidate": cfg.Candidate,
+	})
+	rec, err := newRecorder(engine, cfg.Capture, labels, logger)
+	if err != nil {
+		return nil, cli.ConfigError(fmt.Errorf("capture: %w", err))
 	}
 	mcfg := cfg.mirrorConfig()
 	if len(mcfg.Routes) == 0 {
 		mcfg.Routes = routes
 	}
-	mcfg.Observer = engine
+	mcfg.Observer = rec
 	mcfg.Logger = logger
 	proxy, err := mirror.New(mcfg)
 	if err != nil {
+		rec.discard()
 		return nil, cli.ConfigError(err)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		proxy.Close()
+		rec.discard()
 		return nil, cli.Aborted(fmt.Errorf("listen: %w", err))
 	}
-	return &session{cfg: cfg, proxy: proxy, engine: engine, ln: ln, started: time.Now(), logger: logger}, nil
+	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, ln: ln, started: time.Now(), logger: logger}, nil
 }
 
 // URL is the proxy's base URL.
@@ -74,6 +88,7 @@ func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, 
 	if err != nil {
 		s.proxy.Close()
 		s.ln.Close()
+		s.rec.discard()
 		return nil, cli.ConfigError(err)
 	}
 	defer stopAdmin()
@@ -87,19 +102,31 @@ func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, 
 	if err := s.serve(ctx, d, out); err != nil {
 		return nil, cli.Aborted(err)
 	}
-	return s.finish(out)
+	rep, err := s.finish(out)
+	if err == nil {
+		// The report stands, but files asked for are incomplete.
+		if cerr := s.rec.Close(); cerr != nil {
+			err = cli.Aborted(cerr)
+		}
+	}
+	return rep, err
 }
 
 // finish builds the final report, writes it where the config says, and
 // prints the verdict.
 func (s *session) finish(out io.Writer) (*compare.Report, error) {
-	rep := s.engine.Report()
-	if s.cfg.ReportOut != "" {
-		format, _ := s.cfg.reportFormat() // validated at load
-		if err := compare.WriteReportFile(s.cfg.ReportOut, format, rep); err != nil {
+	return finishReport(s.cfg, s.engine.Report(), out)
+}
+
+// finishReport writes rep where cfg says (report_out) and prints the
+// verdict and its reasons.
+func finishReport(cfg config, rep *compare.Report, out io.Writer) (*compare.Report, error) {
+	if cfg.ReportOut != "" {
+		format, _ := cfg.reportFormat() // validated at load
+		if err := compare.WriteReportFile(cfg.ReportOut, format, rep); err != nil {
 			return rep, cli.Aborted(fmt.Errorf("write report: %w", err))
 		}
-		fmt.Fprintf(out, "shadow: report written to %s\n", s.cfg.ReportOut)
+		fmt.Fprintf(out, "shadow: report written to %s\n", cfg.ReportOut)
 	}
 	fmt.Fprintf(out, "shadow: verdict %s: %d pairs compared, %d differ (%.2f%%), %d candidate errors\n",
 		rep.Verdict, rep.Totals.Pairs, rep.Totals.Diffs, 100*rep.Totals.DiffRate, rep.Totals.CandidateErrors)

@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/demo"
+	"github.com/understudy-dev/understudy/exchange"
+)
+
+// slowWriter is a capture writer that blocks every write until release
+// is closed, like a stalled disk.
+type slowWriter struct {
+	release chan struct{}
+	mu      sync.Mutex
+	got     []*capture.ExchangeRecord
+}
+
+func (w *slowWriter) WriteExchange(r *capture.ExchangeRecord) error {
+	<-w.release
+	w.mu.Lock()
+	w.got = append(w.got, r)
+	w.mu.Unlock()
+	return nil
+}
+func (w *slowWriter) Close() error    { return nil }
+func (w *slowWriter) Files() []string { return nil }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func jsonExchange(id, primary, candidate string) *exchange.Exchange {
+	h := http.Header{"Content-Type": {"application/json"}}
+	return &exchange.Exchange{
+		Request:   exchange.Request{ID: id, Method: "GET", URL: "/items/1", Header: http.Header{"Authorization": {"Bearer s3cret-token"}}},
+		Primary:   exchange.Response{Side: exchange.Primary, Status: 200, Header: h, Body: []byte(primary)},
+		Candidate: exchange.Response{Side: exchange.Candidate, Status: 200, Header: h, Body: []byte(candidate)},
+	}
+}
+
+// A stalled writer never holds up the proxy's workers: every Observe
+// returns while the writer is blocked, what does not fit the queue is
+// dropped and counted, and the rest is written at Close.
+func TestRecorderNeverWaitsForTheWriter(t *testing.T) {
+	t.Parallel()
+	engine, err := compare.New(compare.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &slowWriter{release: make(chan struct{})}
+	const queue, sent = 3, 20
+	r := startRecorder(engine, &capture.Redactor{}, w, "slow", queue, discardLogger())
+	observed := make(chan struct{})
+	go func() {
+		defer close(observed)
+		for i := range sent {
+			r.Observe(jsonExchange(fmt.Sprint(i), `{"a": 1}`, `{"a": 2}`))
+		}
+	}()
+	select {
+	case <-observed:
+	case <-time.After(30 * time.Second):
+		close(w.release)
+		t.Fatal("Observe waited for a stalled writer")
+	}
+	// The writer holds at most one record, the queue the next few.
+	if d := r.dropped.Load(); d < sent-queue-1 || d > sent-queue {
+		t.Errorf("dropped %d, want %d or %d", d, sent-queue-1, sent-queue)
+	}
+	if got := engine.Report().Totals.Pairs; got != sent {
+		t.Errorf("engine judged %d exchanges, want all %d: dropping a record must not drop the judgement", got, sent)
+	}
+	close(w.release)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.written.Load()+r.dropped.Load(), int64(sent); got != want {
+		t.Errorf("written %d + dropped %d = %d, want %d", r.written.Load(), r.dropped.Load(), got, want)
+	}
+	if !strings.Contains(r.summary(), fmt.Sprintf("%d dropped", r.dropped.Load())) {
+		t.Errorf("summary %q does not show the dropped count", r.summary())
+	}
+	// After Close, late exchanges are counted, not sent on a closed queue.
+	r.Observe(jsonExchange("late", `{}`, `{}`))
+	if err := r.Close(); err != nil {
+		t.Errorf("second Close = %v", err)
+	}
+}
+
+// A record carries the verdict with body paths as capture documents
+// them, noise apart; the engine sees a redacted copy, the writer the
+// original (it redacts itself), and the caller's exchange is untouched.
+func TestRecorderRecordsVerdictAndRedactsForTheEngine(t *testing.T) {
+	t.Parallel()
+	engine, err := compare.New(compare.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &slowWriter{release: make(chan struct{})}
+	close(w.release)
+	r := startRecorder(engine, &capture.Redactor{}, w, "mem", 10, discardLogger())
+	x := jsonExchange("1", `{"price": 1, "eta": 5, "password": "pw-1"}`, `{"price": 2, "eta": 6, "password": "pw-2"}`)
+	x.Secondary = &exchange.Response{Side: exchange.Secondary, Status: 200, Header: x.Primary.Header,
+		Body: []byte(`{"price": 1, "eta": 7, "password": "pw-3"}`)}
+	r.Observe(x)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.got) != 1 {
+		t.Fatalf("wrote %d records, want 1", len(w.got))
+	}
+	rec := w.got[0]
+	if rec.Endpoint != "GET /items/{id}" || !rec.Differs ||
+		!slices.Equal(rec.Diffs, []string{"body.$.price"}) || !slices.Equal(rec.Noise, []string{"body.$.eta"}) {
+		t.Errorf("record = endpoint %q differs %v diffs %q noise %q; want GET /items/{id}, true, [body.$.price], [body.$.eta]",
+			rec.Endpoint, rec.Differs, rec.Diffs, rec.Noise)
+	}
+	if got := x.Request.Header.Get("Authorization"); got != "Bearer s3cret-token" || !bytes.Contains(x.Primary.Body, []byte("pw-1")) {
+		t.Errorf("the caller's exchange was modified: %q, %s", got, x.Primary.Body)
+	}
+	var shown bytes.Buffer
+	if err := engine.Report().WriteJSON(&shown); err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"s3cret", "pw-1", "pw-2", "pw-3"} {
+		if strings.Contains(shown.String(), secret) {
+			t.Errorf("the engine's report shows %q:\n%s", secret, shown.String())
+		}
+	}
+}
+
+func TestCaptureConfig(t *testing.T) {
+	path := writeFile(t, "shadow.yaml", `
+primary: http://a
+candidate: http://b
+capture:
+  queue_size: 16
+  redact:
+    headers: [X-Session]
+    field_names: [pin]
+    field_paths: ["$.card.number"]
+`)
+	t.Setenv("SHADOW_CAPTURE_REDACT_KEY", "0123456789abcdef-from-env")
+	t.Setenv("SHADOW_CAPTURE_DIR", "/from/env")
+	cfg, err := loadRunConfig(t, "--config", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Capture
+	if c.Dir != "/from/env" || c.QueueSize != 16 || c.Redact.Key != "0123456789abcdef-from-env" ||
+		!slices.Equal(c.Redact.Headers, []string{"X-Session"}) || !slices.Equal(c.Redact.FieldPaths, []string{"$.card.number"}) {
+		t.Errorf("capture config = %+v, want the file's lists, env's dir and key", c)
+	}
+	cfg, err = loadRunConfig(t, "--config", path, "--capture", "/from/flag")
+	if err != nil || cfg.Capture.Dir != "/from/flag" {
+		t.Errorf("--capture: dir = %q (%v), want /from/flag", cfg.Capture.Dir, err)
+	}
+
+	bad := writeFile(t, "bad.yaml", `
+primary: http://a
+candidate: http://b
+capture:
+  queue_size: -1
+  redact: {key: short, field_paths: ["card"]}
+`)
+	t.Setenv("SHADOW_CAPTURE_REDACT_KEY", "")
+	_, err = loadRunConfig(t, "--config", bad)
+	for _, want := range []string{"capture.queue_size", "capture.redact"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}
+
+// demoUpstreams starts a v1 primary, a v1 secondary and a v2 candidate.
+func demoUpstreams(t *testing.T) (primary, secondary, candidate string) {
+	t.Helper()
+	var urls []string
+	for i, v := range []int{1, 1, 2} {
+		s, err := demo.Start(demo.Options{Version: v, Seed: int64(100 + i), ErrorRate: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		urls = append(urls, s.URL)
+	}
+	return urls[0], urls[1], urls[2]
+}
+
+// The secrets sent through the proxy in the end-to-end tests; none may
+// reach a written byte.
+var secrets = []string{"tok-SECRET-1", "cookie-SECRET-2", "hunter2-SECRET-3", "query-SECRET-4"}
+
+// shadowConfig is the config file of the end-to-end tests: the demo's
+// unsafe routes, one worker so copies reach the candidate in order, fixed
+// endpoint templates, and a redaction key.
+const shadowConfig = `
+mirror:
+  workers: 1
+  routes:
+    - {name: create-order, methods: [POST], path: /orders, unsafe: true}
+compare:
+  routes: ["/orders/{id}"]
+capture:
+  redact: {key: "e2e-test-key-0123456789"}
+`
+
+// liveCapture is a finished `shadow run --capture` against the demo.
+type liveCapture struct {
+	dir, config, liveReport string
+	output                  string
+	exchanges               int
+}
+
+// runCapture sends orders, reads and menu lookups, with credentials,
+// through `shadow run --capture` in front of the demo service.
+func runCapture(t *testing.T) liveCapture {
+	t.Helper()
+	primary, secondary, candidate := demoUpstreams(t)
+	tmp := t.TempDir()
+	lc := liveCapture{
+		dir:        filepath.Join(tmp, "captures"),
+		config:     writeFile(t, "shadow.yaml", shadowConfig),
+		liveReport: filepath.Join(tmp, "live.json"),
+	}
+	base, stop, code, out := startShadow(t, "--config", lc.config, "--primary", primary, "--secondary", secondary,
+		"--candidate", candidate, "--capture", lc.dir, "--report-out", lc.liveReport, "--summary-interval", "50ms", "--no-tui")
+	client := &http.Client{Timeout: 10 * time.Second}
+	do := func(method, path, body string) string {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+secrets[0])
+		req.Header.Set("Cookie", "session="+secrets[1])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			stop()
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, resp.Body)
+		lc.exchanges++
+		return resp.Header.Get("Location")
+	}
+	const orders = 25
+	for i := range orders {
+		loc := do("POST", "/orders", fmt.Sprintf(
+			`{"customer": "c%d", "password": %q, "items": [{"sku": "soda", "qty": 2}, {"sku": "dip", "qty": %d}]}`,
+			i%4, secrets[2], 1+i%3))
+		do("GET", loc, "")
+		do("GET", "/menu?token="+secrets[3]+"&lang=en", "")
+	}
+	waitFor(t, out, regexp.MustCompile(fmt.Sprintf(`compared %d `, lc.exchanges)), stop)
+	stop()
+	select {
+	case c := <-code:
+		if c != cli.ExitFail {
+			t.Fatalf("shadow run exit code %d, want %d (v2 differs)\n%s", c, cli.ExitFail, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("shadow run did not stop")
+	}
+	lc.output = out.String()
+	return lc
+}
+
+// `shadow run --capture` writes complete files (renamed from .partial),
+// 0600 in a 0700 directory, counts them in the final summary line, and no
+// secret sent through the proxy reaches any written byte.
+func TestRunCaptureWritesRedactedFiles(t *testing.T) {
+	lc := runCapture(t)
+	if !strings.Contains(lc.output, fmt.Sprintf("capture: %d records written to %s, 0 dropped", lc.exchanges, lc.dir)) {
+		t.Errorf("final summary does not count the records:\n%s", lc.output)
+	}
+	fi, err := os.Stat(lc.dir)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("capture dir mode %v (%v), want 0700", fi.Mode(), err)
+	}
+	files, _ := filepath.Glob(filepath.Join(lc.dir, "*"))
+	if len(files) == 0 {
+		t.Fatal("no capture files")
+	}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil || fi.Mode().Perm() != 0o600 || !strings.HasSuffix(f, capture.FileSuffix) {
+			t.Errorf("%s: mode %v (%v), want a finished 0600 .usc file", f, fi.Mode(), err)
+		}
+	}
+	assertNoSecrets(t, append(files, lc.liveReport))
+	var n int
+	hashed := false
+	if _, err := capture.ReadFiles([]string{lc.dir}, func(r capture.Record) error {
+		n++
+		hashed = hashed || strings.HasPrefix(r.Exchange.Exchange.Request.Header.Get("Authorization"), "hmac:")
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != lc.exchanges || !hashed {
+		t.Errorf("read %d records (keyed hash seen: %v), want %d with keyed hashes", n, hashed, lc.exchanges)
+	}
+}
+
+// assertNoSecrets fails when any of the files holds a secret.
+func assertNoSecrets(t *testing.T, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, s := range secrets {
+				if bytes.Contains(b, []byte(s)) {
+					t.Errorf("%s holds the secret %q", path, s)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// `shadow demo --capture` records through the same session code.
+func TestDemoCaptures(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo-captures")
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), []string{
+		"demo", "--duration", "1500ms", "--summary-interval", "1s", "--seed", "3", "--rate", "20", "--no-tui", "--capture", dir,
+	}, &out, &errOut)
+	if code != cli.ExitOK {
+		t.Fatalf("exit code %d\n%s\n%s", code, errOut.String(), out.String())
+	}
+	st, err := capture.ReadFiles([]string{dir}, nil)
+	if err != nil || st.Records == 0 || st.CorruptFrames+st.TruncatedTails != 0 {
+		t.Fatalf("read %+v (%v), want intact records", st, err)
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("capture: %d records written to %s", st.Records, dir)) {
+		t.Errorf("summary does not match the %d records read:\n%s", st.Records, out.String())
+	}
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/compare"
+)
+
+func newReportCmd() *cobra.Command {
+	var format, out string
+	cmd := &cobra.Command{
+		Use:   "report [--format md|json] [--out FILE] [--config FILE] FILE|DIR...",
+		Short: "Build the diff report offline from capture files",
+		Long: `Report re-judges every exchange recorded by shadow run --capture (or
+replay --capture) with the compare settings of --config (the compare:
+section; SHADOW_COMPARE_* env too), so normalizers and noise settings can
+be changed after the fact, and prints the report (Markdown unless --format
+json) or writes it to --out. A directory stands for the capture files in
+it; files from many replicas merge into one report.
+
+Damaged files still report: what was read, corrupt frames and truncated
+tails are counted on stderr. It exits 1 when the verdict is fail.`,
+		Example: `  shadow report captures/
+  shadow report --config shadow.yaml --format json --out report.json pod-a/ pod-b/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := decodeConfig(cmd)
+			if err != nil {
+				return err
+			}
+			if err := cfg.Compare.Validate(); err != nil {
+				return cli.ConfigError(fmt.Errorf("compare: %w", err))
+			}
+			switch format {
+			case "", "md", "markdown", "json":
+			default:
+				return cli.ConfigError(fmt.Errorf("format: %q is not md or json", format))
+			}
+			rep, stats, err := offlineReport(cfg.Compare, args)
+			stderr := cmd.ErrOrStderr()
+			fmt.Fprintln(stderr, "shadow report: "+readSummary(stats))
+			if err != nil {
+				return err
+			}
+			if err := emitReport(cmd.OutOrStdout(), out, format, rep); err != nil {
+				return err
+			}
+			if out != "" {
+				fmt.Fprintf(stderr, "shadow report: written to %s\n", out)
+			}
+			fmt.Fprintf(stderr, "shadow report: verdict %s: %d pairs compared, %d differ\n", rep.Verdict, rep.Totals.Pairs, rep.Totals.Diffs)
+			if rep.Verdict == compare.Fail {
+				return cli.Failed(errors.New("verdict fail: the candidate differs beyond the configured rule"))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.String("config", "", "YAML config file; its compare: section judges the records")
+	f.StringVar(&format, "format", "", "md (default) or json; with --out, default by extension")
+	f.StringVar(&out, "out", "", "write the report to this file (0600, atomically) instead of stdout")
+	return cmd
+}
+
+// offlineStats is what reading capture files for a report found.
+type offlineStats struct {
+	capture.ReadStats
+	// Exchanges were judged; Other records (synthetic steps) were not.
+	Exchanges, Other int64
+}
+
+// offlineReport judges every exchange record of the files with a fresh
+// engine. A path that is not a readable capture file is bad input; damage
+// inside a file is counted, not an error.
+func offlineReport(cfg compare.Config, paths []string) (*compare.Report, offlineStats, error) {
+	var st offlineStats
+	engine, err := compare.New(cfg)
+	if err != nil {
+		return nil, st, cli.ConfigError(fmt.Errorf("compare: %w", err))
+	}
+	st.ReadStats, err = capture.ReadFiles(paths, func(r capture.Record) error {
+		if r.Kind != capture.KindExchange {
+			st.Other++
+			return nil
+		}
+		st.Exchanges++
+		engine.Observe(&r.Exchange.Exchange)
+		return nil
+	})
+	if err != nil {
+		return nil, st, readError(err)
+	}
+	return engine.Report(), st, nil
+}
+
+// readError sorts a capture read error into bad input (exit 3: a missing
+// file, not a capture file, a future format) and a failed read (exit 2).
+func readError(err error) error {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, capture.ErrNotCapture) || errors.Is(err, capture.ErrUnsupportedVersion) {
+		return cli.ConfigError(err)
+	}
+	return cli.Aborted(err)
+}
+
+// readSummary says what reading found, damage included.
+func readSummary(s offlineStats) string {
+	return fmt.Sprintf("read %d files: %d records (%d exchanges, %d other), %d corrupt frames, %d truncated tails, %d unknown records, %d bytes skipped",
+		s.Files, s.Records, s.Exchanges, s.Other, s.CorruptFrames, s.TruncatedTails, s.UnknownRecords, s.SkippedBytes)
+}
+
+// emitReport writes rep to path (format by extension unless given) or,
+// with no path, to w (Markdown unless format is json).
+func emitReport(w io.Writer, path, format string, rep *compare.Report) error {
+	if path != "" {
+		if err := compare.WriteReportFile(path, format, rep); err != nil {
+			return cli.Aborted(err)
+		}
+		return nil
+	}
+	var err error
+	if format == "json" {
+		err = rep.WriteJSON(w)
+	} else {
+		err = rep.WriteMarkdown(w)
+	}
+	if err != nil {
+		return cli.Aborted(fmt.Errorf("write report: %w", err))
+	}
+	return nil
+}
