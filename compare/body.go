@@ -2,12 +2,7 @@ package compare
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
-	"compress/zlib"
-	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"strings"
 	"unicode/utf8"
@@ -15,71 +10,45 @@ import (
 	"github.com/understudy-dev/understudy/exchange"
 )
 
-// bodyView is one side's body, with its content decoded (gzip, deflate)
-// and its JSON decoded and normalized at most once, so that the
-// primary's tree serves both the candidate and the secondary comparison.
+// bodyView is one side's body, with its content decoded (see
+// decodeContent) and parsed (JSON, XML or form) and normalized at most
+// once, so that the primary's tree serves both the candidate and the
+// secondary comparison.
 type bodyView struct {
 	resp      *exchange.Response
 	body      []byte // content after Content-Encoding is undone
 	truncated bool   // body is a prefix of the content
 	size      int64  // full content length; 0 when unknown
-	w         *walker
-	done      bool
-	tree      any
-	isJSON    bool
+	bodyRules
+
+	done   bool
+	tree   any
+	isJSON bool
+
+	xmlDone, isXML bool
+	xml            *xmlNode
+
+	formDone, isForm bool
+	form             []formField
 }
 
-func newBodyView(r *exchange.Response, w *walker) *bodyView {
-	b := &bodyView{resp: r, w: w}
+// bodyRules say how the bodies of one exchange are compared.
+type bodyRules struct {
+	kind ComparatorKind // forced by the route, or AutoComparator
+	w    *walker        // JSON normalizers
+	ns   []*normalizer  // all normalizers, for XML and form bodies
+}
+
+// newBodyView decodes an answer's content. It stays small enough to be
+// inlined, so that views live on the judge's stack.
+func newBodyView(r *exchange.Response, rules bodyRules) *bodyView {
+	b := &bodyView{resp: r, bodyRules: rules}
 	b.body, b.truncated, b.size = decodeContent(r)
 	return b
 }
 
-// maxDecoded bounds a decompressed body, against decompression bombs.
-const maxDecoded = 8 << 20
-
-// decodeContent undoes a gzip or deflate Content-Encoding, so that two
-// answers compressed differently still compare by content. A truncated
-// compressed body yields the prefix it decodes to. Unknown encodings
-// (br, zstd) and corrupt data are compared as they are.
-func decodeContent(r *exchange.Response) (body []byte, truncated bool, size int64) {
-	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	if enc == "" || enc == "identity" || len(r.Body) == 0 {
-		return r.Body, r.Truncated, r.Size
-	}
-	var zr io.Reader
-	switch enc {
-	case "gzip", "x-gzip":
-		gz, err := gzip.NewReader(bytes.NewReader(r.Body))
-		if err != nil {
-			return r.Body, r.Truncated, r.Size
-		}
-		zr = gz
-	case "deflate": // zlib-wrapped per RFC 9110, raw deflate in practice too
-		if z, err := zlib.NewReader(bytes.NewReader(r.Body)); err == nil {
-			zr = z
-		} else {
-			zr = flate.NewReader(bytes.NewReader(r.Body))
-		}
-	default:
-		return r.Body, r.Truncated, r.Size
-	}
-	out, err := io.ReadAll(io.LimitReader(zr, maxDecoded+1))
-	switch {
-	case len(out) > maxDecoded:
-		return out[:maxDecoded], true, 0
-	case err != nil && r.Truncated && errors.Is(err, io.ErrUnexpectedEOF):
-		return out, true, 0
-	case err != nil:
-		return r.Body, r.Truncated, r.Size
-	}
-	return out, r.Truncated, int64(len(out))
-}
-
-// jsonish reports whether the body claims or looks like JSON.
-func (b *bodyView) jsonish() bool {
-	return isJSONType(b.resp.Header.Get("Content-Type")) || looksJSON(b.body)
-}
+// jsonish reports whether the body is to be compared as JSON.
+func (b *bodyView) jsonish() bool { return b.claims(JSONComparator) }
 
 // json returns the normalized tree of a complete JSON body.
 func (b *bodyView) json() (any, bool) {
@@ -94,6 +63,33 @@ func (b *bodyView) json() (any, bool) {
 	return b.tree, b.isJSON
 }
 
+// xmlTree returns the normalized element tree of a complete XML body.
+func (b *bodyView) xmlTree() (*xmlNode, bool) {
+	if !b.xmlDone {
+		b.xmlDone = true
+		if b.claims(XMLComparator) {
+			if n, ok := parseXML(b.body); ok {
+				normalizeXML(n, b.ns)
+				b.xml, b.isXML = n, true
+			}
+		}
+	}
+	return b.xml, b.isXML
+}
+
+// formFields returns the normalized fields of a complete form body.
+func (b *bodyView) formFields() ([]formField, bool) {
+	if !b.formDone {
+		b.formDone = true
+		if b.claims(FormComparator) {
+			if f, ok := parseForm(b.body); ok {
+				b.form, b.isForm = normalizeForm(f, b.ns), true
+			}
+		}
+	}
+	return b.form, b.isForm
+}
+
 // bodyDiff is the outcome of comparing two bodies.
 type bodyDiff struct {
 	diffs     []Difference
@@ -102,9 +98,14 @@ type bodyDiff struct {
 	truncated bool
 }
 
-// diffBodies compares two bodies: structurally when both are JSON, as
-// text or bytes otherwise. text rewrites text bodies before comparing.
+// diffBodies compares two bodies: structurally when both are JSON, XML
+// or form, as text or bytes otherwise. A body that is one of these
+// against one that is not is a type change at "body". text rewrites text
+// bodies before comparing.
 func diffBodies(p, c *bodyView, text func(string) string) bodyDiff {
+	if p.kind == BinaryComparator {
+		text = nil // bytes are compared as they are
+	}
 	if p.truncated || c.truncated {
 		return diffTruncated(p, c, text)
 	}
@@ -117,9 +118,36 @@ func diffBodies(p, c *bodyView, text func(string) string) bodyDiff {
 	case pok && cok:
 		return diffTrees(pj, cj)
 	case pok != cok:
-		return single(Difference{Path: bodyPath, Kind: TypeChanged, Primary: p.describe(pok), Candidate: c.describe(cok)})
+		return typeChange(p, c, pok, cok, "JSON")
 	}
-	return diffRaw(p.body, c.body, text)
+	px, pok := p.xmlTree()
+	cx, cok := c.xmlTree()
+	switch {
+	case pok && cok:
+		return diffXML(px, cx)
+	case pok != cok:
+		return typeChange(p, c, pok, cok, "XML")
+	}
+	pf, pok := p.formFields()
+	cf, cok := c.formFields()
+	switch {
+	case pok && cok:
+		return diffForms(pf, cf)
+	case pok != cok:
+		return typeChange(p, c, pok, cok, "form")
+	}
+	return diffRaw(p.body, c.body, text, p.kind)
+}
+
+// typeChange reports a body of one format against one that is not.
+func typeChange(p, c *bodyView, pok, cok bool, format string) bodyDiff {
+	label := func(ok bool) string {
+		if ok {
+			return format
+		}
+		return ""
+	}
+	return single(Difference{Path: bodyPath, Kind: TypeChanged, Primary: p.describe(label(pok)), Candidate: c.describe(label(cok))})
 }
 
 // diffTrees diffs two normalized JSON trees, quickly when they are equal.
@@ -138,13 +166,14 @@ func single(d Difference) bodyDiff {
 	return bodyDiff{diffs: []Difference{d}, fields: []string{d.Field()}}
 }
 
-// describe says what kind of body an answer has, for a type change.
-func (b *bodyView) describe(isJSON bool) string {
+// describe says what kind of body an answer has, for a type change:
+// format names the format it parsed as, if any.
+func (b *bodyView) describe(format string) string {
 	switch {
 	case len(b.body) == 0:
 		return "empty body"
-	case isJSON:
-		return fmt.Sprintf("JSON, %d bytes", len(b.body))
+	case format != "":
+		return fmt.Sprintf("%s, %d bytes", format, len(b.body))
 	}
 	kind := "binary"
 	if isText(b.body) {
@@ -159,9 +188,10 @@ func (b *bodyView) describe(isJSON bool) string {
 // isText reports whether a body is UTF-8 without NUL bytes.
 func isText(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
 
-// diffRaw compares two complete non-JSON bodies.
-func diffRaw(a, b []byte, text func(string) string) bodyDiff {
-	if isText(a) && isText(b) {
+// diffRaw compares two complete bodies as text (with a line diff) or
+// bytes: as the kind forces, or text when both are text.
+func diffRaw(a, b []byte, text func(string) string, kind ComparatorKind) bodyDiff {
+	if kind == TextComparator || (kind != BinaryComparator && isText(a) && isText(b)) {
 		sa, sb := string(a), string(b)
 		if text != nil {
 			sa, sb = text(sa), text(sb)
@@ -243,7 +273,7 @@ func writeLines(b *strings.Builder, mark string, lines []string) {
 
 // diffTruncated compares bodies of which at least one was cut off by the
 // proxy: JSON as far as both trees are known (see partial.go), anything
-// else as far as both byte prefixes go.
+// else (XML and form bodies too) as far as both byte prefixes go.
 func diffTruncated(p, c *bodyView, text func(string) string) bodyDiff {
 	if p.jsonish() && c.jsonish() {
 		a, okA := decodePartial(p.body, p.truncated)
@@ -257,7 +287,10 @@ func diffTruncated(p, c *bodyView, text func(string) string) bodyDiff {
 	}
 	out := bodyDiff{truncated: true}
 	a, b := p.body, c.body
-	if text != nil && isText(a) && isText(b) {
+	textual := func(x, y []byte) bool {
+		return p.kind == TextComparator || (p.kind != BinaryComparator && isText(x) && isText(y))
+	}
+	if text != nil && textual(a, b) {
 		a, b = []byte(text(string(a))), []byte(text(string(b)))
 	}
 	n := min(len(a), len(b))
@@ -269,7 +302,7 @@ func diffTruncated(p, c *bodyView, text func(string) string) bodyDiff {
 			Candidate: fmt.Sprintf("%d bytes read", len(c.body)),
 			Detail:    fmt.Sprintf("truncated bodies differ from byte %d", k),
 		}
-		if isText(a[:n]) && isText(b[:n]) {
+		if textual(a[:n], b[:n]) {
 			d = lineDiff(string(a[:n]), string(b[:n]))
 			d.Detail = "truncated bodies, compared as far as both were read\n" + d.Detail
 		}

@@ -40,9 +40,13 @@ type Config struct {
 	// automatic templating. A "{name}" segment matches one path segment;
 	// a final "{name...}" matches the rest of the path.
 	Routes []string `json:"routes,omitempty" yaml:"routes,omitempty" mapstructure:"routes"`
-	// Normalizers are applied, in order, to both sides of every JSON body
+	// Normalizers are applied, in order, to both sides of every body
 	// before they are diffed (see Normalizer).
 	Normalizers []Normalizer `json:"normalizers,omitempty" yaml:"normalizers,omitempty" mapstructure:"normalizers"`
+	// Comparators choose how the bodies of a route are compared, whatever
+	// their Content-Type; the first rule whose Route matches wins. Routes
+	// without a rule choose per body (AutoComparator).
+	Comparators []ComparatorRule `json:"comparators,omitempty" yaml:"comparators,omitempty" mapstructure:"comparators"`
 	// Noise says when a field that also differs between primary and
 	// secondary counts as noise.
 	Noise NoiseConfig `json:"noise" yaml:"noise" mapstructure:"noise"`
@@ -140,8 +144,22 @@ const (
 
 // Normalizer is one rewrite applied to both sides before diffing, so that
 // differences that do not matter disappear. Paths use the syntax of
-// Difference paths with wildcards: "$.items[*].eta" (any array index or
-// object key), "$.meta.*", and "$..updated_at" (at any depth).
+// Difference paths with wildcards, and the path says which bodies a
+// normalizer reaches:
+//
+//   - JSON: "$.items[*].eta" (any array index or object key), "$.meta.*",
+//     "$..updated_at" (at any depth). Every kind applies.
+//   - XML: "/order/items/item/price" (no index: every item),
+//     "/order/items/item[2]", "/order/*/price", "//updated_at" (at any
+//     depth), "/order/@id", "//@*" (attributes). Ignore, Replace and
+//     Tolerance apply (to an element's text or an attribute's value);
+//     Set and Sort do not.
+//   - Form: "form.qty", `form["order-id"]`, "form.*" (every key),
+//     covering all the values of a key. Ignore, Replace, Tolerance, Set
+//     and Sort (of the values, without Key) apply.
+//
+// Replace without a Path reaches every JSON string, XML text and
+// attribute value, form value and text body.
 type Normalizer struct {
 	// Kind says what the normalizer does.
 	Kind NormalizerKind `json:"kind" yaml:"kind" mapstructure:"kind"`
@@ -185,6 +203,11 @@ func (c Config) Validate() error {
 	for i, n := range c.Normalizers {
 		if err := n.validate(); err != nil {
 			return fmt.Errorf("compare config: Normalizers[%d]: %w", i, err)
+		}
+	}
+	for i, r := range c.Comparators {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("compare config: Comparators[%d]: %w", i, err)
 		}
 	}
 	if err := c.Noise.validate(); err != nil {
@@ -253,12 +276,15 @@ func (n Normalizer) validate() error {
 		if n.Path == "" {
 			return fmt.Errorf("Path: required for kind %q", n.Kind)
 		}
-		if _, err := parsePattern(n.Path); err != nil {
+		if err := validPath(n.Path); err != nil {
 			return fmt.Errorf("Path: %w", err)
+		}
+		if (n.Kind == Set || n.Kind == Sort) && strings.HasPrefix(n.Path, "/") {
+			return fmt.Errorf("Path: kind %q applies to JSON arrays and form values, not to XML path %q", n.Kind, n.Path)
 		}
 	case Replace:
 		if n.Path != "" && !isHeaderPath(n.Path) && n.Path != bodyPath {
-			if _, err := parsePattern(n.Path); err != nil {
+			if err := validPath(n.Path); err != nil {
 				return fmt.Errorf("Path: %w", err)
 			}
 		}
@@ -284,6 +310,9 @@ func (n Normalizer) validate() error {
 	if n.Key != "" && n.Kind != Sort {
 		return fmt.Errorf("Key: only used by kind %q", Sort)
 	}
+	if n.Key != "" && isFormPath(n.Path) {
+		return errors.New("Key: form values are sorted as text, without a Key")
+	}
 	if n.Kind == Tolerance {
 		if math.IsNaN(n.Tolerance) || n.Tolerance < 0 || math.IsInf(n.Tolerance, 0) {
 			return fmt.Errorf("Tolerance: must be a finite number ≥ 0, got %v", n.Tolerance)
@@ -294,6 +323,23 @@ func (n Normalizer) validate() error {
 		if n.Tolerance == 0 && n.Relative == 0 {
 			return errors.New("Tolerance: set Tolerance or Relative (or both)")
 		}
+	}
+	return nil
+}
+
+// validPath checks a normalizer path of any body format: JSON ("$…"),
+// XML ("/…") or form ("form.…").
+func validPath(p string) error {
+	switch {
+	case strings.HasPrefix(p, "/"):
+		_, err := parseXPattern(p)
+		return err
+	case isFormPath(p):
+		_, err := parseFormPattern(p)
+		return err
+	}
+	if _, err := parsePattern(p); err != nil {
+		return fmt.Errorf("%w (or an XML path like /order/id, or a form path like form.qty)", err)
 	}
 	return nil
 }

@@ -1,9 +1,10 @@
 // Package compare judges the answers of a parallel run: for each exchange
 // it diffs the candidate's answer against the primary's (status, headers,
-// JSON bodies field by field with go-cmp, other bodies as text or bytes),
-// learns from a secondary which fields differ on their own (noise), and
-// keeps per-endpoint aggregates from which it writes JSON and Markdown
-// reports with a pass/fail verdict for a release pipeline.
+// JSON bodies field by field with go-cmp, XML bodies element by element,
+// form bodies key by key, other bodies as text or bytes), learns from a
+// secondary which fields differ on their own (noise), and keeps
+// per-endpoint aggregates from which it writes JSON and Markdown reports
+// with a pass/fail verdict for a release pipeline.
 //
 // It works on exchange.Exchange values and does not depend on the proxy,
 // so recorded traffic can be judged offline.
@@ -13,11 +14,17 @@
 //   - Headers: compared by canonical name, values joined with ", ",
 //     Content-Type as a media type; DefaultIgnoreHeaders are skipped unless
 //     Config.ReplaceIgnoreHeaders.
-//   - Bodies: a gzip or deflate Content-Encoding is undone first. Bodies
-//     that are JSON by Content-Type or by their first byte are decoded with
-//     numbers kept exact and diffed structurally; one JSON side against a
-//     non-JSON side is a type change at "body"; anything else compares as
-//     text (with a short line diff) or bytes.
+//   - Bodies: a Content-Encoding (gzip, deflate, br, zstd, or a list of
+//     them) is undone first, at most 8 MiB of it, so a change of
+//     compression alone shows only as a Content-Encoding header
+//     difference. The comparator is chosen per body (see AutoComparator)
+//     or forced per route (Config.Comparators). JSON bodies are decoded
+//     with numbers kept exact and diffed structurally ("$.items[2].price");
+//     XML bodies are diffed as element trees ("/order/items/item[2]/price",
+//     "/order/@id"; see xml.go for namespaces, text and order); form bodies
+//     key by key ("form.qty"). One structured side against a side that is
+//     not of that format is a type change at "body"; anything else
+//     compares as text (with a short line diff) or bytes.
 //   - Numbers compare as exact decimals: 1.10 equals 1.1 and 1e2 equals
 //     100, but 12345678901234567890 differs from 12345678901234567891, and
 //     1 against "1" is a type change.
@@ -55,9 +62,11 @@ type Engine struct {
 	headers  headerFilter
 	norms    []*normalizer
 	filtered bool // some normalizer has a route filter
-	tmpl     *templater
-	noise    noiseRule
-	seed     uint64
+	// comparators are the compiled Config.Comparators.
+	comparators []comparatorRule
+	tmpl        *templater
+	noise       noiseRule
+	seed        uint64
 
 	mu        sync.RWMutex
 	endpoints map[Endpoint]*endpointAgg
@@ -86,13 +95,14 @@ func New(cfg Config) (*Engine, error) {
 		return nil, fmt.Errorf("compare config: %w", err)
 	}
 	e := &Engine{
-		cfg:       cfg,
-		headers:   newHeaderFilter(cfg.IgnoreHeaders, cfg.ReplaceIgnoreHeaders),
-		norms:     norms,
-		tmpl:      newTemplater(routes, cfg.MaxSegmentValues, cfg.MaxEndpoints),
-		noise:     newNoiseRule(cfg.Noise),
-		seed:      cfg.Seed,
-		endpoints: map[Endpoint]*endpointAgg{},
+		cfg:         cfg,
+		headers:     newHeaderFilter(cfg.IgnoreHeaders, cfg.ReplaceIgnoreHeaders),
+		norms:       norms,
+		comparators: compileComparators(cfg.Comparators),
+		tmpl:        newTemplater(routes, cfg.MaxSegmentValues, cfg.MaxEndpoints),
+		noise:       newNoiseRule(cfg.Noise),
+		seed:        cfg.Seed,
+		endpoints:   map[Endpoint]*endpointAgg{},
 	}
 	if e.seed == 0 {
 		e.seed = rand.Uint64()
@@ -192,9 +202,9 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 	ns := e.normalizersFor(ep)
 	w := newWalker(ns)
 	text, hdr := textRewriter(ns), headerRewriter(ns)
-	pv := newBodyView(&x.Primary, w)
-
-	cv := newBodyView(&x.Candidate, w)
+	rules := bodyRules{kind: e.comparatorFor(ep), w: w, ns: ns}
+	pv := newBodyView(&x.Primary, rules)
+	cv := newBodyView(&x.Candidate, rules)
 	res.primaryBody, res.candidateBody = pv.body, cv.body
 	pc := e.pair(&x.Primary, &x.Candidate, pv, cv, text, hdr)
 	res.Status, res.Headers, res.Body = pc.status, pc.headers, capList(pc.body, &res.Omitted)
@@ -202,7 +212,7 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 	res.fields, res.hard, res.Truncated = pc.fields, pc.hard(), pc.truncated
 
 	if s := x.Secondary; s != nil && s.OK() {
-		ps := e.pair(&x.Primary, s, pv, newBodyView(s, w), text, hdr)
+		ps := e.pair(&x.Primary, s, pv, newBodyView(s, rules), text, hdr)
 		res.Noise = capList(ps.all(), &res.Omitted)
 		res.Omitted += ps.omitted
 		res.noiseFields, res.hasSecond = ps.fields, true

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"reflect"
 	"slices"
 	"strconv"
@@ -31,13 +30,7 @@ func decodeJSON(b []byte) (v any, ok bool) {
 // isJSONType reports whether a Content-Type names JSON
 // (application/json, anything+json).
 func isJSONType(ct string) bool {
-	if ct == "" {
-		return false
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
-	}
+	mt := mediaType(ct)
 	return mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "text/json"
 }
 

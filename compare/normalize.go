@@ -84,6 +84,9 @@ type normalizer struct {
 
 	key      []string // sort
 	abs, rel float64  // tolerance
+
+	xpat xpattern     // an XML path; nil otherwise
+	fpat *formPattern // a form path; nil otherwise
 }
 
 func compileNormalizer(n Normalizer) (*normalizer, error) {
@@ -131,12 +134,76 @@ func compileNormalizer(n Normalizer) (*normalizer, error) {
 			return c, nil
 		}
 	}
-	p, err := parsePattern(n.Path)
-	if err != nil {
-		return nil, err
+	switch {
+	case strings.HasPrefix(n.Path, "/"):
+		p, err := parseXPattern(n.Path)
+		if err != nil {
+			return nil, err
+		}
+		c.xpat = p
+	case isFormPath(n.Path):
+		p, err := parseFormPattern(n.Path)
+		if err != nil {
+			return nil, err
+		}
+		c.fpat = &p
+	default:
+		p, err := parsePattern(n.Path)
+		if err != nil {
+			return nil, err
+		}
+		c.pat = p
 	}
-	c.pat = p
 	return c, nil
+}
+
+// scalar is a text value of an XML or form body (element text, attribute
+// or form value) as normalized: tol is the Tolerance normalizer that
+// applies to it, if any.
+type scalar struct {
+	s   string
+	tol *normalizer
+}
+
+// rewrite applies a Replace or Tolerance normalizer to a value it
+// matched; other kinds do not rewrite values.
+func (n *normalizer) rewrite(v scalar, matched bool) scalar {
+	if !matched {
+		return v
+	}
+	switch n.kind {
+	case Replace:
+		v.s = n.re.ReplaceAllString(v.s, n.repl)
+	case Tolerance:
+		v.tol = n
+	}
+	return v
+}
+
+// scalarEqual compares two values as text, or as numbers within a
+// tolerance when a Tolerance normalizer applies to either and both are
+// numbers.
+func scalarEqual(a, b scalar) bool {
+	if a.s == b.s {
+		return true
+	}
+	if a.tol == nil && b.tol == nil {
+		return false
+	}
+	x, y := strings.TrimSpace(a.s), strings.TrimSpace(b.s)
+	if _, ok := parseDecimal(x); !ok {
+		return false
+	}
+	if _, ok := parseDecimal(y); !ok {
+		return false
+	}
+	tx, ty := tolNumber{n: json.Number(x)}, tolNumber{n: json.Number(y)}
+	for _, t := range []*normalizer{a.tol, b.tol} {
+		if t != nil {
+			tx.abs, tx.rel = max(tx.abs, t.abs), max(tx.rel, t.rel)
+		}
+	}
+	return tolEqual(tx, ty)
 }
 
 // appliesTo reports whether the route filter admits an endpoint.

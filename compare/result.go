@@ -24,9 +24,11 @@ const (
 // Difference is one way two answers differ.
 type Difference struct {
 	// Path names what differs: "status", "header.Content-Type", "body"
-	// (a non-JSON body, or JSON against non-JSON), or a JSON path such as
-	// "$.items[2].price". Keys that are not identifiers are quoted:
-	// `$["order-id"]`.
+	// (a text or binary body, or one format against another), a JSON path
+	// such as "$.items[2].price", an XML path such as
+	// "/order/items/item[2]/price" or "/order/@id", or a form key such as
+	// "form.qty" ("form.tag[1]" for a repeated key). JSON and form keys
+	// that are not identifiers are quoted: `$["order-id"]`.
 	Path string `json:"path"`
 	// Kind says how it differs.
 	Kind Kind `json:"kind"`
@@ -50,8 +52,11 @@ type Difference struct {
 }
 
 // Field returns the path under which the difference is aggregated: Path
-// with every array index replaced by "*" ("$.items[*].price"), so that
-// the same field in different elements counts as one.
+// with every array index generalized, so that the same field in
+// different elements counts as one. JSON indexes become "*"
+// ("$.items[*].price"); XML and form indexes are dropped
+// ("/order/items/item/price", "form.tag"), as in XPath, where a step
+// without an index stands for every element of that name.
 func (d Difference) Field() string {
 	if d.field != "" {
 		return d.field
@@ -59,9 +64,18 @@ func (d Difference) Field() string {
 	return generalize(d.Path)
 }
 
-// generalize replaces array indexes in a concrete path with "*".
+// generalize generalizes the indexes in a concrete path (see Field).
 func generalize(path string) string {
-	if !strings.HasPrefix(path, "$") || !strings.Contains(path, "[") {
+	var repl string
+	switch {
+	case strings.HasPrefix(path, "$"):
+		repl = "[*]"
+	case strings.HasPrefix(path, "/"), isFormPath(path):
+		repl = ""
+	default:
+		return path
+	}
+	if !strings.Contains(path, "[") {
 		return path
 	}
 	var b strings.Builder
@@ -75,7 +89,7 @@ func generalize(path string) string {
 				j++
 			}
 			if j < len(path) && path[j] == ']' {
-				b.WriteString("[*]")
+				b.WriteString(repl)
 				i = j
 				continue
 			}
@@ -92,6 +106,14 @@ func generalize(path string) string {
 			end := min(j+2, len(path))
 			b.WriteString(path[i:end])
 			i = end - 1
+		case c == '{' && repl == "":
+			// An XML namespace URI ("@{uri}name"): copy it verbatim.
+			end := strings.IndexByte(path[i:], '}')
+			if end < 0 {
+				end = len(path) - i - 1
+			}
+			b.WriteString(path[i : i+end+1])
+			i += end
 		default:
 			b.WriteByte(c)
 		}
