@@ -4,11 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/capture"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 )
 
@@ -27,6 +30,9 @@ type config struct {
 	RunID string `mapstructure:"run_id"`
 	// ReportOut is a report file: .json, .md or .xml (JUnit).
 	ReportOut string `mapstructure:"report_out"`
+	// Out records every request to a result file (.usc), or to files in a
+	// directory, for synth report to merge; "" records nothing.
+	Out string `mapstructure:"out"`
 	// NoTUI asks for plain progress lines instead of the dashboard.
 	NoTUI bool `mapstructure:"no_tui"`
 	// ProgressInterval is how often a progress line is printed.
@@ -44,6 +50,7 @@ var flagKeys = map[string]string{
 	"target":            "target",
 	"run-id":            "run_id",
 	"report-out":        "report_out",
+	"out":               "out",
 	"no-tui":            "no_tui",
 	"progress-interval": "progress_interval",
 	"admin":             "admin",
@@ -52,12 +59,13 @@ var flagKeys = map[string]string{
 
 func addConfigFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, no_tui, progress_interval, admin, admin_token")
+	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, out, no_tui, progress_interval, admin, admin_token")
 	f.Float64("rate", 0, "journeys per second, replacing the scenario's rate (clamped to its ceiling)")
 	f.Duration("duration", 0, "how long to start journeys for, replacing the scenario's duration")
 	f.String("target", "", "base URL to send to, replacing the scenario's target")
 	f.String("run-id", "", "run id to tag requests with (default: random)")
 	f.String("report-out", "", "write a report here at the end: .json, .md or .xml (JUnit)")
+	f.String("out", "", "record every request to this result file (.usc) or directory, for synth report to merge")
 	f.Bool("no-tui", false, "print plain progress lines instead of the dashboard")
 	f.Duration("progress-interval", 2*time.Second, "how often to print a progress line")
 	f.String("admin", "", `admin endpoint (snapshot, control, metrics, pprof), like 127.0.0.1:9091; "" = none; off loopback it needs --admin-token`)
@@ -95,5 +103,18 @@ func (c config) validate() error {
 			errs = append(errs, fmt.Errorf("report_out: %q: want a .json, .md or .xml file", c.ReportOut))
 		}
 	}
+	if c.Out != "" && !strings.HasSuffix(c.Out, capture.FileSuffix) && !isDirPath(c.Out) {
+		errs = append(errs, fmt.Errorf("out: %q: want a %s file or a directory", c.Out, capture.FileSuffix))
+	}
 	return errors.Join(errs...)
+}
+
+// isDirPath reports whether p names a directory: an existing one, or a
+// path ending in a separator.
+func isDirPath(p string) bool {
+	if strings.HasSuffix(p, string(filepath.Separator)) {
+		return true
+	}
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
 }

@@ -45,6 +45,6 @@ and W3C baggage synthetic=true, so the service can keep it out of real data.
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(interrupts), newValidateCmd(), dash.NewAttachCmd("synth"))
+	root.AddCommand(newRunCmd(interrupts), newValidateCmd(), newReportCmd(), dash.NewAttachCmd("synth"))
 	return root
 }

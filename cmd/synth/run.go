@@ -54,11 +54,24 @@ func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io
 		return cli.ConfigError(err)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	r, err := scenarios.NewRunner(sc, scenarios.RunnerOptions{
+	opts := scenarios.RunnerOptions{
 		Rate: cfg.Rate, Duration: cfg.Duration, Target: cfg.Target, RunID: cfg.RunID, Logger: logger,
-	})
+	}
+	var results *resultWriter
+	if cfg.Out != "" {
+		// The runner calls OnResult only once Run starts; by then results
+		// is set.
+		opts.OnResult = func(sr scenarios.StepResult) { results.OnResult(sr) }
+	}
+	r, err := scenarios.NewRunner(sc, opts)
 	if err != nil {
 		return cli.ConfigError(err)
+	}
+	if cfg.Out != "" {
+		if results, err = newResultWriter(cfg.Out, resultLabels(r.Snapshot()), logger); err != nil {
+			return cli.ConfigError(err)
+		}
+		defer results.Close() // on early returns; the normal path closes it below
 	}
 	duration := sc.Duration
 	if cfg.Duration > 0 {
@@ -125,6 +138,13 @@ wait:
 	if cfg.ReportOut != "" {
 		if err := scenarios.WriteReportFile(cfg.ReportOut, res); err != nil {
 			return cli.ConfigError(err)
+		}
+	}
+	if results != nil {
+		files, err := results.Close()
+		fmt.Fprintln(stdout, results.summary(files))
+		if err != nil {
+			return cli.Aborted(err)
 		}
 	}
 	return verdictError(res)
