@@ -80,13 +80,13 @@ func TestSynthView(t *testing.T) {
 	snap := scenarios.Snapshot{
 		Scenario: "orders", State: scenarios.StateDone, Outcome: scenarios.OutcomeAborted, Reason: "error rate 9% > 5%",
 		Active: 30 * time.Second, CurrentTarget: 50, CurrentRate: 49, Ceiling: 100, InFlight: 3,
-		Journeys: scenarios.JourneyCounts{Started: 10, Dropped: 1, Succeeded: 6, Failed: 2, Interrupted: 1},
+		Journeys:  scenarios.JourneyCounts{Started: 10, Dropped: 1, Succeeded: 6, Failed: 2, Interrupted: 1},
 		Guardrail: scenarios.GuardrailStatus{Enabled: true},
 		Steps: []scenarios.StepStats{{
 			Journey: "place", Step: "create", Requests: 10, Failures: 2,
 			Latency: stats.Summary{P50: time.Millisecond, P90: 2 * time.Millisecond, P99: 3 * time.Millisecond},
 			Status:  map[int]int64{201: 8, 500: 2}, Errors: map[string]int64{"timeout": 1},
-			Checks:  map[string]int64{"status": 2, "max_latency": 1},
+			Checks: map[string]int64{"status": 2, "max_latency": 1},
 		}},
 	}
 	got := Synth(snap, time.Minute)
