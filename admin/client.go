@@ -183,37 +183,66 @@ func streamCancelled(parent, ctx context.Context, u string, timeout time.Duratio
 
 // Control asks the instance to carry out action ("pause", "resume", "rate",
 // "stop" or "kill") and returns the rate it applied, which may be lower than
-// rate (the instance's ceiling). rate is used by "rate" only.
+// rate (the instance's ceiling). rate is used by "rate" only. The tuning
+// actions have their own methods, Sample and Route.
 func (c *Client) Control(ctx context.Context, action string, rate float64) (applied float64, err error) {
 	cmd := Command{Action: Action(action)}
-	if cmd.Action == ActionRate {
+	switch cmd.Action {
+	case ActionRate:
 		cmd.Rate = rate
+	case ActionSample, ActionRoute:
+		return 0, fmt.Errorf("admin control: action %q takes arguments: use Client.Sample or Client.Route", action)
 	}
-	if err := cmd.Validate(); err != nil {
-		return 0, fmt.Errorf("admin control: %w", err)
-	}
-	body, err := json.Marshal(cmd.wire())
-	if err != nil {
-		return 0, fmt.Errorf("admin control: encode command: %w", err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout())
-	defer cancel()
-	resp, u, err := c.do(ctx, http.MethodPost, "/control", bytes.NewReader(body))
+	answer, err := c.send(ctx, cmd)
 	if err != nil {
 		return 0, err
-	}
-	defer resp.Body.Close()
-	var answer controlAnswer
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxErrorBody)).Decode(&answer); err != nil {
-		return 0, fmt.Errorf("admin POST %s: decode answer: %w", u, err)
-	}
-	if !answer.OK {
-		return 0, fmt.Errorf("admin POST %s: server answered 200 without ok", u)
 	}
 	if answer.Rate != nil {
 		applied = *answer.Rate
 	}
 	return applied, nil
+}
+
+// Sample asks the instance to mirror percent (0 to 100) of its eligible
+// requests from now on. An instance that cannot be tuned answers 501, and
+// the error wraps ErrUnsupported.
+func (c *Client) Sample(ctx context.Context, percent float64) error {
+	_, err := c.send(ctx, Command{Action: ActionSample, Percent: percent})
+	return err
+}
+
+// Route asks the instance to stop mirroring the route named name
+// (disabled true) or to start again (false). An unknown name is an error
+// that carries the server's message, which lists the known routes.
+func (c *Client) Route(ctx context.Context, name string, disabled bool) error {
+	_, err := c.send(ctx, Command{Action: ActionRoute, Route: name, Disabled: disabled})
+	return err
+}
+
+// send validates cmd, posts it to /control and returns the answer.
+func (c *Client) send(ctx context.Context, cmd Command) (controlAnswer, error) {
+	if err := cmd.Validate(); err != nil {
+		return controlAnswer{}, fmt.Errorf("admin control: %w", err)
+	}
+	body, err := json.Marshal(cmd.wire())
+	if err != nil {
+		return controlAnswer{}, fmt.Errorf("admin control: encode command: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	resp, u, err := c.do(ctx, http.MethodPost, "/control", bytes.NewReader(body))
+	if err != nil {
+		return controlAnswer{}, err
+	}
+	defer resp.Body.Close()
+	var answer controlAnswer
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxErrorBody)).Decode(&answer); err != nil {
+		return controlAnswer{}, fmt.Errorf("admin POST %s: decode answer: %w", u, err)
+	}
+	if !answer.OK {
+		return controlAnswer{}, fmt.Errorf("admin POST %s: server answered 200 without ok", u)
+	}
+	return answer, nil
 }
 
 // do sends one request and returns the response when its status is 200,

@@ -188,6 +188,25 @@ func TestDecodeCommand(t *testing.T) {
 		{`{"action":"pause","force":true}`, Command{}, `unknown field "force": want "action"`},
 		{`{"action":"pause"}{"action":"kill"}`, Command{}, "unexpected data after the JSON object, which ends at byte 18"},
 		{`{"action":"pause"} x`, Command{}, "unexpected data after the JSON object"},
+		{`{"action":"sample","percent":25}`, Command{Action: ActionSample, Percent: 25}, ""},
+		{`{"action":"sample","percent":0}`, Command{Action: ActionSample}, ""},
+		{`{"action":"sample","percent":100}`, Command{Action: ActionSample, Percent: 100}, ""},
+		{`{"action":"route","route":"create-order","disabled":true}`, Command{Action: ActionRoute, Route: "create-order", Disabled: true}, ""},
+		{`{"disabled":false,"route":"a b","action":"route"}`, Command{Action: ActionRoute, Route: "a b"}, ""},
+		{`{"action":"sample"}`, Command{}, `action "sample" needs "percent", the share of requests to mirror`},
+		{`{"action":"sample","percent":null}`, Command{}, `action "sample" needs "percent"`},
+		{`{"action":"sample","percent":100.5}`, Command{}, `"percent" 100.5 is out of range: want a share of requests from 0 to 100`},
+		{`{"action":"sample","percent":-1}`, Command{}, `"percent" -1 is out of range`},
+		{`{"action":"sample","percent":"25%"}`, Command{}, `field "percent": want a number within float64 range, got a JSON string`},
+		{`{"action":"sample","percent":5,"rate":1}`, Command{}, `"rate" is only for action "rate", not "sample"`},
+		{`{"action":"route","disabled":true}`, Command{}, `action "route" needs "route", the route's name`},
+		{`{"action":"route","route":"x"}`, Command{}, `action "route" needs "disabled", true to stop mirroring the route or false to resume`},
+		{`{"action":"route","route":"","disabled":true}`, Command{}, `action "route" needs "route"`},
+		{`{"action":"route","route":"x","disabled":"yes"}`, Command{}, `field "disabled": want true or false, got a JSON string`},
+		{`{"action":"route","route":"x","disabled":true,"percent":1}`, Command{}, `"percent" is only for action "sample", not "route"`},
+		{`{"action":"pause","route":"x"}`, Command{}, `"route" is only for action "route", not "pause"`},
+		{`{"action":"kill","disabled":false}`, Command{}, `"disabled" is only for action "route", not "kill"`},
+		{`{"action":"route","route":"x","disabled":true,"name":"y"}`, Command{}, `unknown field "name": want "action" and`},
 	}
 	for _, tt := range tests {
 		got, err := DecodeCommand(strings.NewReader(tt.body))
@@ -212,6 +231,10 @@ func FuzzDecodeCommand(f *testing.F) {
 		`{"action":"kill","rate":null}`, `{"action":"stop"} `, ``, `{`, `[]`, `null`,
 		`{"action":"rate","rate":-1}`, `{"action":"rate","rate":1e308}`, `{"ACTION":"resume"}`,
 		`{"action":"pause"}{}`, `{"action":"\u0070ause"}`, `{"action":"pause","extra":1}`,
+		`{"action":"sample","percent":25}`, `{"action":"sample","percent":0}`, `{"action":"sample","percent":1e999}`,
+		`{"action":"sample"}`, `{"action":"route","route":"create-order","disabled":true}`,
+		`{"action":"route","route":"x","disabled":false}`, `{"action":"route","route":"","disabled":true}`,
+		`{"action":"route","route":"x"}`, `{"action":"pause","disabled":false}`, `{"action":"route","route":"\u00e9","disabled":true}`,
 	} {
 		f.Add([]byte(seed))
 	}

@@ -5,7 +5,8 @@
 // The server knows nothing about proxies or load runners. An instance plugs
 // in through two seams in [Config]: a Snapshot function that returns its
 // current state as any JSON-encodable value, and a [Controller] that pauses,
-// resumes, re-rates, stops or kills it.
+// resumes, re-rates, stops or kills it. A Controller that is also a [Tuner]
+// can be tuned live: the share of traffic mirrored, and which routes.
 //
 // # Endpoints
 //
@@ -18,6 +19,9 @@
 //	                       per Config.StreamInterval; also /snapshot?stream=1
 //	POST /control          {"action":"pause"|"resume"|"rate"|"stop"|"kill",
 //	                        "rate":120} → {"ok":true,"action":"rate","rate":100}
+//	                       {"action":"sample","percent":25}             (Tuner)
+//	                       {"action":"route","route":"create-order",
+//	                        "disabled":true}                            (Tuner)
 //	                                                                     (guarded)
 //	GET  /debug/pprof/     profiles from runtime/pprof and runtime/trace (guarded)
 //
@@ -73,7 +77,8 @@
 // # Client
 //
 // [Client] is what `shadow tui --attach URL` and `synth tui --attach URL` use:
-// one call per snapshot, a reader for the stream, and Control. Its errors
+// one call per snapshot, a reader for the stream, Control, and Sample and
+// Route for the tuning actions. Its errors
 // name the URL and the status and carry the server's message; a 501 unwraps
 // to [ErrUnsupported].
 package admin

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,16 +27,40 @@ type fakeController struct {
 }
 
 func (f *fakeController) record(a Action, rate float64) error {
+	return f.recordCommand(Command{Action: a, Rate: rate})
+}
+
+func (f *fakeController) recordCommand(c Command) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.unsupported[a] {
+	if f.unsupported[c.Action] {
 		return ErrUnsupported
 	}
 	if f.fail != nil {
 		return f.fail
 	}
-	f.calls = append(f.calls, Command{Action: a, Rate: rate})
+	f.calls = append(f.calls, c)
 	return nil
+}
+
+// fakeTuner is a fakeController that can also be tuned. It knows the
+// routes in routes; any other name is an error.
+type fakeTuner struct {
+	*fakeController
+	routes []string
+}
+
+var _ Tuner = fakeTuner{}
+
+func (f fakeTuner) SetSamplePercent(percent float64) error {
+	return f.recordCommand(Command{Action: ActionSample, Percent: percent})
+}
+
+func (f fakeTuner) SetRouteDisabled(name string, disabled bool) error {
+	if !slices.Contains(f.routes, name) {
+		return fmt.Errorf("set route %q disabled: no such route; routes: %q", name, f.routes)
+	}
+	return f.recordCommand(Command{Action: ActionRoute, Route: name, Disabled: disabled})
 }
 
 func (f *fakeController) Pause() error  { return f.record(ActionPause, 0) }
