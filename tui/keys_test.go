@@ -152,6 +152,25 @@ func TestKillNeedsConfirmation(t *testing.T) {
 	}
 }
 
+// Keys that reach the program in one read arrive as one message with
+// several runes; each must still act as its own key press.
+func TestKeysArrivingTogether(t *testing.T) {
+	t.Parallel()
+	inst := &fakeInstance{rate: 50, ceiling: 60}
+	tm := startInstance(t, inst, Options{})
+	tm.Send(runes("k"))
+	waitOutput(t, tm, "kill the run now? y/n")
+	tm.Send(runes("np")) // cancel, then pause
+	if got, want := waitCalls(t, inst, 1), []string{"pause"}; !slices.Equal(got, want) {
+		t.Fatalf("controller calls = %q, want %q", got, want)
+	}
+	tm.Send(runes("pq")) // resume, then quit
+	tm.WaitFinished(t, teatest.WithFinalTimeout(waitTimeout))
+	if got, want := inst.Calls(), []string{"pause", "resume"}; !slices.Equal(got, want) {
+		t.Errorf("controller calls = %q, want %q", got, want)
+	}
+}
+
 func TestQuitKeys(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

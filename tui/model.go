@@ -204,7 +204,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case controlMsg:
 		cmd = m.controlled(msg)
 	case tea.KeyMsg:
-		cmd = m.key(msg)
+		cmd = m.keyPresses(msg)
 	}
 	m.resize()
 	return m, cmd
@@ -321,6 +321,21 @@ func (m *Model) ceiling() float64 {
 // setNotice sets the status bar message.
 func (m *Model) setNotice(s string, isErr bool) {
 	m.notice, m.noticeErr = s, isErr
+}
+
+// keyPresses handles a key message. Printable keys that reach the program
+// in one read (fast typing, a busy machine, keys sent by a script) arrive
+// as one message with several runes, which would match no binding: each
+// rune is handled as its own press. A paste stays one message.
+func (m *Model) keyPresses(msg tea.KeyMsg) tea.Cmd {
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
+		return m.key(msg)
+	}
+	var cmds []tea.Cmd
+	for _, r := range msg.Runes {
+		cmds = append(cmds, m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt}))
+	}
+	return tea.Batch(cmds...)
 }
 
 // key handles one key press.

@@ -77,6 +77,7 @@ func TestDemoInTmux(t *testing.T) {
 	s.run("send-keys", "-t", "demo", "k")
 	s.waitFor("kill the run now? y/n")
 	s.run("send-keys", "-t", "demo", "n")
+	s.waitFor("kill cancelled")
 	s.run("send-keys", "-t", "demo", "q")
 
 	final := s.waitFor("Full report:")
