@@ -25,3 +25,15 @@ func (c proxyControl) SetRate(float64) (float64, error) { return 0, admin.ErrUns
 
 // Stop is refused: a dashboard must not take a live proxy down.
 func (c proxyControl) Stop() error { return admin.ErrUnsupported }
+
+// SetSamplePercent changes the share of eligible requests mirrored, from
+// the next request on (admin action "sample").
+func (c proxyControl) SetSamplePercent(percent float64) error {
+	return c.proxy.SetSamplePercent(percent)
+}
+
+// SetRouteDisabled turns mirroring of the named route off or back on
+// (admin action "route").
+func (c proxyControl) SetRouteDisabled(name string, disabled bool) error {
+	return c.proxy.SetRouteDisabled(name, disabled)
+}
