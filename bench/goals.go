@@ -266,7 +266,8 @@ func rssGoal(s *Soak) Goal {
 	}
 	endChange := float64(f.End-f.Start) / float64(f.Start)
 	peakChange := float64(f.Peak-f.Start) / float64(f.Start)
-	g.Figure = fmt.Sprintf("start %s, peak %s (%+.1f%%), end %s (%+.1f%%)", mib(f.Start), mib(f.Peak), 100*peakChange, mib(f.End), 100*endChange)
+	g.Figure = fmt.Sprintf("start %s, peak %s (%+.1f%%), end %s (%+.1f%%); trend %+.2f MiB/min",
+		mib(f.Start), mib(f.Peak), 100*peakChange, mib(f.End), 100*endChange, f.SlopeKBPerMin/1024)
 	g.Verdict = verdict(math.Abs(endChange) <= rssTolerance && peakChange <= rssTolerance)
 	return g
 }

@@ -189,8 +189,26 @@ func loadThroughput(dir string, r *Run) error {
 		}
 		r.Throughput = append(r.Throughput, c)
 	}
-	sort.SliceStable(r.Throughput, func(i, j int) bool { return r.Throughput[i].Round < r.Throughput[j].Round })
+	sort.SliceStable(r.Throughput, func(i, j int) bool {
+		a, b := r.Throughput[i], r.Throughput[j]
+		if a.Round != b.Round {
+			return a.Round < b.Round
+		}
+		return targetRank(a.Target) < targetRank(b.Target)
+	})
 	return nil
+}
+
+// targetOrder is the order rows are shown in; other targets follow.
+var targetOrder = []string{"direct", "plain", "shadow-fast", "shadow-slow", "shadow-dead", "nginx-fast", "nginx-slow", "nginx-dead"}
+
+func targetRank(t string) int {
+	for i, o := range targetOrder {
+		if o == t {
+			return i
+		}
+	}
+	return len(targetOrder)
 }
 
 // loadCounts reads the upstream's counts before and after a cell.

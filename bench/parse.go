@@ -71,15 +71,15 @@ func ParseWrk(data []byte) (WrkResult, error) {
 // parseWrkSeconds reads wrk's durations: 10.01s, 950.00ms, 1.00m.
 func parseWrkSeconds(s string) (float64, error) {
 	for _, u := range []struct {
-		suffix string
-		scale  float64
-	}{{"us", 1e-6}, {"ms", 1e-3}, {"s", 1}, {"m", 60}, {"h", 3600}} {
+		suffix   string
+		mul, div float64
+	}{{"us", 1, 1e6}, {"ms", 1, 1e3}, {"s", 1, 1}, {"m", 60, 1}, {"h", 3600, 1}} {
 		if v, ok := strings.CutSuffix(s, u.suffix); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				break
 			}
-			return f * u.scale, nil
+			return f * u.mul / u.div, nil
 		}
 	}
 	return 0, fmt.Errorf("duration %q: want a number with us, ms, s, m or h", s)

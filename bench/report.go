@@ -53,7 +53,7 @@ func WriteResults(w io.Writer, r *Run) error {
 	writeSoak(p, r)
 	if r.PprofTop != "" {
 		p.f("\n## Where shadow's time goes under maximum load\n\n")
-		p.f("`go tool pprof -top` of a CPU profile taken from shadow's admin endpoint (`/debug/pprof/profile`) while wrk drove it at maximum throughput (fast candidate, 0 ms upstream):\n\n")
+		p.f("`go tool pprof -top` (by own time, then by cumulative time) of a CPU profile taken from shadow's admin endpoint (`/debug/pprof/profile`) while wrk drove it at maximum throughput (fast candidate, 0 ms upstream):\n\n")
 		p.f("```text\n%s```\n", strings.TrimLeft(r.PprofTop, "\n"))
 	}
 	return p.err
@@ -83,7 +83,7 @@ func WriteBenchmarks(w io.Writer, r *Run, resultsPath string) error {
 		lookup(m, "commit"), lookup(m, "source"))
 	p.f("Machine load (shared with other work): before `%s`; after `%s`.\n\n", lookup(m, "uptime_before"), lookup(m, "uptime_after"))
 	writeGoals(p, r.Goals())
-	p.f("\nFull tables, the shadow CPU profile and the raw figures: [%s](%s).\n", resultsPath, resultsPath)
+	p.f("\nFull tables and shadow's CPU profile under load: [%s](%s).\n", resultsPath, resultsPath)
 	return p.err
 }
 
@@ -179,7 +179,7 @@ func writeSynth(p *printer, r *Run) {
 			p.f("\n## 3. synth\n")
 		}
 		p.f("\n### Maximum sustained rate, synth vs vegeta CLI\n\n")
-		p.f("Rising constant rates against the same server; a step is kept up when the achieved rate is ≥ %.0f%% of the rate and ≥ %.0f%% of answers are good. Each tool stops at its first step missed.\n\n",
+		p.f("Rising constant rates against the same server; a step is kept up when the achieved rate is ≥ %.0f%% of the rate and ≥ %.0f%% of answers are good (a dropped start counts as not good). A missed step is tried once more; each tool stops at its first step missed twice (the table shows the last try).\n\n",
 			100*sustainedShare, 100*sustainedShare)
 		p.f("| rate/s | synth achieved/s | synth good | vegeta achieved/s | vegeta good |\n|--:|--:|--:|--:|--:|\n")
 		var rates []float64
@@ -242,9 +242,9 @@ func writeSoak(p *printer, r *Run) {
 	p.f("\n## 5. shadow memory over a soak\n\n")
 	p.f("%s at %s req/s through shadow (1 ms primary, fast candidate)%s; VmRSS read from /proc every second. ",
 		lookup(s.Meta, "duration"), lookup(s.Meta, "rate"), soakConcurrent(lookup(s.Meta, "concurrent")))
-	p.f("Start is the first sample after the %ss warm-up.\n\n", lookup(s.Meta, "warmup_s"))
-	p.f("| idle | start | peak | end | samples |\n|--:|--:|--:|--:|--:|\n| %s | %s | %s | %s | %d |\n",
-		mib(f.Idle), mib(f.Start), mib(f.Peak), mib(f.End), f.Samples)
+	p.f("After a %ss warm-up, start and end are the medians of the first and last tenth of the samples, peak the largest; trend is the least-squares slope.\n\n", lookup(s.Meta, "warmup_s"))
+	p.f("| idle | start | peak | end | trend | samples |\n|--:|--:|--:|--:|--:|--:|\n| %s | %s | %s | %s | %+.2f MiB/min | %d |\n",
+		mib(f.Idle), mib(f.Start), mib(f.Peak), mib(f.End), f.SlopeKBPerMin/1024, f.Samples)
 	if s.Load != nil {
 		p.f("\nLoad: %d sent, %d errors, p50 %s µs, p99 %s µs", s.Load.Sent, s.Load.Errors+s.Load.Skipped, thousands(s.Load.P50us), thousands(s.Load.P99us))
 		if s.Shadow != nil {

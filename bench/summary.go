@@ -244,27 +244,44 @@ func MaxSustained(steps []LadderStep, tool string) (rate float64, atTop bool) {
 
 // SoakFigures are the soak's memory figures in kB.
 type SoakFigures struct {
+	// Idle is before the load; Start and End are the medians of the first
+	// and last tenth of the samples after the warm-up (one sample at
+	// least), so one GC cycle's swing does not decide them; Peak is the
+	// largest sample after the warm-up.
 	Idle, Start, Peak, End int64
 	// Samples after the warm-up.
 	Samples int
+	// SlopeKBPerMin is the least-squares trend of the samples after the
+	// warm-up, in kB per minute (0 with fewer than two): a leak shows as a
+	// steady positive slope, GC noise as none.
+	SlopeKBPerMin float64
 }
 
-// Figures reads start (the first sample after the warm-up), peak and end
-// of the soak; Start is 0 when there are no samples after the warm-up.
+// Figures reads start, peak, end and trend of the soak after its warm-up;
+// Start is 0 when there are no samples after the warm-up.
 func (s *Soak) Figures() SoakFigures {
 	warm, _ := strconv.ParseFloat(lookup(s.Meta, "warmup_s"), 64)
 	idle, _ := strconv.ParseInt(lookup(s.Meta, "idle_rss_kb"), 10, 64)
 	f := SoakFigures{Idle: idle}
+	var kbs []float64
+	var sx, sy, sxx, sxy float64
 	for _, x := range s.Samples {
 		if x.Seconds < warm {
 			continue
 		}
-		if f.Samples == 0 {
-			f.Start = x.KB
-		}
-		f.Samples++
+		kbs = append(kbs, float64(x.KB))
 		f.Peak = max(f.Peak, x.KB)
-		f.End = x.KB
+		t, kb := x.Seconds/60, float64(x.KB)
+		sx, sy, sxx, sxy = sx+t, sy+kb, sxx+t*t, sxy+t*kb
+	}
+	f.Samples = len(kbs)
+	if f.Samples == 0 {
+		return f
+	}
+	tenth := max(1, f.Samples/10)
+	f.Start, f.End = int64(median(kbs[:tenth])), int64(median(kbs[f.Samples-tenth:]))
+	if n := float64(f.Samples); f.Samples >= 2 && n*sxx-sx*sx > 0 {
+		f.SlopeKBPerMin = (n*sxy - sx*sy) / (n*sxx - sx*sx)
 	}
 	return f
 }
