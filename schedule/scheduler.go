@@ -68,7 +68,7 @@ type Scheduler struct {
 
 	mu       sync.Mutex // guards the fields below and the entries' counters
 	stopping bool
-	busy     map[string]string // scenario file -> entry running it
+	busy     map[string]string  // scenario file -> entry running it
 	running  map[*active]*entry // attempts in progress
 	history  []RunRecord
 }
