@@ -127,8 +127,9 @@ type EndpointReport struct {
 
 // FieldReport is the aggregate of one field of one endpoint.
 type FieldReport struct {
-	// Path is the field with array indexes generalized: "$.items[*].price",
-	// "status", "header.Etag", "body", or OtherField.
+	// Path is the field with array indexes generalized (see
+	// Difference.Field): "$.items[*].price", "/order/items/item/price",
+	// "form.tag", "status", "header.Etag", "body", or OtherField.
 	Path string `json:"path"`
 	// Diffs is the pairs where primary and candidate differ on the field.
 	Diffs int64 `json:"diffs"`
