@@ -165,8 +165,12 @@ func (v SynthView) progressLine() string {
 	case s.Paused:
 		state = st.Warn.Render("PAUSED")
 	}
-	used := ansi.StringWidth(b.String()) + ansi.StringWidth(state) + 1
-	b.WriteString(progressBar(s.Progress, min(max(v.width-used, 10), 40), st))
+	if s.Duration > 0 {
+		used := ansi.StringWidth(b.String()) + ansi.StringWidth(state) + 1
+		b.WriteString(progressBar(s.Progress, min(max(v.width-used, 10), 40), st))
+	} else {
+		b.WriteString(st.Muted.Render("until stopped")) // no end, so no bar
+	}
 	if state != "" {
 		b.WriteString(" " + state)
 	}
