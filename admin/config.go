@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -82,6 +83,13 @@ type Config struct {
 	// ShutdownTimeout is how long Run waits for requests in flight once its
 	// context is done. Zero means DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+
+	// Handlers are the instance's own endpoints, by path ("/history"):
+	// served behind the same guard as /snapshot (token, or loopback Host)
+	// and listed on the index page. A path ending in "/" serves the tree
+	// under it too. Paths are plain and clean, and not the server's own.
+	// Nil means none.
+	Handlers map[string]http.Handler
 }
 
 // Validate reports the first field of c that cannot work, by name.
@@ -116,7 +124,7 @@ func (c Config) Validate() error {
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("admin config: ShutdownTimeout %v is negative", c.ShutdownTimeout)
 	}
-	return nil
+	return checkHandlers(c.Handlers)
 }
 
 // withDefaults returns c with every zero value replaced by its default.

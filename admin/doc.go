@@ -3,10 +3,12 @@
 // that a terminal dashboard uses to attach to it from elsewhere.
 //
 // The server knows nothing about proxies or load runners. An instance plugs
-// in through two seams in [Config]: a Snapshot function that returns its
-// current state as any JSON-encodable value, and a [Controller] that pauses,
-// resumes, re-rates, stops or kills it. A Controller that is also a [Tuner]
-// can be tuned live: the share of traffic mirrored, and which routes.
+// in through seams in [Config]: a Snapshot function that returns its
+// current state as any JSON-encodable value, a [Controller] that pauses,
+// resumes, re-rates, stops or kills it, and Handlers for endpoints of its
+// own (a scheduler's history), guarded like the rest. A Controller that is
+// also a [Tuner] can be tuned live: the share of traffic mirrored, and which
+// routes.
 //
 // # Endpoints
 //
@@ -24,6 +26,7 @@
 //	                        "disabled":true}                            (Tuner)
 //	                                                                     (guarded)
 //	GET  /debug/pprof/     profiles from runtime/pprof and runtime/trace (guarded)
+//	     /other/paths      the instance's own, from Config.Handlers       (guarded)
 //
 // Errors from the guarded endpoints are JSON objects {"ok":false,"error":"..."}
 // whose message says what was wrong; the status tells the class: 400 bad

@@ -249,6 +249,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/snapshot/stream", s.guard(http.HandlerFunc(s.serveStream)))
 	mux.Handle("/control", s.guard(http.HandlerFunc(s.serveControl)))
 	mux.Handle("/debug/pprof/", s.guard(s.pprofHandler()))
+	s.mountHandlers(mux)
 	return mux
 }
 
@@ -263,7 +264,7 @@ GET  /debug/pprof/     profiles
 `
 
 func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
-	writeText(w, http.StatusOK, indexText)
+	writeText(w, http.StatusOK, s.index())
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
