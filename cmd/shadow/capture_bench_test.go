@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/exchange"
+)
+
+// benchBody is a 1 KiB JSON answer with a secret-looking field, so
+// redaction has work to do.
+func benchBody(price string) []byte {
+	var b strings.Builder
+	b.WriteString(`{"id": "ord-000123", "token": "t-0123456789", "price": ` + price + `, "items": [`)
+	for i := range 16 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, `{"sku": "sku-%03d", "qty": %d}`, i, i%5+1)
+	}
+	b.WriteString(`], "note": "`)
+	b.WriteString(strings.Repeat("x", 1024-b.Len()-2))
+	b.WriteString(`"}`)
+	return []byte(b.String())
+}
+
+func benchExchange() *exchange.Exchange {
+	h := http.Header{"Content-Type": {"application/json"}, "Set-Cookie": {"s=abc"}}
+	resp := func(side exchange.Side, price string) exchange.Response {
+		body := benchBody(price)
+		return exchange.Response{Side: side, Status: 200, Header: h, Body: body, Size: int64(len(body)), Latency: 3 * time.Millisecond}
+	}
+	sec := resp(exchange.Secondary, "10.00")
+	return &exchange.Exchange{
+		Request: exchange.Request{ID: "1", Method: "GET", URL: "/orders/123?api_key=k", Host: "shop",
+			Header: http.Header{"Authorization": {"Bearer x"}, "Accept": {"application/json"}}, Received: time.Now()},
+		Primary: resp(exchange.Primary, "10.00"), Secondary: &sec, Candidate: resp(exchange.Candidate, "10.01"),
+	}
+}
+
+// BenchmarkCapturePath measures the wired observer: redact, judge,
+// queue, and the writer goroutine encoding to disk, until Close has
+// synced the files. records/s is over the whole, drain included; the
+// queue is large enough that nothing is dropped. "judge-only" is the same
+// without a capture, to show what capturing adds.
+func BenchmarkCapturePath(b *testing.B) {
+	for _, withCapture := range []bool{false, true} {
+		name := "judge-only"
+		if withCapture {
+			name = "judge+capture"
+		}
+		b.Run(name, func(b *testing.B) {
+			engine, err := compare.New(compare.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := captureConfig{QueueSize: b.N + 1, Redact: redactConfig{Key: "bench-key-0123456789"}}
+			if withCapture {
+				cfg.Dir = b.TempDir()
+			}
+			r, err := newRecorder(engine, cfg, nil, discardLogger())
+			if err != nil {
+				b.Fatal(err)
+			}
+			xs := make([]*exchange.Exchange, b.N)
+			for i := range xs {
+				xs[i] = benchExchange()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			for _, x := range xs {
+				r.Observe(x)
+			}
+			if err := r.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
+			if d := r.dropped.Load(); d > 0 {
+				b.Fatalf("%d records dropped", d)
+			}
+		})
+	}
+}
+
+// BenchmarkCaptureRead measures reading a capture back: decoding only
+// (what any reader pays), and decoding plus judging (shadow report).
+func BenchmarkCaptureRead(b *testing.B) {
+	const records = 2000
+	dir := b.TempDir()
+	w, err := capture.NewWriter(capture.WriterOptions{Dir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := benchExchange()
+	for range records {
+		if err := w.WriteExchange(&capture.ExchangeRecord{Exchange: *x, Endpoint: "GET /orders/{id}"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := capture.ReadFiles([]string{dir}, func(capture.Record) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("decode+judge", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := offlineReport(compare.Config{}, []string{dir}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(records*b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+}
