@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/understudy-dev/understudy/admin"
 	"github.com/understudy-dev/understudy/tui"
@@ -20,7 +23,13 @@ type AdminConfig struct {
 	Source tui.Source
 	// Controller is what /control acts on; nil means none.
 	Controller Controller
-	Logger     *slog.Logger
+	// Metrics, when set, registers the instance's own metrics on the
+	// registry /metrics serves (beside the Go runtime and process ones)
+	// before the server starts.
+	Metrics func(prometheus.Registerer) error
+	// Handlers are the instance's own endpoints (admin.Config.Handlers).
+	Handlers map[string]http.Handler
+	Logger   *slog.Logger
 }
 
 // StartAdmin starts the admin server in the background and returns its
@@ -40,7 +49,8 @@ func StartAdmin(ctx context.Context, c AdminConfig) (net.Addr, func(), error) {
 			}
 			return s
 		},
-		Logger: c.Logger,
+		Handlers: c.Handlers,
+		Logger:   c.Logger,
 	}
 	if c.Controller != nil {
 		cfg.Control = c.Controller
@@ -48,6 +58,11 @@ func StartAdmin(ctx context.Context, c AdminConfig) (net.Addr, func(), error) {
 	srv, err := admin.New(cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("admin: %w", err)
+	}
+	if c.Metrics != nil {
+		if err := c.Metrics(srv.Registry()); err != nil {
+			return nil, nil, fmt.Errorf("admin: %w", err)
+		}
 	}
 	if err := srv.Listen(); err != nil {
 		return nil, nil, fmt.Errorf("admin: %w", err)
