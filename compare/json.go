@@ -1,10 +1,8 @@
 package compare
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,20 +10,6 @@ import (
 
 	gocmp "github.com/google/go-cmp/cmp"
 )
-
-// decodeJSON decodes a whole body, keeping numbers exact. ok is false when
-// the body is not exactly one JSON value (trailing data included).
-func decodeJSON(b []byte) (v any, ok bool) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	if err := d.Decode(&v); err != nil {
-		return nil, false
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return nil, false
-	}
-	return v, true
-}
 
 // isJSONType reports whether a Content-Type names JSON
 // (application/json, anything+json).
@@ -137,6 +121,7 @@ func diffJSON(a, b any) (diffs []Difference, fields []string, omitted int, err e
 	}()
 	r := &reporter{path: make([]byte, 1, 64), gen: make([]byte, 1, 64)}
 	r.path[0], r.gen[0] = '$', '$'
+	r.opts = gocmp.Options{cmpOptions, gocmp.Reporter(r)}
 	r.locate(a, b)
 	slices.SortFunc(r.diffs, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) })
 	slices.Sort(r.fields)
@@ -148,20 +133,7 @@ func diffJSON(a, b any) (diffs []Difference, fields []string, omitted int, err e
 func (r *reporter) locate(a, b any) {
 	switch x := a.(type) {
 	case map[string]any:
-		if y, ok := b.(map[string]any); ok && sameKeys(x, y) {
-			keys := make([]string, 0, len(x))
-			for k, xv := range x {
-				if !jsonEqual(xv, y[k]) {
-					keys = append(keys, k)
-				}
-			}
-			slices.Sort(keys) // a stable order for the maxDifferences cut
-			for _, k := range keys {
-				pn, gn := len(r.path), len(r.gen)
-				r.path, r.gen = appendKeyStep(r.path, k), appendKeyStep(r.gen, k)
-				r.locate(x[k], y[k])
-				r.path, r.gen = r.path[:pn], r.gen[:gn]
-			}
+		if y, ok := b.(map[string]any); ok && len(x) == len(y) && r.locateObject(x, y) {
 			return
 		}
 	case []any:
@@ -177,7 +149,37 @@ func (r *reporter) locate(a, b any) {
 	}
 	// Through pointers, so that go-cmp sees the values as interfaces and
 	// a JSON null (a nil interface) is a value, not a missing one.
-	gocmp.Equal(&a, &b, cmpOptions, gocmp.Reporter(r))
+	gocmp.Equal(&a, &b, r.opts)
+}
+
+// locateObject descends into the members that differ of two objects of
+// the same size, in key order (a stable order for the maxDifferences
+// cut). It returns false, having done nothing, when their keys differ:
+// go-cmp is to report the object as a whole.
+func (r *reporter) locateObject(x, y map[string]any) bool {
+	type kid struct {
+		k    string
+		x, y any
+	}
+	var buf [8]kid
+	kids := buf[:0]
+	for k, xv := range x {
+		yv, ok := y[k]
+		if !ok {
+			return false
+		}
+		if !jsonEqual(xv, yv) {
+			kids = append(kids, kid{k, xv, yv})
+		}
+	}
+	slices.SortFunc(kids, func(a, b kid) int { return strings.Compare(a.k, b.k) })
+	for _, c := range kids {
+		pn, gn := len(r.path), len(r.gen)
+		r.path, r.gen = appendKeyStep(r.path, c.k), appendKeyStep(r.gen, c.k)
+		r.locate(c.x, c.y)
+		r.path, r.gen = r.path[:pn], r.gen[:gn]
+	}
+	return true
 }
 
 func (r *reporter) locateArray(x, y []any) {
@@ -193,23 +195,12 @@ func (r *reporter) locateArray(x, y []any) {
 	}
 }
 
-func sameKeys(x, y map[string]any) bool {
-	if len(x) != len(y) {
-		return false
-	}
-	for k := range x {
-		if _, ok := y[k]; !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // reporter is a go-cmp Reporter that records each difference with its
 // field path ("$.items[2].price"), its kind and both values. The path
 // starts with what locate has already walked.
 type reporter struct {
-	path, gen []byte // concrete and generalized ("[*]") path
+	path, gen []byte       // concrete and generalized ("[*]") path
+	opts      gocmp.Option // cmpOptions and the reporter itself
 	stack     []frame
 	diffs     []Difference
 	fields    []string
