@@ -40,6 +40,12 @@ func TestDiffJSON(t *testing.T) {
 			[]brief{{`$["a.b"]`, Changed, "2", "3"}, {`$["order-id"]`, Changed, "1", "2"}}},
 		{"strings are JSON-quoted", `{"s":"a\"b"}`, `{"s":"a\nb"}`, []brief{{"$.s", Changed, `"a\"b"`, `"a\nb"`}}},
 		{"bool", `{"ok":true}`, `{"ok":false}`, []brief{{"$.ok", Changed, "true", "false"}}},
+		{"numbers keep their text", `{"p":1.10}`, `{"p":1.2e0}`, []brief{{"$.p", Changed, "1.10", "1.2e0"}}},
+		// go-cmp reports these objects and arrays as a whole, so it must
+		// compare the numbers inside them as decimals too.
+		{"decimals inside an object whose keys differ", `{"a":{"x":1.10,"y":1}}`, `{"a":{"x":1.1,"z":1}}`,
+			[]brief{{"$.a.y", Removed, "1", ""}, {"$.a.z", Added, "", "1"}}},
+		{"decimals inside an array that grows", `[1.10,[2.0]]`, `[1.1,[2],3]`, []brief{{"$[2]", Added, "", "3"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
