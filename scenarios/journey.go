@@ -155,7 +155,6 @@ func (sp *stepPlan) missing(vars map[string]string) string {
 // runJourney runs one journey's steps, then its cleanups. intended is
 // when the pacer meant it to start.
 func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, intended time.Time) {
-	defer r.wg.Done()
 	defer r.inFlight.Add(-1)
 	data := &TemplateData{Synthetic: true, RunID: r.runID, JourneyID: id, Vars: map[string]string{}}
 	ok, interrupted := true, false

@@ -11,6 +11,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,10 @@ import (
 // maxSleep caps one wait of the pacing loop, so controls are seen at once
 // and pacers whose waits are estimates (the ramp) are asked again soon.
 const maxSleep = 10 * time.Millisecond
+
+// workerIdle is how long a journey goroutine waits for its next journey
+// before it ends; see Runner.start.
+const workerIdle = time.Second
 
 // RunnerOptions adjust how a Runner runs a scenario. The zero value runs
 // the scenario as written.
@@ -80,7 +85,9 @@ type Runner struct {
 	seed        uint64
 
 	inFlight atomic.Int64
-	wg       sync.WaitGroup // running journeys
+	wg       sync.WaitGroup // journey goroutines (workers)
+	jobs     chan journeyJob
+	paced    chan struct{} // closed when the pacing loop has returned
 	ran      atomic.Bool
 	halt     atomic.Bool // abort or kill: journeys take no further steps
 	kill     atomic.Bool // kill: cleanups are skipped too
@@ -151,6 +158,8 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 		maxInFlight: int64(sc.maxInFlight()),
 		seed:        seed,
 		ctl:         make(chan struct{}, 1),
+		jobs:        make(chan journeyJob),
+		paced:       make(chan struct{}),
 		stopCh:      make(chan struct{}),
 		killCh:      make(chan struct{}),
 		state:       StateReady,
@@ -176,7 +185,12 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 	r.client = opts.Client
 	if r.client == nil {
 		r.transport = http.DefaultTransport.(*http.Transport).Clone()
+		// Keep a connection for every journey that may run at once. The
+		// default's cap of 100 idle connections in all closed the extra
+		// ones after every burst, and the next burst dialled them again:
+		// at high rates that fed on itself until the run fell far behind.
 		r.transport.MaxIdleConnsPerHost = int(r.maxInFlight)
+		r.transport.MaxIdleConns = 0
 		r.client = &http.Client{
 			Transport:     r.transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -247,6 +261,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		"target", r.target, "duration", r.duration, "ceiling", r.ceiling)
 
 	r.pace(ctx, reqCtx)
+	close(r.paced) // idle workers end; busy ones end after their journey
 	r.setState(StateStopping)
 	r.wg.Wait()
 	close(done)
@@ -385,8 +400,20 @@ func (r *Runner) pauseClock(running *bool) {
 	}
 }
 
+// journeyJob is one journey handed to a worker.
+type journeyJob struct {
+	ctx      context.Context
+	jp       *journeyPlan
+	id       string
+	intended time.Time
+}
+
 // start begins one journey at its intended time, or counts it dropped
-// when MaxInFlight journeys are running.
+// when MaxInFlight journeys are running. It never waits: the journey goes
+// to an idle worker if one is waiting, else to a new one. Workers live on
+// for the next journeys (see workerIdle), so at high rates the goroutine
+// and its stack, grown once through net/http, are reused rather than made
+// and grown again for every journey.
 func (r *Runner) start(ctx context.Context, rng *mrand.Rand, intended time.Time) {
 	r.startMu.Lock()
 	defer r.startMu.Unlock()
@@ -399,12 +426,34 @@ func (r *Runner) start(ctx context.Context, rng *mrand.Rand, intended time.Time)
 	}
 	r.inFlight.Add(1)
 	r.seq++
-	id := fmt.Sprintf("%s-%d", r.runID, r.seq)
-	jp := r.plan.pick(rng)
+	job := journeyJob{ctx: ctx, jp: r.plan.pick(rng), id: r.runID + "-" + strconv.FormatUint(r.seq, 10), intended: intended}
 	r.rec.journey(func(j *JourneyCounts, _ *CleanupCounts) { j.Started++ })
 	r.starts.Mark(time.Now(), false)
-	r.wg.Add(1)
-	go r.runJourney(ctx, jp, id, intended)
+	select {
+	case r.jobs <- job:
+	default:
+		r.wg.Add(1)
+		go r.worker(job)
+	}
+}
+
+// worker runs job, then the journeys start hands it, until it has waited
+// workerIdle for one or the pacing loop has returned.
+func (r *Runner) worker(job journeyJob) {
+	defer r.wg.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		r.runJourney(job.ctx, job.jp, job.id, job.intended)
+		idle.Reset(workerIdle)
+		select {
+		case job = <-r.jobs:
+		case <-idle.C:
+			return
+		case <-r.paced:
+			return
+		}
+	}
 }
 
 func (r *Runner) setState(s State) {
