@@ -1,52 +1,77 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	tea "github.com/charmbracelet/bubbletea"
 )
 
-// action is one thing the dashboard asks the Controller to do.
+// action is one thing the dashboard asks the Controller (or its Tuner)
+// to do.
 type action int
 
-// The Controller's actions.
+// The Controller's and the Tuner's actions.
 const (
 	actPause action = iota
 	actResume
 	actSetRate
 	actKill
+	actSample
+	actRoute
 )
+
+// controlReq is one control to perform: the action and its arguments.
+type controlReq struct {
+	act action
+	// value is the rate asked for (actSetRate) or the sample share
+	// (actSample); from is the sample share it replaces (actSample).
+	value, from float64
+	// route and disabled say which route to switch, and how (actRoute).
+	route    string
+	disabled bool
+}
 
 // controlMsg carries the outcome of one Controller call.
 type controlMsg struct {
-	act       action
-	requested float64 // the rate asked for (actSetRate)
-	applied   float64 // the rate the instance applied (actSetRate)
-	err       error
+	controlReq
+	applied float64 // the rate the instance applied (actSetRate)
+	err     error
 }
 
-// control returns a command that performs act on c in the background, so
-// a slow remote instance never blocks the dashboard. A panicking
-// Controller is reported as an error.
-func control(c Controller, act action, rate float64) tea.Cmd {
+// control returns a command that performs r on c in the background, so a
+// slow remote instance never blocks the dashboard. A panicking Controller
+// is reported as an error. A tuning action on a Controller that is not a
+// Tuner fails; the keys check first, so that is a bug.
+func control(c Controller, r controlReq) tea.Cmd {
 	return func() (msg tea.Msg) {
-		out := controlMsg{act: act, requested: rate}
+		out := controlMsg{controlReq: r}
 		defer func() {
-			if r := recover(); r != nil {
-				out.err = fmt.Errorf("controller panicked: %v", r)
+			if p := recover(); p != nil {
+				out.err = fmt.Errorf("controller panicked: %v", p)
 				msg = out
 			}
 		}()
-		switch act {
+		tuner, canTune := c.(Tuner)
+		switch r.act {
 		case actPause:
 			out.err = c.Pause()
 		case actResume:
 			out.err = c.Resume()
 		case actSetRate:
-			out.applied, out.err = c.SetRate(rate)
+			out.applied, out.err = c.SetRate(r.value)
 		case actKill:
 			out.err = c.Kill()
+		case actSample, actRoute:
+			switch {
+			case !canTune:
+				out.err = errors.New("this dashboard's controller cannot tune the proxy")
+			case r.act == actSample:
+				out.err = tuner.SetSamplePercent(r.value)
+			default:
+				out.err = tuner.SetRouteDisabled(r.route, r.disabled)
+			}
 		}
 		return out
 	}
@@ -94,10 +119,17 @@ func (c controlMsg) describe(ceiling float64) string {
 		return "resumed"
 	case actKill:
 		return "kill sent"
+	case actSample:
+		return "sample set to " + fmtPercent(c.value) + " (was " + fmtPercent(c.from) + ")"
+	case actRoute:
+		if c.disabled {
+			return "route " + c.route + " switched off: not mirrored"
+		}
+		return "route " + c.route + " switched on: mirrored again"
 	}
 	s := "rate set to " + fmtRate(c.applied) + "/s"
-	if c.applied != c.requested {
-		s += " (asked " + fmtRate(c.requested) + "/s)"
+	if c.applied != c.value {
+		s += " (asked " + fmtRate(c.value) + "/s)"
 	}
 	if ceiling > 0 && c.applied >= ceiling {
 		s += " · at ceiling"
@@ -116,6 +148,10 @@ func (a action) String() string {
 		return "set rate"
 	case actKill:
 		return "kill"
+	case actSample:
+		return "set sample"
+	case actRoute:
+		return "switch route"
 	}
 	return "unknown action"
 }

@@ -2,7 +2,8 @@
 // that shows a shadow proxy (diff rates per endpoint, drill-down into a
 // diff, primary against candidate latency) next to a synthetic runner
 // (target against achieved rate, step results, the guardrail), and sends
-// pause, rate and kill controls back.
+// pause, rate and kill controls back, and the proxy's sample share and
+// route switches through a Controller that is also a Tuner.
 //
 // It holds no business logic and imports nothing else of understudy: it
 // renders its own plain view-model, Snapshot, which cmd fills from the

@@ -56,6 +56,7 @@ type fakeController struct {
 	mu      sync.Mutex
 	calls   []string
 	rateErr error
+	tuneErr error // returned by the tuning calls
 	// applyCap, when set, caps the rate the instance applies (a runner
 	// that refuses part of a request).
 	applyCap float64
@@ -80,6 +81,24 @@ func (c *fakeController) SetRate(r float64) (float64, error) {
 		return c.applyCap, nil
 	}
 	return r, nil
+}
+
+func (c *fakeController) SetSamplePercent(p float64) error {
+	c.record(fmt.Sprintf("sample %g", p))
+	return c.tuneErr
+}
+
+func (c *fakeController) SetRouteDisabled(name string, disabled bool) error {
+	c.record(fmt.Sprintf("route %s %s", name, onOff(!disabled)))
+	return c.tuneErr
+}
+
+// onOff names a route's mirroring in the fakes' call logs.
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 func (c *fakeController) Calls() []string {
@@ -160,6 +179,89 @@ func (f *fakeInstance) servedCount() int {
 	return f.served
 }
 
+// notTuner is a Controller that cannot tune a proxy, whatever it wraps.
+type notTuner struct{ Controller }
+
+// fakeProxy is a proxy seen through both the Source and the Controller
+// (and Tuner): tuning changes what later snapshots say, as a real proxy's
+// would. With gate set, every tuning call waits for a value on it first:
+// a slow remote instance.
+type fakeProxy struct {
+	mu     sync.Mutex
+	tuning Tuning
+	calls  []string
+	served int
+	gate   chan struct{}
+	err    error // returned by the tuning calls, which then change nothing
+}
+
+// source returns the proxy as a Source.
+func (f *fakeProxy) source() Source {
+	return SourceFunc(func(context.Context) (Snapshot, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.served++
+		s := shadowAt(0)
+		s.Tuning = f.tuning.clone()
+		return Snapshot{Time: t0.Add(time.Duration(f.served) * time.Second), Shadow: s}, nil
+	})
+}
+
+func (f *fakeProxy) record(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, s)
+}
+
+func (f *fakeProxy) Pause() error                     { f.record("pause"); return nil }
+func (f *fakeProxy) Resume() error                    { f.record("resume"); return nil }
+func (f *fakeProxy) Kill() error                      { f.record("kill"); return nil }
+func (f *fakeProxy) SetRate(float64) (float64, error) { return 0, errors.New("not supported") }
+
+func (f *fakeProxy) SetSamplePercent(p float64) error {
+	if f.gate != nil {
+		<-f.gate
+	}
+	f.record(fmt.Sprintf("sample %g", p))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	f.tuning.SamplePercent = p
+	return nil
+}
+
+func (f *fakeProxy) SetRouteDisabled(name string, disabled bool) error {
+	if f.gate != nil {
+		<-f.gate
+	}
+	f.record(fmt.Sprintf("route %s %s", name, onOff(!disabled)))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return f.err
+	}
+	for i := range f.tuning.Routes {
+		if f.tuning.Routes[i].Name == name {
+			f.tuning.Routes[i].Disabled = disabled
+		}
+	}
+	return nil
+}
+
+func (f *fakeProxy) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *fakeProxy) servedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.served
+}
+
 // panicController panics on every call.
 type panicController struct{}
 
@@ -167,6 +269,10 @@ func (panicController) Pause() error                     { panic("boom") }
 func (panicController) Resume() error                    { panic("boom") }
 func (panicController) SetRate(float64) (float64, error) { panic("boom") }
 func (panicController) Kill() error                      { panic("boom") }
+func (panicController) SetSamplePercent(float64) error   { panic("boom") }
+func (panicController) SetRouteDisabled(string, bool) error {
+	panic("boom")
+}
 
 // shadowAt returns the proxy's state i seconds into the run: counters grow
 // linearly and latencies wander deterministically.
@@ -284,6 +390,21 @@ func synthAt(i int) *SynthSnapshot {
 	}
 }
 
+// tuningFixture is a proxy sampling half its users, with one of its
+// routes switched off.
+func tuningFixture() *Tuning {
+	return &Tuning{
+		SamplePercent: 50,
+		SampleBy:      "header:X-User-Id",
+		Routes: []MirrorRoute{
+			{Name: "create-order"},
+			{Name: "cancel-order", Disabled: true},
+			{Name: "/orders/{id}"},
+			{Name: "*"},
+		},
+	}
+}
+
 // script returns n snapshots, one per second from t0, built by mk.
 func script(n int, mk func(i int) Snapshot) []Snapshot {
 	out := make([]Snapshot, n)
@@ -300,6 +421,15 @@ func shadowScript(n int) []Snapshot {
 
 func synthScript(n int) []Snapshot {
 	return script(n, func(i int) Snapshot { return Snapshot{Synth: synthAt(i)} })
+}
+
+// tunedScript is shadowScript with the proxy's tuning reported.
+func tunedScript(n int) []Snapshot {
+	return script(n, func(i int) Snapshot {
+		s := shadowAt(i)
+		s.Tuning = tuningFixture()
+		return Snapshot{Shadow: s}
+	})
 }
 
 func bothScript(n int) []Snapshot {

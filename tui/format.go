@@ -58,6 +58,18 @@ func fmtPct(f float64) string {
 	return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 }
 
+// fmtPercent formats a share already in percent (0..100), with at most
+// two decimals: 90 → 90%, 12.5 → 12.5%.
+func fmtPercent(p float64) string {
+	switch {
+	case math.IsNaN(p) || math.IsInf(p, 0):
+		return "-"
+	case math.Abs(p) >= 1e6:
+		return strconv.FormatFloat(p, 'g', 3, 64) + "%"
+	}
+	return strconv.FormatFloat(math.Round(p*100)/100+0, 'f', -1, 64) + "%" // +0: no "-0%"
+}
+
 // fmtDur formats a latency compactly: 850µs, 12.3ms, 145ms, 1.25s, 2m05s;
 // zero is "-" (nothing measured).
 func fmtDur(d time.Duration) string {

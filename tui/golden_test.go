@@ -46,6 +46,9 @@ func TestGoldenFrames(t *testing.T) {
 		{name: "full_help", script: bothScript(30), keys: []tea.KeyMsg{runes("?")}},
 		{name: "just_started", script: justStarted},
 		{name: "just_started_synth", script: justStarted, keys: []tea.KeyMsg{keyTab}},
+		{name: "shadow_tuned", script: tunedScript(30)},
+		{name: "mirror_routes", script: tunedScript(30), keys: []tea.KeyMsg{runes("r"), keyDown}},
+		{name: "full_help_tuned", script: tunedScript(30), keys: []tea.KeyMsg{runes("?")}},
 		{name: "read_only", script: synthScript(3), opts: Options{Title: "synth attach"}, keys: []tea.KeyMsg{runes("p")}},
 	}
 	for _, tc := range cases {

@@ -17,6 +17,10 @@ type KeyMap struct {
 	// the ceiling.
 	RateUp   key.Binding
 	RateDown key.Binding
+	// SampleUp and SampleDown raise and lower the share of requests the
+	// proxy mirrors by SampleStep points, within 0 to 100.
+	SampleUp   key.Binding
+	SampleDown key.Binding
 	// Kill asks to stop the run at once; Confirm and Cancel answer.
 	Kill    key.Binding
 	Confirm key.Binding
@@ -27,29 +31,36 @@ type KeyMap struct {
 	Quit key.Binding
 }
 
-// DefaultKeyMap returns the global keys: tab, p, +/-, k (then y/n), ?, q.
+// SampleStep is how many percentage points one press of the sample keys
+// moves the share of requests the proxy mirrors.
+const SampleStep = 10
+
+// DefaultKeyMap returns the global keys: tab, p, +/-, [/], k (then y/n),
+// ?, q.
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
-		Tab:      key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "switch view")),
-		Pause:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
-		RateUp:   key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "rate up")),
-		RateDown: key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "rate down")),
-		Kill:     key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "kill")),
-		Confirm:  key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "confirm")),
-		Cancel:   key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "cancel")),
-		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
-		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Tab:        key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "switch view")),
+		Pause:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
+		RateUp:     key.NewBinding(key.WithKeys("+", "="), key.WithHelp("+", "rate up")),
+		RateDown:   key.NewBinding(key.WithKeys("-", "_"), key.WithHelp("-", "rate down")),
+		SampleUp:   key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "sample +10%")),
+		SampleDown: key.NewBinding(key.WithKeys("["), key.WithHelp("[", "sample -10%")),
+		Kill:       key.NewBinding(key.WithKeys("k"), key.WithHelp("k", "kill")),
+		Confirm:    key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "confirm")),
+		Cancel:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "cancel")),
+		Help:       key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "more keys")),
+		Quit:       key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
 }
 
 // ShortHelp returns the global keys for the one-line help.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Tab, k.Pause, k.RateUp, k.RateDown, k.Kill, k.Help, k.Quit}
+	return []key.Binding{k.Tab, k.Pause, k.RateUp, k.RateDown, k.SampleDown, k.SampleUp, k.Kill, k.Help, k.Quit}
 }
 
 // FullHelp returns the global keys for the full help.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Tab, k.Help, k.Quit}, {k.Pause, k.RateUp, k.RateDown, k.Kill}}
+	return [][]key.Binding{{k.Tab, k.Help, k.Quit}, {k.Pause, k.RateUp, k.RateDown, k.SampleDown, k.SampleUp, k.Kill}}
 }
 
 // NavKeyMap holds the keys that move a cursor or scroll within a view.

@@ -73,6 +73,7 @@ var (
 	keyUp    = tea.KeyMsg{Type: tea.KeyUp}
 	keyPgDn  = tea.KeyMsg{Type: tea.KeyPgDown}
 	keyCtrlC = tea.KeyMsg{Type: tea.KeyCtrlC}
+	keySpace = tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}}
 )
 
 // runes returns the key press of typing s.

@@ -37,8 +37,9 @@ type Options struct {
 	// Interval is how often the Source is polled; zero means
 	// DefaultInterval. A failing Source is retried with a back-off up to 2s.
 	Interval time.Duration
-	// Controller acts on the running instance (pause, rate, kill); nil
-	// makes the dashboard read-only, and it says so.
+	// Controller acts on the running instance (pause, rate, kill, and the
+	// proxy's sample share and routes when it is also a Tuner); nil makes
+	// the dashboard read-only, and it says so.
 	Controller Controller
 	// AltScreen runs the dashboard in the terminal's alternate screen, so
 	// the shell's scrollback is left as it was.
@@ -102,18 +103,22 @@ type Model struct {
 	// confirming is set while the kill prompt waits for y or n.
 	confirming bool
 
-	// paused and rate are the load's state as the dashboard believes it:
-	// from the latest snapshot, or from the controls not yet done.
+	// paused, rate and tuning are the instance's state as the dashboard
+	// believes it: from the latest snapshot, or from the controls not yet
+	// done. tuning is the proxy's sample share and routes, nil when the
+	// snapshot does not report them.
 	paused bool
 	rate   float64
-	// queue holds pause, resume and rate controls waiting for the one in
-	// flight (busy): they run one at a time, in the order pressed, so the
-	// instance ends at the rate the dashboard shows. A kill skips the queue.
+	tuning *Tuning
+	// queue holds pause, resume, rate, sample and route controls waiting
+	// for the one in flight (busy): they run one at a time, in the order
+	// pressed, so the instance ends in the state the dashboard shows. A
+	// kill skips the queue.
 	queue []controlReq
 	busy  bool
 	// fetchSeq numbers the latest Source call; a snapshot from a call
 	// numbered settledSeq or lower may predate the last control's effect,
-	// so its pause state and rate are not taken.
+	// so its pause state, rate and tuning are not taken.
 	fetchSeq   uint64
 	settledSeq uint64
 }
@@ -233,12 +238,23 @@ func (m *Model) receive(msg snapshotMsg) tea.Cmd {
 		m.tab = tabShadow
 	}
 	if !m.controlling() && msg.seq > m.settledSeq {
-		m.paused = m.loadPaused()
-		if s.Synth != nil {
-			m.rate = s.Synth.TargetRate
-		}
+		m.believeSnapshot()
 	}
+	m.shadow.SetTuning(m.tuning)
 	return pollAfter(m.opts.Interval)
+}
+
+// believeSnapshot takes the latest snapshot's pause state, rate and
+// tuning as the instance's.
+func (m *Model) believeSnapshot() {
+	m.paused = m.loadPaused()
+	if m.snap.Synth != nil {
+		m.rate = m.snap.Synth.TargetRate
+	}
+	m.tuning = nil
+	if m.snap.Shadow != nil {
+		m.tuning = m.snap.Shadow.Tuning.clone()
+	}
 }
 
 // loadPaused reports whether the snapshot says the load is paused: the
@@ -250,24 +266,19 @@ func (m *Model) loadPaused() bool {
 	return m.snap.Shadow != nil && m.snap.Shadow.Paused
 }
 
-// controlReq is a control waiting to run.
-type controlReq struct {
-	act  action
-	rate float64
-}
-
 // controlling reports whether controls are in flight or queued, during
-// which snapshots do not set the pause state and rate.
+// which snapshots do not set the pause state, rate and tuning.
 func (m *Model) controlling() bool { return m.busy || len(m.queue) > 0 }
 
 // enqueue queues a control and starts it when none is in flight. A rate
-// queued behind another replaces it: only the latest matters.
-func (m *Model) enqueue(act action, rate float64) tea.Cmd {
-	if n := len(m.queue); act == actSetRate && n > 0 && m.queue[n-1].act == actSetRate {
-		m.queue[n-1].rate = rate
+// or sample share queued behind another of its kind replaces it: only the
+// latest matters.
+func (m *Model) enqueue(r controlReq) tea.Cmd {
+	if n := len(m.queue); n > 0 && m.queue[n-1].act == r.act && (r.act == actSetRate || r.act == actSample) {
+		m.queue[n-1].value = r.value
 		return nil
 	}
-	m.queue = append(m.queue, controlReq{act: act, rate: rate})
+	m.queue = append(m.queue, r)
 	return m.next()
 }
 
@@ -279,7 +290,7 @@ func (m *Model) next() tea.Cmd {
 	r := m.queue[0]
 	m.queue = m.queue[1:]
 	m.busy = true
-	return control(m.opts.Controller, r.act, r.rate)
+	return control(m.opts.Controller, r)
 }
 
 // controlled applies a Controller result and starts the next control.
@@ -293,17 +304,15 @@ func (m *Model) controlled(msg controlMsg) tea.Cmd {
 	if msg.err != nil {
 		m.setNotice(msg.act.String()+" failed: "+msg.err.Error(), true)
 		if !m.controlling() {
-			m.paused = m.loadPaused()
-			if m.snap.Synth != nil {
-				m.rate = m.snap.Synth.TargetRate
-			}
+			m.believeSnapshot()
+			m.shadow.SetTuning(m.tuning)
 		}
 		return cmd
 	}
-	// Pause and resume already show (they flip paused when pressed). A
-	// rate the instance adjusted is taken unless a newer one was pressed
-	// since.
-	if msg.act == actSetRate && msg.requested == m.rate {
+	// Pause, resume, sample and route changes already show (they change
+	// the belief when pressed). A rate the instance adjusted is taken
+	// unless a newer one was pressed since.
+	if msg.act == actSetRate && msg.value == m.rate {
 		m.rate = msg.applied
 	}
 	m.setNotice(msg.describe(m.ceiling()), false)
@@ -349,7 +358,7 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.confirming = false
 			m.queue = nil // nothing queued matters after a kill
 			m.setNotice("killing…", false)
-			return control(m.opts.Controller, actKill, 0)
+			return control(m.opts.Controller, controlReq{act: actKill})
 		case key.Matches(msg, k.Cancel):
 			m.confirming = false
 			m.setNotice("kill cancelled", false)
@@ -369,6 +378,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		return nil
 	case key.Matches(msg, k.Pause, k.RateUp, k.RateDown, k.Kill):
 		return m.controlKey(msg)
+	case key.Matches(msg, k.SampleUp, k.SampleDown):
+		return m.sampleKey(msg)
+	case m.tab == tabShadow && m.shadow.Page() == PageRoutes && key.Matches(msg, m.shadow.routes.KeyMap.Switch):
+		return m.switchRoute()
 	}
 	var cmd tea.Cmd
 	if m.tab == tabSynth {
@@ -401,7 +414,7 @@ func (m *Model) controlKey(msg tea.KeyMsg) tea.Cmd {
 			act = actResume
 		}
 		m.paused = !m.paused
-		return m.enqueue(act, 0)
+		return m.enqueue(controlReq{act: act})
 	}
 	s := m.snap.Synth
 	if s == nil {
@@ -414,7 +427,7 @@ func (m *Model) controlKey(msg tea.KeyMsg) tea.Cmd {
 	}
 	step := rateStep(m.opts.RateStep, s.Ceiling, m.rate)
 	m.rate = nextRate(m.rate, step, s.Ceiling, dir)
-	return m.enqueue(actSetRate, m.rate)
+	return m.enqueue(controlReq{act: actSetRate, value: m.rate})
 }
 
 // bodyHeight is the height left for the view between the header, the
@@ -543,6 +556,9 @@ func (m Model) helpKeys() helpKeys {
 		controls = append(controls, k.Pause)
 		if m.snap.Synth != nil {
 			controls = append(controls, k.RateUp, k.RateDown)
+		}
+		if m.canTune() {
+			controls = append(controls, k.SampleDown, k.SampleUp)
 		}
 		controls = append(controls, k.Kill)
 	}

@@ -41,6 +41,17 @@ func plainShadow(s Snapshot, sh *ShadowSnapshot) string {
 	parts = append(parts,
 		"received "+fmtCount(sh.Received),
 		"mirrored "+fmtCount(sh.Mirrored),
+	)
+	// The sample and route switches only when they leave requests out.
+	if t := sh.Tuning; t != nil {
+		if t.SamplePercent < 100 {
+			parts = append(parts, "sample "+fmtPercent(t.SamplePercent))
+		}
+		if off := t.off(); len(off) > 0 {
+			parts = append(parts, "routes off "+strings.Join(off, ","))
+		}
+	}
+	parts = append(parts,
 		"compared "+fmtCount(sh.Compared),
 		"dropped "+fmtCount(sh.Dropped),
 		"candidate errors "+fmtCount(sh.CandidateErrors),

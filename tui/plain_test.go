@@ -11,6 +11,10 @@ func TestPlain(t *testing.T) {
 	tripped.Result = "aborted"
 	paused := shadowAt(0)
 	paused.Paused, paused.Verdict = true, ""
+	tuned := shadowAt(0)
+	tuned.Tuning = tuningFixture()
+	allOn := shadowAt(0)
+	allOn.Tuning = &Tuning{SamplePercent: 100, Routes: []MirrorRoute{{Name: "a"}}}
 	hostile := synthAt(0)
 	hostile.Scenario = "evil\x1b[2J\nname"
 
@@ -33,6 +37,10 @@ func TestPlain(t *testing.T) {
 		{"paused, no verdict, no clock", Snapshot{Shadow: paused},
 			"shadow · received 120,000 · mirrored 118,000 · compared 117,500 · dropped 12 · candidate errors 7 · " +
 				"diffs 5,344/116,950 in 4/7 endpoints · verdict pending · paused"},
+		{"sampled, a route off", Snapshot{Time: t0, Shadow: tuned},
+			"shadow · up 58m00s · received 120,000 · mirrored 118,000 · sample 50% · routes off cancel-order · " +
+				"compared 117,500 · dropped 12 · candidate errors 7 · diffs 5,344/116,950 in 4/7 endpoints · verdict fail"},
+		{"everything mirrored says nothing more", Snapshot{Time: t0, Shadow: allOn}, shadowLine},
 		{"control characters are neutralised", Snapshot{Synth: hostile},
 			"synth evil\uFFFD[2J name · 30% stage 2/3 · 1m30s/5m00s · rate 20.0/20.0/s · in-flight 14 · " +
 				"started 3,000 · done 2,980 · dropped 4 · assertion failures 172 · guardrail armed"},

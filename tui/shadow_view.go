@@ -21,6 +21,9 @@ const (
 	PageFields
 	// PageExemplar is one exemplar's differences.
 	PageExemplar
+	// PageRoutes is the proxy's configured routes, to switch their
+	// mirroring off and on; esc goes back to the page it was opened from.
+	PageRoutes
 )
 
 // ShadowKeyMap holds the keys that move between the shadow view's pages.
@@ -29,20 +32,26 @@ type ShadowKeyMap struct {
 	Open key.Binding
 	// Back goes up one page.
 	Back key.Binding
+	// Routes opens the proxy's routes (and closes them again), when the
+	// snapshot reports them.
+	Routes key.Binding
 }
 
-// DefaultShadowKeyMap returns enter and esc.
+// DefaultShadowKeyMap returns enter, esc and r.
 func DefaultShadowKeyMap() ShadowKeyMap {
 	return ShadowKeyMap{
-		Open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
-		Back: key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+		Open:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
+		Back:   key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
+		Routes: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "mirror routes")),
 	}
 }
 
 // ShadowView shows a parallel run: a state line (upstreams, uptime,
 // verdict), counters with request rates derived from successive snapshots,
-// the endpoint table, and primary against candidate p99 over time. Enter
-// drills into an endpoint's fields and then into an exemplar; esc goes back.
+// the sample share and the routes switched off (when the proxy reports
+// them), the endpoint table, and primary against candidate p99 over time.
+// Enter drills into an endpoint's fields and then into an exemplar; esc
+// goes back; r opens the proxy's routes.
 type ShadowView struct {
 	// KeyMap holds the page keys; the pages' components hold their own.
 	KeyMap ShadowKeyMap
@@ -55,6 +64,7 @@ type ShadowView struct {
 	table     EndpointTable
 	fields    EndpointFields
 	exemplar  ExemplarView
+	routes    MirrorRoutes
 	latency   chart
 	hist      history
 	reqRate   counterRate
@@ -62,6 +72,11 @@ type ShadowView struct {
 	width     int
 	height    int
 	tableRows int
+	// tuning is the proxy's sample share and routes as shown: the
+	// snapshot's, or what SetTuning set since; nil when not reported.
+	tuning *Tuning
+	// back is the page PageRoutes was opened from.
+	back ShadowPage
 	// notice is what the last Update has to tell the user, if anything.
 	notice string
 }
@@ -74,6 +89,7 @@ func NewShadowView(st Styles) ShadowView {
 		table:    NewEndpointTable(st),
 		fields:   NewEndpointFields(st),
 		exemplar: NewExemplarView(st),
+		routes:   NewMirrorRoutes(st),
 		latency:  newChart("p99", "primary", "candidate", fmtMillis, st),
 	}
 }
@@ -98,8 +114,10 @@ func (v *ShadowView) SetSnapshot(t time.Time, s ShadowSnapshot) {
 	v.hist.add(t, millis(pri), millis(cand))
 	v.latency.setPoints(v.hist.points())
 	v.table.SetEndpoints(s.Endpoints)
+	v.tuning = s.Tuning
+	v.routes.SetTuning(s.Tuning)
 	v.layout()
-	if v.page != PageEndpoints {
+	if v.page == PageFields || v.page == PageExemplar {
 		open := v.fields.Endpoint()
 		for _, e := range s.Endpoints {
 			if endpointKey(&e) == endpointKey(&open) {
@@ -108,6 +126,27 @@ func (v *ShadowView) SetSnapshot(t time.Time, s ShadowSnapshot) {
 			}
 		}
 	}
+}
+
+// SetTuning shows t as the proxy's sample share and routes until the next
+// snapshot: the dashboard shows a change it asked for at once, before a
+// snapshot reports it. nil means the proxy does not report them.
+func (v *ShadowView) SetTuning(t *Tuning) {
+	v.tuning = t
+	v.routes.SetTuning(t)
+	if t == nil && v.page == PageRoutes {
+		v.page = v.back
+	}
+	v.layout()
+}
+
+// SelectedRoute returns the route under the cursor of PageRoutes; false
+// when that page is not shown or lists no route.
+func (v ShadowView) SelectedRoute() (MirrorRoute, bool) {
+	if v.page != PageRoutes {
+		return MirrorRoute{}, false
+	}
+	return v.routes.Selected()
 }
 
 // Page returns the page shown.
@@ -119,13 +158,17 @@ func (v *ShadowView) SetSize(w, h int) {
 	v.layout()
 	v.fields.SetSize(w, h)
 	v.exemplar.SetSize(w, h)
+	v.routes.SetSize(w, h)
 }
 
 // layout shares the overview's height between the endpoint table and the
 // chart: the chart gets at least 5 lines (when the view has room for one)
 // and whatever the table does not need, up to half the view.
 func (v *ShadowView) layout() {
-	const head = 2 // state and counter lines
+	head := 2 // state and counter lines
+	if v.tuning != nil {
+		head++ // and the sample line
+	}
 	w, h := v.width, v.height
 	chartH := 0
 	if h >= 14 {
@@ -148,8 +191,14 @@ func (v ShadowView) Update(msg tea.Msg) (ShadowView, tea.Cmd) {
 	}
 	var cmd tea.Cmd
 	switch {
+	case key.Matches(km, v.KeyMap.Routes):
+		v.notice = v.toggleRoutes()
+		return v, nil
 	case key.Matches(km, v.KeyMap.Back):
-		if v.page > PageEndpoints {
+		switch {
+		case v.page == PageRoutes:
+			v.page = v.back
+		case v.page > PageEndpoints:
 			v.page--
 		}
 		return v, nil
@@ -168,8 +217,24 @@ func (v ShadowView) Update(msg tea.Msg) (ShadowView, tea.Cmd) {
 		v.fields, cmd = v.fields.Update(msg)
 	case PageExemplar:
 		v.exemplar, cmd = v.exemplar.Update(msg)
+	case PageRoutes:
+		v.routes, cmd = v.routes.Update(msg)
 	}
 	return v, cmd
+}
+
+// toggleRoutes opens the routes page, or closes it when shown, and
+// returns a notice when it cannot.
+func (v *ShadowView) toggleRoutes() string {
+	switch {
+	case v.page == PageRoutes:
+		v.page = v.back
+	case v.tuning == nil:
+		return "no routes to show: this proxy does not report them"
+	default:
+		v.back, v.page = v.page, PageRoutes
+	}
+	return ""
 }
 
 // Notice returns what the last Update had to tell the user; empty when
@@ -209,9 +274,16 @@ func (v ShadowView) HelpKeys() []key.Binding {
 	case PageExemplar:
 		nav := v.exemplar.KeyMap
 		return []key.Binding{nav.Up, nav.Down, nav.PageDown, v.KeyMap.Back}
+	case PageRoutes:
+		nav := v.routes.KeyMap
+		return []key.Binding{nav.Up, nav.Down, nav.Switch, v.KeyMap.Back}
 	}
 	nav := v.table.KeyMap
-	return []key.Binding{nav.Up, nav.Down, v.KeyMap.Open, nav.Sort}
+	keys := []key.Binding{nav.Up, nav.Down, v.KeyMap.Open, nav.Sort}
+	if v.tuning != nil {
+		keys = append(keys, v.KeyMap.Routes)
+	}
+	return keys
 }
 
 // View renders the page shown.
@@ -224,8 +296,14 @@ func (v ShadowView) View() string {
 		return v.fields.View()
 	case PageExemplar:
 		return v.exemplar.View()
+	case PageRoutes:
+		return v.routes.View()
 	}
-	parts := []string{v.stateLine(), v.counterLine(), v.table.View()}
+	parts := []string{v.stateLine(), v.counterLine()}
+	if v.tuning != nil {
+		parts = append(parts, v.tuningLine())
+	}
+	parts = append(parts, v.table.View())
 	if c := v.latency.View(); c != "" {
 		parts = append(parts, c)
 	}
@@ -299,6 +377,21 @@ func (v ShadowView) counterLine() string {
 	}
 	if s.Paused {
 		parts = append([]string{st.Warn.Render("MIRRORING PAUSED")}, parts...)
+	}
+	return truncate(strings.Join(parts, st.Muted.Render(" · ")), v.width)
+}
+
+// tuningLine renders the sample share and the routes switched off.
+func (v ShadowView) tuningLine() string {
+	st, t := v.styles, v.tuning
+	parts := []string{sampleText(t, st)}
+	switch off := t.off(); {
+	case len(off) == 1:
+		parts = append(parts, st.Warn.Render("route off: "+oneLine(off[0])))
+	case len(off) > 1:
+		parts = append(parts, st.Warn.Render("routes off: "+oneLine(strings.Join(off, ", "))))
+	case len(t.Routes) > 0:
+		parts = append(parts, st.Label.Render("routes ")+"all "+strconv.Itoa(len(t.Routes))+" mirrored")
 	}
 	return truncate(strings.Join(parts, st.Muted.Render(" · ")), v.width)
 }

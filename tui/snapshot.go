@@ -1,6 +1,9 @@
 package tui
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Snapshot is what the dashboard shows at one moment: the state of a shadow
 // proxy, of a synthetic runner, or of both (`shadow demo`). It is plain data
@@ -54,6 +57,11 @@ type ShadowSnapshot struct {
 	QueueSize  int `json:"queue_size"`
 	// Paused reports that mirroring is paused (the primary still serves).
 	Paused bool `json:"paused"`
+	// Tuning is the proxy's sample share and route switches as they are
+	// now, which the dashboard shows and its sample and route keys change;
+	// nil when the producer does not report them (an older instance), and
+	// then those keys are off.
+	Tuning *Tuning `json:"tuning,omitempty"`
 
 	// PrimaryP99 and CandidateP99 are the 99th percentile latencies over
 	// all endpoints, charted over time. When both are zero the dashboard
@@ -63,6 +71,52 @@ type ShadowSnapshot struct {
 
 	// Endpoints holds per-endpoint results; the producer bounds its length.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
+}
+
+// Tuning is what can be changed about a proxy's mirroring while it runs:
+// the share of eligible requests mirrored, and which of its configured
+// routes are switched off.
+type Tuning struct {
+	// SamplePercent is the share of eligible requests mirrored, from 0
+	// (none) to 100 (all).
+	SamplePercent float64 `json:"sample_percent"`
+	// SampleBy says what requests are sampled by, such as
+	// "header:X-User-Id"; empty means at random.
+	SampleBy string `json:"sample_by,omitempty"`
+	// Routes are the proxy's configured routes in match order, one per
+	// name; empty when none are configured.
+	Routes []MirrorRoute `json:"routes,omitempty"`
+}
+
+// MirrorRoute is one of the proxy's configured routes (mirror.routes in
+// the config), which is not a compared Endpoint: a route is a named path
+// pattern that may cover many endpoints.
+type MirrorRoute struct {
+	// Name is the route's name, which switching it refers to.
+	Name string `json:"name"`
+	// Disabled reports that requests matching the route are not mirrored.
+	Disabled bool `json:"disabled"`
+}
+
+// clone returns a copy of t that shares nothing with it; nil for nil.
+func (t *Tuning) clone() *Tuning {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	c.Routes = slices.Clone(t.Routes)
+	return &c
+}
+
+// off returns the names of the routes switched off, in order.
+func (t *Tuning) off() []string {
+	var names []string
+	for _, r := range t.Routes {
+		if r.Disabled {
+			names = append(names, r.Name)
+		}
+	}
+	return names
 }
 
 // Endpoint is the comparison result of one endpoint (method and route

@@ -20,6 +20,7 @@ func TestSnapshotJSON(t *testing.T) {
 	s := bothScript(1)[0]
 	s.Shadow.Endpoints = s.Shadow.Endpoints[:1]
 	s.Synth.Steps = s.Synth.Steps[:1]
+	s.Shadow.Tuning = tuningFixture()
 	out, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		t.Fatalf("marshal: %v", err)
@@ -49,6 +50,7 @@ func FuzzRenderSnapshot(f *testing.F) {
 	f.Add([]byte(`{"time":"2025-03-14T12:00:00Z","synth":{"target_rate":1e308,"achieved_rate":-5,"progress":1e300,"elapsed":-9223372036854775808,"duration":9223372036854775807,"status_codes":{"\u001b[31m":1}}}`))
 	f.Add([]byte(`{"shadow":{"endpoints":[{"method":"\u001b]0;pwned\u0007","route":"\u009b2J","diff_rate":-1e309,"primary_p99":-1,"exemplars":[{"url":"/\n\r\t","primary_body":"\u001b[2J","differences":[{"path":"\u001b","kind":"?"}]}]}]}}`))
 	f.Add([]byte(`{"time":"0001-01-01T00:00:00Z","shadow":{"started":"9999-12-31T23:59:59Z","queue_size":-1}}`))
+	f.Add([]byte(`{"shadow":{"tuning":{"sample_percent":-1e308,"sample_by":"\u001b[2J","routes":[{"name":"\u001b]0;x\u0007\n","disabled":true},{"name":""}]}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s Snapshot
 		if err := json.Unmarshal(data, &s); err != nil {
@@ -65,9 +67,15 @@ func FuzzRenderSnapshot(f *testing.F) {
 			m, _ = m.Update(snapshotMsg{seq: 1, snap: s})
 			m, _ = m.Update(snapshotMsg{seq: 2, snap: later})
 			checkFrame(t, m.View(), size[0], size[1])
-			for _, k := range []tea.KeyMsg{runes("s"), keyEnter, keyDown, keyEnter, keyPgDn, keyTab, runes("+")} {
-				m, _ = m.Update(k)
-				checkFrame(t, m.View(), size[0], size[1])
+			for _, keys := range [][]tea.KeyMsg{
+				{runes("s"), keyEnter, keyDown, keyEnter, keyPgDn, keyTab, runes("+")},
+				{runes("r"), keyDown, keySpace, runes("["), runes("]"), keyEsc},
+			} {
+				m := m
+				for _, k := range keys {
+					m, _ = m.Update(k)
+					checkFrame(t, m.View(), size[0], size[1])
+				}
 			}
 		}
 		if p := Plain(s); strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 && r != '\n' || r == 0x7f }) {

@@ -39,6 +39,21 @@ type Controller interface {
 	Kill() error
 }
 
+// Tuner is what a Controller also implements when it can tune a proxy's
+// mirroring while it runs: the dashboard's sample keys ([ and ]) and route
+// switches work only with a Controller that is also a Tuner, and only
+// when the snapshot reports the proxy's Tuning. Like the Controller's, its
+// methods are called from a background goroutine and an error is shown in
+// the status bar.
+type Tuner interface {
+	// SetSamplePercent sets the share of eligible requests mirrored from
+	// now on, in [0,100] (0 mirrors none).
+	SetSamplePercent(percent float64) error
+	// SetRouteDisabled turns mirroring off (disabled) or back on for the
+	// configured route named name.
+	SetRouteDisabled(name string, disabled bool) error
+}
+
 // fetchTimeout bounds one Source call, so a hung remote instance shows up
 // as an error and is retried instead of freezing the dashboard.
 const fetchTimeout = 5 * time.Second

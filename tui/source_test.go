@@ -80,9 +80,11 @@ func TestPanicsBecomeErrors(t *testing.T) {
 	if msg.err == nil || !strings.Contains(msg.err.Error(), "snapshot source panicked: nil map") || msg.seq != 7 {
 		t.Errorf("fetch of a panicking source = %+v, want a panic error with seq 7", msg)
 	}
-	ctl := control(panicController{}, actKill, 0)().(controlMsg)
-	if ctl.err == nil || !strings.Contains(ctl.err.Error(), "controller panicked") {
-		t.Errorf("control of a panicking controller = %+v, want a panic error", ctl)
+	for _, r := range []controlReq{{act: actKill}, {act: actSample, value: 50}, {act: actRoute, route: "a"}} {
+		ctl := control(panicController{}, r)().(controlMsg)
+		if ctl.err == nil || !strings.Contains(ctl.err.Error(), "controller panicked") || ctl.controlReq != r {
+			t.Errorf("%v on a panicking controller = %+v, want a panic error", r.act, ctl)
+		}
 	}
 }
 
