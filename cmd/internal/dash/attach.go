@@ -8,7 +8,8 @@ import (
 )
 
 // Remote is an instance running elsewhere, reached through its admin
-// endpoint: a tui.Source and a Controller.
+// endpoint: a tui.Source, a Controller and a Tuner (a proxy takes the
+// tuning actions; another instance refuses them with admin.ErrUnsupported).
 type Remote struct {
 	Client *admin.Client
 }
