@@ -70,7 +70,7 @@ type ShadowMetrics struct {
 	exchanges *prometheus.CounterVec   // route, outcome
 
 	mu     sync.RWMutex
-	series map[string]*routeSeries // by route label value
+	series map[compare.Endpoint]*routeSeries
 }
 
 // routeSeries are one route's series, resolved once so an exchange costs
@@ -108,7 +108,7 @@ func NewShadow(reg prometheus.Registerer, cfg ShadowConfig) (*ShadowMetrics, err
 		routes: newLimiter(cmp.Or(cfg.MaxRoutes, DefaultMaxRoutes)),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "shadow_upstream_latency_seconds",
-			Help:    "Time from sending a request to an upstream to reading its whole answer, for answers that arrived, by route and side (primary, secondary, candidate).",
+			Help:    "Time from sending a mirrored request to an upstream to reading its whole answer, for answers that arrived, by route and side (primary, secondary, candidate).",
 			Buckets: slices.Clone(cfg.Buckets),
 		}, []string{"route", "side"}),
 		diffs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -123,7 +123,7 @@ func NewShadow(reg prometheus.Registerer, cfg ShadowConfig) (*ShadowMetrics, err
 			Name: "shadow_exchanges_total",
 			Help: "Exchanges judged by the compare engine, by route and outcome (compared, primary_error, candidate_error, candidate_timeout).",
 		}, []string{"route", "outcome"}),
-		series: map[string]*routeSeries{},
+		series: map[compare.Endpoint]*routeSeries{},
 	}
 	if err := registerAll(reg, m.latency, m.diffs, m.differing, m.exchanges, shadowCollector{m}); err != nil {
 		return nil, fmt.Errorf("shadow metrics: %w", err)
@@ -148,7 +148,8 @@ func registerAll(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 // Observer wraps judge (compare.Engine.Record) into a function with the
 // shape of the proxy's observer (mirror.ObserverFunc): each exchange is
 // judged, then counted under the route the engine filed it under. It is
-// safe for concurrent use and costs a few atomic adds per exchange.
+// safe for concurrent use; beyond the judging, an exchange costs a few
+// atomic adds and no allocation.
 func (m *ShadowMetrics) Observer(judge func(*exchange.Exchange) compare.Result) func(*exchange.Exchange) {
 	return func(x *exchange.Exchange) {
 		res := judge(x)
@@ -213,20 +214,22 @@ func routeLabel(ep compare.Endpoint) string {
 	return ep.String()
 }
 
-// route returns the series of an endpoint, creating them on first use.
+// maxCachedEndpoints bounds the endpoint-to-series cache. The engine
+// bounds its endpoints (compare.Config.MaxEndpoints, 500 by default); an
+// endpoint past this bound is still counted, only resolved anew each time.
+const maxCachedEndpoints = 1024
+
+// route returns the series of an endpoint, resolving them on first use.
+// Endpoints past the route cap get series of their own that count into
+// Other's (a vector hands out one child per label set).
 func (m *ShadowMetrics) route(ep compare.Endpoint) *routeSeries {
-	label := m.routes.value(routeLabel(ep))
 	m.mu.RLock()
-	s := m.series[label]
+	s := m.series[ep]
 	m.mu.RUnlock()
 	if s != nil {
 		return s
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if s = m.series[label]; s != nil {
-		return s
-	}
+	label := m.routes.value(routeLabel(ep))
 	s = &routeSeries{
 		label:     label,
 		primary:   m.latency.WithLabelValues(label, string(exchange.Primary)),
@@ -240,7 +243,14 @@ func (m *ShadowMetrics) route(ep compare.Endpoint) *routeSeries {
 	for _, o := range outcomes {
 		s.outcomes[o] = m.exchanges.WithLabelValues(label, string(o))
 	}
-	m.series[label] = s
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cached := m.series[ep]; cached != nil {
+		return cached
+	}
+	if len(m.series) < maxCachedEndpoints {
+		m.series[ep] = s
+	}
 	return s
 }
 

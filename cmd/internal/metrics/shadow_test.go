@@ -497,3 +497,29 @@ func TestShadowRegisterAllOrNothing(t *testing.T) {
 		t.Errorf("the registry exposes %d series, want only the clashing one", n)
 	}
 }
+
+// TestShadowManyEndpoints: more distinct endpoints than the series cache
+// holds are all counted, the first MaxRoutes under their own label.
+func TestShadowManyEndpoints(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewPedanticRegistry()
+	m, err := NewShadow(reg, ShadowConfig{Stats: func() mirror.Stats { return mirror.Stats{} }, MaxRoutes: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = maxCachedEndpoints + 100
+	for i := range n {
+		for range 2 {
+			m.Record(&exchange.Exchange{}, compare.Result{
+				Endpoint: compare.Endpoint{Method: "GET", Route: fmt.Sprintf("/r%d", i)}, Outcome: compare.Compared})
+		}
+	}
+	got := series(t, reg, "shadow_differing_exchanges_total", "shadow_upstream_latency_seconds")
+	want := map[string]float64{}
+	for route, count := range map[string]float64{"GET /r0": 2, "GET /r1": 2, Other: 2 * (n - 2)} {
+		want[sk("shadow_differing_exchanges_total", "route", route)] = 0
+		want[sk("shadow_upstream_latency_seconds_count", "route", route, "side", "primary")] = count
+		want[sk("shadow_upstream_latency_seconds_count", "route", route, "side", "candidate")] = count
+	}
+	checkSeries(t, got, want)
+}
