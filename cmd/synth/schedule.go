@@ -184,9 +184,11 @@ func runSchedule(ctx context.Context, set scheduleSettings, path string, check b
 		Source:   tui.SourceFunc(view.snapshot),
 		Handlers: map[string]http.Handler{"/history": http.HandlerFunc(view.serveHistory), "/schedule": http.HandlerFunc(view.serveStatus)},
 		Metrics: func(reg prometheus.Registerer) error {
-			if synthMetrics, err = metrics.NewSynth(reg, metrics.SynthConfig{}); err != nil {
+			sm, err := metrics.NewSynth(reg, metrics.SynthConfig{})
+			if err != nil {
 				return err
 			}
+			synthMetrics = sm
 			return metrics.NewSchedule(reg, sched.Status)
 		},
 	})
