@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/cmd/internal/metrics"
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/exchange"
 )
@@ -90,6 +91,8 @@ type recorder struct {
 	redactor *capture.Redactor
 	engine   *compare.Engine
 	logger   *slog.Logger
+	// metrics, once set, counts every judged exchange.
+	metrics atomic.Pointer[metrics.ShadowMetrics]
 
 	// The fields below are nil when nothing is captured.
 	w     recordWriter
@@ -150,6 +153,9 @@ func (r *recorder) Observe(x *exchange.Exchange) {
 	shown := *x // Redact replaces, never writes into, what it redacts
 	r.redactor.Redact(&shown)
 	res := r.engine.Record(&shown)
+	if m := r.metrics.Load(); m != nil {
+		m.Record(&shown, res)
+	}
 	if r.queue == nil {
 		return
 	}

@@ -34,6 +34,7 @@ type config struct {
 	Mirror          mirrorConfig   `mapstructure:"mirror"`
 	Compare         compare.Config `mapstructure:"compare"`
 	Capture         captureConfig  `mapstructure:"capture"`
+	Log             cli.Log        `mapstructure:"log"`
 }
 
 // mirrorConfig is the file form of mirror.Config; zero values take
@@ -95,6 +96,8 @@ var flagKeys = map[string]string{
 	"admin":            "admin",
 	"admin-token":      "admin_token",
 	"capture":          "capture.dir",
+	"log-format":       "log.format",
+	"log-level":        "log.level",
 }
 
 // addConfigFlags declares the flags shared by run and demo.
@@ -113,6 +116,8 @@ func addConfigFlags(cmd *cobra.Command, listen, adminAddr string) {
 	f.String("report-out", "", "write the diff report here at shutdown (.json or .md)")
 	f.String("report-format", "", "report format: json or md (default: by --report-out extension)")
 	f.String("capture", "", "record every compared exchange, redacted, to capture files in this directory (see README: Capture files)")
+	cli.AddLogFlags(f)
+	cli.AddPrintConfigFlag(cmd)
 }
 
 // loadConfig builds the effective config for cmd from defaults, file, env
@@ -160,6 +165,9 @@ func (c config) validate() error {
 		errs = append(errs, err)
 	}
 	if _, err := c.reportFormat(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -97,6 +97,12 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			want: []string{"candidate_timeout"},
 		},
 		{
+			name: "bad log settings, every one named",
+			file: "primary: http://a\ncandidate: http://b\nlog:\n  format: xml\n",
+			args: []string{"--log-level", "loud"},
+			want: []string{"log.format", "log.level"},
+		},
+		{
 			name: "broken yaml",
 			file: "primary: [\n",
 			want: []string{"read config", "shadow.yaml"},
@@ -125,5 +131,44 @@ func TestMissingConfigFile(t *testing.T) {
 	_, err := loadRunConfig(t, "--config", filepath.Join(t.TempDir(), "nope.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Fatalf("err = %v, want one naming the missing file", err)
+	}
+}
+
+// --print-config prints the effective configuration, file, env and flags
+// merged, with secrets masked, and exits 0 without starting anything.
+func TestPrintConfig(t *testing.T) {
+	path := writeFile(t, "shadow.yaml", `
+primary: http://file-primary
+candidate: http://file-candidate
+mirror:
+  candidate_target:
+    set_headers: {Authorization: "Bearer candidate-secret", X-Shadow: "1"}
+capture:
+  redact:
+    key: hash-key-secret-0123456789
+`)
+	t.Setenv("SHADOW_ADMIN_TOKEN", "env-token-secret-0123456789abcdef")
+	t.Setenv("SHADOW_MIRROR_WORKERS", "7")
+	var out syncBuffer
+	code := execute(t.Context(), []string{"run", "--config", path, "--log-level", "debug", "--listen", "127.0.0.1:1", "--print-config"}, &out, &out)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{
+		"primary: http://file-primary\n", "listen: 127.0.0.1:1\n", "  workers: 7\n", "admin_token: <masked>\n",
+		"      authorization: <masked>\n", `      x-shadow: "1"` + "\n", "    key: <masked>\n", "  level: debug\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("printed config lacks %q:\n%s", want, got)
+		}
+	}
+	for _, secret := range []string{"secret"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("printed config shows %q:\n%s", secret, got)
+		}
+	}
+	if strings.Contains(got, "listening") {
+		t.Errorf("--print-config started the proxy:\n%s", got)
 	}
 }

@@ -53,6 +53,9 @@ and what v2 changed are printed at the end.`,
 			if err != nil {
 				return err
 			}
+			if printed, err := cli.PrintConfig(cmd, cfg); printed {
+				return err
+			}
 			if rate <= 0 {
 				return cli.ConfigError(fmt.Errorf("rate: must be positive, got %v", rate))
 			}
@@ -62,7 +65,11 @@ and what v2 changed are printed at the end.`,
 				ctx, cancel = context.WithTimeout(ctx, duration)
 				defer cancel()
 			}
-			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+			// The dashboard owns the terminal: only warnings by default.
+			logger, err := cfg.Log.Logger(cmd.ErrOrStderr(), slog.LevelWarn)
+			if err != nil {
+				return cli.ConfigError(err)
+			}
 			return runDemo(ctx, cfg, rate, duration, seed, cmd.OutOrStdout(), logger)
 		},
 	}

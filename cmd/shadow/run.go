@@ -33,7 +33,14 @@ pipeline can gate on it.`,
 			if err != nil {
 				return err
 			}
-			s, err := newSession(cfg, nil, "run", slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
+			if printed, err := cli.PrintConfig(cmd, cfg); printed {
+				return err
+			}
+			logger, err := cfg.Log.Logger(cmd.ErrOrStderr(), slog.LevelInfo)
+			if err != nil {
+				return cli.ConfigError(err)
+			}
+			s, err := newSession(cfg, nil, "run", logger)
 			if err != nil {
 				return err
 			}

@@ -8,9 +8,11 @@ import (
 	"net"
 	"time"
 
-	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
+	"github.com/understudy-dev/understudy/cmd/internal/metrics"
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/tui"
@@ -78,12 +80,24 @@ func (s *session) snapshot() tui.Snapshot {
 	return tui.Snapshot{Time: time.Now(), Shadow: dash.Shadow(u, s.proxy.Stats(), s.proxy.Settings().Paused, s.engine.Report())}
 }
 
+// registerMetrics registers the proxy's and engine's figures on reg and
+// has the recorder feed the per-exchange ones from now on.
+func (s *session) registerMetrics(reg prometheus.Registerer) error {
+	m, err := metrics.NewShadow(reg, metrics.ShadowConfig{Stats: s.proxy.Stats, Report: s.engine.Report})
+	if err != nil {
+		return err
+	}
+	s.rec.metrics.Store(m)
+	return nil
+}
+
 // run serves until ctx is done or the user quits the dashboard, with the
 // admin endpoint beside it, then shuts down and returns the final report.
 // src and ctl are what the dashboard and admin endpoint show and steer.
 func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, out io.Writer) (*compare.Report, error) {
 	adminAddr, stopAdmin, err := dash.StartAdmin(ctx, dash.AdminConfig{
 		Addr: s.cfg.Admin, Token: s.cfg.AdminToken, Source: src, Controller: ctl, Logger: s.logger,
+		Metrics: s.registerMetrics,
 	})
 	if err != nil {
 		s.proxy.Close()

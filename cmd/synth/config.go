@@ -41,6 +41,8 @@ type config struct {
 	Admin string `mapstructure:"admin"`
 	// AdminToken is the bearer token the admin endpoint requires.
 	AdminToken string `mapstructure:"admin_token"`
+	// Log says how the run logs (log.format, log.level).
+	Log cli.Log `mapstructure:"log"`
 }
 
 // flagKeys maps each flag to the config key it overrides.
@@ -55,11 +57,13 @@ var flagKeys = map[string]string{
 	"progress-interval": "progress_interval",
 	"admin":             "admin",
 	"admin-token":       "admin_token",
+	"log-format":        "log.format",
+	"log-level":         "log.level",
 }
 
 func addConfigFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, out, no_tui, progress_interval, admin, admin_token")
+	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, out, no_tui, progress_interval, admin, admin_token, log.format, log.level")
 	f.Float64("rate", 0, "journeys per second, replacing the scenario's rate (clamped to its ceiling)")
 	f.Duration("duration", 0, "how long to start journeys for, replacing the scenario's duration")
 	f.String("target", "", "base URL to send to, replacing the scenario's target")
@@ -70,6 +74,8 @@ func addConfigFlags(cmd *cobra.Command) {
 	f.Duration("progress-interval", 2*time.Second, "how often to print a progress line")
 	f.String("admin", "", `admin endpoint (snapshot, control, metrics, pprof), like 127.0.0.1:9091; "" = none; off loopback it needs --admin-token`)
 	f.String("admin-token", "", "bearer token the admin endpoint requires (env SYNTH_ADMIN_TOKEN)")
+	cli.AddLogFlags(f)
+	cli.AddPrintConfigFlag(cmd)
 }
 
 // loadConfig builds the effective config for cmd and validates it.
@@ -105,6 +111,9 @@ func (c config) validate() error {
 	}
 	if c.Out != "" && !strings.HasSuffix(c.Out, capture.FileSuffix) && !isDirPath(c.Out) {
 		errs = append(errs, fmt.Errorf("out: %q: want a %s file or a directory", c.Out, capture.FileSuffix))
+	}
+	if err := c.Log.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

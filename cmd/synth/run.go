@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
+	"github.com/understudy-dev/understudy/cmd/internal/metrics"
 	"github.com/understudy-dev/understudy/scenarios"
 	"github.com/understudy-dev/understudy/tui"
 )
@@ -39,6 +41,9 @@ Flags override SYNTH_* environment variables (SYNTH_RATE, SYNTH_REPORT_OUT,
 			if err != nil {
 				return err
 			}
+			if printed, err := cli.PrintConfig(cmd, cfg); printed {
+				return err
+			}
 			return runScenario(cmd.Context(), cfg, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr(), interrupts)
 		},
 	}
@@ -53,7 +58,10 @@ func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io
 	if err != nil {
 		return cli.ConfigError(err)
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger, err := cfg.Log.Logger(stderr, slog.LevelInfo)
+	if err != nil {
+		return cli.ConfigError(err)
+	}
 	opts := scenarios.RunnerOptions{
 		Rate: cfg.Rate, Duration: cfg.Duration, Target: cfg.Target, RunID: cfg.RunID, Logger: logger,
 	}
@@ -83,6 +91,10 @@ func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io
 	ctl := dash.RunnerControl{Runner: r}
 	_, stopAdmin, err := dash.StartAdmin(ctx, dash.AdminConfig{
 		Addr: cfg.Admin, Token: cfg.AdminToken, Source: src, Controller: ctl, Logger: logger,
+		Metrics: func(reg prometheus.Registerer) error {
+			_, err := metrics.NewSynth(reg, metrics.SynthConfig{Snapshot: r.Snapshot})
+			return err
+		},
 	})
 	if err != nil {
 		return cli.ConfigError(err)
