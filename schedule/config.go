@@ -175,7 +175,8 @@ func (c Config) Validate() error {
 		if e.Scenario == "" {
 			bad(field+".scenario", "required")
 		}
-		if _, err := compileCron(e.Cron, cmpOr(e.Timezone, c.Timezone)); err != nil {
+		cronTZ, _ := c.zones(e)
+		if _, err := compileCron(e.Cron, cronTZ); err != nil {
 			errs = append(errs, fmt.Errorf("%s.cron: %w", field, err))
 		}
 		if e.Timezone != "" {
@@ -295,9 +296,3 @@ func loadLocation(name string) (*time.Location, error) {
 	return loc, nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
@@ -52,8 +53,42 @@ func compileCron(spec, tz string) (sched cron.Schedule, err error) {
 	return sched, nil
 }
 
-// tzPrefix returns the zone of a "CRON_TZ=zone" or "TZ=zone" field.
-func tzPrefix(field string) (string, bool) {
+// zones returns the time zone compileCron needs for e's spec ("" when
+// the spec's own CRON_TZ= prefix decides) and the zone of its runs and
+// blackouts ("" means local): the entry's timezone, else the prefix, else
+// the config's.
+func (c Config) zones(e Entry) (cronTZ, zone string) {
+	prefix, hasPrefix := tzPrefix(strings.TrimSpace(e.Cron))
+	switch {
+	case e.Timezone != "":
+		return e.Timezone, e.Timezone
+	case hasPrefix:
+		return "", prefix
+	}
+	return c.Timezone, c.Timezone
+}
+
+// NextRun reports when entry e is next due after t, in the entry's time
+// zone. The Config must be valid.
+func (c Config) NextRun(e Entry, after time.Time) (time.Time, error) {
+	cronTZ, zone := c.zones(e)
+	sched, err := compileCron(e.Cron, cronTZ)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("entry %s: cron %w", e.Name, err)
+	}
+	loc := time.Local
+	if zone != "" {
+		if loc, err = loadLocation(zone); err != nil {
+			return time.Time{}, fmt.Errorf("entry %s: %w", e.Name, err)
+		}
+	}
+	return sched.Next(after).In(loc), nil
+}
+
+// tzPrefix returns the zone of a spec's leading "CRON_TZ=zone" or
+// "TZ=zone" field.
+func tzPrefix(spec string) (string, bool) {
+	field, _, _ := strings.Cut(spec, " ")
 	for _, p := range []string{"CRON_TZ=", "TZ="} {
 		if name, ok := strings.CutPrefix(field, p); ok {
 			return name, true

@@ -122,14 +122,10 @@ func New(cfg Config, opts Options) (*Scheduler, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	var defLoc *time.Location
-	if cfg.Timezone != "" {
-		defLoc, _ = loadLocation(cfg.Timezone) // Validate resolved it
-	}
 	logger := cronLogger{s.log}
 	s.cron = cron.New(cron.WithLogger(logger), cron.WithChain(cron.Recover(logger)))
 	for _, ce := range cfg.Entries {
-		e, err := s.compile(ce, defLoc)
+		e, err := s.compile(ce)
 		if err != nil {
 			return nil, fmt.Errorf("schedule config: entry %s: %w", ce.Name, err)
 		}
@@ -158,18 +154,15 @@ func New(cfg Config, opts Options) (*Scheduler, error) {
 }
 
 // compile resolves an entry's time zones, cron spec and blackouts.
-func (s *Scheduler) compile(ce Entry, defLoc *time.Location) (*entry, error) {
-	loc := defLoc
-	if ce.Timezone != "" {
-		loc, _ = loadLocation(ce.Timezone) // Validate resolved it
-	}
-	tz := cmpOr(ce.Timezone, s.cfg.Timezone)
-	sched, err := compileCron(ce.Cron, tz)
+func (s *Scheduler) compile(ce Entry) (*entry, error) {
+	cronTZ, zone := s.cfg.zones(ce)
+	sched, err := compileCron(ce.Cron, cronTZ)
 	if err != nil {
 		return nil, err
 	}
-	if name, ok := tzPrefix(ce.Cron); ok && tz == "" {
-		loc, _ = loadLocation(name) // blackouts follow the spec's zone
+	var loc *time.Location // local
+	if zone != "" {
+		loc, _ = loadLocation(zone) // Validate resolved it; blackouts follow the entry's zone
 	}
 	e := &entry{Entry: ce, sched: sched, counts: map[Result]int64{}}
 	for _, b := range ce.Blackouts {

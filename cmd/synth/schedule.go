@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,12 +10,10 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/admin"
@@ -240,7 +237,7 @@ func printSchedule(w io.Writer, path string, cfg *schedule.Config, now time.Time
 	for _, e := range cfg.Entries {
 		due := "disabled"
 		if e.IsEnabled() {
-			next, err := nextDue(e, cfg.Timezone, now)
+			next, err := cfg.NextRun(e, now) // a due time in a blackout is still shown: the scheduler skips it
 			if err != nil {
 				return err
 			}
@@ -256,37 +253,6 @@ func printSchedule(w io.Writer, path string, cfg *schedule.Config, now time.Time
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", e.Name, e.Cron, due, rate, duration, len(e.Blackouts), e.Scenario)
 	}
 	return tw.Flush()
-}
-
-// cronParser reads cron specs as the schedule package does: five fields,
-// an optional leading seconds field, or a descriptor.
-var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour |
-	cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// nextDue is when entry e (validated) is next due after now, in its time
-// zone: the entry's, else its CRON_TZ prefix, else the schedule's (defTZ),
-// else the local one. A due time in a blackout is still shown: the
-// scheduler skips it when it comes.
-func nextDue(e schedule.Entry, defTZ string, now time.Time) (time.Time, error) {
-	spec := strings.TrimSpace(e.Cron)
-	loc := time.Local
-	tz := cmp.Or(e.Timezone, defTZ)
-	if first, rest, _ := strings.Cut(spec, " "); strings.HasPrefix(first, "CRON_TZ=") || strings.HasPrefix(first, "TZ=") {
-		_, name, _ := strings.Cut(first, "=")
-		tz, spec = name, strings.TrimSpace(rest)
-	}
-	if tz != "" {
-		l, err := time.LoadLocation(tz)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("entry %s: time zone %q: %w", e.Name, tz, err)
-		}
-		loc = l
-	}
-	sched, err := cronParser.Parse("CRON_TZ=" + loc.String() + " " + spec)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("entry %s: cron %q: %w", e.Name, e.Cron, err)
-	}
-	return sched.Next(now).In(loc), nil
 }
 
 // scheduleView serves a scheduler on the admin endpoint: the dashboard's
