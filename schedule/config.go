@@ -295,4 +295,3 @@ func loadLocation(name string) (*time.Location, error) {
 	}
 	return loc, nil
 }
-
