@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // fakeController records what it was asked and clamps rates to a ceiling.
@@ -107,23 +109,8 @@ func (f *fakeState) Snapshot() any {
 	}
 }
 
-// syncBuffer is a log sink that tests can read while the server writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is output a test reads while a command or server writes it.
+type syncBuffer = testio.Buffer
 
 func testLogger(w *syncBuffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))

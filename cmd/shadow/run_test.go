@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,30 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
-// syncBuffer is an io.Writer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is output a test reads while a command or server writes it.
+type syncBuffer = testio.Buffer
 
 // startShadow runs `shadow run` with args in the background and returns the
 // proxy's base URL, a stop function (like Ctrl-C) and the exit code channel.

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/internal/testio"
 	"go.uber.org/goleak"
 )
 
@@ -16,24 +15,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer is a bytes.Buffer safe to write from the command while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is output a test reads while a command or server writes it.
+type syncBuffer = testio.Buffer
 
 // run executes the synth command line in-process.
 func run(t *testing.T, interrupts <-chan os.Signal, args ...string) (code int, stdout, stderr string) {
