@@ -3,13 +3,24 @@ package main
 import (
 	"github.com/understudy-dev/understudy/admin"
 	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/tui"
 )
 
-// proxyControl is what operators can do to a running proxy. The proxy is
-// in front of live traffic, so none of it ever stops serving: pause and
-// kill stop mirroring, resume starts it again. Stopping the process is
-// its supervisor's job (SIGTERM).
+// proxyControl is what operators can do to a running proxy, from the
+// dashboard's keys in process or from /control (where `shadow tui
+// --attach` sends them). The proxy is in front of live traffic, so none of
+// it ever stops serving: pause and kill stop mirroring, resume starts it
+// again. Stopping the process is its supervisor's job (SIGTERM). Every
+// change is logged by the proxy itself ("mirror setting changed", with the
+// old and new value), and also by the admin server, with the caller's
+// address, when it comes through /control.
 type proxyControl struct{ proxy *mirror.Proxy }
+
+var (
+	_ admin.Controller = proxyControl{}
+	_ admin.Tuner      = proxyControl{}
+	_ tui.Tuner        = proxyControl{} // the dashboard's sample and route keys
+)
 
 // Pause stops mirroring; the primary keeps serving every request.
 func (c proxyControl) Pause() error { c.proxy.Pause(); return nil }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,11 +12,15 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/understudy-dev/understudy/admin"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/cmd/internal/dash"
+	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/tui"
 )
 
@@ -178,6 +183,184 @@ func TestRemoteTuning(t *testing.T) {
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// dashboardProxy is a real proxy with two named routes in front of
+// loopback upstreams, logging to log, as shadow run builds it.
+func dashboardProxy(t *testing.T, samplePercent float64, log io.Writer) *mirror.Proxy {
+	t.Helper()
+	primary, candidate := jsonServer(t, "10.00"), jsonServer(t, "10.00")
+	p, err := mirror.New(mirror.Config{
+		Primary: primary.URL, Candidate: candidate.URL, SamplePercent: samplePercent,
+		Routes: []mirror.Route{{Name: "orders", Path: "/orders/*"}, {Name: "items", Path: "/items/*"}},
+		Logger: slog.New(slog.NewTextHandler(log, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// proxySource is what the dashboard of shadow run reads: the proxy's
+// counters and its live tuning. It counts its calls.
+type proxySource struct {
+	proxy *mirror.Proxy
+	calls atomic.Int64
+}
+
+func (s *proxySource) Snapshot(context.Context) (tui.Snapshot, error) {
+	s.calls.Add(1)
+	set := s.proxy.Settings()
+	sh := dash.Shadow(dash.Upstreams{Primary: "p", Candidate: "c"}, s.proxy.Stats(), set.Paused, &compare.Report{})
+	sh.Tuning = dash.Tuning(set)
+	return tui.Snapshot{Time: time.Now(), Shadow: sh}, nil
+}
+
+// dashboard runs the real dashboard program on src and ctl, typed into
+// through the returned function, until the test ends.
+func dashboard(t *testing.T, src tui.Source, ctl tui.Controller) (typeKeys func(string)) {
+	t.Helper()
+	keys, typed := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- tui.Run(ctx, src, tui.Options{Controller: ctl, Input: keys, Output: io.Discard, Interval: 5 * time.Millisecond})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		typed.Close()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("dashboard: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("the dashboard did not end")
+		}
+	})
+	return func(s string) {
+		t.Helper()
+		if _, err := io.WriteString(typed, s); err != nil {
+			t.Fatalf("type %q: %v", s, err)
+		}
+	}
+}
+
+// waitUntil polls cond until it holds, failing the test after 30s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// routeOff reports whether the proxy has mirroring of route switched off.
+func routeOff(p *mirror.Proxy, route string) bool {
+	for _, r := range p.Settings().Routes {
+		if r.Name == route {
+			return r.Disabled
+		}
+	}
+	return false
+}
+
+// get sends GET path through the proxy and fails the test unless the
+// primary answers 200.
+func get(t *testing.T, proxy http.Handler, path string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	proxy.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s through the proxy = %d", path, rec.Code)
+	}
+}
+
+// In process (shadow run's dashboard), [ lowers the proxy's sample share
+// and the route picker switches a route off: the proxy changes, skips the
+// route's next request, and logs both changes with old and new values.
+func TestDashboardTunesTheProxyInProcess(t *testing.T) {
+	var log syncBuffer
+	proxy := dashboardProxy(t, 0, &log) // 0: the default, all
+	src := &proxySource{proxy: proxy}
+	typeKeys := dashboard(t, src, proxyControl{proxy})
+	waitUntil(t, "the first snapshot shown", func() bool { return src.calls.Load() >= 2 })
+
+	typeKeys("[")
+	waitUntil(t, "the sample share to drop to 90", func() bool { return proxy.Settings().SamplePercent == 90 })
+	typeKeys("r") // the routes, "orders" first
+	typeKeys(" ")
+	waitUntil(t, "route orders to be switched off", func() bool { return routeOff(proxy, "orders") })
+	if routeOff(proxy, "items") {
+		t.Error("route items was switched off too")
+	}
+	before := proxy.Stats().Skipped["route"]
+	get(t, proxy, "/orders/1")
+	if got := proxy.Stats().Skipped["route"] - before; got != 1 {
+		t.Errorf("a request on the switched-off route was skipped for its route %d times, want 1", got)
+	}
+	for _, want := range []string{
+		"setting=sample_percent old=100 new=90",
+		"setting=route_disabled[orders] old=false new=true",
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the proxy's log lacks %q:\n%s", want, log.String())
+		}
+	}
+}
+
+// Attached (shadow tui --attach: the admin client as Source and
+// Controller), ] raises the sample share and the picker switches a route
+// off, through a real admin server's /control; the process that owns the
+// proxy logs both, with the caller's address.
+func TestDashboardTunesTheProxyAttached(t *testing.T) {
+	var log syncBuffer
+	proxy := dashboardProxy(t, 50, &log)
+	logger := slog.New(slog.NewTextHandler(&log, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr, stopAdmin, err := dash.StartAdmin(ctx, dash.AdminConfig{
+		Addr: "127.0.0.1:0", Source: &proxySource{proxy: proxy}, Controller: proxyControl{proxy}, Logger: logger,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stopAdmin()
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	remote := dash.Remote{Client: &admin.Client{BaseURL: "http://" + addr.String(), HTTP: &http.Client{Transport: tr}}}
+	var shown atomic.Int64
+	src := tui.SourceFunc(func(ctx context.Context) (tui.Snapshot, error) {
+		shown.Add(1)
+		return remote.Snapshot(ctx)
+	})
+	typeKeys := dashboard(t, src, remote)
+	waitUntil(t, "the first snapshot shown", func() bool { return shown.Load() >= 2 })
+
+	typeKeys("]")
+	waitUntil(t, "the sample share to rise to 60", func() bool { return proxy.Settings().SamplePercent == 60 })
+	typeKeys("r")
+	typeKeys("\x1b[B") // down: "items"
+	typeKeys(" ")
+	waitUntil(t, "route items to be switched off", func() bool { return routeOff(proxy, "items") })
+	if routeOff(proxy, "orders") {
+		t.Error("route orders was switched off too")
+	}
+	for _, want := range []string{
+		"admin control: action applied",
+		"action=sample percent=60",
+		"action=route route=items disabled=true",
+		"setting=sample_percent old=50 new=60",
+		"setting=route_disabled[items] old=false new=true",
+	} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("the owner's log lacks %q:\n%s", want, log.String())
 		}
 	}
 }
