@@ -391,7 +391,7 @@ func (v ShadowView) tuningLine() string {
 	case len(off) > 1:
 		parts = append(parts, st.Warn.Render("routes off: "+oneLine(strings.Join(off, ", "))))
 	case len(t.Routes) > 0:
-		parts = append(parts, st.Label.Render("routes ")+"all "+strconv.Itoa(len(t.Routes))+" mirrored")
+		parts = append(parts, st.Label.Render("routes ")+"all on ("+strconv.Itoa(len(t.Routes))+")")
 	}
 	return truncate(strings.Join(parts, st.Muted.Render(" · ")), v.width)
 }

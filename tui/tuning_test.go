@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -234,4 +235,43 @@ func TestRouteSwitchesFromThePicker(t *testing.T) {
 	}
 	tm.Send(keyEsc)
 	waitOutput(t, tm, "route off: create-order") // the overview's sample line
+}
+
+func TestTuningLine(t *testing.T) {
+	t.Parallel()
+	two := tuningFixture()
+	two.Routes[0].Disabled = true
+	cases := []struct {
+		name   string
+		tuning *Tuning
+		want   string // the line under the counters; "" for none
+	}{
+		{"not reported", nil, ""},
+		{"all on", &Tuning{SamplePercent: 100, Routes: []MirrorRoute{{Name: "a"}, {Name: "b"}}}, "sample 100% · routes all on (2)"},
+		{"no routes", &Tuning{SamplePercent: 12.5}, "sample 12.5%"},
+		{"one off", tuningFixture(), "sample 50% by header:X-User-Id · route off: cancel-order"},
+		{"two off", two, "sample 50% by header:X-User-Id · routes off: create-order, cancel-order"},
+		{"none mirrored", &Tuning{}, "sample 0% (nothing mirrored)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			v := NewShadowView(DefaultStyles())
+			v.SetSize(120, 30)
+			s := shadowAt(0)
+			s.Tuning = tc.tuning
+			v.SetSnapshot(t0, *s)
+			lines := strings.Split(v.View(), "\n")
+			got := lines[2]
+			if tc.want == "" {
+				if !strings.HasPrefix(strings.TrimSpace(got), "METHOD") {
+					t.Errorf("without tuning, line 3 is %q, want the table's header", got)
+				}
+				return
+			}
+			if got != tc.want {
+				t.Errorf("line 3 = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }
