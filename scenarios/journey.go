@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -53,12 +54,38 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// apply sets the tags on h, replacing any the step set itself.
-func (t Tags) apply(h http.Header, runID, journeyID string) {
-	h.Set(t.Synthetic, "true")
-	h.Set(t.Run, runID)
-	h.Set(t.Journey, journeyID)
-	h.Set(t.Baggage, mergeBaggage(h.Values(t.Baggage), runID))
+// tagger sets a run's tags on its requests. The values every request of
+// the run shares are made once: nothing writes to a request's header
+// values once it is built, so requests can share them.
+type tagger struct {
+	// Canonical header names.
+	synthetic, run, journey, baggage string
+	runID                            string
+	// The shared values; baggageVal is for steps that set no baggage.
+	syntheticVal, runVal, baggageVal []string
+}
+
+func newTagger(t Tags, runID string) *tagger {
+	t = t.withDefaults()
+	return &tagger{
+		synthetic: http.CanonicalHeaderKey(t.Synthetic), run: http.CanonicalHeaderKey(t.Run),
+		journey: http.CanonicalHeaderKey(t.Journey), baggage: http.CanonicalHeaderKey(t.Baggage),
+		runID: runID, syntheticVal: []string{"true"}, runVal: []string{runID},
+		baggageVal: []string{mergeBaggage(nil, runID)},
+	}
+}
+
+// apply sets the tags on h, replacing any the step set itself (as
+// http.Header.Set would); baggage the step set is merged.
+func (tg *tagger) apply(h http.Header, journeyID string) {
+	h[tg.synthetic] = tg.syntheticVal
+	h[tg.run] = tg.runVal
+	h[tg.journey] = []string{journeyID}
+	if existing := h[tg.baggage]; len(existing) > 0 {
+		h[tg.baggage] = []string{mergeBaggage(existing, tg.runID)}
+	} else {
+		h[tg.baggage] = tg.baggageVal
+	}
 }
 
 // mergeBaggage keeps the list members of existing baggage values, minus
@@ -200,21 +227,20 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, fro
 		r.rec.unsent(sp, data.JourneyID, "missing_capture", fmt.Sprintf("variable %q was not captured", name))
 		return false
 	}
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
 	req, err := r.newRequest(ctx, sp, data)
 	if err != nil {
 		r.rec.unsent(sp, data.JourneyID, "template", err.Error())
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	resp, err := r.client.Do(req.WithContext(ctx))
-	var body []byte
+	resp, err := r.send(req)
+	var body *bytes.Buffer
 	status := 0
 	if err == nil {
 		status = resp.StatusCode
-		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes))
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 8*maxBodyBytes))
-		resp.Body.Close()
+		body, err = readBody(resp)
+		defer putBody(body) // checkAnswer keeps nothing of it
 	}
 	end := time.Now()
 	latency := end.Sub(from)
@@ -227,7 +253,7 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, fro
 		}
 		return false
 	}
-	fs := checkAnswer(sp, status, body, latency, data)
+	fs := checkAnswer(sp, status, body.Bytes(), latency, data)
 	r.rec.sent(sp, data.JourneyID, status, "", "", latency, fs)
 	r.guard.record(end, latency, len(fs) > 0)
 	if r.onResult != nil {
@@ -286,6 +312,6 @@ func (r *Runner) newRequest(ctx context.Context, sp *stepPlan, data *TemplateDat
 		}
 		req.Header.Add(h.name, v)
 	}
-	r.tags.apply(req.Header, r.runID, data.JourneyID)
+	r.tagger.apply(req.Header, data.JourneyID)
 	return req, nil
 }

@@ -76,6 +76,7 @@ type Runner struct {
 	log         *slog.Logger
 	onResult    func(StepResult)
 	tags        Tags
+	tagger      *tagger
 	runID       string
 	target      string
 	timeout     time.Duration
@@ -170,6 +171,7 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 	if r.runID == "" {
 		r.runID = newRunID()
 	}
+	r.tagger = newTagger(r.tags, r.runID)
 	if opts.Duration > 0 {
 		r.duration = opts.Duration
 	}
