@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/tui"
 
 	"github.com/understudy-dev/understudy/admin"
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
@@ -53,6 +55,20 @@ func TestAttachToRunningDemo(t *testing.T) {
 	}
 	if applied, err := remote.SetRate(1e9); err != nil || applied > 500 {
 		t.Errorf("SetRate(1e9) = %v, %v; want clamped to the scenario's ceiling of 500", applied, err)
+	}
+
+	// The demo's proxy is tunable from afar too, and its snapshot says so.
+	if err := remote.SetSamplePercent(40); err != nil {
+		t.Fatalf("remote sample: %v", err)
+	}
+	if err := remote.SetRouteDisabled("cancel-order", true); err != nil {
+		t.Fatalf("remote route: %v", err)
+	}
+	if snap, err = remote.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tu := snap.Shadow.Tuning; tu == nil || tu.SamplePercent != 40 || !slices.Contains(tu.Routes, tui.MirrorRoute{Name: "cancel-order", Disabled: true}) {
+		t.Errorf("after remote tuning the snapshot shows %+v; want sample 40%% and cancel-order off", tu)
 	}
 }
 

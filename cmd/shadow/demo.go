@@ -151,7 +151,9 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 		snap.Synth = dash.Synth(runner.Snapshot(), duration) // 0: until stopped
 		return snap, nil
 	})
-	rep, err := s.run(ctx, src, dash.RunnerControl{Runner: runner}, out)
+	// The dashboard steers the load; sample and route tuning reach the proxy.
+	ctl := dash.Tuned{Controller: dash.RunnerControl{Runner: runner}, Tuner: proxyControl{s.proxy}}
+	rep, err := s.run(ctx, src, ctl, out)
 	if err != nil {
 		return err
 	}

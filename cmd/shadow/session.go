@@ -77,7 +77,10 @@ func (s *session) URL() string { return "http://" + s.ln.Addr().String() }
 // snapshot is the run's state for the dashboard and the admin endpoint.
 func (s *session) snapshot() tui.Snapshot {
 	u := dash.Upstreams{Primary: s.cfg.Primary, Candidate: s.cfg.Candidate, Secondary: s.cfg.Secondary, Started: s.started}
-	return tui.Snapshot{Time: time.Now(), Shadow: dash.Shadow(u, s.proxy.Stats(), s.proxy.Settings().Paused, s.engine.Report())}
+	set := s.proxy.Settings()
+	sh := dash.Shadow(u, s.proxy.Stats(), set.Paused, s.engine.Report())
+	sh.Tuning = dash.Tuning(set)
+	return tui.Snapshot{Time: time.Now(), Shadow: sh}
 }
 
 // registerMetrics registers the proxy's and engine's figures on reg and
