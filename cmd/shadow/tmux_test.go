@@ -68,6 +68,9 @@ func TestDemoInTmux(t *testing.T) {
 	s.run("send-keys", "-t", "demo", "Enter")
 	t.Logf("endpoint fields:\n%s", s.waitFor("PATH / REQUEST"))
 	s.run("send-keys", "-t", "demo", "Escape")
+	// A person sees the table come back before pressing on; Escape and Tab
+	// read together would be one alt+tab.
+	s.waitFor("P99 CAND")
 	s.run("send-keys", "-t", "demo", "Tab")
 	t.Logf("synth view:\n%s", s.waitFor("JOURNEY"))
 	s.run("send-keys", "-t", "demo", "-l", "+")
