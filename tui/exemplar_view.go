@@ -82,6 +82,14 @@ func (v ExemplarView) Update(msg tea.Msg) (ExemplarView, tea.Cmd) {
 	return v, cmd
 }
 
+// differences counts n differences in words.
+func differences(n int) string {
+	if n == 1 {
+		return "1 difference"
+	}
+	return strconv.Itoa(n) + " differences"
+}
+
 // View renders the title line and the viewport.
 func (v ExemplarView) View() string {
 	st, ex := v.styles, v.ex
@@ -89,7 +97,7 @@ func (v ExemplarView) View() string {
 		st.Value.Render(oneLine(ex.Method + " " + ex.URL)),
 		"primary " + v.status(ex.PrimaryStatus, ex.CandidateStatus),
 		"candidate " + v.status(ex.CandidateStatus, ex.PrimaryStatus),
-		strconv.Itoa(len(ex.Differences)) + " differences",
+		differences(len(ex.Differences)),
 	}
 	if v.vp.TotalLineCount() > v.vp.Height {
 		parts = append(parts, st.Muted.Render(strconv.Itoa(int(v.vp.ScrollPercent()*100))+"%"))

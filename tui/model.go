@@ -336,7 +336,11 @@ func (m *Model) setNotice(s string, isErr bool) {
 // in one read (fast typing, a busy machine, keys sent by a script) arrive
 // as one message with several runes, which would match no binding: each
 // rune is handled as its own press. A paste stays one message.
+//
+// A notice tells the outcome of the last thing done; any key press starts
+// something new, so it clears the notice first.
 func (m *Model) keyPresses(msg tea.KeyMsg) tea.Cmd {
+	m.setNotice("", false)
 	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste {
 		return m.key(msg)
 	}
