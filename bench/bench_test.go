@@ -194,6 +194,9 @@ func TestParseStep(t *testing.T) {
 		{"vegeta failing", "vegeta", 1000, `{"requests":2000,"rate":1000,"success":0.9}`, false},
 		{"synth kept up", "synth", 1000, `{"target_rate":1000,"achieved_rate":999.9,"journeys":{"started":2000,"succeeded":2000}}`, true},
 		{"synth dropping", "synth", 1000, `{"target_rate":1000,"achieved_rate":995,"journeys":{"started":1990,"dropped":50,"succeeded":1990}}`, false},
+		{"vegeta queueing", "vegeta", 1000, `{"requests":2000,"rate":1000,"success":1,"latencies":{"50th":150000000}}`, false},
+		{"synth queueing", "synth", 1000, `{"target_rate":1000,"achieved_rate":999.9,"journeys":{"started":2000,"succeeded":2000},"steps":[{"latency":{"p50":150000000}}]}`, false},
+		{"synth at the latency bound", "synth", 1000, `{"target_rate":1000,"achieved_rate":999.9,"journeys":{"started":2000,"succeeded":2000},"steps":[{"latency":{"p50":10000000}}]}`, true},
 	}
 	for _, tc := range tests {
 		s, err := ParseStep(tc.tool, tc.rate, []byte(tc.in))
@@ -222,7 +225,7 @@ func TestSoakFigures(t *testing.T) {
 	}
 	f := s.Figures()
 	// Fewer than ten samples: start and end are single samples.
-	want := SoakFigures{Idle: 900, Start: 1000, Peak: 1200, End: 1200, Samples: 3, SlopeKBPerMin: 100}
+	want := SoakFigures{Idle: 900, Start: 1000, Peak: 1200, End: 1200, Samples: 3, Minutes: 2, SlopeKBPerMin: 100}
 	if math.Abs(f.SlopeKBPerMin-want.SlopeKBPerMin) > 1e-6 {
 		t.Errorf("slope = %v, want %v", f.SlopeKBPerMin, want.SlopeKBPerMin)
 	}
@@ -268,4 +271,120 @@ func FuzzParseGoBench(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestNoiseFloor(t *testing.T) {
+	t.Parallel()
+	rec := func(target string, round int, p50, p99 float64) LatencyRecord {
+		return LatencyRecord{Group: "g", Target: target, Round: round, P50us: p50, P90us: p50, P99us: p99, MaxUs: p99}
+	}
+	recs := []LatencyRecord{
+		rec(Baseline, 1, 100, 1000), rec(Again, 1, 130, 900),
+		rec(Baseline, 2, 200, 1000), rec(Again, 2, 190, 1500),
+		rec(Baseline, 3, 100, 2000), rec(Again, 3, 160, 2050),
+		rec(Again, 4, 999, 9999), // no baseline in round 4: left out
+	}
+	floor, ok := NoiseFloor(recs, "g")
+	if !ok || floor[0] != 30 || floor[2] != 100 {
+		t.Errorf("floor = %v, %v; want p50 30 (of 30, 10, 60) and p99 100 (of 100, 500, 50)", floor, ok)
+	}
+	if _, ok := NoiseFloor(recs[:1], "g"); ok {
+		t.Error("no direct-again: want no floor")
+	}
+}
+
+func TestVsPlain(t *testing.T) {
+	t.Parallel()
+	nan := math.NaN()
+	tests := []struct {
+		name             string
+		sh, pl, floor    float64
+		want, figureHint string
+	}{
+		{"within the ratio", 110, 100, 20, Met, "(1.10×)"},
+		{"over the ratio, beyond noise", 200, 100, 20, Missed, "(2.00×)"},
+		{"over the ratio, within noise", 130, 100, 40, Met, "30 µs more, within the noise floor of 40 µs"},
+		{"plain adds nothing, shadow within noise of it", -50, -80, 300, Met, "plain adds nothing beyond the noise floor of 300 µs"},
+		{"plain adds less than the floor, shadow beyond it", 900, 100, 300, Missed, "shadow adds 800 µs more, beyond it"},
+		{"plain adds nothing, no floor", 50, -10, nan, Unknown, "no noise floor measured"},
+		{"plain adds something, no floor", 110, 100, nan, Met, "(1.10×)"},
+		{"not measured", nan, 100, 20, Unknown, ""},
+	}
+	for _, tc := range tests {
+		fig, got := vsPlain("p50", tc.sh, tc.pl, tc.floor)
+		if got != tc.want || !strings.Contains(fig, tc.figureHint) {
+			t.Errorf("%s: got %s %q; want %s and a figure containing %q", tc.name, got, fig, tc.want, tc.figureHint)
+		}
+	}
+}
+
+func TestCandidateGoalWithinNoise(t *testing.T) {
+	t.Parallel()
+	rec := func(target string, round int, p99 float64) LatencyRecord {
+		return LatencyRecord{Group: "1 ms", Target: target, Round: round, P50us: 1, P90us: 1, P99us: p99, MaxUs: p99}
+	}
+	recs := []LatencyRecord{
+		rec(Baseline, 1, 1000), rec(Again, 1, 1600), rec(targetShadowFast, 1, 1000), rec(targetShadowSlow, 1, 1500),
+	}
+	if g := candidateGoal(recs, targetShadowSlow, "2 s candidate"); g.Verdict != Met || !strings.Contains(g.Figure, "within the noise floor of 600") {
+		t.Errorf("1.5× but 500 µs more with a 600 µs floor: got %s %q, want met within noise", g.Verdict, g.Figure)
+	}
+	recs[1].P99us = 1100
+	if g := candidateGoal(recs, targetShadowSlow, "2 s candidate"); g.Verdict != Missed {
+		t.Errorf("1.5× and 500 µs more with a 100 µs floor: got %s %q, want missed", g.Verdict, g.Figure)
+	}
+}
+
+func TestRSSGoal(t *testing.T) {
+	t.Parallel()
+	// samples makes one sample a second from 0 to 120 s, at kb(t).
+	samples := func(kb func(sec float64) int64) []RSSSample {
+		var out []RSSSample
+		for sec := 0.0; sec <= 120; sec++ {
+			out = append(out, RSSSample{Seconds: sec, KB: kb(sec)})
+		}
+		return out
+	}
+	meta := []KV{{"warmup_s", "20"}, {"duration", "120s"}, {"rate", "300"}}
+	tests := []struct {
+		name       string
+		kb         func(float64) int64
+		want, hint string
+	}{
+		{"flat", func(float64) int64 { return 40000 }, Met, "end 39.1 MiB (+0.0%)"},
+		{"falling after the warm-up", func(s float64) int64 { return 44000 - int64(100*s) }, Met, "it fell"},
+		{"growing", func(s float64) int64 { return 30000 + int64(100*s) }, Missed, "trend +5.86 MiB/min"},
+		{"a spike that comes back", func(s float64) int64 {
+			if s > 60 && s < 65 {
+				return 80000
+			}
+			return 40000
+		}, Met, "peak 78.1 MiB"},
+	}
+	for _, tc := range tests {
+		g := rssGoal(&Soak{Meta: meta, Samples: samples(tc.kb)})
+		if g.Verdict != tc.want || !strings.Contains(g.Figure, tc.hint) {
+			t.Errorf("%s: got %s %q; want %s and a figure containing %q", tc.name, g.Verdict, g.Figure, tc.want, tc.hint)
+		}
+	}
+	if g := rssGoal(&Soak{Meta: meta, Samples: samples(func(float64) int64 { return 1 })[:25]}); g.Verdict != Unknown {
+		t.Errorf("5 samples after the warm-up: got %s %q, want %s", g.Verdict, g.Figure, Unknown)
+	}
+	heap := []RSSSample{{10, 9000}, {30, 8000}, {60, 8100}, {110, 8200}}
+	if g := rssGoal(&Soak{Meta: meta, Samples: samples(func(float64) int64 { return 40000 }), Heap: heap}); !strings.Contains(g.Figure, "Go heap in use 7.8 MiB → 8.0 MiB") {
+		t.Errorf("with heap samples: figure %q, want the heap after the warm-up", g.Figure)
+	}
+}
+
+func TestLadderFigure(t *testing.T) {
+	t.Parallel()
+	steps := []LadderStep{
+		{Tool: "synth", Rate: 5000, Sustained: true}, {Tool: "synth", Rate: 10000, Sustained: true},
+		{Tool: "synth", Rate: 12500}, {Tool: "synth", Rate: 11000},
+		{Tool: "vegeta", Rate: 5000}, {Tool: "vegeta", Rate: 10000},
+	}
+	g := maxRateGoal(steps)
+	if want := "synth 10,000/s (missed 11,000) vs vegeta 0/s (missed even 5,000/s)"; !strings.HasPrefix(g.Figure, want) || g.Verdict != Unknown {
+		t.Errorf("got %s %q; want %s and a figure starting %q", g.Verdict, g.Figure, Unknown, want)
+	}
 }

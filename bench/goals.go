@@ -40,7 +40,11 @@ const (
 func (r *Run) Goals() []Goal {
 	var gs []Goal
 	for _, g := range Groups(r.Latency) {
-		gs = append(gs, addedLatencyGoals(g, LatencyTable(r.Latency, g))...)
+		floor, ok := NoiseFloor(r.Latency, g)
+		if !ok {
+			floor = [4]float64{math.NaN(), math.NaN(), math.NaN(), math.NaN()}
+		}
+		gs = append(gs, addedLatencyGoals(g, LatencyTable(r.Latency, g), floor)...)
 	}
 	if len(r.Latency) > 0 {
 		gs = append(gs, candidateGoal(r.Latency, targetShadowSlow, "2 s candidate"),
@@ -91,8 +95,11 @@ func verdict(ok bool) string {
 }
 
 // addedLatencyGoals compares shadow's added latency (fast candidate) with
-// the plain proxy's and nginx mirror's, at p50 and p99.
-func addedLatencyGoals(group string, rows []LatencyRow) []Goal {
+// the plain proxy's and nginx mirror's, at p50 and p99. floor is the
+// group's noise floor per quantile (NaN when not measured): a difference
+// no larger than it is within noise, neither a miss nor a ratio worth
+// quoting.
+func addedLatencyGoals(group string, rows []LatencyRow, floor [4]float64) []Goal {
 	sh, ok := row(rows, targetShadowFast)
 	if !ok {
 		return nil
@@ -102,53 +109,93 @@ func addedLatencyGoals(group string, rows []LatencyRow) []Goal {
 		var figs []string
 		v := Met
 		for _, i := range []int{0, 2} {
-			fig := fmt.Sprintf("%s %s vs %s", Quantiles[i], addedUs(sh.Added[i]), addedUs(pl.Added[i]))
-			switch {
-			case math.IsNaN(sh.Added[i]) || math.IsNaN(pl.Added[i]):
-				v = Unknown
-			case pl.Added[i] <= 0:
-				fig += " (plain adds nothing measurable)"
-				if v == Met {
-					v = Unknown
-				}
-			default:
-				ratio := sh.Added[i] / pl.Added[i]
-				fig += fmt.Sprintf(" (%.2f×)", ratio)
-				if ratio > addedLatencyLimit {
-					v = Missed
-				}
-			}
+			fig, vi := vsPlain(Quantiles[i], sh.Added[i], pl.Added[i], floor[i])
 			figs = append(figs, fig)
+			v = worse(v, vi)
 		}
 		gs = append(gs, Goal{
 			Name:   fmt.Sprintf("added latency @ %s upstream, shadow vs plain ReverseProxy", group),
-			Figure: strings.Join(figs, "; "), Target: fmt.Sprintf("≤ %.1f× plain proxy's", addedLatencyLimit), Verdict: v,
+			Figure: strings.Join(figs, "; "), Target: fmt.Sprintf("≤ %.1f× plain proxy's, or within noise of it", addedLatencyLimit), Verdict: v,
 		})
 	}
 	if ng, ok := row(rows, targetNginxFast); ok {
 		var figs []string
 		v := Met
 		for _, i := range []int{0, 2} {
-			figs = append(figs, fmt.Sprintf("%s %s vs %s", Quantiles[i], addedUs(sh.Added[i]), addedUs(ng.Added[i])))
+			fig := fmt.Sprintf("%s %s vs %s", Quantiles[i], addedUs(sh.Added[i]), addedUs(ng.Added[i]))
 			switch {
 			case math.IsNaN(sh.Added[i]) || math.IsNaN(ng.Added[i]):
-				v = Unknown
-			case sh.Added[i] > ng.Added[i]:
+				v = worse(v, Unknown)
+			case sh.Added[i] <= ng.Added[i]:
+			case sh.Added[i]-ng.Added[i] <= floor[i]:
+				fig += fmt.Sprintf(" (%s more, within the noise floor of %s µs)", usDiff(sh.Added[i]-ng.Added[i]), thousands(floor[i]))
+			default:
 				v = Missed
 			}
+			figs = append(figs, fig)
 		}
 		gs = append(gs, Goal{
 			Name:   fmt.Sprintf("added latency @ %s upstream, shadow vs nginx mirror", group),
-			Figure: strings.Join(figs, "; "), Target: "≤ nginx mirror's", Verdict: v,
+			Figure: strings.Join(figs, "; ") + floorNote(floor), Target: "≤ nginx mirror's, or within noise of it", Verdict: v,
 		})
 	}
 	return gs
 }
 
+// vsPlain judges shadow's added latency sh against the plain proxy's pl at
+// one quantile. Within the limit's ratio is met; so is a difference no
+// larger than the noise floor. When the plain proxy adds nothing beyond
+// the noise, a ratio means nothing and only the difference is judged.
+func vsPlain(q string, sh, pl, floor float64) (string, string) {
+	fig := fmt.Sprintf("%s %s vs %s", q, addedUs(sh), addedUs(pl))
+	haveFloor := !math.IsNaN(floor)
+	within := haveFloor && sh-pl <= floor
+	switch {
+	case math.IsNaN(sh) || math.IsNaN(pl):
+		return fig, Unknown
+	case pl > 0 && (!haveFloor || pl > floor):
+		ratio := sh / pl
+		fig += fmt.Sprintf(" (%.2f×", ratio)
+		switch {
+		case ratio <= addedLatencyLimit:
+			return fig + ")", Met
+		case within:
+			return fig + fmt.Sprintf("; %s more, within the noise floor of %s µs)", usDiff(sh-pl), thousands(floor)), Met
+		}
+		return fig + ")", Missed
+	case !haveFloor:
+		return fig + " (plain adds nothing measurable; no noise floor measured)", Unknown
+	case within:
+		return fig + fmt.Sprintf(" (plain adds nothing beyond the noise floor of %s µs; shadow is within it of plain)", thousands(floor)), Met
+	}
+	return fig + fmt.Sprintf(" (plain adds nothing beyond the noise floor of %s µs; shadow adds %s more, beyond it)", thousands(floor), usDiff(sh-pl)), Missed
+}
+
+// worse returns the worse of two verdicts: Missed, then Unknown, then Met.
+func worse(a, b string) string {
+	rank := map[string]int{Met: 0, Unknown: 1, Missed: 2}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// floorNote names the noise floor a figure was judged with.
+func floorNote(floor [4]float64) string {
+	if math.IsNaN(floor[0]) {
+		return ""
+	}
+	return fmt.Sprintf(" (noise floor: p50 %s µs, p99 %s µs)", thousands(floor[0]), thousands(floor[2]))
+}
+
+// usDiff formats a positive difference in µs.
+func usDiff(v float64) string { return fmt.Sprintf("%.0f µs", v) }
+
 // candidateGoal compares the primary's p99 with a slow or dead candidate
-// with its p99 with a fast one, in every group.
+// with its p99 with a fast one, in every group: met within the ratio, or
+// within the group's noise floor of it.
 func candidateGoal(recs []LatencyRecord, target, what string) Goal {
-	g := Goal{Name: "primary p99 with a " + what, Target: fmt.Sprintf("≈ fast-candidate p99 (≤ %.1f×)", p99AlikeLimit), Verdict: Met}
+	g := Goal{Name: "primary p99 with a " + what, Target: fmt.Sprintf("≈ fast-candidate p99 (≤ %.1f×, or within noise)", p99AlikeLimit), Verdict: Met}
 	var figs []string
 	for _, grp := range Groups(recs) {
 		rows := LatencyTable(recs, grp)
@@ -158,10 +205,16 @@ func candidateGoal(recs []LatencyRecord, target, what string) Goal {
 			continue
 		}
 		ratio := other.Us[2] / fast.Us[2]
-		figs = append(figs, fmt.Sprintf("@ %s: %s vs %s µs (%.2f×)", grp, thousands(other.Us[2]), thousands(fast.Us[2]), ratio))
+		fig := fmt.Sprintf("@ %s: %s vs %s µs (%.2f×", grp, thousands(other.Us[2]), thousands(fast.Us[2]), ratio)
 		if ratio > p99AlikeLimit {
-			g.Verdict = Missed
+			floor, ok := NoiseFloor(recs, grp)
+			if ok && other.Us[2]-fast.Us[2] <= floor[2] {
+				fig += fmt.Sprintf("; %s more, within the noise floor of %s µs", usDiff(other.Us[2]-fast.Us[2]), thousands(floor[2]))
+			} else {
+				g.Verdict = Missed
+			}
 		}
+		figs = append(figs, fig+")")
 	}
 	g.Figure = strings.Join(figs, "; ")
 	if len(figs) == 0 {
@@ -244,7 +297,7 @@ func maxRateGoal(steps []LadderStep) Goal {
 	g := Goal{Name: "synth max sustained rate vs vegeta CLI", Target: fmt.Sprintf("≥ %.1f× vegeta", maxRateShare)}
 	s, sTop := MaxSustained(steps, "synth")
 	v, vTop := MaxSustained(steps, "vegeta")
-	g.Figure = fmt.Sprintf("synth %s%s/s vs vegeta %s%s/s", atLeast(sTop), thousands(s), atLeast(vTop), thousands(v))
+	g.Figure = fmt.Sprintf("synth %s vs vegeta %s", ladderFigure(steps, "synth", s, sTop), ladderFigure(steps, "vegeta", v, vTop))
 	switch {
 	case v == 0:
 		g.Figure += " (vegeta kept up with no step)"
@@ -256,19 +309,57 @@ func maxRateGoal(steps []LadderStep) Goal {
 	return g
 }
 
+// ladderFigure says where a tool's maximum lies: at or above the rate it
+// kept up with, below the first rate above it that it missed.
+func ladderFigure(steps []LadderStep, tool string, kept float64, top bool) string {
+	if kept == 0 {
+		lowest := math.Inf(1)
+		for _, s := range steps {
+			if s.Tool == tool {
+				lowest = min(lowest, s.Rate)
+			}
+		}
+		return fmt.Sprintf("0/s (missed even %s/s)", thousands(lowest))
+	}
+	fig := atLeast(top) + thousands(kept) + "/s"
+	if m := FirstMissed(steps, tool); m > 0 {
+		fig += fmt.Sprintf(" (missed %s)", thousands(m))
+	}
+	return fig
+}
+
+// minSoakSamples is the fewest steady-state samples a memory verdict is
+// given on.
+const minSoakSamples = 10
+
+// rssGoal judges growth, not flatness: a resident size that falls after
+// the warm-up is memory the runtime handed back to the system. It is met
+// when neither the end nor the trend over the steady state is more than
+// rssTolerance above the start.
 func rssGoal(s *Soak) Goal {
 	f := s.Figures()
-	g := Goal{Name: "shadow RSS over the soak (" + lookup(s.Meta, "duration") + " at " + lookup(s.Meta, "rate") + " req/s)",
-		Target: fmt.Sprintf("flat ±%.0f%%", 100*rssTolerance)}
-	if f.Start <= 0 {
-		g.Figure, g.Verdict = "no samples after the warm-up", Unknown
+	g := Goal{Name: fmt.Sprintf("shadow memory over the soak (%s at %s req/s, VmRSS after a %ss warm-up)",
+		lookup(s.Meta, "duration"), lookup(s.Meta, "rate"), lookup(s.Meta, "warmup_s")),
+		Target: fmt.Sprintf("no growth: end and trend ≤ +%.0f%% of start", 100*rssTolerance)}
+	if f.Samples < minSoakSamples || f.Start <= 0 {
+		g.Figure, g.Verdict = fmt.Sprintf("%d samples after the warm-up, too few to judge", f.Samples), Unknown
 		return g
 	}
-	endChange := float64(f.End-f.Start) / float64(f.Start)
-	peakChange := float64(f.Peak-f.Start) / float64(f.Start)
-	g.Figure = fmt.Sprintf("start %s, peak %s (%+.1f%%), end %s (%+.1f%%); trend %+.2f MiB/min",
-		mib(f.Start), mib(f.Peak), 100*peakChange, mib(f.End), 100*endChange, f.SlopeKBPerMin/1024)
-	g.Verdict = verdict(math.Abs(endChange) <= rssTolerance && peakChange <= rssTolerance)
+	growth, trend := f.Growth(), f.TrendGrowth()
+	g.Figure = fmt.Sprintf("start %s, end %s (%+.1f%%), peak %s; trend %+.2f MiB/min (%+.1f%% over %.1f min)",
+		mib(f.Start), mib(f.End), 100*growth, mib(f.Peak), f.SlopeKBPerMin/1024, 100*trend, f.Minutes)
+	if f.HeapSamples > 0 {
+		g.Figure += fmt.Sprintf("; Go heap in use %s → %s", mib(f.HeapStart), mib(f.HeapEnd))
+	}
+	switch {
+	case growth > rssTolerance || trend > rssTolerance:
+		g.Verdict = Missed
+	case growth < -rssTolerance || trend < -rssTolerance:
+		g.Figure += "; it fell: freed memory went back to the system, which is not growth"
+		g.Verdict = Met
+	default:
+		g.Verdict = Met
+	}
 	return g
 }
 

@@ -35,6 +35,8 @@ import (
 //	soak/meta.txt              key: value (rate, duration, warmup_s, idle_rss_kb,
 //	                           concurrent)
 //	soak/rss.txt               "SECONDS KB" samples of shadow's VmRSS
+//	soak/heap.txt              "SECONDS KB" samples of shadow's Go heap in use
+//	                           (go_memstats_heap_inuse_bytes / 1024)
 //	soak/load.jsonl            the soak load's LatencyRecord
 func Load(dir string) (*Run, error) {
 	return load(dir)
@@ -80,17 +82,20 @@ type LadderStep struct {
 	Tool string
 	Rate float64
 	// Achieved is the sending rate reached; Success the share of good
-	// answers (0..1); Sustained whether the step counts as kept up.
-	Achieved, Success float64
-	Sustained         bool
+	// answers (0..1); P50us the median latency in µs; Sustained whether
+	// the step counts as kept up.
+	Achieved, Success, P50us float64
+	Sustained                bool
 }
 
 // Soak is shadow's memory over a long run at constant load.
 type Soak struct {
-	Meta    []KV
-	Samples []RSSSample
-	Load    *LatencyRecord
-	Shadow  *MirrorDelta
+	Meta []KV
+	// Samples are VmRSS; Heap the Go heap in use (empty when not
+	// sampled), both in kB.
+	Samples, Heap []RSSSample
+	Load          *LatencyRecord
+	Shadow        *MirrorDelta
 }
 
 var (
@@ -371,6 +376,13 @@ func loadSoak(dir string, r *Run) error {
 	}
 	if s.Samples, err = ParseRSS(rss); err != nil {
 		return fmt.Errorf("soak/rss.txt: %w", err)
+	}
+	heap, err := readOptional(filepath.Join(sdir, "heap.txt"))
+	if err != nil {
+		return err
+	}
+	if s.Heap, err = ParseRSS(heap); err != nil {
+		return fmt.Errorf("soak/heap.txt: %w", err)
 	}
 	load, err := readOptional(filepath.Join(sdir, "load.jsonl"))
 	if err != nil {

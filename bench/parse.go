@@ -95,6 +95,11 @@ type VegetaReport struct {
 	Rate       float64 `json:"rate"`
 	Throughput float64 `json:"throughput"`
 	Success    float64 `json:"success"`
+	// Latencies in ns, from each request's actual send.
+	Latencies struct {
+		P50 int64 `json:"50th"`
+		P99 int64 `json:"99th"`
+	} `json:"latencies"`
 }
 
 // ParseVegeta reads a vegeta JSON report.
@@ -231,9 +236,10 @@ func lookup(kvs []KV, key string) string {
 	return ""
 }
 
-// RSSSample is shadow's resident memory at one moment of the soak.
+// RSSSample is one memory figure of shadow at one moment of the soak:
+// its VmRSS, or its Go heap in use.
 type RSSSample struct {
-	// Seconds since the soak's load started; KB is VmRSS in kB.
+	// Seconds since the soak's load started; KB is the figure in kB.
 	Seconds float64
 	KB      int64
 }

@@ -17,14 +17,15 @@ var machineRows = []KV{
 
 // targetNotes says what each latency target is.
 var targetNotes = map[string]string{
-	"direct":      "load generator → upstream, no proxy (the baseline)",
-	"plain":       "plain `httputil.ReverseProxy`, no mirroring",
-	"shadow-fast": "`shadow run`, candidate answers in 0 ms",
-	"shadow-slow": "`shadow run`, candidate answers in 2 s",
-	"shadow-dead": "`shadow run`, nothing listens at the candidate's address",
-	"nginx-fast":  "nginx `mirror` module, mirror answers in 0 ms",
-	"nginx-slow":  "nginx `mirror` module, mirror answers in 2 s",
-	"nginx-dead":  "nginx `mirror` module, nothing listens at the mirror's address",
+	"direct":       "load generator → upstream, no proxy (the baseline)",
+	"direct-again": "the same as `direct`, measured again right after it: how far it differs from `direct` is the noise floor",
+	"plain":        "plain `httputil.ReverseProxy`, no mirroring",
+	"shadow-fast":  "`shadow run`, candidate answers in 0 ms",
+	"shadow-slow":  "`shadow run`, candidate answers in 2 s",
+	"shadow-dead":  "`shadow run`, nothing listens at the candidate's address",
+	"nginx-fast":   "nginx `mirror` module, mirror answers in 0 ms",
+	"nginx-slow":   "nginx `mirror` module, mirror answers in 2 s",
+	"nginx-dead":   "nginx `mirror` module, nothing listens at the mirror's address",
 }
 
 // WriteResults writes the full results file of one run.
@@ -33,7 +34,7 @@ func WriteResults(w io.Writer, r *Run) error {
 	m := r.Machine
 	p.f("# understudy benchmarks: %s, %s\n\n", lookup(m, "date"), lookup(m, "mode"))
 	p.f("Produced by `bench/run.sh%s` (%s). Every figure was measured side by side in this one run on this machine;\n",
-		modeFlag(lookup(m, "mode")), lookup(m, "source"))
+		runFlags(m), lookup(m, "source"))
 	p.f("ratios compare with a baseline measured in the same rounds, and latencies are medians over interleaved rounds.\n\n")
 	p.f("## Machine\n\n| | |\n|---|---|\n")
 	for _, kv := range machineRows {
@@ -74,9 +75,11 @@ func WriteBenchmarks(w io.Writer, r *Run, resultsPath string) error {
 	p.f("in count and time; every process the script starts is stopped when it exits. It is not part of CI.\n\n")
 	p.f("```sh\nbench/run.sh --quick   # about 3 minutes: short rounds, soak of 2 minutes beside the other sections\n")
 	p.f("bench/run.sh           # about 20 minutes: longer rounds, soak of 10 minutes on its own\n")
-	p.f("bench/run.sh --worktree   # measure the working tree instead of the last commit\n```\n\n")
+	p.f("bench/run.sh --worktree   # measure the working tree instead of the last commit\n")
+	p.f("bench/run.sh --quick --only synth   # one section (latency, throughput, synth, gobench, soak; comma-separated)\n```\n\n")
 	p.f("It installs what it lacks (nginx, wrk and curl with apt-get, the vegeta CLI with go install), writes\n")
-	p.f("`bench/results/DATE-MODE.md` and rewrites this file.\n\n")
+	p.f("`bench/results/DATE-MODE.md` and rewrites this file; a run with --only writes `bench/results/DATE-MODE-only-SECTIONS.md`\n")
+	p.f("and leaves this file alone.\n\n")
 	p.f("## Latest run: %s, %s\n\n", lookup(m, "date"), lookup(m, "mode"))
 	p.f("%s; %s cores, %s; kernel %s; %s; nginx %s. Commit %s (%s).\n\n",
 		lookup(m, "cpu"), lookup(m, "cores"), lookup(m, "memory"), lookup(m, "kernel"), lookup(m, "go"), lookup(m, "nginx"),
@@ -87,11 +90,17 @@ func WriteBenchmarks(w io.Writer, r *Run, resultsPath string) error {
 	return p.err
 }
 
-func modeFlag(mode string) string {
-	if mode == "quick" {
-		return " --quick"
+// runFlags returns the flags of bench/run.sh that select what a run
+// measured: --quick and --only.
+func runFlags(m []KV) string {
+	var f string
+	if lookup(m, "mode") == "quick" {
+		f = " --quick"
 	}
-	return ""
+	if only := lookup(m, "only"); only != "" {
+		f += " --only " + only
+	}
+	return f
 }
 
 func writeGoals(p *printer, gs []Goal) {
@@ -124,6 +133,11 @@ func writeLatency(p *printer, r *Run) {
 				thousands(row.Us[0]), thousands(row.Us[1]), thousands(row.Us[2]), thousands(row.Us[3]),
 				times(row.Ratio[0]), times(row.Ratio[1]), times(row.Ratio[2]), times(row.Ratio[3]),
 				addedUs(row.Added[0]), addedUs(row.Added[2]), row.Errors+row.Skipped, dropped)
+		}
+		if floor, ok := NoiseFloor(r.Latency, grp); ok {
+			p.f("Noise floor (how far `direct-again` differed from `direct`, median over rounds): p50 %s µs, p90 %s µs, p99 %s µs, max %s µs. ",
+				thousands(floor[0]), thousands(floor[1]), thousands(floor[2]), thousands(floor[3]))
+			p.f("A difference between two targets no larger than this cannot be told from noise.\n")
 		}
 		p.f("\n")
 	}
@@ -179,9 +193,11 @@ func writeSynth(p *printer, r *Run) {
 			p.f("\n## 3. synth\n")
 		}
 		p.f("\n### Maximum sustained rate, synth vs vegeta CLI\n\n")
-		p.f("Rising constant rates against the same server; a step is kept up when the achieved rate is ≥ %.0f%% of the rate and ≥ %.0f%% of answers are good (a dropped start counts as not good). A missed step is tried once more; each tool stops at its first step missed twice (the table shows the last try).\n\n",
-			100*sustainedShare, 100*sustainedShare)
-		p.f("| rate/s | synth achieved/s | synth good | vegeta achieved/s | vegeta good |\n|--:|--:|--:|--:|--:|\n")
+		p.f("Rising constant rates against the same server; vegeta sends the same four tag headers synth adds, so the server does the same work for both. ")
+		p.f("A step is kept up when the achieved rate is ≥ %.0f%% of the rate, ≥ %.0f%% of answers are good (a dropped start counts as not good) and the median latency is at most %s µs (above that, requests wait in a queue that grows for as long as the step lasts: the tool or the server beside it is saturated, even if the tool still sends on time). ",
+			100*sustainedShare, 100*sustainedShare, thousands(sustainedP50us))
+		p.f("At each rate the tools take turns, the one going first changing from step to step; a missed step is tried once more after the other tool's try, and each tool stops at its first step missed twice (the table shows the last try).\n\n")
+		p.f("| rate/s | synth achieved/s | synth good | synth p50 | vegeta achieved/s | vegeta good | vegeta p50 |\n|--:|--:|--:|--:|--:|--:|--:|\n")
 		var rates []float64
 		by := map[string]map[float64]LadderStep{"synth": {}, "vegeta": {}}
 		for _, s := range r.Ladder {
@@ -193,21 +209,19 @@ func writeSynth(p *printer, r *Run) {
 			by[s.Tool][s.Rate] = s
 		}
 		sort.Float64s(rates)
-		cell := func(tool string, rate float64) (string, string) {
+		cell := func(tool string, rate float64) string {
 			s, ok := by[tool][rate]
 			if !ok {
-				return "—", "—"
+				return "— | — | —"
 			}
 			mark := ""
 			if !s.Sustained {
 				mark = " ✗"
 			}
-			return fmt.Sprintf("%.0f%s", s.Achieved, mark), fmt.Sprintf("%.2f%%", 100*s.Success)
+			return fmt.Sprintf("%.0f%s | %.2f%% | %s", s.Achieved, mark, 100*s.Success, usString(int64(s.P50us*1e3)))
 		}
 		for _, rate := range rates {
-			sa, ss := cell("synth", rate)
-			va, vs := cell("vegeta", rate)
-			p.f("| %s | %s | %s | %s | %s |\n", thousands(rate), sa, ss, va, vs)
+			p.f("| %s | %s | %s |\n", thousands(rate), cell("synth", rate), cell("vegeta", rate))
 		}
 	}
 }
@@ -240,11 +254,20 @@ func writeSoak(p *printer, r *Run) {
 	}
 	f := s.Figures()
 	p.f("\n## 5. shadow memory over a soak\n\n")
-	p.f("%s at %s req/s through shadow (1 ms primary, fast candidate)%s; VmRSS read from /proc every second. ",
+	p.f("%s at %s req/s through shadow (1 ms primary, fast candidate)%s. ",
 		lookup(s.Meta, "duration"), lookup(s.Meta, "rate"), soakConcurrent(lookup(s.Meta, "concurrent")))
-	p.f("After a %ss warm-up, start and end are the medians of the first and last tenth of the samples, peak the largest; trend is the least-squares slope.\n\n", lookup(s.Meta, "warmup_s"))
-	p.f("| idle | start | peak | end | trend | samples |\n|--:|--:|--:|--:|--:|--:|\n| %s | %s | %s | %s | %+.2f MiB/min | %d |\n",
-		mib(f.Idle), mib(f.Start), mib(f.Peak), mib(f.End), f.SlopeKBPerMin/1024, f.Samples)
+	p.f("Measured: shadow's resident set (VmRSS from /proc, every second) and, where sampled, its Go heap in use (`go_memstats_heap_inuse_bytes` from its admin /metrics, every 5 s). ")
+	p.f("The first %ss are a warm-up (pools, caches and the heap reach their working size) and are left out; over the rest, start and end are the medians of the first and last tenth of the samples, peak the largest, trend the least-squares slope. ", lookup(s.Meta, "warmup_s"))
+	p.f("What is judged is growth: a leak raises the end and the trend; a resident size that falls is memory the runtime handed back to the system.\n\n")
+	p.f("| memory | idle | start | peak | end | change | trend | samples |\n|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	if f.Samples > 0 {
+		p.f("| VmRSS | %s | %s | %s | %s | %+.1f%% | %+.2f MiB/min (%+.1f%%) | %d |\n",
+			mib(f.Idle), mib(f.Start), mib(f.Peak), mib(f.End), 100*f.Growth(), f.SlopeKBPerMin/1024, 100*f.TrendGrowth(), f.Samples)
+	}
+	if f.HeapSamples > 0 {
+		p.f("| Go heap in use | — | %s | — | %s | %+.1f%% | — | %d |\n",
+			mib(f.HeapStart), mib(f.HeapEnd), 100*float64(f.HeapEnd-f.HeapStart)/float64(max(f.HeapStart, 1)), f.HeapSamples)
+	}
 	if s.Load != nil {
 		p.f("\nLoad: %d sent, %d errors, p50 %s µs, p99 %s µs", s.Load.Sent, s.Load.Errors+s.Load.Skipped, thousands(s.Load.P50us), thousands(s.Load.P99us))
 		if s.Shadow != nil {
@@ -259,7 +282,7 @@ func writeSoak(p *printer, r *Run) {
 			x := s.Samples[i]
 			parts = append(parts, fmt.Sprintf("%.0fs %s", x.Seconds, mib(x.KB)))
 		}
-		p.f("\nSamples: %s.\n", strings.Join(parts, ", "))
+		p.f("\nVmRSS samples: %s.\n", strings.Join(parts, ", "))
 	}
 }
 

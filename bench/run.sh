@@ -1,41 +1,61 @@
 #!/usr/bin/env bash
 # bench/run.sh: understudy's side-by-side performance harness.
 #
-#   bench/run.sh [--quick] [--worktree] [--keep]
+#   bench/run.sh [--quick] [--worktree] [--keep] [--only SECTION[,SECTION...]]
 #
 # Builds shadow and synth (from the last commit, or the working tree with
 # --worktree) and the helpers under bench/cmd, installs what it lacks
 # (nginx, wrk, curl via apt-get; the vegeta CLI via go install), then
 # measures on loopback, in one run:
-#   1. added latency at 1,000 req/s (open model) against 0 ms and 1 ms
-#      upstreams: direct, plain ReverseProxy, shadow (fast / 2 s / dead
-#      candidate), nginx mirror (same mirrors); interleaved rounds
-#   2. maximum throughput (wrk) through shadow and nginx mirror, and drops
-#   3. synth rate accuracy at 200, 1,000, 5,000/s, and its maximum
+#   1. latency: added latency at 1,000 req/s (open model) against 0 ms and
+#      1 ms upstreams: direct (twice: the noise floor), plain ReverseProxy,
+#      shadow (fast / 2 s / dead candidate), nginx mirror (same mirrors);
+#      interleaved rounds
+#   2. throughput: maximum throughput (wrk) through shadow and nginx
+#      mirror, and drops
+#   3. synth: rate accuracy at 200, 1,000, 5,000/s, and the maximum
 #      sustained rate against the vegeta CLI's
-#   4. the compare and capture Go benchmarks
-#   5. shadow's RSS over a soak at constant load
-# and writes bench/results/DATE-MODE.md and BENCHMARKS.md. Every process it
-# starts is stopped on exit; all traffic goes to 127.0.0.1; every load is
+#   4. gobench: the compare and capture Go benchmarks
+#   5. soak: shadow's memory over a soak at constant load
+# and writes bench/results/DATE-MODE.md and BENCHMARKS.md. --only runs the
+# named sections alone and writes bench/results/DATE-MODE-only-SECTIONS.md,
+# leaving BENCHMARKS.md as it is. --keep keeps the raw output. Every process
+# it starts is stopped on exit; all traffic goes to 127.0.0.1; every load is
 # bounded in count and time. Not part of CI.
 set -euo pipefail
 
-MODE=full SRC=head KEEP=0
-for arg in "$@"; do
-	case $arg in
+SECTIONS="latency throughput synth gobench soak"
+MODE=full SRC=head KEEP=0 ONLY=""
+while (($#)); do
+	case $1 in
 	--quick) MODE=quick ;;
 	--worktree) SRC=worktree ;;
 	--keep) KEEP=1 ;;
+	--only=*) ONLY=${1#--only=} ;;
+	--only)
+		(($# > 1)) || { echo "bench/run.sh: --only needs a section list, like --only synth" >&2 && exit 2; }
+		ONLY=$2
+		shift
+		;;
 	-h | --help)
-		sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "bench/run.sh: unknown argument $arg (want --quick, --worktree, --keep)" >&2
+		echo "bench/run.sh: unknown argument $1 (want --quick, --worktree, --keep, --only SECTIONS)" >&2
 		exit 2
 		;;
 	esac
+	shift
 done
+for s in ${ONLY//,/ }; do
+	[[ " $SECTIONS " == *" $s "* ]] || { echo "bench/run.sh: --only: unknown section $s (want some of: ${SECTIONS// /, })" >&2 && exit 2; }
+done
+ONLY=${ONLY//,/ }
+ONLY=$(echo $ONLY) # one space between names, none around
+
+# want SECTION: whether this run measures SECTION.
+want() { [[ -z $ONLY || " $ONLY " == *" $1 "* ]]; }
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/understudy-bench.XXXXXX")
@@ -46,12 +66,14 @@ T0=$SECONDS
 if [[ $MODE == quick ]]; then
 	LAT_ROUNDS=3 LAT_DUR=800ms LAT_WARM=150ms
 	TP_ROUNDS=2 TP_SECS=3 PROF_SECS=3
-	SYN_DUR=2s LADDER="5000 10000 15000 20000 30000" LADDER_DUR=2s
+	SYN_DUR=2s LADDER_DUR=2s
+	LADDER="2500 5000 7500 9000 10000 11000 12500 14000 16000 18000 20000 25000 30000"
 	BENCHTIME=0.3s SOAK_SECS=120 SOAK_RATE=300 SOAK_WARM=20
 else
 	LAT_ROUNDS=5 LAT_DUR=3s LAT_WARM=500ms
 	TP_ROUNDS=3 TP_SECS=8 PROF_SECS=5
-	SYN_DUR=10s LADDER="2500 5000 7500 10000 15000 20000 30000 40000 60000" LADDER_DUR=4s
+	SYN_DUR=10s LADDER_DUR=4s
+	LADDER="2500 5000 7500 9000 10000 11000 12500 14000 16000 18000 20000 22500 25000 30000 35000 40000 50000 60000"
 	BENCHTIME=1s SOAK_SECS=600 SOAK_RATE=1000 SOAK_WARM=60
 fi
 LAT_RATE=1000 TP_CONNS=64 TP_MAX_PER_THREAD=2000000
@@ -126,8 +148,10 @@ wait_for() {
 # ---- tools
 install_tools() {
 	local missing=()
-	command -v nginx >/dev/null || missing+=(nginx)
-	command -v wrk >/dev/null || missing+=(wrk)
+	if want latency || want throughput; then
+		command -v nginx >/dev/null || missing+=(nginx)
+		command -v wrk >/dev/null || missing+=(wrk)
+	fi
 	command -v curl >/dev/null || missing+=(curl)
 	if ((${#missing[@]})); then
 		say "installing ${missing[*]} with apt-get"
@@ -139,12 +163,12 @@ install_tools() {
 	VEGETA=$(command -v vegeta || true)
 	if [[ -z $VEGETA ]]; then
 		VEGETA=$(go env GOPATH)/bin/vegeta
-		if [[ ! -x $VEGETA ]]; then
+		if [[ ! -x $VEGETA ]] && want synth; then
 			say "installing the vegeta CLI with go install"
 			go install github.com/tsenart/vegeta/v12@latest
 		fi
 	fi
-	NGINX=$(command -v nginx)
+	NGINX=$(command -v nginx || true)
 }
 
 build() {
@@ -177,9 +201,10 @@ machine() {
 		echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 		echo "kernel: $(uname -sr)"
 		echo "go: $(go version | awk '{print $3, $4}')"
-		echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
-		echo "wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
-		echo "vegeta: $(go version -m "$VEGETA" 2>/dev/null | awk '$1 == "mod" {print $3}')"
+		[[ -z $NGINX ]] || echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
+		! command -v wrk >/dev/null || echo "wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+		[[ ! -x $VEGETA ]] || echo "vegeta: $(go version -m "$VEGETA" 2>/dev/null | awk '$1 == "mod" {print $3}')"
+		[[ -z $ONLY ]] || echo "only: ${ONLY// /,}"
 		echo "uptime_before: $(uptime | sed 's/^ *//')"
 	} >"$f"
 }
@@ -278,11 +303,13 @@ start_nginx() {
 
 # ---- 1. added latency
 latency() {
-	say "1. added latency at $LAT_RATE req/s: $LAT_ROUNDS rounds × 16 cells × $LAT_DUR"
+	say "1. added latency at $LAT_RATE req/s: $LAT_ROUNDS rounds × 18 cells × $LAT_DUR"
 	local d p targets=()
 	for d in 0 1; do # one round measures every cell of both delays, in this order
 		p=P$d
-		targets+=(-target "direct=${!p},group=$d ms" -target "plain=${URL[plain$d]},group=$d ms")
+		# direct twice in a row: how far the two differ is the noise floor
+		targets+=(-target "direct=${!p},group=$d ms" -target "direct-again=${!p},group=$d ms")
+		targets+=(-target "plain=${URL[plain$d]},group=$d ms")
 		for m in fast slow dead; do
 			targets+=(-target "shadow-$m=${URL[shadow$d-$m]},admin=${ADMIN[shadow$d-$m]},group=$d ms")
 		done
@@ -379,8 +406,12 @@ synth_run() { # RATE DURATION OUT
 		>>"$LOG/synth.out" 2>>"$LOG/synth.err" || true
 }
 
-vegeta_step() { # RATE
-	echo "GET $P0/ping" | "$VEGETA" attack -rate="$1" -duration="$LADDER_DUR" -timeout=5s -max-workers=5000 2>>"$LOG/vegeta.err" |
+# vegeta_step RATE: vegeta sends the tag headers synth adds to every
+# request, so that the server does the same work for both tools.
+vegeta_step() {
+	printf '%s\n' "GET $P0/ping" "X-Synthetic: true" "X-Synthetic-Run: 0123456789ab" \
+		"X-Synthetic-Journey: 0123456789ab-1000000" "Baggage: synthetic=true,synthetic-run=0123456789ab" |
+		"$VEGETA" attack -rate="$1" -duration="$LADDER_DUR" -timeout=5s -max-workers=5000 2>>"$LOG/vegeta.err" |
 		"$VEGETA" report -type=json
 }
 
@@ -392,26 +423,36 @@ synth_section() {
 		synth_run "$rate" "$SYN_DUR" "$RAW/synth/accuracy_$rate.json"
 	done
 	say "   maximum sustained rate, synth vs vegeta CLI: $LADDER (${LADDER_DUR} each)"
-	# A missed step is tried once more before the tool stops: on a shared
-	# machine one burst of someone else's work can sink a step.
-	local synth_ok=1 vegeta_ok=1 try out
+	# The tools take turns at each rate, the first one changing from step
+	# to step so that neither always runs right after the other's heavier
+	# try. A missed step is tried once more, after the other tool's try: on
+	# a shared machine one burst of someone else's work can sink a step. A
+	# tool stops at its first step missed twice.
+	local -A active=([synth]=1 [vegeta]=1)
+	local step=0 tool order missed
 	for rate in $LADDER; do
-		if ((synth_ok)); then
-			out=$RAW/maxrate/synth_$rate.json synth_ok=0
-			for try in 1 2; do
-				synth_run "$rate" "$LADDER_DUR" "$out"
-				"$BIN/benchreport" sustained -tool synth -rate "$rate" "$out" >&2 && synth_ok=1 && break
-			done
-		fi
-		if ((vegeta_ok)); then
-			out=$RAW/maxrate/vegeta_$rate.json vegeta_ok=0
-			for try in 1 2; do
-				run_fg vegeta_step "$rate" >"$out"
-				"$BIN/benchreport" sustained -tool vegeta -rate "$rate" "$out" >&2 && vegeta_ok=1 && break
-			done
-		fi
-		((synth_ok || vegeta_ok)) || break
+		if ((step++ % 2)); then order="vegeta synth"; else order="synth vegeta"; fi
+		missed=()
+		for tool in $order; do
+			((active[$tool])) || continue
+			ladder_try "$tool" "$rate" || missed+=("$tool")
+		done
+		for tool in "${missed[@]}"; do
+			ladder_try "$tool" "$rate" || active[$tool]=0
+		done
+		((active[synth] || active[vegeta])) || break
 	done
+}
+
+# ladder_try TOOL RATE: one step of the ladder; succeeds when TOOL kept up.
+ladder_try() {
+	local out=$RAW/maxrate/$1_$2.json
+	if [[ $1 == synth ]]; then
+		synth_run "$2" "$LADDER_DUR" "$out"
+	else
+		run_fg vegeta_step "$2" >"$out"
+	fi
+	"$BIN/benchreport" sustained -tool "$1" -rate "$2" "$out" >&2
 }
 
 # ---- 4. Go benchmarks
@@ -442,10 +483,16 @@ soak_start() { # CONCURRENT(yes|no)
 	start soak-load "$BIN/loadgen" -rate "$SOAK_RATE" -duration "${SOAK_SECS}s" -warmup 0 -group soak \
 		-target "soak=${URL[soak]},admin=${ADMIN[soak]}" -poll 1s -out "$RAW/soak/load.jsonl"
 	SOAK_LOAD=$LAST_PID
-	(
-		t0=$(date +%s.%N)
+	local admin=${ADMIN[soak]}
+	( # VmRSS every second; the Go heap in use every fifth
+		t0=$(date +%s.%N) i=0
 		while kill -0 "$SOAK_LOAD" 2>/dev/null; do
-			echo "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b-a}') $(rss_kb "$pid")"
+			now=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b-a}')
+			echo "$now $(rss_kb "$pid")"
+			if ((i++ % 5 == 0)); then
+				curl -fsS "$admin/metrics" 2>/dev/null |
+					awk -v t="$now" '$1 == "go_memstats_heap_inuse_bytes" {printf "%s %d\n", t, $2/1024}' >>"$RAW/soak/heap.txt" || true
+			fi
 			sleep 1
 		done
 	) >"$RAW/soak/rss.txt" &
@@ -466,25 +513,41 @@ declare -A URL ADMIN PID_SHADOW
 install_tools
 build
 machine
+[[ -z $ONLY ]] || say "sections: $ONLY"
 start_upstreams
-[[ $MODE == quick ]] && soak_start yes
-for d in 0 1; do
-	p=P$d
-	start_plain "plain$d" "${!p}"
-	start_shadow "shadow$d-fast" "${!p}" "$FAST"
-	start_shadow "shadow$d-slow" "${!p}" "$SLOW"
-	start_shadow "shadow$d-dead" "${!p}" "$DEAD"
-done
-start_nginx
-say "servers up: upstreams, 2 plain proxies, 6 shadows, nginx (6 mirroring servers)"
+# In --quick the soak runs beside the other sections, unless it runs alone.
+SOAK_BESIDE=no
+if want soak && [[ $MODE == quick && $ONLY != soak ]]; then
+	SOAK_BESIDE=yes
+	soak_start yes
+fi
+if want latency || want throughput; then
+	for d in 0 1; do
+		p=P$d
+		start_plain "plain$d" "${!p}"
+		start_shadow "shadow$d-fast" "${!p}" "$FAST"
+		start_shadow "shadow$d-slow" "${!p}" "$SLOW"
+		start_shadow "shadow$d-dead" "${!p}" "$DEAD"
+	done
+	start_nginx
+	say "servers up: upstreams, 2 plain proxies, 6 shadows, nginx (6 mirroring servers)"
+fi
 
-latency
-throughput
-synth_section
-gobench
-if [[ $MODE == quick ]]; then soak_wait; else soak_start no && soak_wait; fi
+want latency && latency
+want throughput && throughput
+want synth && synth_section
+want gobench && gobench
+if want soak; then
+	if [[ $SOAK_BESIDE == yes ]]; then soak_wait; else soak_start no && soak_wait; fi
+fi
 
 echo "uptime_after: $(uptime | sed 's/^ *//')" >>"$RAW/machine.txt"
-OUT=$REPO/bench/results/$(date -u +%Y-%m-%d)-$MODE.md
-"$BIN/benchreport" render -raw "$RAW" -out "$OUT" -benchmarks "$REPO/BENCHMARKS.md" -root "$REPO"
-say "done in $((SECONDS - T0))s: $OUT and BENCHMARKS.md"
+if [[ -z $ONLY ]]; then
+	OUT=$REPO/bench/results/$(date -u +%Y-%m-%d)-$MODE.md
+	"$BIN/benchreport" render -raw "$RAW" -out "$OUT" -benchmarks "$REPO/BENCHMARKS.md" -root "$REPO"
+	say "done in $((SECONDS - T0))s: $OUT and BENCHMARKS.md"
+else
+	OUT=$REPO/bench/results/$(date -u +%Y-%m-%d)-$MODE-only-${ONLY// /-}.md
+	"$BIN/benchreport" render -raw "$RAW" -out "$OUT"
+	say "done in $((SECONDS - T0))s: $OUT (BENCHMARKS.md left as it is: not every section ran)"
+fi

@@ -11,9 +11,22 @@ import (
 // Baseline is the target every latency row is compared with.
 const Baseline = "direct"
 
+// Again is the baseline measured a second time in every round, right after
+// Baseline: how far two measurements of the same thing differ is the noise
+// floor (see NoiseFloor).
+const Again = "direct-again"
+
 // sustainedShare is how close to the intended rate (and to all answers
 // good) a ladder step must come to count as kept up.
 const sustainedShare = 0.99
+
+// sustainedP50us is the highest median latency, in µs, of a ladder step
+// that counts as kept up. Against a server that answers at once, a median
+// that high means requests wait in a queue that grows for as long as the
+// step lasts: the tool, or the server beside it on the same cores, is
+// saturated even if the tool still sends at the rate (vegeta does, up to
+// its worker limit; synth drops starts beyond max_in_flight instead).
+const sustainedP50us = 10_000
 
 // median returns the median of xs (the mean of the middle two for an even
 // count); NaN for none.
@@ -117,6 +130,38 @@ func LatencyTable(recs []LatencyRecord, group string) []LatencyRow {
 	return rows
 }
 
+// NoiseFloor is, for each quantile of LatencyRow.Us, the median over
+// rounds of how far Again differed from Baseline in the same round: what
+// two measurements of the same path differ by on this machine, in µs. A
+// difference no larger than that cannot be told from noise. ok is false
+// when the group has no round with both.
+func NoiseFloor(recs []LatencyRecord, group string) (floor [4]float64, ok bool) {
+	base := map[int]LatencyRecord{}
+	for _, r := range recs {
+		if r.Group == group && r.Target == Baseline {
+			base[r.Round] = r
+		}
+	}
+	var diffs [4][]float64
+	for _, r := range recs {
+		b, have := base[r.Round]
+		if r.Group != group || r.Target != Again || !have {
+			continue
+		}
+		q, bq := r.quantiles(), b.quantiles()
+		for i := range q {
+			diffs[i] = append(diffs[i], math.Abs(q[i]-bq[i]))
+		}
+	}
+	if len(diffs[0]) == 0 {
+		return floor, false
+	}
+	for i := range diffs {
+		floor[i] = median(diffs[i])
+	}
+	return floor, true
+}
+
 // add sums o into d; the queue figures keep the largest.
 func (d *MirrorDelta) add(o MirrorDelta) {
 	d.Received += o.Received
@@ -213,17 +258,34 @@ func ParseStep(tool string, rate float64, data []byte) (LadderStep, error) {
 		if n := r.Journeys.Started + r.Journeys.Dropped; n > 0 {
 			s.Success = float64(r.Journeys.Succeeded) / float64(n)
 		}
+		if len(r.Steps) > 0 {
+			s.P50us = float64(r.Steps[0].Latency.P50) / 1e3
+		}
 	case "vegeta":
 		r, err := ParseVegeta(data)
 		if err != nil {
 			return LadderStep{}, err
 		}
-		s.Achieved, s.Success = r.Rate, r.Success
+		s.Achieved, s.Success, s.P50us = r.Rate, r.Success, float64(r.Latencies.P50)/1e3
 	default:
 		return LadderStep{}, fmt.Errorf("ladder step: unknown tool %q (want synth or vegeta)", tool)
 	}
-	s.Sustained = s.Achieved >= sustainedShare*rate && s.Success >= sustainedShare
+	s.Sustained = s.Achieved >= sustainedShare*rate && s.Success >= sustainedShare && s.P50us <= sustainedP50us
 	return s, nil
+}
+
+// FirstMissed returns the lowest rate above the highest one tool kept up
+// with that it tried and missed: the real maximum lies below it. 0 when it
+// missed none there.
+func FirstMissed(steps []LadderStep, tool string) float64 {
+	kept, _ := MaxSustained(steps, tool)
+	missed := 0.0
+	for _, s := range steps {
+		if s.Tool == tool && !s.Sustained && s.Rate > kept && (missed == 0 || s.Rate < missed) {
+			missed = s.Rate
+		}
+	}
+	return missed
 }
 
 // MaxSustained returns the highest rate tool kept up with and whether
@@ -242,20 +304,37 @@ func MaxSustained(steps []LadderStep, tool string) (rate float64, atTop bool) {
 	return rate, rate > 0 && rate == top
 }
 
-// SoakFigures are the soak's memory figures in kB.
+// SoakFigures are the soak's memory figures in kB, over the steady state:
+// the samples after the warm-up, while the process is still filling its
+// pools and caches, is left out.
 type SoakFigures struct {
-	// Idle is before the load; Start and End are the medians of the first
-	// and last tenth of the samples after the warm-up (one sample at
-	// least), so one GC cycle's swing does not decide them; Peak is the
-	// largest sample after the warm-up.
+	// Idle is VmRSS before the load; Start and End are the medians of the
+	// first and last tenth of the VmRSS samples after the warm-up (one
+	// sample at least), so one GC cycle's swing does not decide them;
+	// Peak is the largest sample after the warm-up.
 	Idle, Start, Peak, End int64
-	// Samples after the warm-up.
+	// Samples after the warm-up, and the Minutes they span.
 	Samples int
+	Minutes float64
 	// SlopeKBPerMin is the least-squares trend of the samples after the
 	// warm-up, in kB per minute (0 with fewer than two): a leak shows as a
-	// steady positive slope, GC noise as none.
+	// steady positive slope, GC noise as none, memory handed back to the
+	// system as a negative one.
 	SlopeKBPerMin float64
+	// HeapStart and HeapEnd are the same medians over the Go heap in use
+	// (go_memstats_heap_inuse_bytes from shadow's /metrics), the memory
+	// live objects hold whatever the runtime has returned to the system;
+	// HeapSamples is 0 when it was not sampled.
+	HeapStart, HeapEnd int64
+	HeapSamples        int
 }
+
+// Growth is End over Start, less one: +0.05 is 5% more at the end.
+func (f SoakFigures) Growth() float64 { return float64(f.End-f.Start) / float64(f.Start) }
+
+// TrendGrowth is what the trend adds over the steady state, as a share of
+// Start.
+func (f SoakFigures) TrendGrowth() float64 { return f.SlopeKBPerMin * f.Minutes / float64(f.Start) }
 
 // Figures reads start, peak, end and trend of the soak after its warm-up;
 // Start is 0 when there are no samples after the warm-up.
@@ -265,12 +344,14 @@ func (s *Soak) Figures() SoakFigures {
 	f := SoakFigures{Idle: idle}
 	var kbs []float64
 	var sx, sy, sxx, sxy float64
+	first, last := math.Inf(1), math.Inf(-1)
 	for _, x := range s.Samples {
 		if x.Seconds < warm {
 			continue
 		}
 		kbs = append(kbs, float64(x.KB))
 		f.Peak = max(f.Peak, x.KB)
+		first, last = min(first, x.Seconds), max(last, x.Seconds)
 		t, kb := x.Seconds/60, float64(x.KB)
 		sx, sy, sxx, sxy = sx+t, sy+kb, sxx+t*t, sxy+t*kb
 	}
@@ -278,12 +359,28 @@ func (s *Soak) Figures() SoakFigures {
 	if f.Samples == 0 {
 		return f
 	}
-	tenth := max(1, f.Samples/10)
-	f.Start, f.End = int64(median(kbs[:tenth])), int64(median(kbs[f.Samples-tenth:]))
+	f.Minutes = (last - first) / 60
+	f.Start, f.End = tenths(kbs)
 	if n := float64(f.Samples); f.Samples >= 2 && n*sxx-sx*sx > 0 {
 		f.SlopeKBPerMin = (n*sxy - sx*sy) / (n*sxx - sx*sx)
 	}
+	var heap []float64
+	for _, x := range s.Heap {
+		if x.Seconds >= warm {
+			heap = append(heap, float64(x.KB))
+		}
+	}
+	if f.HeapSamples = len(heap); f.HeapSamples > 0 {
+		f.HeapStart, f.HeapEnd = tenths(heap)
+	}
 	return f
+}
+
+// tenths returns the medians of the first and last tenth of xs (one value
+// at least); xs must not be empty.
+func tenths(xs []float64) (first, last int64) {
+	n := max(1, len(xs)/10)
+	return int64(median(xs[:n])), int64(median(xs[len(xs)-n:]))
 }
 
 // CompareRange returns the slowest and fastest BenchmarkCompareJSON case

@@ -96,7 +96,8 @@ func sustained(args []string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", fs.Arg(0), err)
 	}
-	fmt.Printf("%s at %.0f/s: achieved %.0f/s, %.2f%% good, kept up: %v\n", strings.ToLower(*tool), *rate, step.Achieved, 100*step.Success, step.Sustained)
+	fmt.Printf("%s at %.0f/s: achieved %.0f/s, %.2f%% good, p50 %.0f µs, kept up: %v\n",
+		strings.ToLower(*tool), *rate, step.Achieved, 100*step.Success, step.P50us, step.Sustained)
 	return step.Sustained, nil
 }
 
