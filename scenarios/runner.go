@@ -193,6 +193,7 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 		// at high rates that fed on itself until the run fell far behind.
 		r.transport.MaxIdleConnsPerHost = int(r.maxInFlight)
 		r.transport.MaxIdleConns = 0
+		r.transport.DialContext = limitDials(r.transport.DialContext, maxDials)
 		r.client = &http.Client{
 			Transport:     r.transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

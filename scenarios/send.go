@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -61,4 +63,27 @@ func urlErrorOp(method string) string {
 		return "Get"
 	}
 	return method[:1] + strings.ToLower(method[1:])
+}
+
+// maxDials bounds the connections the runner's own client opens at once.
+const maxDials = 32
+
+// limitDials lets at most n dials run at once. After a stall, a burst of
+// starts finds no idle connection and net/http dials one for each; on a
+// busy machine those dials (and the target accepting them) take long
+// enough for the next starts to find none either, until max_in_flight is
+// reached. With the dials limited, most of the burst is served by
+// connections coming back, and the pool still grows to whatever the
+// target needs, n at a time.
+func limitDials(dial func(ctx context.Context, network, addr string) (net.Conn, error), n int) func(context.Context, string, string) (net.Conn, error) {
+	sem := make(chan struct{}, n)
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		defer func() { <-sem }()
+		return dial(ctx, network, addr)
+	}
 }
