@@ -56,7 +56,7 @@ func TestLoadFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(run.Latency), 32; got != want {
+	if got, want := len(run.Latency), 36; got != want {
 		t.Errorf("latency records = %d, want %d", got, want)
 	}
 	rows := ThroughputTable(run.Throughput, "nginx-fast")
@@ -71,8 +71,14 @@ func TestLoadFigures(t *testing.T) {
 	if sh == nil || sh.QueueSize != 1024 || sh.MaxQueueDepth == 0 {
 		t.Errorf("shadow throughput delta = %+v, want queue size 1024 and a polled depth (the cut-off poll line skipped)", sh)
 	}
-	if rate, top := MaxSustained(run.Ladder, "synth"); rate != 10000 || top {
-		t.Errorf("synth max = %v (at top %v), want 10000, false", rate, top)
+	if rate, top := MaxSustained(run.Ladder, "synth"); rate != 20000 || top {
+		t.Errorf("synth max = %v (at top %v), want 20000, false", rate, top)
+	}
+	if _, ok := NoiseFloor(run.Latency, "0 ms"); !ok {
+		t.Error("no noise floor for the 0 ms group, want one from direct-again")
+	}
+	if f := run.Soak.Figures(); f.HeapSamples == 0 || f.Samples < minSoakSamples {
+		t.Errorf("soak figures = %+v, want VmRSS and heap samples after the warm-up", f)
 	}
 }
 

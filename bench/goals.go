@@ -129,6 +129,9 @@ func addedLatencyGoals(group string, rows []LatencyRow, floor [4]float64) []Goal
 			case sh.Added[i] <= ng.Added[i]:
 			case sh.Added[i]-ng.Added[i] <= floor[i]:
 				fig += fmt.Sprintf(" (%s more, within the noise floor of %s µs)", usDiff(sh.Added[i]-ng.Added[i]), thousands(floor[i]))
+			case !math.IsNaN(floor[i]):
+				fig += fmt.Sprintf(" (%s more, beyond the noise floor of %s µs)", usDiff(sh.Added[i]-ng.Added[i]), thousands(floor[i]))
+				v = Missed
 			default:
 				v = Missed
 			}

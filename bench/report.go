@@ -135,7 +135,7 @@ func writeLatency(p *printer, r *Run) {
 				addedUs(row.Added[0]), addedUs(row.Added[2]), row.Errors+row.Skipped, dropped)
 		}
 		if floor, ok := NoiseFloor(r.Latency, grp); ok {
-			p.f("Noise floor (how far `direct-again` differed from `direct`, median over rounds): p50 %s µs, p90 %s µs, p99 %s µs, max %s µs. ",
+			p.f("\nNoise floor (how far `direct-again` differed from `direct`, median over rounds): p50 %s µs, p90 %s µs, p99 %s µs, max %s µs. ",
 				thousands(floor[0]), thousands(floor[1]), thousands(floor[2]), thousands(floor[3]))
 			p.f("A difference between two targets no larger than this cannot be told from noise.\n")
 		}
