@@ -51,7 +51,8 @@ type Client struct {
 }
 
 // StatusError is what Client methods return when the server answers with a
-// status other than 200. For 501 it wraps ErrUnsupported.
+// status other than 200. For 501 it wraps ErrUnsupported, for 400
+// ErrInvalid.
 type StatusError struct {
 	// Method and URL are the request that failed.
 	Method, URL string
@@ -70,10 +71,14 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// Unwrap returns ErrUnsupported for a 501, so that errors.Is works on it.
+// Unwrap returns ErrUnsupported for a 501 and ErrInvalid for a 400, so
+// that errors.Is works on them.
 func (e *StatusError) Unwrap() error {
-	if e.StatusCode == http.StatusNotImplemented {
+	switch e.StatusCode {
+	case http.StatusNotImplemented:
 		return ErrUnsupported
+	case http.StatusBadRequest:
+		return ErrInvalid
 	}
 	return nil
 }

@@ -17,6 +17,12 @@ import (
 // and Client.Control returns an error that wraps it.
 var ErrUnsupported = errors.New("not supported by this instance")
 
+// ErrInvalid is what a Controller returns, wrapped, when the action's
+// argument is one the instance cannot take (a route it does not have, a
+// share out of range). /control answers it with 400, so the caller knows
+// to fix the request rather than retry.
+var ErrInvalid = errors.New("invalid argument")
+
 // Controller is what an operator can do to a running instance. Its methods
 // are called from request goroutines, so they must be safe for concurrent
 // use, and they should start the change and return promptly: the operator's
@@ -319,6 +325,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, ErrUnsupported):
 		log.Warn("admin control: action not supported")
 		writeError(w, http.StatusNotImplemented, fmt.Sprintf("action %q: %v", cmd.Action, err))
+	case errors.Is(err, ErrInvalid):
+		log.Warn("admin control: action refused", "err", err)
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("action %q: %v", cmd.Action, err))
 	case err != nil:
 		log.Warn("admin control: action failed", "err", err)
 		writeError(w, http.StatusInternalServerError, fmt.Sprintf("action %q failed: %v", cmd.Action, err))

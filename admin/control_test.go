@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -83,6 +84,7 @@ func TestControlRefusals(t *testing.T) {
 	r := start(t, Config{Control: ctl})
 	noCtl := start(t, Config{})
 	failing := start(t, Config{Control: &fakeController{fail: errBoom}})
+	refusing := start(t, Config{Control: &fakeController{fail: fmt.Errorf("%w: no such route", ErrInvalid)}})
 	jsonType := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
 	tests := []struct {
 		name       string
@@ -95,6 +97,7 @@ func TestControlRefusals(t *testing.T) {
 	}{
 		{"unsupported", r, "POST", jsonType, `{"action":"rate","rate":5}`, 501, `action "rate": not supported by this instance`},
 		{"controller error", failing, "POST", jsonType, `{"action":"stop"}`, 500, `action "stop" failed: boom: queue is wedged`},
+		{"invalid argument", refusing, "POST", jsonType, `{"action":"stop"}`, 400, `action "stop": invalid argument: no such route`},
 		{"no controller", noCtl, "POST", jsonType, `{"action":"stop"}`, 404, "control is not enabled"},
 		{"GET", r, "GET", nil, "", 405, "method GET not allowed: /control takes POST"},
 		{"PUT", r, "PUT", jsonType, `{"action":"stop"}`, 405, "method PUT not allowed"},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/understudy-dev/understudy/admin"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/tui"
@@ -40,11 +42,20 @@ func (c proxyControl) Stop() error { return admin.ErrUnsupported }
 // SetSamplePercent changes the share of eligible requests mirrored, from
 // the next request on (admin action "sample").
 func (c proxyControl) SetSamplePercent(percent float64) error {
-	return c.proxy.SetSamplePercent(percent)
+	return invalid(c.proxy.SetSamplePercent(percent))
 }
 
 // SetRouteDisabled turns mirroring of the named route off or back on
 // (admin action "route").
 func (c proxyControl) SetRouteDisabled(name string, disabled bool) error {
-	return c.proxy.SetRouteDisabled(name, disabled)
+	return invalid(c.proxy.SetRouteDisabled(name, disabled))
+}
+
+// invalid marks an error of the proxy's setters as the caller's: they fail
+// only on an argument the proxy cannot take.
+func invalid(err error) error {
+	if err != nil {
+		return fmt.Errorf("%w: %w", admin.ErrInvalid, err)
+	}
+	return nil
 }

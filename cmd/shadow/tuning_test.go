@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -172,8 +173,9 @@ func TestRemoteTuning(t *testing.T) {
 	check("sample 100, orders enabled", settle(8*each), counts{8 * each, 5 * each, 5 * each, 3 * each}, 2*each, 3*each)
 
 	err := client.Route(ctx, "checkout", true)
-	if err == nil || !strings.Contains(err.Error(), `no such route; routes: "orders", "items"`) {
-		t.Errorf("disabling an unknown route = %v, want an error listing the routes", err)
+	if !errors.Is(err, admin.ErrInvalid) || !strings.Contains(err.Error(), `400 Bad Request`) ||
+		!strings.Contains(err.Error(), `no such route; routes: "orders", "items"`) {
+		t.Errorf("disabling an unknown route = %v, want a 400 listing the routes", err)
 	}
 	for _, want := range []string{
 		"setting=route_disabled[orders] old=false new=true",
