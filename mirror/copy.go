@@ -234,6 +234,9 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 	}
 	start := time.Now()
 	resp, err := p.copyTransport.RoundTrip(req)
+	if side == exchange.Candidate {
+		p.candidateDown.record(err)
+	}
 	if err != nil {
 		res.Latency = time.Since(start)
 		return p.failed(ctx, res, "send", err)

@@ -37,6 +37,10 @@ type Proxy struct {
 
 	spools atomic.Int64 // spools in use, at most cfg.MaxSpooledBodies
 
+	// candidateDown skips copies while the candidate refuses connections
+	// (see breaker.go).
+	candidateDown breaker
+
 	// plain forwards requests that are not mirrored; teed forwards mirrored
 	// ones and tees the answer. Two proxies rather than one keep the
 	// skipped path free of the tee's context lookup: it is exactly a
@@ -200,6 +204,8 @@ func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
 		return nil, skipPaused, false
 	case s.percent < 100 && !p.sampled(r, s):
 		return nil, skipSample, false
+	case !p.candidateDown.allow():
+		return nil, skipCandidateDown, false
 	case p.closing.Load():
 		// An early check so no body is read for nothing; enqueue makes the
 		// definitive one.

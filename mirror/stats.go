@@ -31,7 +31,10 @@ type Stats struct {
 	// streamed: MaxSpooledBodies all in use, the spool file failed, or the
 	// primary stopped reading the body before its end), "upgrade"
 	// (protocol upgrades such as WebSocket), "shutdown" (after Shutdown
-	// began). Every reason is present, zero or not.
+	// began), "candidate_down" (the candidate refused connections to the
+	// last copies: skipped for a second at a time, with one copy probing
+	// it, so a dead candidate costs no dial per request). Every reason is
+	// present, zero or not.
 	Skipped map[string]uint64
 
 	// PrimaryErrors counts primary failures: every 502 the proxy answered
@@ -76,6 +79,7 @@ const (
 	skipStream
 	skipUpgrade
 	skipShutdown
+	skipCandidateDown
 	numSkipReasons
 )
 
@@ -90,6 +94,8 @@ var skipNames = [numSkipReasons]string{
 	skipStream:    "stream",
 	skipUpgrade:   "upgrade",
 	skipShutdown:  "shutdown",
+
+	skipCandidateDown: "candidate_down",
 }
 
 func (s skipReason) String() string { return skipNames[s] }

@@ -17,7 +17,8 @@
 //	shadow_mirror_streamed_total                          copies whose body went through a spool file
 //	shadow_mirror_dropped_total{reason}                   queue_full | abandoned
 //	shadow_mirror_skipped_total{reason}                   method | route | paused | sample | body_size |
-//	                                                      body_error | stream | upgrade | shutdown
+//	                                                      body_error | stream | upgrade | shutdown |
+//	                                                      candidate_down
 //	shadow_upstream_errors_total{side,kind}               primary|secondary|candidate, error|timeout
 //	shadow_in_flight_requests, shadow_mirror_queue_length, shadow_mirror_queue_capacity,
 //	shadow_mirror_workers                                 gauges
