@@ -23,6 +23,7 @@ const (
 	DefaultQueueSize        = 1024
 	DefaultWorkers          = 64
 	DefaultCandidateTimeout = 5 * time.Second
+	DefaultMaxQueueWait     = time.Second
 	DefaultSamplePercent    = 100
 	DefaultMarkerHeader     = "X-Shadow-Request"
 	DefaultMarkerValue      = "1"
@@ -30,6 +31,10 @@ const (
 	DefaultMaxStreamBodyBytes = 64 << 20
 	DefaultMaxSpooledBodies   = 8
 )
+
+// minQueueWait is the smallest positive Config.MaxQueueWait: below it,
+// copies would be dropped for the time it takes a free worker to wake up.
+const minQueueWait = time.Millisecond
 
 // Config configures a Proxy. Zero values are documented defaults.
 type Config struct {
@@ -77,6 +82,20 @@ type Config struct {
 	// requests, and the longest a worker waits for the primary's answer to
 	// finish. 0 means 5s.
 	CandidateTimeout time.Duration
+	// MaxQueueWait is the longest a copy may wait in the queue for a
+	// worker and still be sent. The candidate is meant to be asked when the
+	// primary is, so that answers that depend on time or on changing state
+	// line up; a copy that waited longer (every worker busy with a slow
+	// candidate) would be compared with a primary answer that old, so the
+	// worker that takes it does not send it: it is dropped and counted
+	// (Stats.Stale). For a streamed body (MaxStreamBodyBytes) the wait
+	// starts when its copy is queued, once the primary has read the body.
+	// 0 means 1s, or CandidateTimeout when that is shorter: a copy older
+	// than the time its candidate is given to answer is not worth sending.
+	// Negative means no limit: every queued copy is sent, however late.
+	// A positive value must be at least 1ms, so that a scheduling hiccup
+	// does not drop copies that never waited for a busy worker.
+	MaxQueueWait time.Duration
 	// SamplePercent is the share of eligible requests that are mirrored,
 	// in (0,100]. 0 means 100. It can be changed while the proxy runs
 	// (Proxy.SetSamplePercent).
@@ -210,6 +229,9 @@ func (c Config) Validate() error {
 	if c.CandidateTimeout < 0 {
 		bad("candidate_timeout", "%s is negative; want 0 (5s) or more", c.CandidateTimeout)
 	}
+	if c.MaxQueueWait > 0 && c.MaxQueueWait < minQueueWait {
+		bad("max_queue_wait", "%s is below %s; want %s or more, 0 (1s) or negative (no limit)", c.MaxQueueWait, minQueueWait, minQueueWait)
+	}
 	if math.IsNaN(c.SamplePercent) || c.SamplePercent < 0 || c.SamplePercent > 100 {
 		bad("sample_percent", "%v is out of range; want (0,100], or 0 for 100", c.SamplePercent)
 	}
@@ -279,6 +301,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CandidateTimeout == 0 {
 		c.CandidateTimeout = DefaultCandidateTimeout
+	}
+	if c.MaxQueueWait == 0 {
+		c.MaxQueueWait = min(DefaultMaxQueueWait, c.CandidateTimeout)
 	}
 	if c.SamplePercent == 0 {
 		c.SamplePercent = DefaultSamplePercent

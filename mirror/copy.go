@@ -36,6 +36,7 @@ type job struct {
 	body       []byte      // nil when none; shared read-only by every upstream
 	spool      *spool      // a streamed body instead of body; nil when none
 	received   time.Time
+	queued     time.Time // when the copy was queued, for MaxQueueWait
 
 	// The primary side. Written only by the handler goroutine, and read
 	// by the worker only after done is closed (which orders the two).
@@ -64,6 +65,7 @@ func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, now time.Time) *
 		header:     h,
 		body:       body,
 		received:   now,
+		queued:     now,
 		done:       make(chan struct{}),
 	}
 	if j.requestURI == "" {
@@ -76,7 +78,8 @@ func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, now time.Time) *
 }
 
 // work runs copies from the queue until Shutdown closes it. After a hard
-// stop, the copies still queued are counted as abandoned, not sent.
+// stop, the copies still queued are counted as abandoned, not sent; a copy
+// that waited longer than MaxQueueWait is counted as stale, not sent.
 func (p *Proxy) work() {
 	defer func() {
 		if p.live.Add(-1) == 0 {
@@ -84,15 +87,35 @@ func (p *Proxy) work() {
 		}
 	}()
 	for j := range p.queue {
-		if p.hardCtx.Err() != nil {
+		switch {
+		case p.hardCtx.Err() != nil:
 			p.counters.abandoned.Add(1)
-			if j.spool != nil {
-				j.spool.release()
-			}
-			continue
+			p.release(j)
+		case p.stale(j):
+			p.counters.stale.Add(1)
+			p.release(j)
+			p.logStale()
+		default:
+			p.runCopy(j)
+			p.logDrops()
 		}
-		p.runCopy(j)
-		p.logDrops()
+	}
+}
+
+// stale reports whether j waited in the queue longer than MaxQueueWait:
+// its candidate would be asked too long after the primary for their
+// answers to line up.
+func (p *Proxy) stale(j *job) bool {
+	return p.cfg.MaxQueueWait >= 0 && time.Since(j.queued) > p.cfg.MaxQueueWait
+}
+
+// release gives up a copy that is not sent: its spool file, if any, is
+// closed and its slot freed. Nothing else holds on to j once the worker
+// lets go of it, so its body and teed answer are freed with it as soon as
+// the handler has finished with the primary's side.
+func (p *Proxy) release(j *job) {
+	if j.spool != nil {
+		j.spool.release()
 	}
 }
 
@@ -107,6 +130,19 @@ func (p *Proxy) logDrops() {
 	p.loggedDrops.Store(d)
 	p.log.Warn("mirror queue full: copies dropped",
 		"dropped", d-prev, "dropped_total", d, "queue_size", cap(p.queue), "workers", p.cfg.Workers)
+}
+
+// logStale logs, at most once a second, that copies were dropped for
+// waiting too long in the queue since the last time.
+func (p *Proxy) logStale() {
+	d := p.counters.stale.Load()
+	prev := p.loggedStale.Load()
+	if d == prev || !p.staleLog.allow(time.Second) {
+		return
+	}
+	p.loggedStale.Store(d)
+	p.log.Warn("mirror workers behind: stale copies dropped",
+		"stale", d-prev, "stale_total", d, "max_queue_wait", p.cfg.MaxQueueWait, "workers", p.cfg.Workers)
 }
 
 // runCopy sends j to the candidate and secondary at once, waits for their

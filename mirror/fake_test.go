@@ -194,6 +194,12 @@ func startProxyWith(t *testing.T, cfg Config, adjust func(p *Proxy)) *front {
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger
 	}
+	if cfg.MaxQueueWait == 0 {
+		// Tests hold copies in the queue behind gated candidates for as long
+		// as they need: the default (1s) would make them depend on how
+		// loaded the machine is. Tests of MaxQueueWait set it themselves.
+		cfg.MaxQueueWait = 2 * wait
+	}
 	p, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -63,8 +63,9 @@ type Proxy struct {
 	done       chan struct{} // closed when the last worker returns
 
 	// Logs that could come once per request are throttled to one a second.
-	dropLog, primaryLog, spoolLog throttle
-	loggedDrops                   atomic.Uint64 // Dropped as of the last "queue full" log
+	dropLog, primaryLog, spoolLog, staleLog throttle
+	loggedDrops                             atomic.Uint64 // Dropped as of the last "queue full" log
+	loggedStale                             atomic.Uint64 // Stale as of the last "stale copies" log
 
 	counters counters
 }

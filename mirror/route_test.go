@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParsePattern(t *testing.T) {
@@ -253,6 +254,10 @@ func TestValidate(t *testing.T) {
 		{name: "secondary no host", edit: func(c *Config) { c.Secondary = "http://" }, wantErr: `secondary: "http://": no host`},
 		{name: "sample over 100", edit: func(c *Config) { c.SamplePercent = 101 }, wantErr: "sample_percent: 101 is out of range"},
 		{name: "negative timeout", edit: func(c *Config) { c.CandidateTimeout = -1 }, wantErr: "candidate_timeout: -1ns is negative"},
+		{name: "queue wait unlimited", edit: func(c *Config) { c.MaxQueueWait = -1 }},
+		{name: "smallest queue wait", edit: func(c *Config) { c.MaxQueueWait = time.Millisecond }},
+		{name: "queue wait too small", edit: func(c *Config) { c.MaxQueueWait = time.Millisecond - 1 },
+			wantErr: "max_queue_wait: 999.999µs is below 1ms; want 1ms or more, 0 (1s) or negative (no limit)"},
 		{name: "bad route path", edit: func(c *Config) { c.Routes = []Route{{}, {Path: "orders"}} }, wantErr: `routes[1].path: "orders" does not start with /`},
 		{name: "bad route method", edit: func(c *Config) { c.Routes = []Route{{Methods: []string{"GE T"}}} }, wantErr: `routes[0].methods[0]: "GE T" is not a valid method`},
 	}
@@ -276,6 +281,7 @@ func TestValidate(t *testing.T) {
 		QueueSize:        -3,
 		Workers:          -4,
 		CandidateTimeout: -5,
+		MaxQueueWait:     5,
 		SamplePercent:    -6,
 		MarkerHeader:     "bad header",
 		MarkerValue:      "bad\nvalue",

@@ -156,6 +156,8 @@ func (s *spool) complete() {
 	if !s.state.CompareAndSwap(spoolReading, spoolComplete) {
 		return
 	}
+	// MaxQueueWait counts from here: the copy could not be sent before.
+	s.j.queued = time.Now()
 	if !s.p.enqueue(s.j) { // counted there as dropped or shutdown
 		s.release()
 		return

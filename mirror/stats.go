@@ -21,6 +21,10 @@ type Stats struct {
 	// Abandoned counts queued copies cancelled by Shutdown before they
 	// finished; they never reach the observer.
 	Abandoned uint64
+	// Stale counts queued copies that waited longer than MaxQueueWait for
+	// a worker (lost to overload, like Dropped): they are not sent and
+	// never reach the observer.
+	Stale uint64
 	// Skipped counts requests not mirrored, by reason: "method" (unsafe
 	// method on a route without Unsafe), "route" (a Disabled route),
 	// "paused" (Pause; counted only for requests the route and method
@@ -104,7 +108,7 @@ func (s skipReason) String() string { return skipNames[s] }
 // a lock to count, and Stats never blocks it.
 type counters struct {
 	received, mirrored, streamed, completed atomic.Uint64
-	dropped, abandoned                      atomic.Uint64
+	dropped, abandoned, stale               atomic.Uint64
 	skipped                                 [numSkipReasons]atomic.Uint64
 	primaryErrors                           atomic.Uint64
 	candidateErrors, candidateTimeouts      atomic.Uint64
@@ -124,6 +128,7 @@ func (p *Proxy) Stats() Stats {
 		Completed:         c.completed.Load(),
 		Dropped:           c.dropped.Load(),
 		Abandoned:         c.abandoned.Load(),
+		Stale:             c.stale.Load(),
 		Skipped:           make(map[string]uint64, numSkipReasons),
 		PrimaryErrors:     c.primaryErrors.Load(),
 		CandidateErrors:   c.candidateErrors.Load(),

@@ -45,6 +45,7 @@ type mirrorConfig struct {
 	QueueSize        int           `mapstructure:"queue_size"`
 	Workers          int           `mapstructure:"workers"`
 	CandidateTimeout time.Duration `mapstructure:"candidate_timeout"`
+	MaxQueueWait     time.Duration `mapstructure:"max_queue_wait"`
 	SamplePercent    float64       `mapstructure:"sample_percent"`
 	SampleBy         string        `mapstructure:"sample_by"`
 	MaxStreamBytes   int64         `mapstructure:"max_stream_body_bytes"`
@@ -208,6 +209,7 @@ func (c config) mirrorConfig() mirror.Config {
 		QueueSize:          m.QueueSize,
 		Workers:            m.Workers,
 		CandidateTimeout:   m.CandidateTimeout,
+		MaxQueueWait:       m.MaxQueueWait,
 		SamplePercent:      m.SamplePercent,
 		SampleBy:           m.SampleBy,
 		MaxStreamBodyBytes: m.MaxStreamBytes,

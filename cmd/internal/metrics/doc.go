@@ -15,7 +15,7 @@
 //	shadow_mirrored_total                                 copies queued
 //	shadow_mirror_completed_total                         copies that reached the observer
 //	shadow_mirror_streamed_total                          copies whose body went through a spool file
-//	shadow_mirror_dropped_total{reason}                   queue_full | abandoned
+//	shadow_mirror_dropped_total{reason}                   queue_full | stale | abandoned
 //	shadow_mirror_skipped_total{reason}                   method | route | paused | sample | body_size |
 //	                                                      body_error | stream | upgrade | shutdown |
 //	                                                      candidate_down

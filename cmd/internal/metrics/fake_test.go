@@ -203,6 +203,7 @@ func proxySeries(queueSize, workers int, set map[string]float64) map[string]floa
 		"shadow_mirror_completed_total":                                            0,
 		"shadow_mirror_streamed_total":                                             0,
 		sk("shadow_mirror_dropped_total", "reason", "queue_full"):                  0,
+		sk("shadow_mirror_dropped_total", "reason", "stale"):                       0,
 		sk("shadow_mirror_dropped_total", "reason", "abandoned"):                   0,
 		sk("shadow_upstream_errors_total", "kind", "error", "side", "primary"):     0,
 		sk("shadow_upstream_errors_total", "kind", "error", "side", "candidate"):   0,

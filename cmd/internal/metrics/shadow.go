@@ -268,7 +268,7 @@ var (
 	descStreamed = prometheus.NewDesc("shadow_mirror_streamed_total",
 		"Mirrored copies whose request body was too large to hold and was streamed through a spool file.", nil, nil)
 	descDropped = prometheus.NewDesc("shadow_mirror_dropped_total",
-		"Copies lost after a request was chosen for mirroring, by reason: queue_full (overload), abandoned (cancelled at shutdown).", []string{"reason"}, nil)
+		"Copies lost after a request was chosen for mirroring, by reason: queue_full (overload), stale (overload: waited in the queue longer than max_queue_wait, not sent), abandoned (cancelled at shutdown).", []string{"reason"}, nil)
 	descSkipped = prometheus.NewDesc("shadow_mirror_skipped_total",
 		"Requests not mirrored by rule or limit, by reason (method, route, paused, sample, body_size, body_error, stream, upgrade, shutdown, candidate_down).", []string{"reason"}, nil)
 	descUpstreamErrors = prometheus.NewDesc("shadow_upstream_errors_total",
@@ -311,6 +311,7 @@ func (c shadowCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descCompleted, s.Completed)
 	counter(descStreamed, s.Streamed)
 	counter(descDropped, s.Dropped, "queue_full")
+	counter(descDropped, s.Stale, "stale")
 	counter(descDropped, s.Abandoned, "abandoned")
 	for reason, n := range s.Skipped { // a fixed set of reasons, from the proxy
 		counter(descSkipped, n, reason)

@@ -272,6 +272,7 @@ func TestShadowQueueFull(t *testing.T) {
 				Primary:   serve(t, upstream(exchange.Primary)),
 				Candidate: serve(t, g.wrap(upstream(exchange.Candidate))),
 				Workers:   1, QueueSize: 1,
+				MaxQueueWait: -1, // the queued copy waits for the test, however slow the machine
 			}, compare.Config{}, ShadowConfig{}, true)
 
 			rig.do(t, http.MethodGet, "/q/1")
