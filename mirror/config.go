@@ -230,7 +230,7 @@ func (c Config) Validate() error {
 		bad("candidate_timeout", "%s is negative; want 0 (5s) or more", c.CandidateTimeout)
 	}
 	if c.MaxQueueWait > 0 && c.MaxQueueWait < minQueueWait {
-		bad("max_queue_wait", "%s is below %s; want %s or more, 0 (1s) or negative (no limit)", c.MaxQueueWait, minQueueWait, minQueueWait)
+		bad("max_queue_wait", "%s is below %s; want %s or more, 0 (1s, or candidate_timeout if shorter) or negative (no limit)", c.MaxQueueWait, minQueueWait, minQueueWait)
 	}
 	if math.IsNaN(c.SamplePercent) || c.SamplePercent < 0 || c.SamplePercent > 100 {
 		bad("sample_percent", "%v is out of range; want (0,100], or 0 for 100", c.SamplePercent)

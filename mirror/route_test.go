@@ -257,7 +257,7 @@ func TestValidate(t *testing.T) {
 		{name: "queue wait unlimited", edit: func(c *Config) { c.MaxQueueWait = -1 }},
 		{name: "smallest queue wait", edit: func(c *Config) { c.MaxQueueWait = time.Millisecond }},
 		{name: "queue wait too small", edit: func(c *Config) { c.MaxQueueWait = time.Millisecond - 1 },
-			wantErr: "max_queue_wait: 999.999µs is below 1ms; want 1ms or more, 0 (1s) or negative (no limit)"},
+			wantErr: "max_queue_wait: 999.999µs is below 1ms; want 1ms or more, 0 (1s, or candidate_timeout if shorter) or negative (no limit)"},
 		{name: "bad route path", edit: func(c *Config) { c.Routes = []Route{{}, {Path: "orders"}} }, wantErr: `routes[1].path: "orders" does not start with /`},
 		{name: "bad route method", edit: func(c *Config) { c.Routes = []Route{{Methods: []string{"GE T"}}} }, wantErr: `routes[0].methods[0]: "GE T" is not a valid method`},
 	}

@@ -39,8 +39,9 @@ type ShadowSnapshot struct {
 	Reasons []string `json:"reasons,omitempty"`
 
 	// Received counts client requests; Mirrored those copied to the
-	// candidate; Compared the pairs judged; Dropped the copies lost to a
-	// full queue; Skipped the requests not mirrored (unsafe method, body
+	// candidate; Compared the pairs judged; Dropped the copies lost to
+	// overload (a full queue, or a wait in it too long to line up with the
+	// primary); Skipped the requests not mirrored (unsafe method, body
 	// over the limit).
 	Received uint64 `json:"received"`
 	Mirrored uint64 `json:"mirrored"`

@@ -37,6 +37,7 @@ mirror:
   queue_size: 10
   workers: 3
   candidate_timeout: 1s
+  max_queue_wait: 250ms
   routes:
     - {name: orders, methods: [POST], path: /orders, unsafe: true}
 `)
@@ -69,8 +70,8 @@ mirror:
 		}
 	}
 	m := cfg.mirrorConfig()
-	if m.Workers != 7 || m.Routes[0].Path != "/orders" || !m.Routes[0].Unsafe {
-		t.Errorf("mirrorConfig() = %+v, want workers 7 and the /orders route", m)
+	if m.Workers != 7 || m.MaxQueueWait != 250*time.Millisecond || m.Routes[0].Path != "/orders" || !m.Routes[0].Unsafe {
+		t.Errorf("mirrorConfig() = %+v, want workers 7, max queue wait 250ms and the /orders route", m)
 	}
 }
 

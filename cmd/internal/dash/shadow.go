@@ -32,7 +32,7 @@ func Shadow(u Upstreams, st mirror.Stats, paused bool, rep *compare.Report) *tui
 		Received:          st.Received,
 		Mirrored:          st.Mirrored,
 		Compared:          uint64(rep.Totals.Pairs),
-		Dropped:           st.Dropped,
+		Dropped:           st.Dropped + st.Stale,
 		Skipped:           skipped,
 		CandidateErrors:   st.CandidateErrors,
 		CandidateTimeouts: st.CandidateTimeouts,

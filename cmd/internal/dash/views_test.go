@@ -16,7 +16,7 @@ import (
 func TestShadowView(t *testing.T) {
 	t.Parallel()
 	started := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	st := mirror.Stats{Received: 100, Mirrored: 90, Dropped: 2, Skipped: map[string]uint64{"method": 5, "sample": 3},
+	st := mirror.Stats{Received: 100, Mirrored: 90, Dropped: 1, Stale: 1, Skipped: map[string]uint64{"method": 5, "sample": 3},
 		CandidateErrors: 1, QueueDepth: 4, QueueSize: 1024}
 	x := compare.Exemplar{Method: "GET", URL: "/orders/1", PrimaryStatus: 200, CandidateStatus: 200,
 		Difference: compare.Difference{Path: "$.total", Kind: compare.Changed, Primary: "3.33", Candidate: "3.34"}}
