@@ -23,11 +23,8 @@ type Log struct {
 	Level string `mapstructure:"level"`
 }
 
-// LogFlags maps the logging flags to their config keys, for a Loader's
-// Flags.
-var LogFlags = map[string]string{"log-format": "log.format", "log-level": "log.level"}
-
-// AddLogFlags declares --log-format and --log-level on f.
+// AddLogFlags declares --log-format and --log-level on f; a Loader binds
+// them when its Flags map them to "log.format" and "log.level".
 func AddLogFlags(f *pflag.FlagSet) {
 	f.String("log-format", "", "log format: text or json (default text)")
 	f.String("log-level", "", "least severe level logged: debug, info, warn or error (default: the command's)")
