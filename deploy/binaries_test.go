@@ -73,9 +73,10 @@ func goTool() string {
 // returns its exit code, stdout and stderr.
 func run(t *testing.T, bin string, env []string, args ...string) (int, string, string) {
 	t.Helper()
+	path := binary(t, bin) // built before the clock starts: a cold build may take minutes
 	ctx, cancel := context.WithTimeout(context.Background(), execTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t, bin), args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SHADOW_") && !strings.HasPrefix(kv, "SYNTH_") {
 			cmd.Env = append(cmd.Env, kv)
