@@ -22,16 +22,20 @@ func TestValidate(t *testing.T) {
 		{"loopback v6", Config{Addr: "[::1]:9090"}, ""},
 		{"localhost", Config{Addr: "localhost:9090"}, ""},
 		{"named port", Config{Addr: "127.0.0.1:http"}, ""},
-		{"every interface needs token", Config{Addr: ":9090"}, "Token is required when Addr \":9090\""},
+		{"every interface needs token", Config{Addr: ":9090"}, "Token is required when the admin endpoint listens off loopback (\":9090\")"},
 		{"all v4 needs token", Config{Addr: "0.0.0.0:9090"}, "Token is required"},
 		{"public IP needs token", Config{Addr: "10.1.2.3:9090"}, "Token is required"},
 		{"hostname needs token", Config{Addr: "admin.internal:9090"}, "Token is required"},
-		{"every interface with token", Config{Addr: ":9090", Token: "s3cret"}, ""},
-		{"no port", Config{Addr: "127.0.0.1"}, "Addr \"127.0.0.1\": want host:port"},
+		{"every interface with token", Config{Addr: ":9090", Token: "0123456789abcdef"}, ""},
+		{"short token off loopback", Config{Addr: ":9090", Token: "s3cret"},
+			"Token is 6 bytes long: want at least 16 when the admin endpoint listens off loopback (\":9090\")"},
+		{"15-byte token off loopback", Config{Addr: "10.1.2.3:9090", Token: "0123456789abcde"}, "Token is 15 bytes long"},
+		{"short token on loopback", Config{Addr: "127.0.0.1:9090", Token: "s3cret"}, ""},
+		{"no port", Config{Addr: "127.0.0.1"}, "Addr \"127.0.0.1\" is not host:port"},
 		{"bad port", Config{Addr: "127.0.0.1:nope"}, "bad port \"nope\""},
-		{"token with space", Config{Token: "two words"}, "Token: contains ' '"},
-		{"token padded", Config{Token: " x"}, "Token: has leading or trailing spaces"},
-		{"token newline", Config{Token: "a\nb"}, "Token: contains '\\n'"},
+		{"token with space", Config{Token: "two words"}, "Token contains ' '"},
+		{"token padded", Config{Token: " x"}, "Token has leading or trailing spaces"},
+		{"token newline", Config{Token: "a\nb"}, "Token contains '\\n'"},
 		{"negative interval", Config{StreamInterval: -time.Second}, "StreamInterval -1s is negative"},
 		{"tiny interval", Config{StreamInterval: time.Millisecond}, "StreamInterval 1ms is below the minimum 10ms"},
 		{"negative max snapshot", Config{MaxSnapshotBytes: -1}, "MaxSnapshotBytes -1 is negative"},
@@ -147,7 +151,7 @@ func TestTokenlessRefusesForeignHost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			msg := errorMessage(resp.Body)
+			msg, _ := errorMessage(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != tt.wantStatus {
 				t.Errorf("Host %q: GET /snapshot = %d %s, want %d", tt.host, resp.StatusCode, msg, tt.wantStatus)

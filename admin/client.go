@@ -50,9 +50,15 @@ type Client struct {
 	MaxSnapshotBytes int
 }
 
+// ErrNotAdmin is wrapped by Client errors from a URL that answers HTTP but
+// not as an admin server: a 404 without the server's JSON error, or a
+// snapshot that is not JSON. Asking again will not help; the URL is wrong.
+var ErrNotAdmin = errors.New("not an understudy admin endpoint")
+
 // StatusError is what Client methods return when the server answers with a
 // status other than 200. For 501 it wraps ErrUnsupported, for 400
-// ErrInvalid.
+// ErrInvalid, and for a 404 that did not come from an admin server
+// ErrNotAdmin.
 type StatusError struct {
 	// Method and URL are the request that failed.
 	Method, URL string
@@ -60,6 +66,9 @@ type StatusError struct {
 	StatusCode int
 	// Message is what the server said was wrong, or the start of its body.
 	Message string
+	// FromAdmin is true when the answer is an admin server's JSON error
+	// ({"ok":false,"error":"..."}), false for any other body.
+	FromAdmin bool
 }
 
 // Error names the request, the status and the server's message.
@@ -71,14 +80,19 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// Unwrap returns ErrUnsupported for a 501 and ErrInvalid for a 400, so
-// that errors.Is works on them.
+// Unwrap returns ErrUnsupported for a 501, ErrInvalid for a 400 and
+// ErrNotAdmin for a 404 from a server that is not an admin server, so that
+// errors.Is works on them.
 func (e *StatusError) Unwrap() error {
 	switch e.StatusCode {
 	case http.StatusNotImplemented:
 		return ErrUnsupported
 	case http.StatusBadRequest:
 		return ErrInvalid
+	case http.StatusNotFound:
+		if !e.FromAdmin {
+			return ErrNotAdmin
+		}
 	}
 	return nil
 }
@@ -93,6 +107,9 @@ func (c *Client) Snapshot(ctx context.Context, into any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		return fmt.Errorf("admin GET %s: answered 200 with Content-Type %q, not a JSON snapshot: %w", u, resp.Header.Get("Content-Type"), ErrNotAdmin)
+	}
 	max := c.maxSnapshot()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(max)+2)) // + newline, + one to notice
 	if err != nil {
@@ -261,6 +278,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (*
 	if err != nil {
 		return nil, u, fmt.Errorf("admin %s %s: %w", method, u, err)
 	}
+	req.Header.Set(RequestHeader, "1")
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
@@ -281,7 +299,8 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader) (*
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		return nil, u, &StatusError{Method: method, URL: u, StatusCode: resp.StatusCode, Message: errorMessage(resp.Body)}
+		msg, fromAdmin := errorMessage(resp.Body)
+		return nil, u, &StatusError{Method: method, URL: u, StatusCode: resp.StatusCode, Message: msg, FromAdmin: fromAdmin}
 	}
 	return resp, u, nil
 }
@@ -295,18 +314,22 @@ func (c *Client) url(path string) (string, error) {
 }
 
 // errorMessage pulls the server's message out of an error answer: the
-// "error" of a JSON body, or the start of a text one.
-func errorMessage(body io.Reader) string {
+// "error" of an admin server's JSON body (fromAdmin), or the start of any
+// other.
+func errorMessage(body io.Reader) (msg string, fromAdmin bool) {
 	b, _ := io.ReadAll(io.LimitReader(body, maxErrorBody))
-	var e errorBody
-	if json.Unmarshal(b, &e) == nil && e.Error != "" {
-		return e.Error
+	var e struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
 	}
-	msg := strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
+	if json.Unmarshal(b, &e) == nil && e.OK != nil && !*e.OK && e.Error != "" {
+		return e.Error, true
+	}
+	msg = strings.TrimSpace(strings.ToValidUTF8(string(b), "?"))
 	if len(msg) > 300 {
 		msg = msg[:300] + "..."
 	}
-	return msg
+	return msg, false
 }
 
 func (c *Client) timeout() time.Duration {

@@ -191,3 +191,33 @@ func TestStreamBadAnswers(t *testing.T) {
 		})
 	}
 }
+
+// A URL that answers HTTP but is not an admin server is ErrNotAdmin: a
+// 404 page, an HTML page for every path. An admin server without
+// snapshots answers 404 too, with its JSON error, and is not.
+func TestClientNotAdmin(t *testing.T) {
+	t.Parallel()
+	plain404, c404 := fakeAdmin(t, http.NotFound)
+	_, cHTML := fakeAdmin(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<html>welcome</html>")
+	})
+	noSnapshots := start(t, Config{})
+	tests := []struct {
+		name         string
+		c            *Client
+		wantNotAdmin bool
+		want         string
+	}{
+		{"404 page", c404, true, "admin GET " + plain404.URL + "/snapshot: 404 Not Found: 404 page not found"},
+		{"html for every path", cHTML, true, `answered 200 with Content-Type "text/html", not a JSON snapshot: not an understudy admin endpoint`},
+		{"admin without snapshots", noSnapshots.client, false, "404 Not Found: snapshots are not enabled"},
+	}
+	for _, tt := range tests {
+		var v any
+		err := tt.c.Snapshot(context.Background(), &v)
+		if got := errors.Is(err, ErrNotAdmin); got != tt.wantNotAdmin || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Snapshot = %v (ErrNotAdmin %v), want an error containing %q, ErrNotAdmin %v", tt.name, err, got, tt.want, tt.wantNotAdmin)
+		}
+	}
+}

@@ -44,7 +44,10 @@ type Config struct {
 	Addr string
 
 	// Token, when set, is the bearer token that /snapshot, /control and
-	// /debug/pprof require. Empty means no token, allowed only on loopback.
+	// /debug/pprof require; off loopback it is required and at least
+	// MinTokenBytes long. Empty means no token, allowed only on loopback,
+	// where the guarded endpoints answer only requests a web page cannot
+	// send (see RequestHeader).
 	Token string
 
 	// Snapshot returns the instance's current state, encoded as JSON for
@@ -92,25 +95,57 @@ type Config struct {
 	Handlers map[string]http.Handler
 }
 
-// Validate reports the first field of c that cannot work, by name.
+// MinTokenBytes is the shortest Config.Token accepted when the server
+// listens off loopback, where anyone on the network may guess at it.
+const MinTokenBytes = 16
+
+// ConfigError is what Validate returns for a Config field an operator sets
+// (Addr, Token), so that a command can name the flag or key the operator
+// wrote instead of the field.
+type ConfigError struct {
+	// Field names the Config field: "Addr" or "Token".
+	Field string
+	// Err says what is wrong with it, as a phrase that follows the name:
+	// "is required when ...".
+	Err error
+}
+
+// Error names the field and says what is wrong.
+func (e *ConfigError) Error() string { return "admin config: " + e.Field + " " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+func fieldError(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// Validate reports the first field of c that cannot work, by name. Errors
+// about Addr and Token are a *ConfigError.
 func (c Config) Validate() error {
 	addr := c.addr()
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("admin config: Addr %q: want host:port (like %q): %w", addr, DefaultAddr, err)
+		return fieldError("Addr", "%q is not host:port (like %q): %w", addr, DefaultAddr, err)
 	}
 	if port != "" {
 		if _, err := net.LookupPort("tcp", port); err != nil {
-			return fmt.Errorf("admin config: Addr %q: bad port %q: %w", addr, port, err)
+			return fieldError("Addr", "%q has a bad port %q: %w", addr, port, err)
 		}
 	}
 	if err := checkToken(c.Token); err != nil {
-		return fmt.Errorf("admin config: Token: %w", err)
+		return &ConfigError{Field: "Token", Err: err}
 	}
-	if c.Token == "" && !isLoopbackHost(host) {
-		return fmt.Errorf("admin config: Token is required when Addr %q is not a loopback address: "+
-			"anyone who can reach it could read snapshots and stop the instance "+
-			"(set a Token, or listen on 127.0.0.1)", addr)
+	if !isLoopbackHost(host) {
+		switch {
+		case c.Token == "":
+			return fieldError("Token", "is required when the admin endpoint listens off loopback (%q): "+
+				"anyone who can reach it could read snapshots and stop the instance "+
+				"(set a token of at least %d bytes, like the output of openssl rand -hex 16, or listen on 127.0.0.1)", addr, MinTokenBytes)
+		case len(c.Token) < MinTokenBytes:
+			return fieldError("Token", "is %d bytes long: want at least %d when the admin endpoint listens off loopback (%q), "+
+				"where anyone who can reach it may guess (make one with openssl rand -hex 16)", len(c.Token), MinTokenBytes, addr)
+		}
 	}
 	switch {
 	case c.StreamInterval < 0:

@@ -38,16 +38,28 @@
 //
 // The server binds to 127.0.0.1:9090 by default. [Config.Validate] refuses a
 // non-loopback address (including an empty host such as ":9090", which means
-// every interface) unless a Token is set. With a Token, the guarded endpoints
-// require "Authorization: Bearer <token>" (compared in constant time) and
-// answer 401 otherwise; /healthz, /readyz and /metrics stay open for probes
-// and scrapers. Without a Token (loopback only), the guarded endpoints answer
-// only requests whose Host is an IP address or "localhost", so a web page
-// cannot reach them through DNS rebinding, and /control accepts only
-// Content-Type application/json, so a page cannot post a command with a
-// plain cross-site form or fetch without a CORS preflight. With curl:
+// every interface) unless a Token of at least [MinTokenBytes] bytes is set.
+// With a Token, the guarded endpoints require "Authorization: Bearer <token>"
+// (compared in constant time) and answer 401 otherwise; /healthz, /readyz
+// and /metrics stay open for probes and scrapers.
+//
+// Without a Token (loopback only), the guarded endpoints answer only
+// requests whose Host is an IP address or "localhost", so a web page cannot
+// reach them through DNS rebinding, and only requests that a web page on
+// another site cannot send: any page the operator has open can point an
+// <img> tag or a form at 127.0.0.1, and the browser sends such a "simple"
+// request without asking. So a profile, a trace, a snapshot stream, /control
+// and anything but GET or HEAD of the instance's own Handlers want the
+// header [RequestHeader] ("X-Admin-Request: 1", which [Client] sends), or a
+// request a browser would first send a CORS preflight for, which the server
+// never grants (/control's Content-Type application/json is one); a browser
+// navigation the user typed or that came from the server's own pages
+// (Sec-Fetch-Site none or same-origin) is let through too. A plain GET of
+// /snapshot and of the Handlers stays open: a cheap read whose answer the
+// page cannot read. With curl:
 //
 //	curl -X POST -H 'Content-Type: application/json' -d '{"action":"pause"}' http://127.0.0.1:9090/control
+//	curl -H 'X-Admin-Request: 1' -o heap.pprof http://127.0.0.1:9090/debug/pprof/heap
 //
 // The profiling handlers are written here against runtime/pprof instead of
 // importing net/http/pprof, whose init registers them on

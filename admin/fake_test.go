@@ -184,7 +184,8 @@ func (r *running) stop(t *testing.T) error {
 	}
 }
 
-// get sends a GET with optional headers through the test's client transport.
+// get sends a GET with optional headers through the test's client
+// transport, with RequestHeader unless header says otherwise.
 func (r *running) get(t *testing.T, path string, header http.Header) (*http.Response, []byte) {
 	t.Helper()
 	return r.do(t, http.MethodGet, path, header, nil)
@@ -198,6 +199,7 @@ func (r *running) do(t *testing.T, method, path string, header http.Header, body
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set(RequestHeader, "1") // as Client does; header may override it
 	for k, v := range header {
 		req.Header[k] = v
 	}

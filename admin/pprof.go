@@ -62,7 +62,8 @@ func servePprofIndex(w http.ResponseWriter) {
 	b.WriteString("</table>\n<ul>\n")
 	fmt.Fprintf(&b, "<li><a href=\"profile?seconds=%d\">profile</a>: CPU profile (seconds=, at most %d)</li>\n", defaultCPUSeconds, maxCPUSeconds)
 	fmt.Fprintf(&b, "<li><a href=\"trace?seconds=%d\">trace</a>: execution trace (seconds=, at most %d)</li>\n", defaultTraceSeconds, maxTraceSeconds)
-	b.WriteString("</ul>\n<p>go tool pprof http://HOST/debug/pprof/heap</p>\n</body></html>\n")
+	b.WriteString("</ul>\n<p>curl -H '" + RequestHeader + ": 1' -o heap.pprof http://HOST/debug/pprof/heap &amp;&amp; go tool pprof heap.pprof " +
+		"(with a token: -H 'Authorization: Bearer TOKEN' instead)</p>\n</body></html>\n")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = io.WriteString(w, b.String())
 }

@@ -50,6 +50,7 @@ func TestCPUProfileEndsOnShutdown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.url+"/debug/pprof/profile?seconds=120", nil)
+	req.Header.Set(RequestHeader, "1")
 	resp, err := r.client.HTTP.Do(req) // returns once the profile runs
 	if err != nil {
 		t.Fatal(err)

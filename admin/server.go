@@ -261,6 +261,7 @@ GET  /snapshot         current state as JSON
 GET  /snapshot/stream  state as newline-delimited JSON, one line per interval
 POST /control          {"action":"pause|resume|rate|stop|kill","rate":N} (Content-Type: application/json)
 GET  /debug/pprof/     profiles
+Without a token, send the header X-Admin-Request: 1 to /snapshot/stream, /control and /debug/pprof/.
 `
 
 func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {

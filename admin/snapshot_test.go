@@ -280,6 +280,7 @@ func TestStreamQueryForm(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, r.url+"/snapshot?stream=1", nil)
+	req.Header.Set(RequestHeader, "1")
 	resp, err := r.client.HTTP.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -367,7 +367,7 @@ throughput() {
 		throughput_cell "$r" nginx-fast "${URL[nginx0-fast]}"
 	done
 	say "   CPU profile of shadow under the same load (${PROF_SECS}s)"
-	curl -fsS -o "$WORK/shadow.pprof" "${ADMIN[shadow0-fast]}/debug/pprof/profile?seconds=$PROF_SECS" &
+	curl -fsS -H "X-Admin-Request: 1" -o "$WORK/shadow.pprof" "${ADMIN[shadow0-fast]}/debug/pprof/profile?seconds=$PROF_SECS" &
 	local prof=$!
 	PIDS+=("$prof")
 	run_fg wrk -t2 -c"$TP_CONNS" -d"$((PROF_SECS + 1))s" -s "$WORK/bounded.lua" "${URL[shadow0-fast]}/orders/42" >/dev/null

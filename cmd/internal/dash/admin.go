@@ -2,6 +2,7 @@ package dash
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -57,7 +58,7 @@ func StartAdmin(ctx context.Context, c AdminConfig) (net.Addr, func(), error) {
 	}
 	srv, err := admin.New(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("admin: %w", err)
+		return nil, nil, AdminConfigError(err)
 	}
 	if c.Metrics != nil {
 		if err := c.Metrics(srv.Registry()); err != nil {
@@ -76,4 +77,21 @@ func StartAdmin(ctx context.Context, c AdminConfig) (net.Addr, func(), error) {
 		}
 	}()
 	return srv.Addr(), func() { cancel(); <-done }, nil
+}
+
+// adminKeys are the config keys and flags, the same in both binaries, that
+// set the admin.Config fields an operator writes.
+var adminKeys = map[string]string{"Addr": "admin (--admin)", "Token": "admin_token (--admin-token)"}
+
+// AdminConfigError names the config key and flag in an error from
+// admin.Config.Validate ("admin_token (--admin-token) is 6 bytes long:
+// ..."), so that the operator knows what to change.
+func AdminConfigError(err error) error {
+	var ce *admin.ConfigError
+	if errors.As(err, &ce) {
+		if key, ok := adminKeys[ce.Field]; ok {
+			return fmt.Errorf("%s %w", key, ce.Err)
+		}
+	}
+	return fmt.Errorf("admin: %w", err)
 }
