@@ -32,6 +32,6 @@ The client only ever sees the primary's answer, with no added wait.
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(), newDemoCmd(), newReplayCmd(), newReportCmd(), dash.NewAttachCmd("shadow"))
+	root.AddCommand(newRunCmd(), newDemoCmd(), newReplayCmd(), newReportCmd(), dash.NewAttachCmd("shadow", nil))
 	return root
 }

@@ -2,6 +2,8 @@ package dash
 
 import (
 	"context"
+	"errors"
+	"net/http"
 
 	"github.com/understudy-dev/understudy/admin"
 	"github.com/understudy-dev/understudy/tui"
@@ -14,11 +16,38 @@ type Remote struct {
 	Client *admin.Client
 }
 
-// Snapshot fetches the instance's current state.
+// Snapshot fetches the instance's current state. An error that asking
+// again cannot cure (the URL is not an admin endpoint, the token is
+// missing or wrong, the host is refused) ends a Display's plain lines.
 func (r Remote) Snapshot(ctx context.Context) (tui.Snapshot, error) {
 	var s tui.Snapshot
 	err := r.Client.Snapshot(ctx, &s)
+	if isPermanent(err) {
+		err = permanentError{err}
+	}
 	return s, err
+}
+
+// permanentError marks a Source error that polling again cannot cure.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+// isPermanent reports whether err means the remote will not answer better
+// if asked again.
+func isPermanent(err error) bool {
+	if errors.Is(err, admin.ErrNotAdmin) {
+		return true
+	}
+	var se *admin.StatusError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return true
+	}
+	return false
 }
 
 func (r Remote) control(action string, rate float64) (float64, error) {

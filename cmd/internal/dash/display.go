@@ -2,6 +2,7 @@ package dash
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -50,10 +51,14 @@ func (d Display) Show(ctx context.Context) error {
 	return tui.Run(ctx, d.Source, opts)
 }
 
-// lines prints one plain progress line per kind every Interval.
+// lines prints one plain progress line per kind every Interval. A failing
+// Source is asked again each Interval, its error printed once until it
+// changes or the Source recovers; an error that asking again cannot cure
+// (a Remote's permanentError) ends the lines and is returned.
 func (d Display) lines(ctx context.Context) error {
 	tick := time.NewTicker(d.Interval)
 	defer tick.Stop()
+	var shown string // the error last printed, until a snapshot arrives
 	for {
 		select {
 		case <-ctx.Done():
@@ -61,12 +66,19 @@ func (d Display) lines(ctx context.Context) error {
 		case <-tick.C:
 			s, err := d.Source.Snapshot(ctx)
 			if err != nil {
-				if ctx.Err() != nil {
+				var perm permanentError
+				switch {
+				case ctx.Err() != nil:
 					return nil
+				case errors.As(err, &perm):
+					return perm.error
+				case err.Error() != shown:
+					shown = err.Error()
+					fmt.Fprintf(d.Out, "snapshot: %v (asking again every %v)\n", err, d.Interval)
 				}
-				fmt.Fprintf(d.Out, "snapshot: %v\n", err)
 				continue
 			}
+			shown = ""
 			if line := tui.Plain(s); line != "" {
 				fmt.Fprintln(d.Out, line)
 			}
