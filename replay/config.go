@@ -3,6 +3,7 @@ package replay
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
@@ -24,9 +25,27 @@ type Config struct {
 	// Candidate is the base URL of the version under test; each recorded
 	// request URI is appended to it. Required.
 	Candidate string
-	// Rate is requests started per second (a vegeta.ConstantPacer); 0
-	// means as fast as Workers allow.
+	// Rate is requests started per second, at a fixed rate (a
+	// vegeta.ConstantPacer); 0 means as fast as Workers allow, unless
+	// Speed is set. Rate and Speed exclude each other.
 	Rate int
+	// Speed, above 0, starts the requests at their recorded times: the
+	// gaps between consecutive records' Received times, divided by Speed
+	// (2 replays twice as fast, 0.5 at half speed). A record received
+	// before the one before it (the next file, the next pass of a loop) or
+	// without a time follows at once. 0 means Rate pacing.
+	Speed float64
+	// Loop starts over from the first record after the last, until
+	// Duration has passed, Count requests were sent or Run's context
+	// ends; a pass that sends nothing ends it too. False reads the records
+	// once.
+	Loop bool
+	// Duration bounds the replay: no request starts after it, those in
+	// flight finish. 0 means no bound.
+	Duration time.Duration
+	// Count bounds the requests sent (unsafe ones skipped do not count).
+	// 0 means no bound.
+	Count int64
 	// Workers bounds the requests in flight; 0 means DefaultWorkers.
 	Workers int
 	// Timeout bounds each request, answer included; 0 means
@@ -70,6 +89,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("replay config: Candidate %q is not an http(s) URL with a host", c.Candidate)
 	case c.Rate < 0:
 		return fmt.Errorf("replay config: Rate must not be negative, got %d", c.Rate)
+	case !(c.Speed >= 0) || math.IsInf(c.Speed, 0):
+		return fmt.Errorf("replay config: Speed must be a finite number above 0 (or 0 for Rate pacing), got %v", c.Speed)
+	case c.Speed > 0 && c.Rate > 0:
+		return fmt.Errorf("replay config: Rate %d and Speed %v exclude each other: a fixed rate, or the recorded timing scaled", c.Rate, c.Speed)
+	case c.Duration < 0:
+		return fmt.Errorf("replay config: Duration must not be negative, got %v", c.Duration)
+	case c.Count < 0:
+		return fmt.Errorf("replay config: Count must not be negative, got %d", c.Count)
 	case c.Workers < 0:
 		return fmt.Errorf("replay config: Workers must not be negative, got %d", c.Workers)
 	case c.Timeout < 0:

@@ -5,7 +5,18 @@
 //
 // It takes exchanges (read from capture files by the caller) and hands each
 // re-judged exchange to an observer function; it knows neither the capture
-// format nor the compare engine. Requests are paced by a vegeta pacer,
-// sent by a fixed pool of workers, marked with the shadow marker header, and
-// unsafe methods are skipped unless Config.Unsafe says otherwise.
+// format nor the compare engine. Requests are sent by a fixed pool of
+// workers, marked with the shadow marker header, and unsafe methods are
+// skipped unless Config.Unsafe says otherwise.
+//
+// # Pacing
+//
+// A vegeta.Pacer decides when each request starts: vegeta's ConstantPacer
+// for a fixed Config.Rate, or, with Config.Speed, a pacer of this package
+// that keeps the recorded inter-arrival times (the gaps between the
+// records' Received times) divided by the speed, as GoReplay's
+// --input-file with a speed multiplier does. Start times are offsets from
+// the start of the replay, so a request that waited for a free worker does
+// not delay the ones after it. Config.Loop replays the records again and
+// again, bounded by Config.Duration, Config.Count or Run's context.
 package replay

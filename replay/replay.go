@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	vegeta "github.com/tsenart/vegeta/v12/lib"
-
 	"github.com/understudy-dev/understudy/exchange"
 )
 
@@ -30,6 +28,9 @@ type Stats struct {
 	// Abandoned requests were cut short by the end of Run's context and
 	// were not observed.
 	Abandoned int64
+	// Passes counts the passes over the records that began: 1 without
+	// Config.Loop.
+	Passes int64
 }
 
 // Replayer re-sends recorded requests. Create one with New; Run may be
@@ -84,14 +85,17 @@ func (r *Replayer) Close() error {
 }
 
 // Run sends the request of every exchange from records to the candidate,
-// paced and at most Workers at a time, and calls observe with an exchange
-// that holds the recorded request, route and primary answer (and the
-// secondary with KeepSecondary) and the candidate's new answer. observe is
-// called from the worker goroutines, concurrently; it owns the exchange.
-// The records are not modified.
+// paced (Rate, or Speed for the recorded timing) and at most Workers at a
+// time, and calls observe with an exchange that holds the recorded
+// request, route and primary answer (and the secondary with KeepSecondary)
+// and the candidate's new answer. observe is called from the worker
+// goroutines, concurrently; it owns the exchange. The records are not
+// modified. With Loop, records is ranged over again for each pass.
 //
-// Run returns when every record was replayed, or when ctx ends: then no
-// further request starts, those in flight are cancelled and not observed
+// Run returns when every record was replayed (every pass, with Loop), when
+// Duration has passed or Count requests were sent, and then the requests
+// in flight finish first; or when ctx ends: then no further request
+// starts, those in flight are cancelled and not observed
 // (Stats.Abandoned), and the error is ctx's.
 func (r *Replayer) Run(ctx context.Context, records iter.Seq[*exchange.Exchange], observe func(*exchange.Exchange)) (Stats, error) {
 	var (
@@ -118,43 +122,75 @@ func (r *Replayer) Run(ctx context.Context, records iter.Seq[*exchange.Exchange]
 			}
 		})
 	}
-	pacer := vegeta.ConstantPacer{Freq: r.cfg.Rate, Per: time.Second}
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	began := time.Now()
-	var hits uint64
-	for x := range records {
-		if ctx.Err() != nil {
-			break
-		}
-		st.Read++
-		if !r.cfg.Unsafe && !safeMethod(x.Request.Method) {
-			st.Skipped++
-			continue
-		}
-		if wait, stop := pacer.Pace(time.Since(began), hits); stop {
-			break
-		} else if wait > 0 {
-			timer.Reset(wait)
+	s := schedule{cfg: r.cfg, pacer: newPacer(r.cfg), began: time.Now(), timer: time.NewTimer(time.Hour)}
+	s.timer.Stop()
+	for {
+		st.Passes++
+		before := s.hits
+		for x := range records {
+			if s.done(ctx) {
+				break
+			}
+			st.Read++
+			if !r.cfg.Unsafe && !safeMethod(x.Request.Method) {
+				st.Skipped++
+				continue
+			}
+			if !s.start(ctx, x.Request.Received) {
+				break
+			}
 			select {
-			case <-timer.C:
+			case jobs <- x:
+				s.hits++
 			case <-ctx.Done():
 			}
 		}
-		select {
-		case jobs <- x:
-			hits++
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if !r.cfg.Loop || s.hits == before || s.done(ctx) {
 			break
 		}
 	}
-	timer.Stop()
+	s.timer.Stop()
 	close(jobs)
 	wg.Wait()
 	st.Sent, st.Failed, st.Abandoned = sent.Load(), failed.Load(), aborted.Load()
 	return st, ctx.Err()
+}
+
+// schedule is the state of Run's pacing loop.
+type schedule struct {
+	cfg   Config
+	pacer pacer
+	began time.Time
+	timer *time.Timer
+	hits  uint64 // requests handed to a worker
+	ended bool   // Duration passed or the pacer stopped
+}
+
+// start waits until the request of a record received at received is due,
+// and reports whether it may start: false once ctx is done, or when
+// Duration passes before it is due or the pacer stops.
+func (s *schedule) start(ctx context.Context, received time.Time) bool {
+	s.pacer.record(received)
+	elapsed := time.Since(s.began)
+	wait, stop := s.pacer.Pace(elapsed, s.hits)
+	if stop || s.cfg.Duration > 0 && elapsed+wait >= s.cfg.Duration {
+		s.ended = true
+		return false
+	}
+	if wait > 0 {
+		s.timer.Reset(wait)
+		select {
+		case <-s.timer.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// done reports whether no further request may start.
+func (s *schedule) done(ctx context.Context) bool {
+	return s.ended || ctx.Err() != nil || s.cfg.Count > 0 && s.hits >= uint64(s.cfg.Count)
 }
 
 // safeMethod reports whether replaying m cannot have side effects.

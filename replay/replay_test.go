@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -133,7 +134,7 @@ func TestReplaySendsRecordedRequests(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := (Stats{Read: 2, Sent: 2}); st != want {
+			if want := (Stats{Read: 2, Sent: 2, Passes: 1}); st != want {
 				t.Errorf("stats = %+v, want %+v", st, want)
 			}
 			arr := cand.seen()
@@ -186,8 +187,8 @@ func TestReplayUnsafeMethods(t *testing.T) {
 		want     Stats
 		wantSeen []string
 	}{
-		{false, Stats{Read: 4, Skipped: 3, Sent: 1}, []string{"GET /a "}},
-		{true, Stats{Read: 4, Sent: 4}, []string{"DELETE /d ", "GET /a ", "POST /b {\"qty\": 2}", "PUT /c x"}},
+		{false, Stats{Read: 4, Skipped: 3, Sent: 1, Passes: 1}, []string{"GET /a "}},
+		{true, Stats{Read: 4, Sent: 4, Passes: 1}, []string{"DELETE /d ", "GET /a ", "POST /b {\"qty\": 2}", "PUT /c x"}},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint("unsafe ", tt.unsafe), func(t *testing.T) {
@@ -352,6 +353,13 @@ func TestConfigValidate(t *testing.T) {
 		{Config{Candidate: "127.0.0.1:8080"}, "Candidate"},
 		{Config{Candidate: "ftp://x"}, "Candidate"},
 		{Config{Candidate: "http://x", Rate: -1}, "Rate"},
+		{Config{Candidate: "http://x", Speed: 2, Loop: true, Duration: time.Minute, Count: 10}, ""},
+		{Config{Candidate: "http://x", Speed: -1}, "Speed must be a finite number above 0"},
+		{Config{Candidate: "http://x", Speed: math.NaN()}, "Speed"},
+		{Config{Candidate: "http://x", Speed: math.Inf(1)}, "Speed"},
+		{Config{Candidate: "http://x", Speed: 2, Rate: 10}, "Rate 10 and Speed 2 exclude each other"},
+		{Config{Candidate: "http://x", Duration: -1}, "Duration"},
+		{Config{Candidate: "http://x", Count: -1}, "Count"},
 		{Config{Candidate: "http://x", Workers: -1}, "Workers"},
 		{Config{Candidate: "http://x", Timeout: -1}, "Timeout"},
 		{Config{Candidate: "http://x", MaxResponseBytes: -1}, "MaxResponseBytes"},

@@ -71,6 +71,12 @@ func TestReplayFindsCandidateDifferences(t *testing.T) {
 			wantCode: cli.ExitFail, wantFields: []string{"GET /orders/{id} status"},
 			wantOut: "50 replayed (0 without an answer), 25 unsafe skipped",
 		},
+		{
+			name: "v1 looped at the recorded timing", version: 1,
+			args:     []string{"--workers", "1", "--speed", "100x", "--loop", "--count", "120"},
+			wantCode: cli.ExitFail, wantFields: []string{"GET /orders/{id} status"},
+			wantOut: "120 replayed in 3 passes (0 without an answer)",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +123,11 @@ func TestReplayBadInput(t *testing.T) {
 		{"bad header", []string{"--candidate", "http://127.0.0.1:1", "--header", "nocolon", "x.usc"}, "header"},
 		{"missing file", []string{"--candidate", "http://127.0.0.1:1", filepath.Join(t.TempDir(), "nope.usc")}, "nope.usc"},
 		{"bad rate", []string{"--candidate", "http://127.0.0.1:1", "--rate", "-1", "x.usc"}, "Rate"},
+		{"bad speed", []string{"--candidate", "http://127.0.0.1:1", "--speed", "fast", "x.usc"}, `--speed "fast": want a multiplier above 0, like 2x`},
+		{"zero speed", []string{"--candidate", "http://127.0.0.1:1", "--speed", "0x", "x.usc"}, `--speed "0x"`},
+		{"rate and speed", []string{"--candidate", "http://127.0.0.1:1", "--rate", "5", "--speed", "2x", "x.usc"}, "--rate 5 and --speed 2x exclude each other"},
+		{"negative count", []string{"--candidate", "http://127.0.0.1:1", "--count", "-1", "x.usc"}, "Count must not be negative"},
+		{"negative duration", []string{"--candidate", "http://127.0.0.1:1", "--duration", "-1s", "x.usc"}, "Duration must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
