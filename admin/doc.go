@@ -93,7 +93,8 @@
 //
 // [Client] is what `shadow tui --attach URL` and `synth tui --attach URL` use:
 // one call per snapshot, a reader for the stream, Control, and Sample and
-// Route for the tuning actions. Its errors
-// name the URL and the status and carry the server's message; a 501 unwraps
-// to [ErrUnsupported].
+// Route for the tuning actions. It sends [RequestHeader] on every request.
+// Its errors name the URL and the status and carry the server's message; a
+// 501 unwraps to [ErrUnsupported], and an answer that is not an admin
+// server's (a 404 page, HTML for a snapshot) to [ErrNotAdmin].
 package admin
