@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/internal/jsonpath"
 )
 
 // Redacted replaces a secret value when the Redactor has no Key.
@@ -80,9 +81,10 @@ type Redactor struct {
 	// NoDefaultFieldNames drops the default field names, keeping only
 	// FieldNames. The always-redacted headers stay.
 	NoDefaultFieldNames bool
-	// FieldPaths names JSON fields by path from the body's root:
-	// "$.card.number", "$.items[*].cvv", "$.users[0].pin",
-	// "$['odd.key']". "*" matches any key or index. Keys are
+	// FieldPaths names JSON fields by path from the body's root, in the
+	// grammar of compare's normalizers (package internal/jsonpath):
+	// "$.card.number", "$.items[*].cvv", "$.users[0].pin", "$..ssn" (at
+	// any depth), "$['odd.key']". "*" matches any key or index. Keys are
 	// case-sensitive here.
 	FieldPaths []string
 	// Key, when set, replaces each secret with a keyed hash
@@ -153,7 +155,7 @@ type redactPlan struct {
 	names    nameSet  // FieldNames
 	params   nameSet  // FieldNames and QueryParams
 	headers  []string // Headers, canonical
-	paths    [][]pathSeg
+	paths    []*jsonpath.Pattern
 	key      []byte
 }
 

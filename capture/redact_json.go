@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strconv"
-	"strings"
+
+	"github.com/understudy-dev/understudy/internal/jsonpath"
 )
 
 // The JSON redactor is a tolerant scanner rather than a decoder: bodies
@@ -17,72 +17,17 @@ import (
 // the body. When the structure stops making sense it falls back to
 // hunting for `"name":` pairs for the rest of the body.
 
-// pathSeg is one step of a FieldPath.
-type pathSeg struct {
-	key   string
-	index int  // when isIndex
-	isIdx bool // matches array index `index`
-	any   bool // matches any key or index
-}
-
-// parseFieldPath parses "$.a.b", "$.a[*].b", "$.a[2]", "$['a.b']".
-func parseFieldPath(s string) ([]pathSeg, error) {
-	if !strings.HasPrefix(s, "$") {
-		return nil, errors.New(`path must start with "$"`)
+// parseFieldPath parses a FieldPath in the grammar of internal/jsonpath;
+// a path must name a field, not the whole body.
+func parseFieldPath(s string) (*jsonpath.Pattern, error) {
+	p, err := jsonpath.Parse(s)
+	if err != nil {
+		return nil, err
 	}
-	var segs []pathSeg
-	rest := s[1:]
-	for rest != "" {
-		switch rest[0] {
-		case '.':
-			rest = rest[1:]
-			end := strings.IndexAny(rest, ".[")
-			if end < 0 {
-				end = len(rest)
-			}
-			name := rest[:end]
-			if name == "" {
-				return nil, errors.New("empty key after '.'")
-			}
-			if name == "*" {
-				segs = append(segs, pathSeg{any: true})
-			} else {
-				segs = append(segs, pathSeg{key: name})
-			}
-			rest = rest[end:]
-		case '[':
-			end := strings.IndexByte(rest, ']')
-			if q := rest[1:]; len(q) > 0 && (q[0] == '\'' || q[0] == '"') {
-				close := strings.IndexByte(q[1:], q[0])
-				if close < 0 || len(q) < close+3 || q[close+2] != ']' {
-					return nil, errors.New("unterminated quoted key")
-				}
-				segs = append(segs, pathSeg{key: q[1 : close+1]})
-				rest = q[close+3:]
-				continue
-			}
-			if end < 0 {
-				return nil, errors.New("missing ']'")
-			}
-			inner := rest[1:end]
-			if inner == "*" {
-				segs = append(segs, pathSeg{any: true})
-			} else {
-				n, err := strconv.Atoi(inner)
-				if err != nil || n < 0 {
-					return nil, errors.New("want [*], [N] or ['key'] in brackets, got [" + inner + "]")
-				}
-				segs = append(segs, pathSeg{index: n, isIdx: true})
-			}
-			rest = rest[end+1:]
-		default:
-			return nil, errors.New("want '.' or '[' after " + strconv.Quote(s[:len(s)-len(rest)]))
-		}
-	}
-	if len(segs) == 0 {
+	if p.Len() == 0 {
 		return nil, errors.New("path selects the whole body; name a field")
 	}
-	return segs, nil
+	return p, nil
 }
 
 // maxJSONDepth bounds the containers tracked; deeper bodies are scanned
@@ -90,7 +35,9 @@ func parseFieldPath(s string) ([]pathSeg, error) {
 const maxJSONDepth = 256
 
 // jsonFrame is one open container while scanning.
-// It holds no pointers, so growing and updating the stack is cheap.
+// It holds no pointers, so growing and updating the stack is cheap. The
+// FieldPaths' states at each container are kept beside the stack, in
+// jsonRedaction.states.
 type jsonFrame struct {
 	obj    bool
 	ks, ke int // current key, quotes included, as in[ks:ke], when obj
@@ -104,6 +51,9 @@ type jsonRedaction struct {
 	out    []byte // nil until the first replacement
 	copied int    // in[:copied] has been dealt with
 	arena  *[]byte
+	// states holds, per open container, every FieldPath's State at that
+	// container, followed by the States of the value being read.
+	states []jsonpath.State
 }
 
 // redactJSON returns in, or a redacted copy and true; the copy comes from
@@ -164,33 +114,50 @@ func (j *jsonRedaction) shouldRedact(stack []jsonFrame) bool {
 	if n := len(stack); n > 0 && stack[n-1].obj && matchName(j.p, unescapeJSONKey(j.in[stack[n-1].ks:stack[n-1].ke])) {
 		return true
 	}
-	for _, path := range j.p.paths {
-		if pathMatch(j.in, path, stack) {
+	for i, p := range j.p.paths {
+		if p.Matched(j.cur()[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-func pathMatch(in []byte, path []pathSeg, stack []jsonFrame) bool {
-	if len(path) != len(stack) {
-		return false
+// cur returns the FieldPaths' States at the value being read.
+func (j *jsonRedaction) cur() []jsonpath.State { return j.states[len(j.states)-len(j.p.paths):] }
+
+// enter makes the value being read an open container: its States stay,
+// and the first child's follow.
+func (j *jsonRedaction) enter() {
+	j.states = append(j.states, j.cur()...)
+}
+
+// child sets the States of the container's next child, under key (its
+// quoted bytes) or at index.
+func (j *jsonRedaction) child(f *jsonFrame) {
+	n := len(j.p.paths)
+	parent, cur := j.states[len(j.states)-2*n:len(j.states)-n], j.cur()
+	var key []byte
+	if f.obj {
+		key = unescapeJSONKey(j.in[f.ks:f.ke])
 	}
-	for i, s := range path {
-		f := &stack[i]
-		switch {
-		case s.any:
-		case s.isIdx:
-			if f.obj || f.idx != s.index {
-				return false
-			}
-		default:
-			if !f.obj || string(unescapeJSONKey(in[f.ks:f.ke])) != s.key {
-				return false
-			}
+	for i, p := range j.p.paths {
+		if f.obj {
+			cur[i] = p.StepKeyBytes(parent[i], key)
+		} else {
+			cur[i] = p.StepIndex(parent[i], f.idx)
 		}
 	}
-	return true
+}
+
+// leave closes the innermost container.
+func (j *jsonRedaction) leave() { j.states = j.states[:len(j.states)-len(j.p.paths)] }
+
+// root resets the States for a top-level value.
+func (j *jsonRedaction) root() {
+	j.states = j.states[:0]
+	for _, p := range j.p.paths {
+		j.states = append(j.states, p.Start())
+	}
 }
 
 // structured walks the JSON structure from the start of the body, tracking
@@ -199,6 +166,9 @@ func (j *jsonRedaction) structured() {
 	b := j.in
 	var backing [16]jsonFrame
 	stack := backing[:0]
+	var stateBacking [64]jsonpath.State
+	j.states = stateBacking[:0]
+	j.root()
 	i := 0
 values:
 	for {
@@ -229,6 +199,8 @@ values:
 					return
 				}
 				stack = append(stack, jsonFrame{obj: true, ks: i, ke: ke})
+				j.enter()
+				j.child(&stack[len(stack)-1])
 				i = next
 				continue values
 			case '[':
@@ -238,6 +210,8 @@ values:
 					break
 				}
 				stack = append(stack, jsonFrame{})
+				j.enter()
+				j.child(&stack[len(stack)-1])
 				continue values
 			case '"':
 				i = skipJSONString(b, i)
@@ -257,6 +231,7 @@ values:
 				return
 			}
 			if len(stack) == 0 {
+				j.root()
 				continue values // another top-level value (NDJSON)
 			}
 			top := &stack[len(stack)-1]
@@ -269,13 +244,16 @@ values:
 					return
 				}
 				top.ks, top.ke, i = ks, ke, next
+				j.child(top)
 				continue values
 			case c == ',':
 				top.idx++
+				j.child(top)
 				i++
 				continue values
 			case c == '}' && top.obj, c == ']' && !top.obj:
 				stack = stack[:len(stack)-1]
+				j.leave()
 				i++
 			default:
 				j.hunt(i)

@@ -23,7 +23,7 @@ func TestRedactJSON(t *testing.T) {
 	t.Parallel()
 	red := &Redactor{
 		FieldNames: []string{"national_id"},
-		FieldPaths: []string{"$.card.number", "$.items[*].pan", "$.list[1]", "$['odd.key']", "$.*.deep"},
+		FieldPaths: []string{"$.card.number", "$.items[*].pan", "$.list[1]", "$['odd.key']", "$.*.deep", "$..pin", `$["q\"k"]`},
 	}
 	tests := []struct {
 		name, in, want string
@@ -38,6 +38,8 @@ func TestRedactJSON(t *testing.T) {
 		{"path with index", `{"list":["a","b","c"]}`, `{"list":["a","[REDACTED]","c"]}`},
 		{"quoted path key", `{"odd.key":"v","odd":{"key":"k"}}`, `{"odd.key":"[REDACTED]","odd":{"key":"k"}}`},
 		{"wildcard key", `{"a":{"deep":1},"b":{"deep":2,"x":3}}`, `{"a":{"deep":"[REDACTED]"},"b":{"deep":"[REDACTED]","x":3}}`},
+		{"recursive descent", `{"pin":1,"a":[{"b":{"pin":"2"}}],"pins":3}`, `{"pin":"[REDACTED]","a":[{"b":{"pin":"[REDACTED]"}}],"pins":3}`},
+		{"escaped path key", `{"q\"k":"v","qk":"w"}`, `{"q\"k":"[REDACTED]","qk":"w"}`},
 		{"escaped key", `{"pass\u0077ord":"s"}`, `{"pass\u0077ord":"[REDACTED]"}`},
 		{"escaped value", `{"token":"a\"b\\"}`, `{"token":"[REDACTED]"}`},
 		{"truncated string", `{"a":1,"token":"abc`, `{"a":1,"token":"[REDACTED]"`},
@@ -53,7 +55,7 @@ func TestRedactJSON(t *testing.T) {
 	// Without FieldPaths the redactor hunts keys instead of walking the
 	// structure; cases that do not use paths must come out the same.
 	namesOnly := &Redactor{FieldNames: red.FieldNames}
-	usesPaths := map[string]bool{"by path": true, "path with [*]": true, "path with index": true, "quoted path key": true, "wildcard key": true}
+	usesPaths := map[string]bool{"by path": true, "path with [*]": true, "path with index": true, "quoted path key": true, "wildcard key": true, "recursive descent": true, "escaped path key": true}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -258,7 +260,8 @@ func TestRedactorValidate(t *testing.T) {
 		{"empty query", Redactor{QueryParams: []string{""}}, "QueryParams[0]"},
 		{"no dollar", Redactor{FieldPaths: []string{"card.number"}}, "FieldPaths[0]"},
 		{"root only", Redactor{FieldPaths: []string{"$"}}, "whole body"},
-		{"empty segment", Redactor{FieldPaths: []string{"$.a..b"}}, "FieldPaths[0]"},
+		{"empty segment", Redactor{FieldPaths: []string{"$.a."}}, "FieldPaths[0]"},
+		{"descent is fine", Redactor{FieldPaths: []string{"$.a..b", "$..ssn", `$['a.b']`, `$["a.b"]`}}, ""},
 		{"bad index", Redactor{FieldPaths: []string{"$.a[x]"}}, "[x]"},
 		{"unterminated", Redactor{FieldPaths: []string{"$.a['b"}}, "unterminated"},
 		{"short key", Redactor{Key: []byte("short")}, "Key"},
