@@ -34,6 +34,14 @@ func FuzzReader(f *testing.F) {
 	binary.BigEndian.PutUint32(h[5:9], MaxRecordBytes)
 	binary.BigEndian.PutUint32(h[13:17], crc32c(h[:13]))
 	f.Add(append(hostile, h...))
+	// A frame claiming more than the file holds, then intact records.
+	past := validFrame(KindExchange, []byte{0x80})
+	binary.BigEndian.PutUint32(past[5:9], uint32(len(golden)))
+	binary.BigEndian.PutUint32(past[13:17], crc32c(past[:13]))
+	ends := frameEnds(f, golden)
+	f.Add(append(append(bytes.Clone(golden[:ends[0]]), past...), golden[ends[0]:]...))
+	// A record of many tiny entries (refused before decoding).
+	f.Add(append(appendPreamble(nil), validFrame(KindExchange, wideHeaderRecord(MaxRecordEntries+1))...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var n int
 		alloc := allocDuring(func() {
@@ -77,6 +85,7 @@ func FuzzDecodeRecord(f *testing.F) {
 	}
 	f.Add([]byte{0xdd, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Add(bytes.Repeat([]byte{0x91}, 64))
+	f.Add(wideHeaderRecord(100))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if checkMsgpack(data) != nil {
 			return

@@ -97,7 +97,7 @@ func TestGoldenFilesStayReadable(t *testing.T) {
 		if diff := cmp.Diff(wantRecs, got, recordOpts); diff != "" {
 			t.Errorf("%s: records (-want +got):\n%s", path, diff)
 		}
-		if got, want := r.Stats(), (ReadStats{Files: 1, Records: int64(len(wantRecs))}); got != want {
+		if got, want := r.Stats(), (ReadStats{Files: 1, Records: int64(len(wantRecs))}); !cmp.Equal(got, want) {
 			t.Errorf("%s: stats %+v, want %+v", path, got, want)
 		}
 	}

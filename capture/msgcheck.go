@@ -13,9 +13,25 @@ const maxNesting = 32
 
 var errMsgpackTruncated = errors.New("msgpack value runs past the end of the record")
 
+// MaxRecordEntries bounds the map entries and array elements of one record
+// (header names and values, diff paths, labels, the fields of its structs).
+// Decoding each costs tens of bytes whatever its size in the file, so this
+// cap, not the record's length, is what keeps a record of a few bytes per
+// entry from decoding into many times its size. The Writer refuses records
+// over it and the Reader skips them, naming each in ReadStats.Notes.
+const MaxRecordEntries = 1 << 16
+
+// entriesError reports a record with more entries than MaxRecordEntries.
+type entriesError struct{ n int }
+
+func (e *entriesError) Error() string {
+	return fmt.Sprintf("more than %d map entries and array elements (header names and values, diff paths, ...); it would decode to far more than its size", e.n)
+}
+
 // checkMsgpack verifies that b holds exactly one well-formed msgpack value
-// whose declared lengths all fit in b and whose nesting stays within
-// maxNesting. The msgpack decoder pre-allocates from declared lengths (for
+// whose declared lengths all fit in b, whose nesting stays within
+// maxNesting and whose containers hold at most MaxRecordEntries entries in
+// all (an *entriesError otherwise). The msgpack decoder pre-allocates from declared lengths (for
 // some slice types without any limit), so this walk is what keeps a
 // checksum-valid but hostile record from allocating more than a small
 // multiple of its own size.
@@ -26,6 +42,7 @@ func checkMsgpack(b []byte) error {
 	depth := 0
 	stack[0] = 1
 	i := 0
+	entries := 0
 	for {
 		for depth >= 0 && stack[depth] == 0 {
 			depth--
@@ -112,6 +129,14 @@ func checkMsgpack(b []byte) error {
 			// Every value takes at least one byte.
 			if count > len(b)-i {
 				return errMsgpackTruncated
+			}
+			if c >= 0x80 && c <= 0x8f || c == 0xde || c == 0xdf {
+				entries += count / 2
+			} else {
+				entries += count
+			}
+			if entries > MaxRecordEntries {
+				return &entriesError{MaxRecordEntries}
 			}
 			if depth+1 > maxNesting {
 				return fmt.Errorf("msgpack: nesting deeper than %d", maxNesting)

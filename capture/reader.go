@@ -42,8 +42,25 @@ type ReadStats struct {
 	// UnknownRecords counts intact records of a kind this build does not
 	// know (written by a newer minor version); they are skipped.
 	UnknownRecords int64
+	// RefusedRecords counts intact records that were skipped because
+	// decoding them would take far more memory than their size (more than
+	// MaxRecordEntries entries); Notes names each.
+	RefusedRecords int64
 	// SkippedBytes is the total size of everything skipped.
 	SkippedBytes int64
+	// Notes describes the first MaxNotes things skipped in the middle of
+	// a file (refused records, frames claiming more bytes than the file
+	// holds), each naming the file, the record and the offset.
+	Notes []string
+}
+
+// MaxNotes bounds ReadStats.Notes; further problems are only counted.
+const MaxNotes = 20
+
+func (s *ReadStats) note(format string, args ...any) {
+	if len(s.Notes) < MaxNotes {
+		s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
+	}
 }
 
 // Add adds o's counts to s, to merge the stats of several files.
@@ -53,7 +70,14 @@ func (s *ReadStats) Add(o ReadStats) {
 	s.CorruptFrames += o.CorruptFrames
 	s.TruncatedTails += o.TruncatedTails
 	s.UnknownRecords += o.UnknownRecords
+	s.RefusedRecords += o.RefusedRecords
 	s.SkippedBytes += o.SkippedBytes
+	for _, n := range o.Notes {
+		if len(s.Notes) == MaxNotes {
+			break
+		}
+		s.Notes = append(s.Notes, n)
+	}
 }
 
 // Reader streams the records of one capture file in constant memory
@@ -72,6 +96,7 @@ type Reader struct {
 	payload bytes.Reader
 	dec     *msgpack.Decoder
 	pending *frame // first record, read while looking for the header
+	frames  int    // frames read so far, the header frame included
 }
 
 // frame is a checksum-verified frame; payload is only valid until the next
@@ -79,6 +104,8 @@ type Reader struct {
 type frame struct {
 	kind    Kind
 	payload []byte
+	off     int64 // the frame's offset in the file
+	n       int   // its ordinal: 1 for the header frame, then 2, 3, ...
 }
 
 // Open opens a capture file (final or *.partial) and reads its header. It
@@ -191,7 +218,13 @@ func (r *Reader) Next() (Record, error) {
 			continue
 		}
 		if err := checkMsgpack(f.payload); err != nil || r.decode(f.payload, v) != nil {
-			r.stats.CorruptFrames++
+			var tooMany *entriesError
+			if errors.As(err, &tooMany) {
+				r.stats.RefusedRecords++
+				r.stats.note("capture %q: %s record at offset %d (frame %d) skipped: %v", r.name, f.kind, f.off, f.n, err)
+			} else {
+				r.stats.CorruptFrames++
+			}
 			r.stats.SkippedBytes += int64(frameHeaderLen + len(f.payload))
 			continue
 		}
@@ -233,9 +266,20 @@ func (r *Reader) readFrame() (frame, error) {
 			continue
 		}
 		if fh.length > remaining-frameHeaderLen {
-			r.truncatedTail()
-			return frame{}, io.EOF
+			// Cut short by a crash, or a damaged length that happens to
+			// pass the header checksum: resync finds any intact frame
+			// after it (and otherwise counts a truncated tail).
+			start := r.off
+			if err := r.resync(); err != nil {
+				return frame{}, err
+			}
+			if r.off < r.size {
+				r.stats.note("capture %q: frame at offset %d claims %d bytes, but only %d remain; skipped %d bytes to the next frame at offset %d",
+					r.name, start, fh.length, remaining-frameHeaderLen, r.off-start, r.off)
+			}
+			continue
 		}
+		frameOff := r.off
 		if err := r.discard(frameHeaderLen); err != nil {
 			return frame{}, err
 		}
@@ -250,6 +294,7 @@ func (r *Reader) readFrame() (frame, error) {
 			return frame{}, r.readErr(err)
 		}
 		r.off += int64(n)
+		r.frames++
 		if crc32.Checksum(p, castagnoli) != fh.dataCRC {
 			// The header was intact, so its length is trusted: skip just
 			// this frame.
@@ -257,7 +302,7 @@ func (r *Reader) readFrame() (frame, error) {
 			r.stats.SkippedBytes += int64(frameHeaderLen + n)
 			continue
 		}
-		return frame{kind: fh.kind, payload: p}, nil
+		return frame{kind: fh.kind, payload: p, off: frameOff, n: r.frames}, nil
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -366,10 +367,89 @@ func TestReadFilesDirectory(t *testing.T) {
 	if _, err := ReadFiles([]string{dir}, func(Record) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
 		t.Errorf("ReadFiles with a failing callback = %v after %d records, want stop after 1", err, n)
 	}
-	if counted, err := ReadFiles([]string{dir}, nil); err != nil || counted != stats {
+	if counted, err := ReadFiles([]string{dir}, nil); err != nil || !cmp.Equal(counted, stats) {
 		t.Errorf("ReadFiles with nil fn = %+v, %v; want %+v", counted, err, stats)
 	}
 	if _, err := ReadFiles([]string{filepath.Join(dir, "missing.usc")}, nil); err == nil {
 		t.Error("ReadFiles of a missing file succeeded")
+	}
+}
+
+// wideHeaderRecord is an exchange record payload whose request header has
+// n distinct names with no values: about 7 bytes each in the file, but
+// over a hundred each once decoded into an http.Header. The Writer would
+// refuse it; a hostile or foreign file can still hold it.
+func wideHeaderRecord(n int) []byte {
+	b := []byte{0x81}
+	b = append(b, 0xa8)
+	b = append(b, "exchange"...)
+	b = append(b, 0x81, 0xa7)
+	b = append(b, "request"...)
+	b = append(b, 0x81, 0xa6)
+	b = append(b, "header"...)
+	b = append(b, 0xdf)
+	b = binary.BigEndian.AppendUint32(b, uint32(n))
+	for i := range n {
+		k := fmt.Sprintf("k%05x", i)
+		b = append(b, 0xa0|byte(len(k)))
+		b = append(b, k...)
+		b = append(b, 0x90) // no values
+	}
+	return b
+}
+
+// validFrame frames a payload as the Writer would.
+func validFrame(kind Kind, payload []byte) []byte {
+	h := make([]byte, frameHeaderLen)
+	putFrameHeader(h, kind, payload)
+	return append(h, payload...)
+}
+
+// A record of many tiny entries is refused before it is decoded, named
+// in the notes, and costs little more than its own bytes; the records
+// after it are read. (Not parallel: it measures allocation.)
+func TestReaderRefusesRecordThatAmplifies(t *testing.T) {
+	good := readFileBytes(t, writeFile(t, sampleRecords(2)))
+	ends := frameEnds(t, good)
+	wide := validFrame(KindExchange, wideHeaderRecord(1<<20)) // 7 MiB
+	b := append(bytes.Clone(good[:ends[1]]), wide...)
+	b = append(b, good[ends[1]:]...)
+	var got []Record
+	var stats ReadStats
+	alloc := allocDuring(func() { got, _, stats = readBytes(t, b) })
+	if len(got) != 2 || stats.RefusedRecords != 1 || stats.CorruptFrames != 0 || stats.SkippedBytes != int64(len(wide)) {
+		t.Errorf("read %d records, stats %+v; want 2 records and one refused of %d bytes", len(got), stats, len(wide))
+	}
+	wantNote := fmt.Sprintf(`capture "mem": exchange record at offset %d (frame 3) skipped: more than %d map entries`, ends[1], MaxRecordEntries)
+	if len(stats.Notes) != 1 || !strings.HasPrefix(stats.Notes[0], wantNote) {
+		t.Errorf("notes %q, want one starting %q", stats.Notes, wantNote)
+	}
+	// Decoded, the header alone would take over 100 MiB.
+	if limit := uint64(2*len(b) + 1<<20); alloc > limit {
+		t.Errorf("reading %d bytes allocated %d, want at most %d", len(b), alloc, limit)
+	}
+}
+
+// A frame whose (checksum-valid) length runs past the end of the file
+// costs only its own bytes: the reader resyncs to the intact frames after
+// it and says what it skipped.
+func TestReaderResyncsPastFrameClaimingTooMuch(t *testing.T) {
+	t.Parallel()
+	const after = 200
+	good := readFileBytes(t, writeFile(t, sampleRecords(after)))
+	ends := frameEnds(t, good)
+	bad := validFrame(KindExchange, []byte{0x80})
+	binary.BigEndian.PutUint32(bad[5:9], uint32(len(good))) // past the end
+	binary.BigEndian.PutUint32(bad[13:17], crc32c(bad[:13]))
+	b := append(bytes.Clone(good[:ends[0]]), bad...)
+	b = append(b, good[ends[0]:]...)
+	got, _, stats := readBytes(t, b)
+	if len(got) != after || stats.CorruptFrames != 1 || stats.TruncatedTails != 0 || stats.SkippedBytes != int64(len(bad)) {
+		t.Errorf("read %d records, stats %+v; want all %d after one corrupt frame of %d bytes", len(got), stats, after, len(bad))
+	}
+	want := fmt.Sprintf(`capture "mem": frame at offset %d claims %d bytes, but only %d remain; skipped %d bytes to the next frame at offset %d`,
+		ends[0], len(good), len(b)-ends[0]-frameHeaderLen, len(bad), ends[0]+len(bad))
+	if len(stats.Notes) != 1 || stats.Notes[0] != want {
+		t.Errorf("notes %q, want [%q]", stats.Notes, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/understudy-dev/understudy/exchange"
 )
 
 // Defaults applied by NewWriter to zero WriterOptions fields.
@@ -169,6 +172,10 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 	if r == nil {
 		return errors.New("write capture: nil exchange record")
 	}
+	if n := exchangeEntries(r); n > MaxRecordEntries-structEntries {
+		return fmt.Errorf("write capture: %w: %d header names and values and diff paths, limit %d",
+			ErrRecordTooLarge, n, MaxRecordEntries-structEntries)
+	}
 	c := *r
 	st := w.encode.Get().(*encodeState)
 	defer w.putState(st)
@@ -176,10 +183,37 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 	return w.write(st, KindExchange, &c)
 }
 
+// structEntries is room left under MaxRecordEntries for the fields of a
+// record's structs, which msgpack writes as map entries too.
+const structEntries = 256
+
+// exchangeEntries counts the entries of r that vary in number: header
+// names and values, diff and noise paths.
+func exchangeEntries(r *ExchangeRecord) int {
+	n := len(r.Diffs) + len(r.Noise)
+	header := func(h http.Header) {
+		for _, vs := range h {
+			n += 1 + len(vs)
+		}
+	}
+	x := &r.Exchange
+	header(x.Request.Header)
+	for _, resp := range []*exchange.Response{&x.Primary, x.Secondary, &x.Candidate} {
+		if resp != nil {
+			header(resp.Header)
+			header(resp.Trailer)
+		}
+	}
+	return n
+}
+
 // WriteSynth redacts a copy of r and appends it. r is not modified.
 func (w *Writer) WriteSynth(r *SynthRecord) error {
 	if r == nil {
 		return errors.New("write capture: nil synth record")
+	}
+	if n := len(r.Tags) + len(r.Failures); n > MaxRecordEntries-structEntries {
+		return fmt.Errorf("write capture: %w: %d tags and failures, limit %d", ErrRecordTooLarge, n, MaxRecordEntries-structEntries)
 	}
 	c := *r
 	w.plan.synth(&c)

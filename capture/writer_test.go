@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +54,7 @@ func TestWriterRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(wantHdr, gh); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
-	if got, want := r.Stats(), (ReadStats{Files: 1, Records: 10}); got != want {
+	if got, want := r.Stats(), (ReadStats{Files: 1, Records: 10}); !cmp.Equal(got, want) {
 		t.Errorf("stats = %+v, want %+v", got, want)
 	}
 }
@@ -280,6 +282,16 @@ func TestWriterRefusesHugeRecord(t *testing.T) {
 	}
 	if err := w.WriteExchange(sampleExchange(2)); err != nil {
 		t.Errorf("write after a refused record = %v, want nil", err)
+	}
+	// Many tiny headers: a small record that would decode to many times
+	// its size is refused too, so the Reader never has to skip it.
+	wide := sampleExchange(3)
+	wide.Exchange.Request.Header = http.Header{}
+	for i := range MaxRecordEntries {
+		wide.Exchange.Request.Header[strconv.Itoa(i)] = nil
+	}
+	if err := w.WriteExchange(wide); !errors.Is(err, ErrRecordTooLarge) || !strings.Contains(err.Error(), "header names") {
+		t.Fatalf("write of %d header names = %v, want ErrRecordTooLarge naming them", MaxRecordEntries, err)
 	}
 }
 

@@ -111,8 +111,12 @@ func readError(err error) error {
 
 // readSummary says what reading found, damage included.
 func readSummary(s offlineStats) string {
-	return fmt.Sprintf("read %d files: %d records (%d exchanges, %d other), %d corrupt frames, %d truncated tails, %d unknown records, %d bytes skipped",
-		s.Files, s.Records, s.Exchanges, s.Other, s.CorruptFrames, s.TruncatedTails, s.UnknownRecords, s.SkippedBytes)
+	line := fmt.Sprintf("read %d files: %d records (%d exchanges, %d other), %d corrupt frames, %d truncated tails, %d unknown records, %d refused records, %d bytes skipped",
+		s.Files, s.Records, s.Exchanges, s.Other, s.CorruptFrames, s.TruncatedTails, s.UnknownRecords, s.RefusedRecords, s.SkippedBytes)
+	for _, n := range s.Notes {
+		line += "\n  - " + n
+	}
+	return line
 }
 
 // emitReport writes rep to path (format by extension unless given) or,
