@@ -43,51 +43,6 @@ func benchExchange() *exchange.Exchange {
 	}
 }
 
-// BenchmarkCapturePath measures the wired observer: redact, judge,
-// queue, and the writer goroutine encoding to disk, until Close has
-// synced the files. records/s is over the whole, drain included; the
-// queue is large enough that nothing is dropped. "judge-only" is the same
-// without a capture, to show what capturing adds.
-func BenchmarkCapturePath(b *testing.B) {
-	for _, withCapture := range []bool{false, true} {
-		name := "judge-only"
-		if withCapture {
-			name = "judge+capture"
-		}
-		b.Run(name, func(b *testing.B) {
-			engine, err := compare.New(compare.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			cfg := captureConfig{QueueSize: b.N + 1, Redact: redactConfig{Key: "bench-key-0123456789"}}
-			if withCapture {
-				cfg.Dir = b.TempDir()
-			}
-			r, err := newRecorder(engine, cfg, nil, discardLogger())
-			if err != nil {
-				b.Fatal(err)
-			}
-			xs := make([]*exchange.Exchange, b.N)
-			for i := range xs {
-				xs[i] = benchExchange()
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			start := time.Now()
-			for _, x := range xs {
-				r.Observe(x)
-			}
-			if err := r.Close(); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "records/s")
-			if d := r.dropped.Load(); d > 0 {
-				b.Fatalf("%d records dropped", d)
-			}
-		})
-	}
-}
-
 // BenchmarkCaptureRead measures reading a capture back: decoding only
 // (what any reader pays), and decoding plus judging (shadow report).
 func BenchmarkCaptureRead(b *testing.B) {

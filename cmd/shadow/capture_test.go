@@ -6,43 +6,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/understudy-dev/understudy/capture"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
-	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/demo"
 	"github.com/understudy-dev/understudy/exchange"
 )
-
-// slowWriter is a capture writer that blocks every write until release
-// is closed, like a stalled disk.
-type slowWriter struct {
-	release chan struct{}
-	mu      sync.Mutex
-	got     []*capture.ExchangeRecord
-}
-
-func (w *slowWriter) WriteExchange(r *capture.ExchangeRecord) error {
-	<-w.release
-	w.mu.Lock()
-	w.got = append(w.got, r)
-	w.mu.Unlock()
-	return nil
-}
-func (w *slowWriter) Close() error    { return nil }
-func (w *slowWriter) Files() []string { return nil }
-
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func jsonExchange(id, primary, candidate string) *exchange.Exchange {
 	h := http.Header{"Content-Type": {"application/json"}}
@@ -50,97 +27,6 @@ func jsonExchange(id, primary, candidate string) *exchange.Exchange {
 		Request:   exchange.Request{ID: id, Method: "GET", URL: "/items/1", Header: http.Header{"Authorization": {"Bearer s3cret-token"}}},
 		Primary:   exchange.Response{Side: exchange.Primary, Status: 200, Header: h, Body: []byte(primary)},
 		Candidate: exchange.Response{Side: exchange.Candidate, Status: 200, Header: h, Body: []byte(candidate)},
-	}
-}
-
-// A stalled writer never holds up the proxy's workers: every Observe
-// returns while the writer is blocked, what does not fit the queue is
-// dropped and counted, and the rest is written at Close.
-func TestRecorderNeverWaitsForTheWriter(t *testing.T) {
-	t.Parallel()
-	engine, err := compare.New(compare.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &slowWriter{release: make(chan struct{})}
-	const queue, sent = 3, 20
-	r := startRecorder(engine, &capture.Redactor{}, w, "slow", queue, discardLogger())
-	observed := make(chan struct{})
-	go func() {
-		defer close(observed)
-		for i := range sent {
-			r.Observe(jsonExchange(fmt.Sprint(i), `{"a": 1}`, `{"a": 2}`))
-		}
-	}()
-	select {
-	case <-observed:
-	case <-time.After(30 * time.Second):
-		close(w.release)
-		t.Fatal("Observe waited for a stalled writer")
-	}
-	// The writer holds at most one record, the queue the next few.
-	if d := r.dropped.Load(); d < sent-queue-1 || d > sent-queue {
-		t.Errorf("dropped %d, want %d or %d", d, sent-queue-1, sent-queue)
-	}
-	if got := engine.Report().Totals.Pairs; got != sent {
-		t.Errorf("engine judged %d exchanges, want all %d: dropping a record must not drop the judgement", got, sent)
-	}
-	close(w.release)
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := r.written.Load()+r.dropped.Load(), int64(sent); got != want {
-		t.Errorf("written %d + dropped %d = %d, want %d", r.written.Load(), r.dropped.Load(), got, want)
-	}
-	if !strings.Contains(r.summary(), fmt.Sprintf("%d dropped", r.dropped.Load())) {
-		t.Errorf("summary %q does not show the dropped count", r.summary())
-	}
-	// After Close, late exchanges are counted, not sent on a closed queue.
-	r.Observe(jsonExchange("late", `{}`, `{}`))
-	if err := r.Close(); err != nil {
-		t.Errorf("second Close = %v", err)
-	}
-}
-
-// A record carries the verdict with body paths as capture documents
-// them, noise apart; the engine sees a redacted copy, the writer the
-// original (it redacts itself), and the caller's exchange is untouched.
-func TestRecorderRecordsVerdictAndRedactsForTheEngine(t *testing.T) {
-	t.Parallel()
-	engine, err := compare.New(compare.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &slowWriter{release: make(chan struct{})}
-	close(w.release)
-	r := startRecorder(engine, &capture.Redactor{}, w, "mem", 10, discardLogger())
-	x := jsonExchange("1", `{"price": 1, "eta": 5, "password": "pw-1"}`, `{"price": 2, "eta": 6, "password": "pw-2"}`)
-	x.Secondary = &exchange.Response{Side: exchange.Secondary, Status: 200, Header: x.Primary.Header,
-		Body: []byte(`{"price": 1, "eta": 7, "password": "pw-3"}`)}
-	r.Observe(x)
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if len(w.got) != 1 {
-		t.Fatalf("wrote %d records, want 1", len(w.got))
-	}
-	rec := w.got[0]
-	if rec.Endpoint != "GET /items/{id}" || !rec.Differs ||
-		!slices.Equal(rec.Diffs, []string{"body.$.price"}) || !slices.Equal(rec.Noise, []string{"body.$.eta"}) {
-		t.Errorf("record = endpoint %q differs %v diffs %q noise %q; want GET /items/{id}, true, [body.$.price], [body.$.eta]",
-			rec.Endpoint, rec.Differs, rec.Diffs, rec.Noise)
-	}
-	if got := x.Request.Header.Get("Authorization"); got != "Bearer s3cret-token" || !bytes.Contains(x.Primary.Body, []byte("pw-1")) {
-		t.Errorf("the caller's exchange was modified: %q, %s", got, x.Primary.Body)
-	}
-	var shown bytes.Buffer
-	if err := engine.Report().WriteJSON(&shown); err != nil {
-		t.Fatal(err)
-	}
-	for _, secret := range []string{"s3cret", "pw-1", "pw-2", "pw-3"} {
-		if strings.Contains(shown.String(), secret) {
-			t.Errorf("the engine's report shows %q:\n%s", secret, shown.String())
-		}
 	}
 }
 

@@ -107,7 +107,7 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 	if err != nil {
 		return cli.ConfigError(fmt.Errorf("compare: %w", err))
 	}
-	rec, err := newRecorder(engine, cfg.Capture, captureLabels("replay", map[string]string{"candidate": cfg.Candidate}), logger)
+	rec, err := newPipeline(engine, cfg.Capture, captureLabels("replay", map[string]string{"candidate": cfg.Candidate}), logger)
 	if err != nil {
 		return cli.ConfigError(fmt.Errorf("capture: %w", err))
 	}
@@ -148,9 +148,10 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 		}
 	})
 	// The recorded sides were redacted when written; the new answer is
-	// brought to the same footing before the recorder judges the whole.
+	// brought to the same footing before the pipeline judges the whole.
+	red := cfg.Capture.Redact.redactor()
 	observe := func(x *exchange.Exchange) {
-		redactAnswer(rec.redactor, &x.Candidate)
+		redactAnswer(red, &x.Candidate)
 		rec.Observe(x)
 	}
 	fmt.Fprintf(out, "shadow replay: sending recorded requests to %s, %s\n", cfg.Candidate, pacing)
@@ -164,7 +165,7 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 	}
 	fmt.Fprintf(out, "shadow replay: %d replayed%s (%d without an answer), %d unsafe skipped (--unsafe to send them), %d abandoned\n",
 		st.Sent, loops, st.Failed, st.Skipped, st.Abandoned)
-	if c := rec.summary(); c != "" {
+	if c := rec.Summary(); c != "" {
 		fmt.Fprintln(out, "shadow replay: "+c)
 	}
 	if readErr != nil {

@@ -68,7 +68,7 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 	fmt.Fprintln(out, tui.Plain(snap))
 	line := fmt.Sprintf("shadow: stopped after %s; %d copies abandoned at shutdown",
 		time.Since(s.started).Round(time.Second), abandoned)
-	if c := s.rec.summary(); c != "" {
+	if c := s.rec.Summary(); c != "" {
 		line += "; " + c
 	}
 	fmt.Fprintln(out, line)

@@ -15,18 +15,19 @@ import (
 	"github.com/understudy-dev/understudy/cmd/internal/metrics"
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/observe"
 	"github.com/understudy-dev/understudy/tui"
 )
 
 // session is one parallel run: the proxy and the engine that judges what
-// it sees. The proxy's observer is a recorder that redacts each exchange,
-// has the engine judge it and queues it for the capture files; the proxy
-// and the engine do not know each other.
+// it sees. The proxy's observer is an observe.Pipeline that redacts each
+// exchange, has the engine judge it and queues it for the capture files;
+// the proxy and the engine do not know each other.
 type session struct {
 	cfg     config
 	proxy   *mirror.Proxy
 	engine  *compare.Engine
-	rec     *recorder
+	rec     *observe.Pipeline
 	ln      net.Listener
 	started time.Time
 	logger  *slog.Logger
@@ -35,7 +36,7 @@ type session struct {
 	beforeShutdown func()
 }
 
-// newSession builds the engine, the recorder in front of it (and the
+// newSession builds the engine, the observer pipeline in front of it (and the
 // capture files, when configured), a proxy that feeds them, and the
 // listener. routes, when the config has none, become the proxy's routes.
 // command labels the capture files ("run", "demo").
@@ -47,7 +48,7 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 	labels := captureLabels(command, map[string]string{
 		"primary": cfg.Primary, "secondary": cfg.Secondary, "candidate": cfg.Candidate,
 	})
-	rec, err := newRecorder(engine, cfg.Capture, labels, logger)
+	rec, err := newPipeline(engine, cfg.Capture, labels, logger)
 	if err != nil {
 		return nil, cli.ConfigError(fmt.Errorf("capture: %w", err))
 	}
@@ -59,13 +60,13 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 	mcfg.Logger = logger
 	proxy, err := mirror.New(mcfg)
 	if err != nil {
-		rec.discard()
+		rec.Discard()
 		return nil, cli.ConfigError(err)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		proxy.Close()
-		rec.discard()
+		rec.Discard()
 		return nil, cli.Aborted(fmt.Errorf("listen: %w", err))
 	}
 	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, ln: ln, started: time.Now(), logger: logger}, nil
@@ -84,13 +85,13 @@ func (s *session) snapshot() tui.Snapshot {
 }
 
 // registerMetrics registers the proxy's and engine's figures on reg and
-// has the recorder feed the per-exchange ones from now on.
+// has the pipeline feed the per-exchange ones from now on.
 func (s *session) registerMetrics(reg prometheus.Registerer) error {
 	m, err := metrics.NewShadow(reg, metrics.ShadowConfig{Stats: s.proxy.Stats, Report: s.engine.Report})
 	if err != nil {
 		return err
 	}
-	s.rec.metrics.Store(m)
+	s.rec.OnJudged(m.Record)
 	return nil
 }
 
@@ -105,7 +106,7 @@ func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, 
 	if err != nil {
 		s.proxy.Close()
 		s.ln.Close()
-		s.rec.discard()
+		s.rec.Discard()
 		return nil, cli.ConfigError(err)
 	}
 	defer stopAdmin()
