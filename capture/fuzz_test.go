@@ -123,9 +123,9 @@ func FuzzRedactJSON(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	p := (&Redactor{FieldPaths: []string{"$.card.number", "$.items[*].pan", "$.list[1]"}}).compile()
-	namesOnly := (&Redactor{}).compile()
-	walker := (&Redactor{FieldPaths: []string{"$.never.matches.anything"}}).compile()
+	p := (&Redactor{FieldPaths: []string{"$.card.number", "$.items[*].pan", "$.list[1]"}}).compile().call()
+	namesOnly := (&Redactor{}).compile().call()
+	walker := (&Redactor{FieldPaths: []string{"$.never.matches.anything"}}).compile().call()
 	f.Fuzz(func(t *testing.T, in []byte) {
 		orig := bytes.Clone(in)
 		out, changed := p.redactJSON(in, nil)
@@ -163,11 +163,11 @@ func FuzzRedactJSON(f *testing.F) {
 }
 
 // checkRedacted fails when a value under a secret name is not redacted.
-func checkRedacted(t *testing.T, p *redactPlan, v any) {
+func checkRedacted(t *testing.T, p *redaction, v any) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, x := range v {
-			if matchName(p, k) && x != Redacted {
+			if matchName(p.redactPlan, k) && x != Redacted {
 				t.Fatalf("key %q kept value %v", k, x)
 			}
 			checkRedacted(t, p, x)
@@ -188,7 +188,7 @@ func FuzzRedactURL(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	p := (&Redactor{QueryParams: []string{"sig"}}).compile()
+	p := (&Redactor{QueryParams: []string{"sig"}}).compile().call()
 	f.Fuzz(func(t *testing.T, u string) {
 		out, changed := p.redactURL(u)
 		if changed == (out == u) && changed {

@@ -138,22 +138,22 @@ func checkName(n string) error {
 // arrays or secondary Response it found there: those may still be shared
 // with the proxy. Invalid entries (see Validate) are ignored.
 func (r *Redactor) Redact(x *exchange.Exchange) {
-	r.compile().exchange(x, nil)
+	r.compile().call().exchange(x, nil)
 }
 
 // RedactSynth removes the secrets from a synthetic step result: URL query
 // parameters and userinfo, and tags named like secrets. Like Redact it
 // replaces rather than writes into the Tags map.
 func (r *Redactor) RedactSynth(s *SynthRecord) {
-	r.compile().synth(s)
+	r.compile().call().synth(s)
 }
 
 // redactPlan is a Redactor prepared for matching. Preparing one is cheap
 // (the default names are shared), so Redact prepares one per call.
 type redactPlan struct {
 	defaults bool     // the default field names apply
-	names    nameSet  // FieldNames
-	params   nameSet  // FieldNames and QueryParams
+	names    nameSet  // FieldNames and Headers
+	params   nameSet  // FieldNames, QueryParams and Headers
 	headers  []string // Headers, canonical
 	paths    []*jsonpath.Pattern
 	key      []byte
@@ -165,6 +165,10 @@ func (r *Redactor) compile() *redactPlan {
 	for _, h := range r.Headers {
 		if validHeaderName(h) {
 			p.headers = append(p.headers, http.CanonicalHeaderKey(h))
+			// As a JSON key, form field or parameter name too: a service
+			// that echoes its request headers writes them as keys.
+			p.names.add(foldString(h))
+			p.params.add(foldString(h))
 		}
 	}
 	for _, n := range r.FieldNames {
@@ -200,10 +204,24 @@ func (p *redactPlan) replacement(secret []byte) string {
 // exchange redacts x. New bodies are carved from arena when it is not nil
 // (see take), so a caller that is done with x before reusing the arena
 // makes no garbage for them.
-func (p *redactPlan) exchange(x *exchange.Exchange, arena *[]byte) {
+//
+// The request is redacted first, collecting every secret value the rules
+// find in it; those values are then scrubbed from everything else: the
+// request's own URL, headers and body, and every answer's headers,
+// trailers and body, whatever their names (see redact_values.go).
+func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
+	orig := x.Request.Header
+	p.collecting = true
 	x.Request.Header = p.header(x.Request.Header)
 	x.Request.URL, _ = p.redactURL(x.Request.URL)
 	x.Request.Body = p.body(x.Request.Body, x.Request.Header, arena)
+	p.collectDerived(orig)
+	p.collecting = false
+	if p.buildMatcher() {
+		x.Request.URL = p.scrubString(x.Request.URL)
+		x.Request.Header = p.scrubHeader(x.Request.Header)
+		x.Request.Body = p.transformBody(x.Request.Body, x.Request.Header, arena, p.scrubBody)
+	}
 	p.response(&x.Primary, arena)
 	if x.Secondary != nil {
 		s := *x.Secondary
@@ -213,13 +231,13 @@ func (p *redactPlan) exchange(x *exchange.Exchange, arena *[]byte) {
 	p.response(&x.Candidate, arena)
 }
 
-func (p *redactPlan) response(r *exchange.Response, arena *[]byte) {
-	r.Header = p.header(r.Header)
-	r.Trailer = p.header(r.Trailer)
+func (p *redaction) response(r *exchange.Response, arena *[]byte) {
+	r.Header = p.scrubHeader(p.header(r.Header))
+	r.Trailer = p.scrubHeader(p.header(r.Trailer))
 	r.Body = p.body(r.Body, r.Header, arena)
 }
 
-func (p *redactPlan) synth(s *SynthRecord) {
+func (p *redaction) synth(s *SynthRecord) {
 	s.URL, _ = p.redactURL(s.URL)
 	var tags map[string]string
 	for k, v := range s.Tags {
@@ -240,7 +258,7 @@ func (p *redactPlan) synth(s *SynthRecord) {
 }
 
 // header returns h, or a redacted copy of it when it holds secrets.
-func (p *redactPlan) header(h http.Header) http.Header {
+func (p *redaction) header(h http.Header) http.Header {
 	var out http.Header
 	for k, vs := range h {
 		var repl []string
@@ -284,24 +302,43 @@ func isURLHeader(name string) bool {
 	return false
 }
 
-// body returns b, or a redacted copy of it, judging its type by h.
-func (p *redactPlan) body(b []byte, h http.Header, arena *[]byte) []byte {
+// body returns b, or a redacted (and, once the request's secrets are
+// known, scrubbed) copy of it, judging its type by h.
+func (p *redaction) body(b []byte, h http.Header, arena *[]byte) []byte {
+	return p.transformBody(b, h, arena, func(plain []byte, contentType string, arena *[]byte) ([]byte, bool) {
+		out, changed := p.plainBody(plain, contentType, arena)
+		if p.m != nil {
+			if s, ok := p.scrubBody(out, contentType, arena); ok {
+				out, changed = s, true
+			}
+		}
+		return out, changed
+	})
+}
+
+// bodyTransform rewrites an uncompressed body of the given Content-Type,
+// reporting whether anything changed.
+type bodyTransform func(plain []byte, contentType string, arena *[]byte) ([]byte, bool)
+
+// transformBody applies fn to b, inside its gzip Content-Encoding if it
+// has one.
+func (p *redaction) transformBody(b []byte, h http.Header, arena *[]byte, fn bodyTransform) []byte {
 	if len(b) == 0 {
 		return b
 	}
 	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		out, _ := p.plainBody(b, h.Get("Content-Type"), arena)
+		out, _ := fn(b, h.Get("Content-Type"), arena)
 		return out
 	case "gzip", "x-gzip":
-		return p.gzipBody(b, h.Get("Content-Type"))
+		return gzipBody(b, h.Get("Content-Type"), fn)
 	default:
 		return b // br, zstd, deflate: not inspected (see FORMAT.md)
 	}
 }
 
-// plainBody redacts an uncompressed body.
-func (p *redactPlan) plainBody(b []byte, contentType string, arena *[]byte) ([]byte, bool) {
+// plainBody redacts an uncompressed body by name and path.
+func (p *redaction) plainBody(b []byte, contentType string, arena *[]byte) ([]byte, bool) {
 	mt := contentType
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
@@ -325,18 +362,18 @@ func looksLikeJSON(b []byte) bool {
 	return i < len(b) && (b[i] == '{' || b[i] == '[')
 }
 
-// gzipBody redacts inside a gzip body and re-compresses it when anything
-// changed. A body that fails to decompress part way (the proxy may have kept
-// only a prefix) keeps only the redacted part that did decompress; one that
-// is not gzip at all is left as it is.
-func (p *redactPlan) gzipBody(b []byte, contentType string) []byte {
+// gzipBody applies fn inside a gzip body and re-compresses it when
+// anything changed. A body that fails to decompress part way (the proxy
+// may have kept only a prefix) keeps only the transformed part that did
+// decompress; one that is not gzip at all is left as it is.
+func gzipBody(b []byte, contentType string, fn bodyTransform) []byte {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return b
 	}
 	plain, err := io.ReadAll(io.LimitReader(zr, MaxRecordBytes))
 	complete := err == nil
-	out, changed := p.plainBody(plain, contentType, nil)
+	out, changed := fn(plain, contentType, nil)
 	if !changed && complete {
 		return b
 	}

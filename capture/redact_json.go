@@ -46,7 +46,7 @@ type jsonFrame struct {
 
 // jsonRedaction rewrites one body copy-on-write.
 type jsonRedaction struct {
-	p      *redactPlan
+	p      *redaction
 	in     []byte
 	out    []byte // nil until the first replacement
 	copied int    // in[:copied] has been dealt with
@@ -58,10 +58,7 @@ type jsonRedaction struct {
 
 // redactJSON returns in, or a redacted copy and true; the copy comes from
 // arena when it is not nil.
-func (p *redactPlan) redactJSON(in []byte, arena *[]byte) ([]byte, bool) {
-	if !p.defaults && p.names.empty() && len(p.paths) == 0 {
-		return in, false
-	}
+func (p *redaction) redactJSON(in []byte, arena *[]byte) ([]byte, bool) {
 	j := jsonRedaction{p: p, in: in, arena: arena}
 	if len(p.paths) == 0 {
 		// Without paths the structure does not matter: in JSON a string
@@ -111,7 +108,7 @@ func jsonSecret(v []byte) []byte {
 }
 
 func (j *jsonRedaction) shouldRedact(stack []jsonFrame) bool {
-	if n := len(stack); n > 0 && stack[n-1].obj && matchName(j.p, unescapeJSONKey(j.in[stack[n-1].ks:stack[n-1].ke])) {
+	if n := len(stack); n > 0 && stack[n-1].obj && matchName(j.p.redactPlan, unescapeJSONKey(j.in[stack[n-1].ks:stack[n-1].ke])) {
 		return true
 	}
 	for i, p := range j.p.paths {
@@ -136,12 +133,22 @@ func (j *jsonRedaction) enter() {
 func (j *jsonRedaction) child(f *jsonFrame) {
 	n := len(j.p.paths)
 	parent, cur := j.states[len(j.states)-2*n:len(j.states)-n], j.cur()
+	alive := false
+	for _, st := range parent {
+		alive = alive || st != 0
+	}
+	if !alive { // no path can match below: most of a body
+		clear(cur)
+		return
+	}
 	var key []byte
 	if f.obj {
 		key = unescapeJSONKey(j.in[f.ks:f.ke])
 	}
 	for i, p := range j.p.paths {
-		if f.obj {
+		if parent[i] == 0 {
+			cur[i] = 0
+		} else if f.obj {
 			cur[i] = p.StepKeyBytes(parent[i], key)
 		} else {
 			cur[i] = p.StepIndex(parent[i], f.idx)
@@ -275,7 +282,7 @@ func (j *jsonRedaction) hunt(i int) {
 		i += q
 		end := skipJSONString(b, i)
 		k := skipWS(b, end)
-		if k < len(b) && b[k] == ':' && matchName(j.p, unescapeJSONKey(b[i:end])) {
+		if k < len(b) && b[k] == ':' && matchName(j.p.redactPlan, unescapeJSONKey(b[i:end])) {
 			v := skipWS(b, k+1)
 			if v == len(b) {
 				return // cut right after the colon: nothing to hide

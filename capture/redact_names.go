@@ -82,8 +82,6 @@ func (s *nameSet) add(n string) {
 	s.bloom[h2/64] |= 1 << (h2 % 64)
 }
 
-func (s *nameSet) empty() bool { return s.maxLen == 0 }
-
 // mayHave reports whether a folded name of length n, hashing to h1 and h2,
 // can be in the set; false is certain.
 func (s *nameSet) mayHave(n int, h1, h2 uint32) bool {
@@ -118,7 +116,10 @@ func bloomBits(n int, first, last byte) (uint32, uint32) {
 
 // Built once: the sets every plan shares.
 var (
-	defaultNames  = newNameSet(defaultFieldNames, true)
+	defaultNames = newNameSet(defaultFieldNames, true)
+	// headerNames are the always-redacted headers as field names: an
+	// echoed "X-Api-Key" JSON key holds a credential too.
+	headerNames   = newNameSet(alwaysRedactedHeaders, false)
 	alwaysHeaders = func() map[string]bool {
 		m := make(map[string]bool, len(alwaysRedactedHeaders))
 		for _, h := range alwaysRedactedHeaders {
@@ -160,24 +161,22 @@ func matchParam(p *redactPlan, name string) bool {
 	return matchIn(p, &p.params, name)
 }
 
-// matchIn reports whether name is a default name (when they apply) or in
-// extra.
+// matchIn reports whether name is a default name (when they apply), an
+// always-redacted header's name, or in extra.
 func matchIn[T string | []byte](p *redactPlan, extra *nameSet, name T) bool {
-	if !p.defaults && extra.empty() {
-		return false
-	}
 	n, first, last, ok := shape(name)
 	if !ok {
 		return false
 	}
 	h1, h2 := bloomBits(n, first, last)
 	inDefaults := p.defaults && defaultNames.mayHave(n, h1, h2)
+	inHeaders := headerNames.mayHave(n, h1, h2)
 	inExtra := extra.mayHave(n, h1, h2)
-	if !inDefaults && !inExtra {
+	if !inDefaults && !inHeaders && !inExtra {
 		return false
 	}
 	f := fold(name)
-	return (inDefaults && defaultNames.has(&f)) || (inExtra && extra.has(&f))
+	return (inDefaults && defaultNames.has(&f)) || (inHeaders && headerNames.has(&f)) || (inExtra && extra.has(&f))
 }
 
 // headerMatch reports whether a header of this name is a secret.

@@ -60,7 +60,7 @@ func TestRedactJSON(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			in := []byte(tt.in)
-			got, _ := red.compile().redactJSON(in, nil)
+			got, _ := red.compile().call().redactJSON(in, nil)
 			if string(got) != tt.want {
 				t.Errorf("redactJSON(%s)\n got %s\nwant %s", tt.in, got, tt.want)
 			}
@@ -70,7 +70,7 @@ func TestRedactJSON(t *testing.T) {
 			if usesPaths[tt.name] {
 				return
 			}
-			if got, _ := namesOnly.compile().redactJSON(in, nil); string(got) != tt.want {
+			if got, _ := namesOnly.compile().call().redactJSON(in, nil); string(got) != tt.want {
 				t.Errorf("without paths: redactJSON(%s)\n got %s\nwant %s", tt.in, got, tt.want)
 			}
 		})
@@ -102,7 +102,7 @@ func TestRedactURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, changed := red.compile().redactURL(tt.in)
+			got, changed := red.compile().call().redactURL(tt.in)
 			if got != tt.want {
 				t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
 			}
@@ -137,7 +137,7 @@ func TestRedactHeaders(t *testing.T) {
 		"Accept":              {"*/*"},
 	}
 	orig := in.Clone()
-	got := red.compile().header(in)
+	got := red.compile().call().header(in)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
@@ -145,14 +145,14 @@ func TestRedactHeaders(t *testing.T) {
 		t.Errorf("input header was modified (-orig +now):\n%s", diff)
 	}
 	clean := http.Header{"Accept": {"*/*"}}
-	if got := red.compile().header(clean); got == nil || &got["Accept"][0] != &clean["Accept"][0] {
+	if got := red.compile().call().header(clean); got == nil || &got["Accept"][0] != &clean["Accept"][0] {
 		t.Error("header without secrets was copied, want it returned as is")
 	}
 }
 
 func TestRedactFormAndGzipBodies(t *testing.T) {
 	t.Parallel()
-	red := (&Redactor{}).compile()
+	red := (&Redactor{}).compile().call()
 	form := red.body([]byte("a=1&password=p%20w&b=2"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, nil)
 	if got, want := string(form), "a=1&password=%5BREDACTED%5D&b=2"; got != want {
 		t.Errorf("form body = %q, want %q", got, want)

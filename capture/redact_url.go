@@ -8,7 +8,7 @@ import (
 // redactURL redacts a URL's userinfo and the secret parameters of its
 // query and of a parameter-style fragment ("#access_token=..."). It keeps
 // every other byte. u may be absolute or just path and query.
-func (p *redactPlan) redactURL(u string) (string, bool) {
+func (p *redaction) redactURL(u string) (string, bool) {
 	changed := false
 	if s, ok := p.redactUserinfo(u); ok {
 		u, changed = s, true
@@ -54,7 +54,7 @@ func (p *redactPlan) redactURL(u string) (string, bool) {
 
 // redactUserinfo replaces the password of "scheme://user:password@host",
 // or the user when there is no password (tokens are often sent that way).
-func (p *redactPlan) redactUserinfo(u string) (string, bool) {
+func (p *redaction) redactUserinfo(u string) (string, bool) {
 	s := strings.Index(u, "://")
 	if s < 0 {
 		return u, false
@@ -87,8 +87,8 @@ func (p *redactPlan) redactUserinfo(u string) (string, bool) {
 // redactParams redacts the values of secret parameters in a query string
 // or form body ("a=1&token=x"), keeping every other byte. Both '&' and ';'
 // separate parameters, as some servers accept either.
-func (p *redactPlan) redactParams(s string) (string, bool) {
-	if (!p.defaults && p.params.empty()) || strings.IndexByte(s, '=') < 0 {
+func (p *redaction) redactParams(s string) (string, bool) {
+	if strings.IndexByte(s, '=') < 0 {
 		return s, false
 	}
 	var b strings.Builder
@@ -108,7 +108,7 @@ func (p *redactPlan) redactParams(s string) (string, bool) {
 					key = k
 				}
 			}
-			if matchParam(p, key) {
+			if matchParam(p.redactPlan, key) {
 				val := part[eq+1:]
 				if v, err := url.QueryUnescape(val); err == nil {
 					val = v

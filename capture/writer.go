@@ -179,7 +179,7 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 	c := *r
 	st := w.encode.Get().(*encodeState)
 	defer w.putState(st)
-	w.plan.exchange(&c.Exchange, &st.arena)
+	w.plan.call().exchange(&c.Exchange, &st.arena)
 	return w.write(st, KindExchange, &c)
 }
 
@@ -216,7 +216,7 @@ func (w *Writer) WriteSynth(r *SynthRecord) error {
 		return fmt.Errorf("write capture: %w: %d tags and failures, limit %d", ErrRecordTooLarge, n, MaxRecordEntries-structEntries)
 	}
 	c := *r
-	w.plan.synth(&c)
+	w.plan.call().synth(&c)
 	st := w.encode.Get().(*encodeState)
 	defer w.putState(st)
 	return w.write(st, KindSynth, &c)
