@@ -59,10 +59,21 @@ var urlHeaders = []string{"Location", "Content-Location", "Referer"}
 // session_id, otp, card_number, cvv, cvc, ssn, signature, x-amz-signature
 // and x-amz-security-token.
 //
-// Bodies are redacted when they are JSON (by Content-Type, or when they
-// start with '{' or '['; truncated and malformed JSON included) or
-// form-urlencoded, also inside gzip Content-Encoding. Other bodies are left
-// as they are. Query parameters are redacted in request URLs, in the
+// The always-redacted headers and Headers are field names too: a service
+// that echoes its request headers writes them as JSON keys.
+//
+// Secrets are also redacted by value: every secret value found in an
+// exchange's request by the rules here (and the token of "Bearer <token>",
+// the password of Basic credentials, each cookie's value) is replaced
+// wherever else it appears in the exchange, raw, JSON-escaped or
+// URL-escaped: in the request's URL, headers and body, and in every
+// answer's headers, trailers and body, whatever their type. Values shorter
+// than MinSecretValueLen are not searched for.
+//
+// Bodies are redacted by name when they are JSON (by Content-Type, or when
+// they start with '{' or '['; truncated and malformed JSON included) or
+// form-urlencoded, also inside gzip Content-Encoding. Bodies under other
+// encodings are left as they are. Query parameters are redacted in request URLs, in the
 // Location, Content-Location and Referer headers, and in synthetic step
 // URLs, as is the password (or lone user name) of a URL's userinfo.
 //

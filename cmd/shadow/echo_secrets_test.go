@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -213,4 +214,30 @@ func filesIn(t *testing.T, dir string) []string {
 		t.Fatalf("no files in %s (%v)", dir, err)
 	}
 	return files
+}
+
+// A credential given to `shadow replay --header` is sent with every
+// replayed request; a candidate that echoes it leaves it in neither the
+// replay's capture nor its report.
+func TestReplayHeaderSecretsAreRedacted(t *testing.T) {
+	lc := runCapture(t)
+	const secret = "replay-cred-7c1f9e"
+	tmp := t.TempDir()
+	report, capDir := filepath.Join(tmp, "replay.json"), filepath.Join(tmp, "replayed")
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), []string{"replay", "--config", lc.config, "--candidate", echoServer(t, 2).URL,
+		"--workers", "1", "--header", "Authorization: Bearer " + secret, "--header", "X-Api-Key: " + secret + "-k",
+		"--report-out", report, "--capture", capDir, lc.dir}, &out, &errOut)
+	if code != cli.ExitFail {
+		t.Fatalf("exit code %d, want %d (an echo differs from the demo)\n%s\n%s", code, cli.ExitFail, out.String(), errOut.String())
+	}
+	for _, p := range append(filesIn(t, capDir), report) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i := bytes.Index(b, []byte(secret)); i >= 0 {
+			t.Errorf("%s holds the --header credential: ...%q...", p, b[max(0, i-60):min(len(b), i+30)])
+		}
+	}
 }

@@ -149,9 +149,12 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 	})
 	// The recorded sides were redacted when written; the new answer is
 	// brought to the same footing before the pipeline judges the whole.
+	// The --header values (credentials, usually) were sent with every
+	// request: an answer that echoes them is scrubbed of them too.
 	red := cfg.Capture.Redact.redactor()
+	sent, _ := parseHeaders(rf.headers) // validated by newReplayer
 	observe := func(x *exchange.Exchange) {
-		redactAnswer(red, &x.Candidate)
+		redactAnswer(red, sent, &x.Candidate)
 		rec.Observe(x)
 	}
 	fmt.Fprintf(out, "shadow replay: sending recorded requests to %s, %s\n", cfg.Candidate, pacing)
@@ -286,9 +289,10 @@ func parseHeaders(hs []string) (http.Header, error) {
 	return set, nil
 }
 
-// redactAnswer redacts one answer by the rules of red.
-func redactAnswer(red *capture.Redactor, r *exchange.Response) {
-	x := exchange.Exchange{Candidate: *r}
+// redactAnswer redacts one answer by the rules of red, and of the
+// secrets among the headers sent with its request.
+func redactAnswer(red *capture.Redactor, sent http.Header, r *exchange.Response) {
+	x := exchange.Exchange{Request: exchange.Request{Header: sent}, Candidate: *r}
 	red.Redact(&x)
 	*r = x.Candidate
 }
