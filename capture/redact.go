@@ -149,7 +149,9 @@ func checkName(n string) error {
 // arrays or secondary Response it found there: those may still be shared
 // with the proxy. Invalid entries (see Validate) are ignored.
 func (r *Redactor) Redact(x *exchange.Exchange) {
-	r.compile().call().exchange(x, nil)
+	red := r.compile().call()
+	red.exchange(x, nil)
+	red.release()
 }
 
 // RedactSynth removes the secrets from a synthetic step result: URL query

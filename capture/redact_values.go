@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -37,12 +38,14 @@ const (
 // they appear.
 type redaction struct {
 	*redactPlan
-	collecting bool     // record the secrets replacement sees
-	secrets    []string // found in the request, decoded
-	m          *valueMatcher
+	collecting bool           // record the secrets replacement sees
+	secrets    []string       // found in the request, decoded
+	m          *valueMatcher  // nil until some secret is to be scrubbed
 	pats       []valuePattern // per pattern of m
 	repl       []string       // per secret: its replacement, once needed
 	spans      []span         // scratch
+	forms      []string       // scratch: the patterns of m
+	built      *valueMatcher  // kept for reuse across redactions
 }
 
 // valuePattern is one form of one secret.
@@ -51,8 +54,25 @@ type valuePattern struct {
 	escaped bool // URL-escaped form: the replacement is escaped too
 }
 
-// call starts the redaction of one exchange.
-func (p *redactPlan) call() *redaction { return &redaction{redactPlan: p} }
+// redactions reuses the scratch of finished redactions (the automaton's
+// nodes above all), so that redacting every exchange makes little garbage.
+var redactions = sync.Pool{New: func() any { return new(redaction) }}
+
+// call starts the redaction of one exchange; release ends it.
+func (p *redactPlan) call() *redaction {
+	r := redactions.Get().(*redaction)
+	r.redactPlan = p
+	return r
+}
+
+// release returns r's scratch for reuse; r must not be used after it.
+func (r *redaction) release() {
+	if r.built != nil && cap(r.built.nodes) > 1<<16 {
+		r.built = nil // let an unusually large automaton go
+	}
+	*r = redaction{built: r.built, secrets: r.secrets[:0], pats: r.pats[:0], repl: r.repl[:0], spans: r.spans[:0], forms: r.forms[:0]}
+	redactions.Put(r)
+}
 
 // replacement returns what a secret is replaced with and, while the
 // request is being redacted, remembers it.
@@ -117,7 +137,7 @@ func (r *redaction) buildMatcher() bool {
 	if len(r.secrets) == 0 {
 		return false
 	}
-	var pats []string
+	pats := r.forms[:0]
 	total := 0
 	for i, s := range r.secrets {
 		for _, f := range secretForms(s) {
@@ -129,8 +149,13 @@ func (r *redaction) buildMatcher() bool {
 			r.pats = append(r.pats, valuePattern{secret: i, escaped: f.escaped})
 		}
 	}
-	r.m = newValueMatcher(pats)
-	r.repl = make([]string, len(r.secrets))
+	r.forms = pats
+	if r.built == nil {
+		r.built = new(valueMatcher)
+	}
+	r.built.build(pats)
+	r.m = r.built
+	r.repl = append(r.repl[:0], make([]string, len(r.secrets))...)
 	return true
 }
 
@@ -146,6 +171,9 @@ type secretForm struct {
 // URL-escaped, as a query or form value and as a path segment.
 func secretForms(s string) []secretForm {
 	forms := []secretForm{{text: s}}
+	if plainToken(s) {
+		return forms // every form is the same
+	}
 	add := func(t string, escaped bool) {
 		for _, f := range forms {
 			if f.text == t {
@@ -164,6 +192,18 @@ func secretForms(s string) []secretForm {
 	add(url.QueryEscape(s), true)
 	add(url.PathEscape(s), true)
 	return forms
+}
+
+// plainToken reports whether s reads the same in every form: letters,
+// digits and "-._~" only, as most tokens and keys are.
+func plainToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonEscape escapes s for a JSON string, escaping only what JSON must.

@@ -11,12 +11,15 @@ type valueMatcher struct {
 	nodes []acNode
 	root  [256]int32 // the root's transitions; 0 means stay at the root
 	lens  []int32    // each pattern's length
-	// pairs has a bit for each two-byte start of a pattern (hashed to
-	// 4096 bits). At the root no match is under way, so a text position
-	// whose two bytes start no pattern is skipped without walking the
-	// automaton: most of a body.
-	pairs [pairBits / 64]uint64
-	short bool // some pattern is a single byte: no skipping
+	// At the root no match is under way, so text can be skipped up to the
+	// next place a pattern may start, as Wu and Manber's multi-pattern
+	// search does: minLen is the shortest pattern, and shift[h] how far
+	// the window text[i:i+minLen] may move when the two bytes ending it
+	// hash to h (0: a pattern may start at i). Most of a body is skipped
+	// several bytes at a time, without walking the automaton.
+	shift  [pairBits]uint8
+	minLen int
+	queue  []int32 // scratch for build
 }
 
 type acNode struct {
@@ -30,16 +33,36 @@ type acNode struct {
 // newValueMatcher builds the automaton; pats must not be empty strings.
 // A pattern equal to an earlier one is never reported.
 func newValueMatcher(pats []string) *valueMatcher {
-	m := &valueMatcher{nodes: make([]acNode, 1, 1+len(pats)*16), lens: make([]int32, len(pats))}
-	m.nodes[0] = acNode{child: -1, sib: -1, out: -1, term: -1}
-	for pi, p := range pats {
-		m.lens[pi] = int32(len(p))
-		if len(p) < 2 {
-			m.short = true
-		} else {
-			h := pairHash(p[0], p[1])
-			m.pairs[h/64] |= 1 << (h % 64)
+	m := &valueMatcher{}
+	m.build(pats)
+	return m
+}
+
+// build (re)builds m for pats, reusing its memory.
+func (m *valueMatcher) build(pats []string) {
+	clear(m.root[:])
+	m.nodes = append(m.nodes[:0], acNode{child: -1, sib: -1, out: -1, term: -1})
+	m.lens = m.lens[:0]
+	m.minLen = 0
+	for _, p := range pats {
+		if m.minLen == 0 || len(p) < m.minLen {
+			m.minLen = len(p)
 		}
+	}
+	m.minLen = min(m.minLen, 255)
+	if m.minLen >= 2 {
+		for i := range m.shift {
+			m.shift[i] = uint8(m.minLen - 1)
+		}
+		for _, p := range pats {
+			for k := 0; k+2 <= m.minLen; k++ {
+				h := pairHash(p[k], p[k+1])
+				m.shift[h] = min(m.shift[h], uint8(m.minLen-2-k))
+			}
+		}
+	}
+	for pi, p := range pats {
+		m.lens = append(m.lens, int32(len(p)))
 		s := int32(0)
 		for i := 0; i < len(p); i++ {
 			n := m.childOf(s, p[i])
@@ -56,7 +79,7 @@ func newValueMatcher(pats []string) *valueMatcher {
 	}
 	// Breadth first, so that a node's fail link is final before its
 	// children need it.
-	queue := make([]int32, 0, len(m.nodes))
+	queue := m.queue[:0]
 	for v := m.nodes[0].child; v >= 0; v = m.nodes[v].sib {
 		m.root[m.nodes[v].c] = v
 		m.nodes[v].fail = 0
@@ -76,7 +99,7 @@ func newValueMatcher(pats []string) *valueMatcher {
 			queue = append(queue, v)
 		}
 	}
-	return m
+	m.queue = queue
 }
 
 const pairBits = 4096
@@ -117,13 +140,16 @@ func findSpans[T string | []byte](m *valueMatcher, text T, spans []span) []span 
 	base := len(spans)
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
-		if s == 0 && !m.short {
-			for i+1 < len(text) {
-				h := pairHash(text[i], text[i+1])
-				if m.pairs[h/64]&(1<<(h%64)) != 0 {
+		if s == 0 && m.minLen >= 2 {
+			for {
+				if i+m.minLen > len(text) {
+					return spans // too little text left for any pattern
+				}
+				sh := m.shift[pairHash(text[i+m.minLen-2], text[i+m.minLen-1])]
+				if sh == 0 {
 					break
 				}
-				i++
+				i += int(sh)
 			}
 		}
 		s = m.next(s, text[i])

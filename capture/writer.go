@@ -179,7 +179,9 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 	c := *r
 	st := w.encode.Get().(*encodeState)
 	defer w.putState(st)
-	w.plan.call().exchange(&c.Exchange, &st.arena)
+	red := w.plan.call()
+	red.exchange(&c.Exchange, &st.arena)
+	red.release()
 	return w.write(st, KindExchange, &c)
 }
 
