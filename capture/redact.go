@@ -272,25 +272,32 @@ func (p *redaction) synth(s *SynthRecord) {
 
 // header returns h, or a redacted copy of it when it holds secrets.
 func (p *redaction) header(h http.Header) http.Header {
+	return rewriteHeader(h, func(k, v string) (string, bool) {
+		switch {
+		case p.headerMatch(k):
+			return p.replacement([]byte(v)), true
+		case isURLHeader(k):
+			return p.redactURL(v)
+		}
+		return v, false
+	})
+}
+
+// rewriteHeader returns h, or a copy of it with each value fn changed;
+// it never writes into h, which may be shared with the proxy.
+func rewriteHeader(h http.Header, fn func(name, value string) (string, bool)) http.Header {
 	var out http.Header
 	for k, vs := range h {
 		var repl []string
-		if p.headerMatch(k) {
-			repl = make([]string, len(vs))
-			for i, v := range vs {
-				repl[i] = p.replacement([]byte(v))
+		for i, v := range vs {
+			nv, changed := fn(k, v)
+			if !changed {
+				continue
 			}
-		} else if isURLHeader(k) {
-			for i, v := range vs {
-				nv, changed := p.redactURL(v)
-				if !changed {
-					continue
-				}
-				if repl == nil {
-					repl = append([]string(nil), vs...)
-				}
-				repl[i] = nv
+			if repl == nil {
+				repl = append([]string(nil), vs...)
 			}
+			repl[i] = nv
 		}
 		if repl == nil {
 			continue

@@ -279,31 +279,10 @@ func (r *redaction) scrubHeader(h http.Header) http.Header {
 	if r.m == nil {
 		return h
 	}
-	var out http.Header
-	for k, vs := range h {
-		var repl []string
-		for i, v := range vs {
-			nv := r.scrubString(v)
-			if nv == v {
-				continue
-			}
-			if repl == nil {
-				repl = append([]string(nil), vs...)
-			}
-			repl[i] = nv
-		}
-		if repl == nil {
-			continue
-		}
-		if out == nil {
-			out = h.Clone()
-		}
-		out[k] = repl
-	}
-	if out == nil {
-		return h
-	}
-	return out
+	return rewriteHeader(h, func(_, v string) (string, bool) {
+		nv := r.scrubString(v)
+		return nv, nv != v
+	})
 }
 
 // scrubBody replaces every secret in an uncompressed body of any type; it
