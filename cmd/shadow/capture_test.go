@@ -93,11 +93,13 @@ func demoUpstreams(t *testing.T) (primary, secondary, candidate string) {
 var secrets = []string{"tok-SECRET-1", "cookie-SECRET-2", "hunter2-SECRET-3", "query-SECRET-4"}
 
 // shadowConfig is the config file of the end-to-end tests: the demo's
-// unsafe routes, one worker so copies reach the candidate in order, fixed
+// unsafe routes, one worker so copies reach the candidate in order (and
+// no stale-copy limit, so a loaded machine drops none), fixed
 // endpoint templates, and a redaction key.
 const shadowConfig = `
 mirror:
   workers: 1
+  max_queue_wait: -1s # every copy is sent, however loaded the machine: the tests count them
   routes:
     - {name: create-order, methods: [POST], path: /orders, unsafe: true}
 compare:
