@@ -31,7 +31,15 @@ type controlReq struct {
 	// route and disabled say which route to switch, and how (actRoute).
 	route    string
 	disabled bool
+	// mirror makes a pause, resume or kill act on the proxy's mirroring
+	// (the shadow tab's): through the Controller's MirrorController when
+	// it has one, else through the Controller, which is then the proxy's.
+	mirror bool
 }
+
+// queued reports whether r runs in the control queue: every control but
+// the load's kill, which skips it.
+func (r controlReq) queued() bool { return r.act != actKill || r.mirror }
 
 // controlMsg carries the outcome of one Controller call.
 type controlMsg struct {
@@ -55,14 +63,10 @@ func control(c Controller, r controlReq) tea.Cmd {
 		}()
 		tuner, canTune := c.(Tuner)
 		switch r.act {
-		case actPause:
-			out.err = c.Pause()
-		case actResume:
-			out.err = c.Resume()
+		case actPause, actResume, actKill:
+			out.err = pauseResumeKill(c, r)
 		case actSetRate:
 			out.applied, out.err = c.SetRate(r.value)
-		case actKill:
-			out.err = c.Kill()
 		case actSample, actRoute:
 			switch {
 			case !canTune:
@@ -77,31 +81,64 @@ func control(c Controller, r controlReq) tea.Cmd {
 	}
 }
 
+// pauseResumeKill performs r's pause, resume or kill: on the proxy's
+// mirroring through c's MirrorController when r is for mirroring and c
+// has one, else through c.
+func pauseResumeKill(c Controller, r controlReq) error {
+	if mc, ok := c.(MirrorController); ok && r.mirror {
+		switch r.act {
+		case actPause:
+			return mc.PauseMirroring()
+		case actResume:
+			return mc.ResumeMirroring()
+		}
+		return mc.StopMirroring()
+	}
+	switch r.act {
+	case actPause:
+		return c.Pause()
+	case actResume:
+		return c.Resume()
+	}
+	return c.Kill()
+}
+
 // rateStep returns how much one + or - changes the rate: the configured
-// step, else a tenth of the ceiling, else a tenth of the current target,
-// else 1/s.
-func rateStep(configured, ceiling, target float64) float64 {
+// step, else a tenth of the ceiling, else a tenth of the starting rate,
+// else 1/s. It does not depend on the current rate, so that a step down
+// undoes a step up.
+func rateStep(configured, ceiling, start float64) float64 {
 	switch {
 	case configured > 0:
 		return configured
 	case ceiling > 0:
 		return ceiling / 10
-	case target > 0:
-		return target / 10
+	case start > 0:
+		return start / 10
 	}
 	return 1
 }
 
-// nextRate returns the rate one step up (dir > 0) or down from current:
-// never above the ceiling (when there is one), and never down to zero,
-// which some pacers read as "unlimited": going down stops at one step, or
+// nextRate returns the rate one step up (dir > 0) or down from current.
+// The rates + and - reach are the rungs of a ladder through the starting
+// rate, start plus or minus whole steps, so that - always leads back to
+// where the run started; a rate off the ladder (set elsewhere, or by the
+// pacer) moves to the next rung in the direction asked. Never above the
+// ceiling (when there is one), and never down to zero, which some pacers
+// read as "unlimited": going down stops at the lowest rung above zero, or
 // at the current rate when that is already lower.
-func nextRate(current, step, ceiling float64, dir int) float64 {
+func nextRate(current, start, step, ceiling float64, dir int) float64 {
+	const slack = 1e-9 // in steps: float error must not skip or repeat a rung
+	k := (current - start) / step
 	var r float64
 	if dir > 0 {
-		r = current + step
+		r = start + (math.Floor(k+slack)+1)*step
 	} else {
-		r = math.Max(current-step, math.Min(current, step))
+		r = start + (math.Ceil(k-slack)-1)*step
+		if r <= step*slack {
+			lowest := start - math.Floor((start-step*slack)/step)*step
+			r = math.Min(current, lowest)
+		}
 	}
 	if ceiling > 0 {
 		r = math.Min(r, ceiling)
@@ -112,6 +149,14 @@ func nextRate(current, step, ceiling float64, dir int) float64 {
 
 // describe says what a successful control did, for the status bar.
 func (c controlMsg) describe(ceiling float64) string {
+	switch {
+	case c.act == actPause && c.mirror:
+		return "mirroring paused; the proxy keeps serving"
+	case c.act == actResume && c.mirror:
+		return "mirroring resumed"
+	case c.act == actKill && c.mirror:
+		return "mirroring stopped; the proxy keeps serving (p resumes)"
+	}
 	switch c.act {
 	case actPause:
 		return "paused"
@@ -135,6 +180,19 @@ func (c controlMsg) describe(ceiling float64) string {
 		s += " · at ceiling"
 	}
 	return s
+}
+
+// name names the control for error messages.
+func (r controlReq) name() string {
+	switch {
+	case r.act == actPause && r.mirror:
+		return "pause mirroring"
+	case r.act == actResume && r.mirror:
+		return "resume mirroring"
+	case r.act == actKill && r.mirror:
+		return "stop mirroring"
+	}
+	return r.act.String()
 }
 
 // String names the action for error messages.

@@ -33,8 +33,8 @@ func NewEndpointFields(st Styles) EndpointFields {
 	f.tbl.cols = []column{
 		{title: "TYPE", width: 8},
 		{title: "PATH / REQUEST"},
-		{title: "DIFFS", width: 8, right: true},
-		{title: "NOISE", width: 8, right: true},
+		{title: "CAND DIFFS", width: 10, right: true},
+		{title: "SEC DIFFS", width: 9, right: true},
 		{title: "NOTE", width: 12},
 	}
 	return f

@@ -58,9 +58,10 @@ func DefaultEndpointTableKeyMap() EndpointTableKeyMap {
 }
 
 // EndpointTable lists the endpoints of a parallel run — route, pairs, diff
-// rate, noisy fields, primary and candidate p99 — sorted by a key the user
-// cycles, with a cursor that stays on the same endpoint as live updates
-// reorder the rows.
+// rate, noisy fields, primary and candidate p99, candidate errors — sorted
+// by a key the user cycles, with a cursor that stays on the same endpoint
+// as live updates reorder the rows. A narrow table leaves out the diff
+// count and then the noisy fields first; candidate errors always show.
 type EndpointTable struct {
 	// KeyMap holds the table's keys.
 	KeyMap EndpointTableKeyMap
@@ -217,10 +218,10 @@ func (t *EndpointTable) columns() []column {
 		{title: mark("PAIRS", SortPairs), width: 8, right: true},
 		{title: "DIFFS", width: 8, right: true, minTable: 100},
 		{title: mark("DIFF%", SortDiffRate), width: 7, right: true},
-		{title: "NOISY", width: 5, right: true},
+		{title: "NOISY FIELDS", width: 12, right: true, minTable: 110},
 		{title: "P99 PRI", width: 8, right: true},
 		{title: mark("P99 CAND", SortLatency), width: 9, right: true},
-		{title: "ERRORS", width: 7, right: true, minTable: 110},
+		{title: "CAND ERR", width: 8, right: true},
 	}
 }
 

@@ -20,6 +20,9 @@ type fakeSource struct {
 	err    error
 	calls  int
 	called chan struct{} // gets a value (without blocking) on every call
+	// overlay, when set, changes each snapshot served: the instance's
+	// state as its controls left it.
+	overlay func(Snapshot) Snapshot
 }
 
 func newFakeSource(script ...Snapshot) *fakeSource {
@@ -41,6 +44,9 @@ func (f *fakeSource) Snapshot(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, errors.New("empty script")
 	}
 	i := min(f.calls-1, len(f.script)-1)
+	if f.overlay != nil {
+		return f.overlay(f.script[i]), nil
+	}
 	return f.script[i], nil
 }
 
@@ -105,6 +111,47 @@ func (c *fakeController) Calls() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.calls...)
+}
+
+// fakeDemo is shadow demo's controller: its Controller methods steer the
+// synthetic load, and as a MirrorController it steers the proxy's
+// mirroring. Its overlay shows both pause states in the snapshots a
+// fakeSource serves, as the real instance would.
+type fakeDemo struct {
+	fakeController
+	paused, mirrorPaused bool
+}
+
+// set records call and sets *flag to v.
+func (d *fakeDemo) set(call string, flag *bool, v bool) error {
+	d.record(call)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	*flag = v
+	return nil
+}
+
+func (d *fakeDemo) Pause() error           { return d.set("pause", &d.paused, true) }
+func (d *fakeDemo) Resume() error          { return d.set("resume", &d.paused, false) }
+func (d *fakeDemo) PauseMirroring() error  { return d.set("pause mirroring", &d.mirrorPaused, true) }
+func (d *fakeDemo) ResumeMirroring() error { return d.set("resume mirroring", &d.mirrorPaused, false) }
+func (d *fakeDemo) StopMirroring() error   { return d.set("stop mirroring", &d.mirrorPaused, true) }
+
+// overlay returns s with the pause states as the controls left them.
+func (d *fakeDemo) overlay(s Snapshot) Snapshot {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s.Shadow != nil {
+		sh := *s.Shadow
+		sh.Paused = d.mirrorPaused
+		s.Shadow = &sh
+	}
+	if s.Synth != nil {
+		sy := *s.Synth
+		sy.Paused = d.paused
+		s.Synth = &sy
+	}
+	return s
 }
 
 // fakeInstance is a runner seen through both the Source and the
@@ -282,6 +329,7 @@ func shadowAt(i int) *ShadowSnapshot {
 		Primary:           "http://127.0.0.1:8081",
 		Candidate:         "http://127.0.0.1:8082",
 		Secondary:         "http://127.0.0.1:8083",
+		Listen:            "127.0.0.1:8080",
 		Started:           t0.Add(-58 * time.Minute),
 		Verdict:           "fail",
 		Reasons:           []string{"GET /orders/{id}: diff rate 12.5% over budget 1%", "POST /orders: candidate errors"},

@@ -80,32 +80,67 @@ func TestFit(t *testing.T) {
 func TestNextRate(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
-		name                   string
-		current, step, ceiling float64
-		dir                    int
-		want                   float64
+		name                          string
+		current, start, step, ceiling float64
+		dir                           int
+		want                          float64
 	}{
-		{"up", 50, 6, 60, 1, 56},
-		{"up clamps", 58, 6, 60, 1, 60},
-		{"up at ceiling", 60, 6, 60, 1, 60},
-		{"up without ceiling", 50, 5, 0, 1, 55},
-		{"down", 50, 6, 60, -1, 44},
-		{"down stops at one step", 8, 6, 60, -1, 6},
-		{"down below a step stays", 3, 6, 60, -1, 3},
-		{"down above ceiling clamps", 90, 6, 60, -1, 60},
-		{"tenths stay tidy", 0.3, 0.1, 0, 1, 0.4},
+		{"up", 50, 50, 6, 60, 1, 56},
+		{"up clamps", 56, 50, 6, 60, 1, 60},
+		{"up at ceiling", 60, 50, 6, 60, 1, 60},
+		{"up without ceiling", 50, 50, 5, 0, 1, 55},
+		{"down", 50, 50, 6, 60, -1, 44},
+		{"down from the ceiling back on the ladder", 60, 50, 6, 60, -1, 56},
+		{"down to the start", 70, 20, 50, 500, -1, 20},
+		{"down at the start stays when a step would reach zero", 20, 20, 50, 500, -1, 20},
+		{"down stops at the lowest rung", 8, 14, 6, 60, -1, 2},
+		{"down below the lowest rung stays", 1, 14, 6, 60, -1, 1},
+		{"off the ladder, down goes to the rung below", 33, 20, 50, 500, -1, 20},
+		{"off the ladder, up goes to the rung above", 33, 20, 50, 500, 1, 70},
+		{"down above ceiling clamps", 90, 50, 6, 60, -1, 60},
+		{"no start: the ladder is the steps", 7, 0, 5, 0, -1, 5},
+		{"tenths stay tidy", 0.3, 0.1, 0.1, 0, 1, 0.4},
 	}
 	for _, tc := range cases {
-		if got := nextRate(tc.current, tc.step, tc.ceiling, tc.dir); got != tc.want {
-			t.Errorf("%s: nextRate(%v, %v, %v, %d) = %v, want %v", tc.name, tc.current, tc.step, tc.ceiling, tc.dir, got, tc.want)
+		if got := nextRate(tc.current, tc.start, tc.step, tc.ceiling, tc.dir); got != tc.want {
+			t.Errorf("%s: nextRate(%v, %v, %v, %v, %d) = %v, want %v", tc.name, tc.current, tc.start, tc.step, tc.ceiling, tc.dir, got, tc.want)
 		}
 	}
-	steps := []struct{ configured, ceiling, target, want float64 }{
+	steps := []struct{ configured, ceiling, start, want float64 }{
 		{5, 60, 50, 5}, {0, 60, 50, 6}, {0, 0, 50, 5}, {0, 0, 0, 1},
 	}
 	for _, s := range steps {
-		if got := rateStep(s.configured, s.ceiling, s.target); got != s.want {
-			t.Errorf("rateStep(%v, %v, %v) = %v, want %v", s.configured, s.ceiling, s.target, got, s.want)
+		if got := rateStep(s.configured, s.ceiling, s.start); got != s.want {
+			t.Errorf("rateStep(%v, %v, %v) = %v, want %v", s.configured, s.ceiling, s.start, got, s.want)
+		}
+	}
+}
+
+// After any presses of +, presses of - lead back to the starting rate,
+// whatever the step and ceiling: the ladder has a rung there. As many
+// presses of - as there were of + that changed the rate reach it.
+func TestRateKeysReturnToTheStart(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ start, step, ceiling float64 }{
+		{20, 50, 500}, {10, 50, 500}, {7, 5, 50}, {50, 5, 0}, {0.3, 0.1, 0}, {33.3, 6, 60}, {59, 6, 60},
+	}
+	for _, tc := range cases {
+		for ups := 1; ups <= 12; ups++ {
+			r, moved := tc.start, 0
+			for range ups {
+				next := nextRate(r, tc.start, tc.step, tc.ceiling, 1)
+				if next != r {
+					moved++
+				}
+				r = next
+			}
+			for range moved {
+				r = nextRate(r, tc.start, tc.step, tc.ceiling, -1)
+			}
+			if r != tc.start {
+				t.Errorf("start %v, step %v, ceiling %v: %d × + (%d moved) then %d × - = %v, want the start",
+					tc.start, tc.step, tc.ceiling, ups, moved, moved, r)
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,8 +46,10 @@ type Options struct {
 	// the shell's scrollback is left as it was.
 	AltScreen bool
 	// RateStep is how much + and - change the target rate, per second;
-	// zero means a tenth of the ceiling (or of the target rate when there
-	// is no ceiling).
+	// zero means a tenth of the ceiling (or of the starting rate when there
+	// is no ceiling). The rates they reach are the starting rate plus or
+	// minus whole steps, so - returns to the starting rate: the first
+	// target rate the dashboard saw of the run.
 	RateStep float64
 	// Input and Output replace the terminal for Run; nil means stdin and
 	// stdout.
@@ -100,16 +103,26 @@ type Model struct {
 	// notice is the status bar message; noticeErr marks it an error.
 	notice    string
 	noticeErr bool
-	// confirming is set while the kill prompt waits for y or n.
-	confirming bool
+	// confirming is set while the kill prompt waits for y or n;
+	// confirmMirror makes it the prompt to stop mirroring (shadow tab)
+	// rather than to kill the load.
+	confirming    bool
+	confirmMirror bool
 
-	// paused, rate and tuning are the instance's state as the dashboard
-	// believes it: from the latest snapshot, or from the controls not yet
-	// done. tuning is the proxy's sample share and routes, nil when the
-	// snapshot does not report them.
-	paused bool
-	rate   float64
-	tuning *Tuning
+	// paused (the load), mirrorPaused (the proxy's mirroring), rate and
+	// tuning are the instance's state as the dashboard believes it: from
+	// the latest snapshot, or from the controls not yet done. tuning is
+	// the proxy's sample share and routes, nil when the snapshot does not
+	// report them.
+	paused       bool
+	mirrorPaused bool
+	rate         float64
+	tuning       *Tuning
+	// start is the run's starting rate, the rung of the rate keys' ladder
+	// they return to: the first positive target rate seen of the run
+	// named startRun.
+	start    float64
+	startRun string
 	// queue holds pause, resume, rate, sample and route controls waiting
 	// for the one in flight (busy): they run one at a time, in the order
 	// pressed, so the instance ends in the state the dashboard shows. A
@@ -230,6 +243,7 @@ func (m *Model) receive(msg snapshotMsg) tea.Cmd {
 	}
 	if s.Synth != nil {
 		m.synth.SetSnapshot(s.Time, *s.Synth)
+		m.noteStart(s.Synth)
 	}
 	switch {
 	case m.tab == tabShadow && s.Shadow == nil && s.Synth != nil:
@@ -244,10 +258,22 @@ func (m *Model) receive(msg snapshotMsg) tea.Cmd {
 	return pollAfter(m.opts.Interval)
 }
 
-// believeSnapshot takes the latest snapshot's pause state, rate and
+// noteStart remembers the run's starting rate: the first positive target
+// rate seen, again for each new run.
+func (m *Model) noteStart(s *SynthSnapshot) {
+	if s.RunID != m.startRun {
+		m.start, m.startRun = 0, s.RunID
+	}
+	if m.start == 0 && s.TargetRate > 0 && !math.IsInf(s.TargetRate, 1) {
+		m.start = s.TargetRate
+	}
+}
+
+// believeSnapshot takes the latest snapshot's pause states, rate and
 // tuning as the instance's.
 func (m *Model) believeSnapshot() {
-	m.paused = m.loadPaused()
+	m.paused = m.snap.Synth != nil && m.snap.Synth.Paused
+	m.mirrorPaused = m.snap.Shadow != nil && m.snap.Shadow.Paused
 	if m.snap.Synth != nil {
 		m.rate = m.snap.Synth.TargetRate
 	}
@@ -255,15 +281,6 @@ func (m *Model) believeSnapshot() {
 	if m.snap.Shadow != nil {
 		m.tuning = m.snap.Shadow.Tuning.clone()
 	}
-}
-
-// loadPaused reports whether the snapshot says the load is paused: the
-// runner's state when there is a runner, else the proxy's.
-func (m *Model) loadPaused() bool {
-	if m.snap.Synth != nil {
-		return m.snap.Synth.Paused
-	}
-	return m.snap.Shadow != nil && m.snap.Shadow.Paused
 }
 
 // controlling reports whether controls are in flight or queued, during
@@ -296,13 +313,13 @@ func (m *Model) next() tea.Cmd {
 // controlled applies a Controller result and starts the next control.
 func (m *Model) controlled(msg controlMsg) tea.Cmd {
 	var cmd tea.Cmd
-	if msg.act != actKill {
+	if msg.queued() {
 		m.busy = false
 		m.settledSeq = m.fetchSeq
 		cmd = m.next()
 	}
 	if msg.err != nil {
-		m.setNotice(msg.act.String()+" failed: "+msg.err.Error(), true)
+		m.setNotice(msg.name()+" failed: "+msg.err.Error(), true)
 		if !m.controlling() {
 			m.believeSnapshot()
 			m.shadow.SetTuning(m.tuning)
@@ -358,11 +375,25 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 		switch {
 		case msg.Type == tea.KeyCtrlC:
 			return tea.Quit
+		case key.Matches(msg, k.Confirm) && m.confirmMirror:
+			// Stopping mirroring is a pause that the queue keeps in
+			// order with the other controls of the proxy.
+			m.confirming = false
+			m.mirrorPaused = true
+			m.setNotice("stopping mirroring…", false)
+			return m.enqueue(controlReq{act: actKill, mirror: true})
 		case key.Matches(msg, k.Confirm):
 			m.confirming = false
-			m.queue = nil // nothing queued matters after a kill
+			// No control of the load queued matters after a kill; those
+			// of a proxy (shadow demo's) still do.
+			m.queue = slices.DeleteFunc(m.queue, func(r controlReq) bool {
+				return !r.mirror && (r.act == actPause || r.act == actResume || r.act == actSetRate)
+			})
 			m.setNotice("killing…", false)
 			return control(m.opts.Controller, controlReq{act: actKill})
+		case key.Matches(msg, k.Cancel) && m.confirmMirror:
+			m.confirming = false
+			m.setNotice("stop cancelled: mirroring goes on", false)
 		case key.Matches(msg, k.Cancel):
 			m.confirming = false
 			m.setNotice("kill cancelled", false)
@@ -380,8 +411,10 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 			m.tab = 1 - m.tab
 		}
 		return nil
-	case key.Matches(msg, k.Pause, k.RateUp, k.RateDown, k.Kill):
-		return m.controlKey(msg)
+	case key.Matches(msg, k.Pause, k.Kill):
+		return m.pauseOrKill(key.Matches(msg, k.Kill))
+	case key.Matches(msg, k.RateUp, k.RateDown):
+		return m.rateKey(key.Matches(msg, k.RateUp))
 	case key.Matches(msg, k.SampleUp, k.SampleDown):
 		return m.sampleKey(msg)
 	case m.tab == tabShadow && m.shadow.Page() == PageRoutes && key.Matches(msg, m.shadow.routes.KeyMap.Switch):
@@ -399,38 +432,74 @@ func (m *Model) key(msg tea.KeyMsg) tea.Cmd {
 	return cmd
 }
 
-// controlKey handles pause, rate and kill keys.
-func (m *Model) controlKey(msg tea.KeyMsg) tea.Cmd {
+// pauseOrKill handles p (kill false) and k: on the shadow tab they act
+// on the proxy's mirroring, elsewhere on the load.
+func (m *Model) pauseOrKill(kill bool) tea.Cmd {
+	mirror, why := m.pauseTarget()
+	if why != "" {
+		m.setNotice(why, true)
+		return nil
+	}
+	if kill {
+		m.confirming, m.confirmMirror = true, mirror
+		return nil
+	}
+	paused := &m.paused
+	if mirror {
+		paused = &m.mirrorPaused
+	}
+	act := actPause
+	if *paused {
+		act = actResume
+	}
+	*paused = !*paused
+	return m.enqueue(controlReq{act: act, mirror: mirror})
+}
+
+// pauseTarget says what p and k act on now: the proxy's mirroring
+// (mirror) on the shadow tab, else the load; why says why they cannot,
+// empty when they can.
+func (m *Model) pauseTarget() (mirror bool, why string) {
 	c := m.opts.Controller
-	if c == nil {
+	_, hasMirror := c.(MirrorController)
+	switch {
+	case c == nil:
+		return false, "read-only: this dashboard has no controls"
+	case m.onShadowTab() && m.snap.Synth != nil && !hasMirror:
+		// The Controller steers the load; the proxy is out of its reach.
+		return true, "mirroring cannot be paused from here: p and k on the synth tab act on the load"
+	case m.onShadowTab():
+		return true, ""
+	case m.snap.Synth != nil:
+		return false, ""
+	}
+	return false, "nothing to control yet: no snapshot has come"
+}
+
+// onShadowTab reports whether the proxy's view is shown.
+func (m *Model) onShadowTab() bool { return m.tab == tabShadow && m.snap.Shadow != nil }
+
+// rateKey handles + (up) and -: they change the load's target rate, from
+// the synth tab.
+func (m *Model) rateKey(up bool) tea.Cmd {
+	s := m.snap.Synth
+	switch {
+	case m.opts.Controller == nil:
 		m.setNotice("read-only: this dashboard has no controls", true)
 		return nil
-	}
-	k := m.keys
-	switch {
-	case key.Matches(msg, k.Kill):
-		m.confirming = true
-		m.setNotice("", false)
-		return nil
-	case key.Matches(msg, k.Pause):
-		act := actPause
-		if m.paused {
-			act = actResume
-		}
-		m.paused = !m.paused
-		return m.enqueue(controlReq{act: act})
-	}
-	s := m.snap.Synth
-	if s == nil {
+	case s == nil:
 		m.setNotice("no rate to change: no synthetic load runs", true)
 		return nil
+	case m.onShadowTab():
+		m.setNotice("the rate is the synthetic load's: press tab for the synth view to change it", true)
+		return nil
 	}
-	dir := 1
-	if key.Matches(msg, k.RateDown) {
-		dir = -1
+	dir := -1
+	if up {
+		dir = 1
 	}
-	step := rateStep(m.opts.RateStep, s.Ceiling, m.rate)
-	m.rate = nextRate(m.rate, step, s.Ceiling, dir)
+	step := rateStep(m.opts.RateStep, s.Ceiling, m.start)
+	m.rate = nextRate(m.rate, m.start, step, s.Ceiling, dir)
 	return m.enqueue(controlReq{act: actSetRate, value: m.rate})
 }
 
@@ -440,9 +509,15 @@ func (m *Model) bodyHeight() int {
 	return max(m.height-2-lipgloss.Height(m.helpView()), 0)
 }
 
-// helpView renders the help for the keys that work now, cut to the width.
+// helpView renders the help for the keys that work now, and with all keys
+// the legend of the columns shown, cut to the width.
 func (m *Model) helpView() string {
 	h := m.help.View(m.helpKeys())
+	if m.help.ShowAll && m.have && m.onShadowTab() {
+		for _, l := range m.shadow.Legend() {
+			h += "\n" + m.styles.Muted.Render(l)
+		}
+	}
 	return fit(h, m.width, lipgloss.Height(h))
 }
 
@@ -472,7 +547,10 @@ func (m Model) View() string {
 	}, "\n")
 }
 
-// header renders the title, the tabs and the load's state.
+// header renders the title and the tabs on the left, and on the right
+// the proxy's listen address and uptime, what is paused, and read-only.
+// When room runs short the listen label gives way first, then the uptime,
+// then the address; what is paused and read-only never do.
 func (m Model) header() string {
 	st := m.styles
 	parts := []string{st.Title.Render(oneLine(m.opts.Title))}
@@ -492,19 +570,65 @@ func (m Model) header() string {
 		parts = append(parts, st.Muted.Render("synth"))
 	}
 	left := strings.Join(parts, " ")
-	var right []string
-	if m.have && m.paused {
-		right = append(right, st.Warn.Render("PAUSED"))
+	sep := st.Muted.Render(" · ")
+
+	var keep []string
+	if p := m.pausedText(); p != "" {
+		keep = append(keep, st.Warn.Render(p))
 	}
 	if m.opts.Controller == nil {
-		right = append(right, st.Muted.Render("read-only"))
+		keep = append(keep, st.Muted.Render("read-only"))
 	}
-	r := strings.Join(right, " ")
-	gap := m.width - ansi.StringWidth(left) - ansi.StringWidth(r)
-	if gap < 1 {
+	must := strings.Join(keep, sep)
+	if lw, mw := ansi.StringWidth(left), ansi.StringWidth(must); mw > 0 && lw+1+mw > m.width {
+		if m.width-mw-1 < 1 {
+			return truncate(must, m.width)
+		}
+		left = truncate(left, m.width-mw-1)
+		return left + strings.Repeat(" ", m.width-ansi.StringWidth(left)-mw) + must
+	}
+
+	var right [][]string
+	listen, up := -1, -1
+	if sh := m.snap.Shadow; sh != nil && sh.Listen != "" {
+		addr := oneLine(sh.Listen)
+		listen = len(right)
+		right = append(right, []string{st.Label.Render("listen ") + addr, addr, ""})
+	}
+	if sh := m.snap.Shadow; sh != nil && !sh.Started.IsZero() {
+		up = len(right)
+		right = append(right, []string{st.Label.Render("up ") + fmtSpan(m.snap.Time.Sub(sh.Started)), ""})
+	}
+	for _, k := range keep {
+		right = append(right, []string{k})
+	}
+	lw := ansi.StringWidth(left)
+	if lw >= m.width {
 		return truncate(left, m.width)
 	}
-	return left + strings.Repeat(" ", gap) + r
+	r := shrinkLine(right, []int{listen, up, listen}, sep, m.width-lw-1)
+	return left + strings.Repeat(" ", m.width-lw-ansi.StringWidth(r)) + r
+}
+
+// pausedText says what the dashboard believes is paused, for the header:
+// the load, the proxy's mirroring, or both (named when both are shown).
+func (m Model) pausedText() string {
+	if !m.have {
+		return ""
+	}
+	load := m.snap.Synth != nil && m.paused
+	mirror := m.snap.Shadow != nil && m.mirrorPaused
+	switch {
+	case load && mirror:
+		return "LOAD & MIRRORING PAUSED"
+	case mirror:
+		return "MIRRORING PAUSED"
+	case load && m.snap.Shadow != nil:
+		return "LOAD PAUSED"
+	case load:
+		return "PAUSED"
+	}
+	return ""
 }
 
 // statusLine renders the kill prompt, source errors, the latest notice and
@@ -513,7 +637,11 @@ func (m Model) statusLine() string {
 	st := m.styles
 	var parts []string
 	if m.confirming {
-		parts = append(parts, st.Prompt.Render(" kill the run now? y/n "))
+		q := " kill the run now? y/n "
+		if m.confirmMirror {
+			q = " stop mirroring now? y/n (the proxy keeps serving) "
+		}
+		parts = append(parts, st.Prompt.Render(q))
 	}
 	if m.srcErr != nil {
 		// How stale the data is comes first: the error may be long.
@@ -557,14 +685,29 @@ func (m Model) helpKeys() helpKeys {
 	}
 	controls := []key.Binding{}
 	if m.opts.Controller != nil {
-		controls = append(controls, k.Pause)
-		if m.snap.Synth != nil {
+		mirror, why := m.pauseTarget()
+		pause, kill := k.Pause, k.Kill
+		switch {
+		case why != "":
+		case mirror && m.mirrorPaused:
+			pause.SetHelp("p", "resume mirroring")
+			kill.SetHelp("k", "stop mirroring")
+		case mirror:
+			pause.SetHelp("p", "pause mirroring")
+			kill.SetHelp("k", "stop mirroring")
+		}
+		if why == "" {
+			controls = append(controls, pause)
+		}
+		if m.snap.Synth != nil && !m.onShadowTab() {
 			controls = append(controls, k.RateUp, k.RateDown)
 		}
 		if m.canTune() {
 			controls = append(controls, k.SampleDown, k.SampleUp)
 		}
-		controls = append(controls, k.Kill)
+		if why == "" {
+			controls = append(controls, kill)
+		}
 	}
 	short := append(append(append(append([]key.Binding{}, view...), global...), controls...), k.Help, k.Quit)
 	full := [][]key.Binding{

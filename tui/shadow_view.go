@@ -266,6 +266,21 @@ func (v *ShadowView) open() string {
 	return ""
 }
 
+// Legend explains the columns of the page shown, a line each, for the
+// full help; nil when they need no words.
+func (v ShadowView) Legend() []string {
+	switch v.page {
+	case PageEndpoints:
+		return []string{"NOISY FIELDS: fields primary and secondary differ on too: noise, not counted"}
+	case PageFields:
+		return []string{
+			"CAND DIFFS: pairs where the candidate's value differs from the primary's",
+			"SEC DIFFS: pairs where the secondary's differs from the primary's (noise)",
+		}
+	}
+	return nil
+}
+
 // HelpKeys returns the keys that work on the page shown, for the help bar.
 func (v ShadowView) HelpKeys() []key.Binding {
 	switch v.page {
@@ -310,7 +325,8 @@ func (v ShadowView) View() string {
 	return strings.Join(parts, "\n")
 }
 
-// stateLine renders the upstreams, uptime and verdict.
+// stateLine renders the verdict and the upstreams (the header shows the
+// uptime).
 func (v ShadowView) stateLine() string {
 	st, s := v.styles, v.snap
 	sep := st.Muted.Render(" · ")
@@ -320,9 +336,6 @@ func (v ShadowView) stateLine() string {
 	}
 	if s.Secondary != "" {
 		parts = append(parts, st.Label.Render("secondary ")+oneLine(s.Secondary))
-	}
-	if !s.Started.IsZero() {
-		parts = append(parts, st.Label.Render("up ")+fmtSpan(v.at.Sub(s.Started)))
 	}
 	verdict := st.Muted.Render("verdict pending")
 	switch s.Verdict {
@@ -342,7 +355,10 @@ func (v ShadowView) stateLine() string {
 	return truncate(verdict+sep+line, v.width)
 }
 
-// counterLine renders the traffic counters and rates.
+// counterLine renders the traffic counters and rates. On a narrow
+// terminal the skipped and compared counts give way first, then the
+// mirrored count (its rate stays) and the timeouts: candidate errors and
+// the queue stay in sight.
 func (v ShadowView) counterLine() string {
 	st, s := v.styles, v.snap
 	rate := func(c *counterRate) string {
@@ -352,33 +368,33 @@ func (v ShadowView) counterLine() string {
 		return "-"
 	}
 	kv := func(label, value string) string { return st.Label.Render(label+" ") + value }
-	parts := []string{
-		kv("req", rate(&v.reqRate)),
-		kv("mirrored", fmtCount(s.Mirrored)+" ("+rate(&v.mirrRate)+")"),
-		kv("compared", fmtCount(s.Compared)),
+	dropped := []string{kv("dropped", "0")}
+	if s.Dropped > 0 {
+		dropped = []string{st.Warn.Render("dropped " + fmtCount(s.Dropped))}
 	}
-	warnIf := func(label string, n uint64) string {
-		if n > 0 {
-			return st.Warn.Render(label + " " + fmtCount(n))
-		}
-		return kv(label, "0")
-	}
-	parts = append(parts,
-		warnIf("dropped", s.Dropped),
-		kv("skipped", fmtCount(s.Skipped)),
-	)
-	errs := kv("cand err", "0")
+	errs := []string{kv("cand err", "0")}
 	if s.CandidateErrors > 0 {
-		errs = st.Bad.Render("cand err " + fmtCount(s.CandidateErrors) + " (" + fmtCount(s.CandidateTimeouts) + " timeouts)")
+		n := "cand err " + fmtCount(s.CandidateErrors)
+		errs = []string{st.Bad.Render(n + " (" + fmtCount(s.CandidateTimeouts) + " timeouts)"), st.Bad.Render(n)}
 	}
-	parts = append(parts, errs)
+	const (
+		mirrored = 1
+		compared = 2
+		skipped  = 4
+		candErr  = 5
+	)
+	parts := [][]string{
+		{kv("req", rate(&v.reqRate))},
+		mirrored: {kv("mirrored", fmtCount(s.Mirrored)+" ("+rate(&v.mirrRate)+")"), kv("mirrored", rate(&v.mirrRate))},
+		compared: {kv("compared", fmtCount(s.Compared)), ""},
+		dropped,
+		skipped: {kv("skipped", fmtCount(s.Skipped)), ""},
+		candErr: errs,
+	}
 	if s.QueueSize > 0 {
-		parts = append(parts, kv("queue", strconv.Itoa(s.QueueDepth)+"/"+strconv.Itoa(s.QueueSize)))
+		parts = append(parts, []string{kv("queue", strconv.Itoa(s.QueueDepth)+"/"+strconv.Itoa(s.QueueSize))})
 	}
-	if s.Paused {
-		parts = append([]string{st.Warn.Render("MIRRORING PAUSED")}, parts...)
-	}
-	return truncate(strings.Join(parts, st.Muted.Render(" · ")), v.width)
+	return shrinkLine(parts, []int{skipped, compared, mirrored, candErr}, st.Muted.Render(" · "), v.width)
 }
 
 // tuningLine renders the sample share and the routes switched off.

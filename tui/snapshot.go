@@ -30,7 +30,11 @@ type ShadowSnapshot struct {
 	Primary   string `json:"primary"`
 	Candidate string `json:"candidate"`
 	Secondary string `json:"secondary,omitempty"`
-	// Started is when the proxy started.
+	// Listen is the address the proxy serves clients on, for display;
+	// empty when the producer does not say.
+	Listen string `json:"listen,omitempty"`
+	// Started is when the proxy started; the dashboard's header shows the
+	// uptime from it.
 	Started time.Time `json:"started"`
 	// Verdict is the judgement so far: "pass", "fail", or "" when there is
 	// not enough traffic yet.

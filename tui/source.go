@@ -28,14 +28,15 @@ func (f SourceFunc) Snapshot(ctx context.Context) (Snapshot, error) { return f(c
 // method is called from a background goroutine; an error is shown in the
 // status bar.
 type Controller interface {
-	// Pause stops starting new load (journeys, or mirroring); Resume
-	// starts again.
+	// Pause stops starting new load (journeys, or mirroring when the
+	// instance is a proxy); Resume starts again.
 	Pause() error
 	Resume() error
 	// SetRate sets the target rate in journey starts per second and
 	// returns the rate the instance applied.
 	SetRate(perSecond float64) (applied float64, err error)
-	// Kill stops the run at once.
+	// Kill stops the run at once (a proxy: stops mirroring at once, and
+	// keeps serving).
 	Kill() error
 }
 
@@ -52,6 +53,27 @@ type Tuner interface {
 	// SetRouteDisabled turns mirroring off (disabled) or back on for the
 	// configured route named name.
 	SetRouteDisabled(name string, disabled bool) error
+}
+
+// MirrorController is what a Controller also implements when the load it
+// steers is not the proxy's mirroring, as in shadow demo, where the
+// Controller steers the synthetic load sent through the proxy. The shadow
+// tab's pause and kill keys then act on the proxy's mirroring through it,
+// and the synth tab's on the load through the Controller. Without it, a
+// dashboard that shows both a proxy and a load refuses pause and kill on
+// the shadow tab; one that shows only a proxy sends them to the
+// Controller, which is then the proxy's. The proxy keeps serving every
+// request whatever is paused or stopped. Like the Controller's, its
+// methods are called from a background goroutine and an error is shown in
+// the status bar.
+type MirrorController interface {
+	// PauseMirroring stops copying requests to the candidate and
+	// secondary; ResumeMirroring starts again.
+	PauseMirroring() error
+	ResumeMirroring() error
+	// StopMirroring is the candidate's kill switch: it stops mirroring at
+	// once (ResumeMirroring starts it again).
+	StopMirroring() error
 }
 
 // fetchTimeout bounds one Source call, so a hung remote instance shows up

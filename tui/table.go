@@ -35,10 +35,11 @@ func styledCell(s string, st lipgloss.Style) cell { return cell{text: s, style: 
 const minFlex = 12
 
 // marker prefixes the row under the cursor, so the selection shows without
-// colour too.
+// colour too; markerWidth is its width in cells (not bytes: ▸ takes three).
 const (
-	marker   = "▸ "
-	noMarker = "  "
+	marker      = "▸ "
+	noMarker    = "  "
+	markerWidth = 2
 )
 
 // table renders rows under a header, scrolled to keep a cursor visible.
@@ -86,7 +87,7 @@ func (t *table) follow(cursor, n int) {
 func (t *table) layout() ([]column, []int, []int) {
 	avail := t.width
 	if t.selectable {
-		avail -= len(marker)
+		avail -= markerWidth
 	}
 	cols := make([]column, 0, len(t.cols))
 	idx := make([]int, 0, len(t.cols))

@@ -72,6 +72,8 @@ func (m *Model) cannotTune() string {
 		return "read-only: this dashboard has no controls"
 	case m.snap.Shadow == nil:
 		return "no sample to change: no proxy runs"
+	case !m.onShadowTab():
+		return "the sample is the proxy's: press tab for the shadow view to change it"
 	case m.tuning == nil:
 		return "this proxy does not report its sample and routes, so they cannot be changed from here"
 	case !isTuner:

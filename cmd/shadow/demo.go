@@ -151,8 +151,8 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 		snap.Synth = dash.Synth(runner.Snapshot(), duration) // 0: until stopped
 		return snap, nil
 	})
-	// The dashboard steers the load; sample and route tuning reach the proxy.
-	ctl := dash.Tuned{Controller: dash.RunnerControl{Runner: runner}, Tuner: proxyControl{s.proxy}}
+	// The synth tab's keys steer the load, the shadow tab's the proxy.
+	ctl := dash.Tuned{Controller: dash.RunnerControl{Runner: runner}, Proxy: proxyControl{s.proxy}}
 	rep, err := s.run(ctx, src, ctl, out)
 	if err != nil {
 		return err

@@ -77,7 +77,7 @@ func (s *session) URL() string { return "http://" + s.ln.Addr().String() }
 
 // snapshot is the run's state for the dashboard and the admin endpoint.
 func (s *session) snapshot() tui.Snapshot {
-	u := dash.Upstreams{Primary: s.cfg.Primary, Candidate: s.cfg.Candidate, Secondary: s.cfg.Secondary, Started: s.started}
+	u := dash.Upstreams{Primary: s.cfg.Primary, Candidate: s.cfg.Candidate, Secondary: s.cfg.Secondary, Listen: s.ln.Addr().String(), Started: s.started}
 	set := s.proxy.Settings()
 	sh := dash.Shadow(u, s.proxy.Stats(), set.Paused, s.engine.Report())
 	sh.Tuning = dash.Tuning(set)

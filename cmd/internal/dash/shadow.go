@@ -12,10 +12,14 @@ import (
 // small however many fields differ.
 const MaxExemplars = 12
 
-// Upstreams names where a parallel run sends traffic, for display.
+// Upstreams names where a parallel run sends traffic, for display, and
+// where and since when it serves.
 type Upstreams struct {
 	Primary, Candidate, Secondary string
-	Started                       time.Time
+	// Listen is the address the proxy serves clients on; Started when it
+	// started.
+	Listen  string
+	Started time.Time
 }
 
 // Shadow builds the dashboard's view of a parallel run.
@@ -28,6 +32,7 @@ func Shadow(u Upstreams, st mirror.Stats, paused bool, rep *compare.Report) *tui
 		Primary:           u.Primary,
 		Candidate:         u.Candidate,
 		Secondary:         u.Secondary,
+		Listen:            u.Listen,
 		Started:           u.Started,
 		Received:          st.Received,
 		Mirrored:          st.Mirrored,

@@ -26,23 +26,43 @@ func Tuning(s mirror.Settings) *tui.Tuning {
 	return t
 }
 
-// Tuned is a Controller that also tunes a proxy: its Controller steers
-// the instance (pause, rate, kill: in shadow demo, the synthetic load)
-// and Tuner changes the proxy's sample share and route switches, for the
-// dashboard's keys and /control alike.
-type Tuned struct {
-	Controller
-	// Tuner changes the proxy's mirroring.
-	Tuner admin.Tuner
+// Proxy is what a proxy's own control does: pause, resume and kill
+// switch its mirroring (it never stops serving), and tune it.
+type Proxy interface {
+	Pause() error
+	Resume() error
+	Kill() error
+	admin.Tuner
 }
 
+// Tuned steers a load sent through a proxy (shadow demo) together with the
+// proxy: its Controller steers the load (pause, rate, kill), for the
+// dashboard's synth tab and /control, and Proxy steers the proxy's
+// mirroring, for the dashboard's shadow tab (pause, resume and stop) and
+// the sample share and route switches of its keys and /control.
+type Tuned struct {
+	Controller
+	// Proxy pauses, resumes, stops and tunes the proxy's mirroring.
+	Proxy Proxy
+}
+
+// PauseMirroring pauses the proxy's mirroring; the proxy keeps serving.
+func (t Tuned) PauseMirroring() error { return t.Proxy.Pause() }
+
+// ResumeMirroring starts the proxy's mirroring again.
+func (t Tuned) ResumeMirroring() error { return t.Proxy.Resume() }
+
+// StopMirroring is the candidate's kill switch: the proxy stops mirroring
+// at once and keeps serving.
+func (t Tuned) StopMirroring() error { return t.Proxy.Kill() }
+
 // SetSamplePercent sets the share of eligible requests the proxy mirrors.
-func (t Tuned) SetSamplePercent(percent float64) error { return t.Tuner.SetSamplePercent(percent) }
+func (t Tuned) SetSamplePercent(percent float64) error { return t.Proxy.SetSamplePercent(percent) }
 
 // SetRouteDisabled turns the proxy's mirroring of the named route off or
 // back on.
 func (t Tuned) SetRouteDisabled(name string, disabled bool) error {
-	return t.Tuner.SetRouteDisabled(name, disabled)
+	return t.Proxy.SetRouteDisabled(name, disabled)
 }
 
 // SetSamplePercent asks the instance to mirror percent of its eligible
@@ -59,8 +79,9 @@ func (r Remote) SetRouteDisabled(name string, disabled bool) error {
 }
 
 var (
-	_ tui.Tuner   = Remote{}
-	_ admin.Tuner = Remote{}
-	_ tui.Tuner   = Tuned{}
-	_ admin.Tuner = Tuned{}
+	_ tui.Tuner            = Remote{}
+	_ admin.Tuner          = Remote{}
+	_ tui.Tuner            = Tuned{}
+	_ tui.MirrorController = Tuned{}
+	_ admin.Tuner          = Tuned{}
 )

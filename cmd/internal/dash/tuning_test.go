@@ -126,19 +126,24 @@ func TestRemoteTunes(t *testing.T) {
 	}
 }
 
-// Tuned steers the load with its Controller and the proxy with its Tuner.
-func TestTunedSplitsControlAndTuning(t *testing.T) {
+// Tuned steers the load with its Controller and the proxy's mirroring
+// (pause, resume, stop, sample, routes) with its Proxy.
+func TestTunedSplitsLoadAndMirroring(t *testing.T) {
 	t.Parallel()
 	load, proxy := &fakeInstance{}, &fakeInstance{}
-	c := Tuned{Controller: load, Tuner: fakeTuner{proxy}}
+	c := Tuned{Controller: load, Proxy: fakeTuner{proxy}}
 	c.Pause()
 	c.SetRate(5)
+	c.Kill()
+	c.PauseMirroring()
+	c.ResumeMirroring()
+	c.StopMirroring()
 	c.SetSamplePercent(40)
 	c.SetRouteDisabled("orders", false)
-	if got, want := load.Calls(), []string{"pause", "rate 5"}; !slices.Equal(got, want) {
+	if got, want := load.Calls(), []string{"pause", "rate 5", "kill"}; !slices.Equal(got, want) {
 		t.Errorf("the load saw %q, want %q", got, want)
 	}
-	if got, want := proxy.Calls(), []string{"sample 40", "route orders disabled=false"}; !slices.Equal(got, want) {
+	if got, want := proxy.Calls(), []string{"pause", "resume", "kill", "sample 40", "route orders disabled=false"}; !slices.Equal(got, want) {
 		t.Errorf("the proxy saw %q, want %q", got, want)
 	}
 }

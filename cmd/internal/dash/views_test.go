@@ -33,9 +33,9 @@ func TestShadowView(t *testing.T) {
 			},
 		}},
 	}
-	got := Shadow(Upstreams{Primary: "p", Candidate: "c", Started: started}, st, true, rep)
+	got := Shadow(Upstreams{Primary: "p", Candidate: "c", Listen: "127.0.0.1:8080", Started: started}, st, true, rep)
 	want := &tui.ShadowSnapshot{
-		Primary: "p", Candidate: "c", Started: started, Verdict: "fail", Reasons: rep.Reasons,
+		Primary: "p", Candidate: "c", Listen: "127.0.0.1:8080", Started: started, Verdict: "fail", Reasons: rep.Reasons,
 		Received: 100, Mirrored: 90, Compared: 88, Dropped: 2, Skipped: 8, CandidateErrors: 1,
 		QueueDepth: 4, QueueSize: 1024, Paused: true,
 		PrimaryP99: 1500 * time.Microsecond, CandidateP99: 3 * time.Millisecond,
