@@ -66,7 +66,7 @@ and what v2 changed are printed at the end.`,
 				defer cancel()
 			}
 			// The dashboard owns the terminal: only warnings by default.
-			logger, err := cfg.Log.Logger(cmd.ErrOrStderr(), slog.LevelWarn)
+			logger, err := cfg.Log.Logger(dash.TerminalLog(cmd.ErrOrStderr()), slog.LevelWarn)
 			if err != nil {
 				return cli.ConfigError(err)
 			}

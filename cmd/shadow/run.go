@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/cmd/internal/dash"
 
 	"github.com/spf13/cobra"
 
@@ -36,7 +37,7 @@ pipeline can gate on it.`,
 			if printed, err := cli.PrintConfig(cmd, cfg); printed {
 				return err
 			}
-			logger, err := cfg.Log.Logger(cmd.ErrOrStderr(), slog.LevelInfo)
+			logger, err := cfg.Log.Logger(dash.TerminalLog(cmd.ErrOrStderr()), slog.LevelInfo)
 			if err != nil {
 				return cli.ConfigError(err)
 			}

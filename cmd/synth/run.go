@@ -58,7 +58,7 @@ func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io
 	if err != nil {
 		return cli.ConfigError(err)
 	}
-	logger, err := cfg.Log.Logger(stderr, slog.LevelInfo)
+	logger, err := cfg.Log.Logger(dash.TerminalLog(stderr), slog.LevelInfo)
 	if err != nil {
 		return cli.ConfigError(err)
 	}

@@ -39,7 +39,8 @@ type Display struct {
 }
 
 // Show shows the instance until ctx is done or the user quits the
-// dashboard.
+// dashboard. While the dashboard is shown, the lines of every TerminalLog
+// wait, and are written once it is gone.
 func (d Display) Show(ctx context.Context) error {
 	if d.Plain || !isTerminal(d.Out) {
 		return d.lines(ctx)
@@ -48,6 +49,8 @@ func (d Display) Show(ctx context.Context) error {
 	if d.Controller != nil {
 		opts.Controller = d.Controller
 	}
+	// Log lines written meanwhile would scroll the dashboard's screen.
+	defer holdLogs()()
 	return tui.Run(ctx, d.Source, opts)
 }
 
