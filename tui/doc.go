@@ -2,8 +2,10 @@
 // that shows a shadow proxy (diff rates per endpoint, drill-down into a
 // diff, primary against candidate latency) next to a synthetic runner
 // (target against achieved rate, step results, the guardrail), and sends
-// pause, rate and kill controls back, and the proxy's sample share and
-// route switches through a Controller that is also a Tuner.
+// pause, rate and kill controls back, the proxy's sample share and route
+// switches through a Controller that is also a Tuner, and, when the load
+// is not the proxy's (shadow demo), the shadow tab's pause and stop of
+// mirroring through one that is also a MirrorController.
 //
 // It holds no business logic and imports nothing else of understudy: it
 // renders its own plain view-model, Snapshot, which cmd fills from the

@@ -46,9 +46,9 @@ func DefaultShadowKeyMap() ShadowKeyMap {
 	}
 }
 
-// ShadowView shows a parallel run: a state line (upstreams, uptime,
-// verdict), counters with request rates derived from successive snapshots,
-// the sample share and the routes switched off (when the proxy reports
+// ShadowView shows a parallel run: a state line (verdict, upstreams),
+// counters with request rates derived from successive snapshots, the
+// sample share and the routes switched off (when the proxy reports
 // them), the endpoint table, and primary against candidate p99 over time.
 // Enter drills into an endpoint's fields and then into an exemplar; esc
 // goes back; r opens the proxy's routes.
@@ -378,18 +378,20 @@ func (v ShadowView) counterLine() string {
 		errs = []string{st.Bad.Render(n + " (" + fmtCount(s.CandidateTimeouts) + " timeouts)"), st.Bad.Render(n)}
 	}
 	const (
-		mirrored = 1
-		compared = 2
-		skipped  = 4
-		candErr  = 5
+		req = iota
+		mirrored
+		compared
+		droppedAt
+		skipped
+		candErr
 	)
 	parts := [][]string{
-		{kv("req", rate(&v.reqRate))},
-		mirrored: {kv("mirrored", fmtCount(s.Mirrored)+" ("+rate(&v.mirrRate)+")"), kv("mirrored", rate(&v.mirrRate))},
-		compared: {kv("compared", fmtCount(s.Compared)), ""},
-		dropped,
-		skipped: {kv("skipped", fmtCount(s.Skipped)), ""},
-		candErr: errs,
+		req:       {kv("req", rate(&v.reqRate))},
+		mirrored:  {kv("mirrored", fmtCount(s.Mirrored)+" ("+rate(&v.mirrRate)+")"), kv("mirrored", rate(&v.mirrRate))},
+		compared:  {kv("compared", fmtCount(s.Compared)), ""},
+		droppedAt: dropped,
+		skipped:   {kv("skipped", fmtCount(s.Skipped)), ""},
+		candErr:   errs,
 	}
 	if s.QueueSize > 0 {
 		parts = append(parts, []string{kv("queue", strconv.Itoa(s.QueueDepth)+"/"+strconv.Itoa(s.QueueSize))})
