@@ -44,7 +44,7 @@ type endpointAgg struct {
 type counters struct {
 	exchanges, pairs                                  int64
 	primaryErrors, candidateErrors, candidateTimeouts int64
-	truncated, secondary                              int64
+	truncated, tooLarge, secondary                    int64
 	hardDiffs, statusDiffs, headerDiffs               int64
 	// Pairs whose signature did not fit in sigs, judged on arrival.
 	overflowDiffs, overflowNoise int64
@@ -120,6 +120,9 @@ func (a *endpointAgg) record(res *Result, x *exchange.Exchange, e *Engine) {
 	a.candidateLat.Record(x.Candidate.Latency)
 	if res.Truncated {
 		a.c.truncated++
+	}
+	if res.TooLarge {
+		a.c.tooLarge++
 	}
 	maxFields := e.cfg.MaxFields
 	if res.hasSecond {

@@ -2,7 +2,9 @@ package compare
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/understudy-dev/understudy/exchange"
@@ -91,5 +93,29 @@ func BenchmarkReport(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		e.Report()
+	}
+}
+
+// BenchmarkWideJSON judges one pair of objects of 1,000 to 100,000 keys
+// (about 15 bytes each): with one value changed, and with every value's
+// type changed (the comparison stops at Budget.MaxDifferences). The cost
+// per field (ns/field) is to stay flat as the objects grow.
+func BenchmarkWideJSON(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		p := wideObject(n, false)
+		for _, tc := range []struct{ name, c string }{
+			{"one-changed", strings.Replace(p, `"k00000":0`, `"k00000":1`, 1)},
+			{"all-types-changed", wideObject(n, true)},
+		} {
+			b.Run(fmt.Sprintf("%s/fields=%d", tc.name, n), func(b *testing.B) {
+				e := mustEngine(b, Config{})
+				x := pairOf("GET", "/wide", answer(200, p), answer(200, tc.c))
+				b.SetBytes(int64(len(p) + len(tc.c)))
+				for b.Loop() {
+					e.Compare(x)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/field")
+			})
+		}
 	}
 }

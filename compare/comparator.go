@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"bytes"
 	"fmt"
 	"mime"
 	"strings"
@@ -10,32 +9,11 @@ import (
 // ComparatorKind names a way of comparing two bodies.
 type ComparatorKind string
 
-// The comparators. Automatic choice looks at each body's Content-Type
-// and, for JSON and XML, at its first bytes.
-const (
-	// AutoComparator picks per body: JSON for application/json, text/json
-	// and anything+json, or a body that starts with "{" or "["; XML for
-	// application/xml, text/xml and anything+xml, or a body that starts
-	// with "<?xml"; form for application/x-www-form-urlencoded; text for
-	// other UTF-8 bodies; binary for the rest. The empty kind means auto.
-	AutoComparator ComparatorKind = "auto"
-	// JSONComparator diffs bodies as JSON trees, field by field
-	// ("$.items[2].price").
-	JSONComparator ComparatorKind = "json"
-	// XMLComparator diffs bodies as XML element trees: element paths
-	// ("/order/items/item[2]/price"), attributes ("/order/@id") and text.
-	XMLComparator ComparatorKind = "xml"
-	// FormComparator diffs application/x-www-form-urlencoded bodies key by
-	// key ("form.qty"); a repeated key is a list ("form.tag[1]").
-	FormComparator ComparatorKind = "form"
-	// TextComparator compares bodies as text, with a short line diff.
-	TextComparator ComparatorKind = "text"
-	// BinaryComparator compares bodies byte for byte, reporting sizes and
-	// the first differing offset.
-	BinaryComparator ComparatorKind = "binary"
-)
-
-const comparatorList = "json, xml, form, text, binary or auto"
+// AutoComparator picks the comparator per body: the first structured
+// format that claims the body (JSON, then XML, then form; see the
+// constants of each), text for other UTF-8 bodies, binary for the rest.
+// The empty kind means auto too.
+const AutoComparator ComparatorKind = "auto"
 
 // ComparatorRule makes the bodies of one route compare with one
 // comparator, whatever their Content-Type: a service that answers XML
@@ -56,11 +34,10 @@ func (r ComparatorRule) validate() error {
 			return fmt.Errorf("Route: %w", err)
 		}
 	}
-	switch r.Kind {
-	case "", AutoComparator, JSONComparator, XMLComparator, FormComparator, TextComparator, BinaryComparator:
+	if r.Kind == "" || knownComparator(r.Kind) {
 		return nil
 	}
-	return fmt.Errorf("Kind: unknown comparator %q (want %s)", r.Kind, comparatorList)
+	return fmt.Errorf("Kind: unknown comparator %q (want %s or auto)", r.Kind, formatNames())
 }
 
 // comparatorRule is a compiled ComparatorRule.
@@ -96,24 +73,6 @@ func (e *Engine) comparatorFor(ep Endpoint) ComparatorKind {
 	return AutoComparator
 }
 
-// claims reports whether a body is to be compared with comparator k: it
-// was forced to k, or, with automatic choice, its Content-Type or first
-// bytes say so. Whether it also parses is the comparator's business.
-func (b *bodyView) claims(k ComparatorKind) bool {
-	if b.kind != AutoComparator {
-		return b.kind == k
-	}
-	switch k {
-	case JSONComparator:
-		return isJSONType(b.resp.Header.Get("Content-Type")) || looksJSON(b.body)
-	case XMLComparator:
-		return isXMLType(b.resp.Header.Get("Content-Type")) || looksXML(b.body)
-	case FormComparator:
-		return mediaType(b.resp.Header.Get("Content-Type")) == "application/x-www-form-urlencoded"
-	}
-	return false
-}
-
 // mediaType returns the lower-case media type of a Content-Type, even a
 // malformed one.
 func mediaType(ct string) string {
@@ -125,19 +84,4 @@ func mediaType(ct string) string {
 		mt = strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
 	}
 	return mt
-}
-
-// isXMLType reports whether a Content-Type names XML (application/xml,
-// text/xml, anything+xml).
-func isXMLType(ct string) bool {
-	mt := mediaType(ct)
-	return mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml")
-}
-
-// looksXML reports whether a body starts with an XML declaration
-// (after a byte order mark and white space).
-func looksXML(b []byte) bool {
-	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
-	b = bytes.TrimLeft(b, " \t\r\n")
-	return bytes.HasPrefix(b, []byte("<?xml"))
 }

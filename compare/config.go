@@ -70,6 +70,9 @@ type Config struct {
 	// templated as "{id}" (high-cardinality segments such as user names).
 	// 0 means DefaultMaxSegmentValues.
 	MaxSegmentValues int `json:"max_segment_values,omitempty" yaml:"max_segment_values,omitempty" mapstructure:"max_segment_values"`
+	// Budget bounds the work of comparing two bodies; past it an exchange
+	// is marked too large (see Budget). The zero value takes its defaults.
+	Budget Budget `json:"budget" yaml:"budget" mapstructure:"budget"`
 	// Verdict says when a report fails.
 	Verdict VerdictRule `json:"verdict" yaml:"verdict" mapstructure:"verdict"`
 	// Seed seeds the exemplar reservoir sampling so that a report built
@@ -212,6 +215,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Noise.validate(); err != nil {
 		return fmt.Errorf("compare config: Noise.%w", err)
+	}
+	if err := c.Budget.validate(); err != nil {
+		return fmt.Errorf("compare config: Budget.%w", err)
 	}
 	if err := c.Verdict.validate(); err != nil {
 		return fmt.Errorf("compare config: Verdict.%w", err)
@@ -373,6 +379,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxSegmentValues == 0 {
 		c.MaxSegmentValues = DefaultMaxSegmentValues
 	}
+	c.Budget = c.Budget.withDefaults()
 	if c.Verdict.MinPairs == 0 {
 		c.Verdict.MinPairs = DefaultMinPairs
 	}

@@ -1,46 +1,3 @@
-// Package compare judges the answers of a parallel run: for each exchange
-// it diffs the candidate's answer against the primary's (status, headers,
-// JSON bodies field by field with go-cmp, XML bodies element by element,
-// form bodies key by key, other bodies as text or bytes), learns from a
-// secondary which fields differ on their own (noise), and keeps
-// per-endpoint aggregates from which it writes JSON and Markdown reports
-// with a pass/fail verdict for a release pipeline.
-//
-// It works on exchange.Exchange values and does not depend on the proxy,
-// so recorded traffic can be judged offline.
-//
-// The rules, in short:
-//
-//   - Headers: compared by canonical name, values joined with ", ",
-//     Content-Type as a media type; DefaultIgnoreHeaders are skipped unless
-//     Config.ReplaceIgnoreHeaders.
-//   - Bodies: a Content-Encoding (gzip, deflate, br, zstd, or a list of
-//     them) is undone first, at most 8 MiB of it, so a change of
-//     compression alone shows only as a Content-Encoding header
-//     difference. The comparator is chosen per body (see AutoComparator)
-//     or forced per route (Config.Comparators). JSON bodies are decoded
-//     with numbers kept exact and diffed structurally ("$.items[2].price");
-//     XML bodies are diffed as element trees ("/order/items/item[2]/price",
-//     "/order/@id"; see xml.go for namespaces, text and order); form bodies
-//     key by key ("form.qty"). One structured side against a side that is
-//     not of that format is a type change at "body"; anything else
-//     compares as text (with a short line diff) or bytes.
-//   - Numbers compare as exact decimals: 1.10 equals 1.1 and 1e2 equals
-//     100, but 12345678901234567890 differs from 12345678901234567891, and
-//     1 against "1" is a type change.
-//   - Arrays compare index by index (an insertion shows as changes from
-//     that index on); use a Set or Sort normalizer for arrays whose order
-//     does not matter.
-//   - Truncated bodies are compared only as far as both sides were read;
-//     truncation can hide a difference but never invents one.
-//   - Noise: see NoiseConfig. Status and header differences are never
-//     noise. Diff counts in reports use the noise learned from all
-//     exchanges, whatever their order.
-//
-// Memory is bounded by Config: at most MaxEndpoints endpoints (each with
-// two latency histograms of about 60 KiB), MaxFields fields each, and
-// Exemplars exemplars per field holding at most three ExemplarBytes
-// excerpts (shared by the fields of one exchange).
 package compare
 
 import (
@@ -199,58 +156,60 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 		return res
 	}
 	res.Outcome = Compared
-	ns := e.normalizersFor(ep)
-	w := newWalker(ns)
-	text, hdr := textRewriter(ns), headerRewriter(ns)
-	rules := bodyRules{kind: e.comparatorFor(ep), w: w, ns: ns}
-	pv := newBodyView(&x.Primary, rules)
-	cv := newBodyView(&x.Candidate, rules)
-	res.primaryBody, res.candidateBody = pv.body, cv.body
-	pc := e.pair(&x.Primary, &x.Candidate, pv, cv, text, hdr)
-	res.Status, res.Headers, res.Body = pc.status, pc.headers, capList(pc.body, &res.Omitted)
-	res.Omitted += pc.omitted
-	res.fields, res.hard, res.Truncated = pc.fields, pc.hard(), pc.truncated
+	kind := e.comparatorFor(ep)
+	r := rules{kind: kind, formats: formatsFor(kind), ns: e.normalizersFor(ep), budget: e.cfg.Budget}
+	pb, cb := newBody(&x.Primary), newBody(&x.Candidate)
+	res.primaryBody, res.candidateBody = pb.content, cb.content
+	pc := e.pair(&x.Primary, &x.Candidate, &pb, &cb, &r)
+	res.Status, res.Headers, res.Body = pc.status, pc.headers, capList(pc.body.diffs, &res.Omitted)
+	res.Omitted += pc.body.omitted
+	res.fields, res.hard = pc.fields, pc.hard()
+	res.Truncated, res.TooLarge = pc.body.truncated, pc.body.tooLarge
 
 	if s := x.Secondary; s != nil && s.OK() {
-		ps := e.pair(&x.Primary, s, pv, newBodyView(s, rules), text, hdr)
+		sb := newBody(s)
+		ps := e.pair(&x.Primary, s, &pb, &sb, &r)
 		res.Noise = capList(ps.all(), &res.Omitted)
-		res.Omitted += ps.omitted
+		res.Omitted += ps.body.omitted
 		res.noiseFields, res.hasSecond = ps.fields, true
 		res.noiseStatus = len(ps.status) > 0
-		res.Truncated = res.Truncated || ps.truncated
+		res.Truncated = res.Truncated || ps.body.truncated
+		res.TooLarge = res.TooLarge || ps.body.tooLarge
 	}
 	return res
 }
 
 // pairDiff holds the differences between two answers.
 type pairDiff struct {
-	status, headers, body []Difference
-	fields                []string // distinct fields, sorted
-	omitted               int
-	truncated             bool
+	status, headers []Difference
+	body            bodyDiff
+	fields          []string // distinct fields, sorted
 }
 
 func (p pairDiff) hard() bool { return len(p.status) > 0 || len(p.headers) > 0 }
 
 func (p pairDiff) all() []Difference {
-	return slices.Concat(p.status, p.headers, p.body)
+	return slices.Concat(p.status, p.headers, p.body.diffs)
 }
 
 // pair compares two answers: status, headers, body.
-func (e *Engine) pair(a, b *exchange.Response, av, bv *bodyView, text func(string) string, hdr func(string, string) string) pairDiff {
+func (e *Engine) pair(a, b *exchange.Response, ab, bb *body, r *rules) pairDiff {
 	var out pairDiff
 	if a.Status != b.Status {
 		out.status = []Difference{{Path: "status", Kind: Changed, Primary: fmt.Sprint(a.Status), Candidate: fmt.Sprint(b.Status), field: "status"}}
 		out.fields = append(out.fields, "status")
 	}
-	out.headers = diffHeaders(a.Header, b.Header, e.headers, hdr)
+	out.headers = diffHeaders(a.Header, b.Header, e.headers, r.ns)
 	for i := range out.headers {
 		out.headers[i].field = out.headers[i].Path
 		out.fields = append(out.fields, out.headers[i].Path)
 	}
-	bd := diffBodies(av, bv, text)
-	out.body, out.omitted, out.truncated = bd.diffs, bd.omitted, bd.truncated
-	out.fields = append(out.fields, bd.fields...)
+	out.body = diffBodies(ab, bb, r)
+	if len(out.fields) == 0 {
+		out.fields = out.body.fields // already sorted and distinct
+		return out
+	}
+	out.fields = append(out.fields, out.body.fields...)
 	slices.Sort(out.fields)
 	out.fields = slices.Compact(out.fields)
 	return out

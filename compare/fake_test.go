@@ -81,3 +81,11 @@ func briefs(ds []Difference) []brief {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// diffDocs diffs two parsed documents of format f within the default
+// budget.
+func diffDocs(f format, a, b any) bodyDiff {
+	c := newCollector(Budget{}.withDefaults())
+	f.diff(a, b, c)
+	return c.done()
+}

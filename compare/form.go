@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -16,6 +15,33 @@ import (
 // text after URL decoding. A body that does not decode (a bad escape, a
 // ";" separator) is compared as text. The field of "form.tag[1]" is
 // "form.tag": every value of a key counts as one field.
+
+// FormComparator diffs application/x-www-form-urlencoded bodies key by
+// key ("form.qty"); a repeated key is a list ("form.tag[1]"). Automatic
+// choice picks it for the application/x-www-form-urlencoded Content-Type.
+const FormComparator ComparatorKind = "form"
+
+// formFormat is the form format.
+type formFormat struct{}
+
+func (formFormat) kind() ComparatorKind { return FormComparator }
+
+func (formFormat) name() string { return "form" }
+
+func (formFormat) detect(contentType string, _ []byte) bool {
+	return mediaType(contentType) == "application/x-www-form-urlencoded"
+}
+
+func (formFormat) parse(body []byte) (any, bool) {
+	fs, ok := parseForm(body)
+	return fs, ok
+}
+
+func (formFormat) normalize(doc any, ns []*normalizer, b *budget) any {
+	return normalizeForm(doc.([]formField), ns, b)
+}
+
+func (formFormat) diff(a, b any, c *collector) { diffForms(a.([]formField), b.([]formField), c) }
 
 // formField is one key of a form body with its values in order.
 type formField struct {
@@ -41,45 +67,23 @@ func parseForm(b []byte) ([]formField, bool) {
 	return out, true
 }
 
-// formPattern is a compiled form path: a key, or any key.
-type formPattern struct {
-	key string
-	any bool
-}
-
-// isFormPath reports whether a normalizer path targets form bodies.
-func isFormPath(p string) bool {
-	return strings.HasPrefix(p, "form.") || strings.HasPrefix(p, "form[")
-}
-
-// parseFormPattern compiles "form.key", `form["key"]`, "form.*" or
-// "form[*]".
-func parseFormPattern(s string) (formPattern, error) {
-	rest := strings.TrimPrefix(s, "form")
-	seg, n, err := parseStep(rest)
-	switch {
-	case err != nil:
-		return formPattern{}, fmt.Errorf("form path %q: %w", s, err)
-	case n != len(rest):
-		return formPattern{}, fmt.Errorf("form path %q: want one key (form.key, form[\"key\"] or form.*); a normalizer applies to all of a key's values", s)
-	case seg.kind == segAny:
-		return formPattern{any: true}, nil
-	case seg.kind != segKey:
-		return formPattern{}, fmt.Errorf("form path %q: want a key, not an index", s)
-	}
-	return formPattern{key: seg.key}, nil
-}
-
-func (p formPattern) matches(key string) bool { return p.any || p.key == key }
-
 // normalizeForm applies the normalizers that reach form bodies: those
 // with a form path (Ignore, Replace, Tolerance, Set, Sort) and Replace
 // without a path (every value).
-func normalizeForm(fs []formField, ns []*normalizer) []formField {
+// Each normalizer that reaches form bodies visits every value: b is
+// charged for them.
+func normalizeForm(fs []formField, ns []*normalizer, b *budget) []formField {
+	values := 0
+	for _, f := range fs {
+		values += len(f.vals)
+	}
 	for _, n := range ns {
 		all := n.kind == Replace && n.allStrings
 		if n.fpat == nil && !all {
 			continue
+		}
+		if !b.visit(values) {
+			return fs
 		}
 		if n.kind == Ignore {
 			fs = slices.DeleteFunc(fs, func(f formField) bool { return n.fpat.matches(f.key) })
@@ -106,21 +110,16 @@ func normalizeForm(fs []formField, ns []*normalizer) []formField {
 	return fs
 }
 
-// diffForms diffs two normalized form bodies.
-func diffForms(a, b []formField) bodyDiff {
-	var out bodyDiff
-	add := func(path, field string, kind Kind, p, c string) {
-		if n := len(out.fields); n == 0 || out.fields[n-1] != field {
-			out.fields = append(out.fields, field) // keys come in order
-		}
-		if len(out.diffs) >= maxDifferences {
-			out.omitted++
-			return
-		}
-		out.diffs = append(out.diffs, Difference{Path: path, Kind: kind, Primary: p, Candidate: c, field: field})
+// diffForms diffs two normalized form bodies, reporting to c.
+func diffForms(a, b []formField, c *collector) {
+	if !c.visit(len(a) + len(b)) {
+		return
+	}
+	add := func(path, field string, kind Kind, p, cv string) {
+		c.add(Difference{Path: path, Kind: kind, Primary: p, Candidate: cv}, field)
 	}
 	i, j := 0, 0
-	for i < len(a) || j < len(b) {
+	for (i < len(a) || j < len(b)) && !c.spent {
 		switch {
 		case j == len(b) || (i < len(a) && a[i].key < b[j].key):
 			f := formFieldPath(a[i].key)
@@ -132,31 +131,28 @@ func diffForms(a, b []formField) bodyDiff {
 			j++
 		default:
 			va, vb := a[i].vals, b[j].vals
-			f := formFieldPath(a[i].key)
 			if len(va) == 1 && len(vb) == 1 {
 				if !scalarEqual(va[0], vb[0]) {
+					f := formFieldPath(a[i].key)
 					add(f, f, Changed, clip(quote(va[0].s)), clip(quote(vb[0].s)))
 				}
-			} else {
-				for k := range max(len(va), len(vb)) {
-					p := f + "[" + strconv.Itoa(k) + "]"
+			} else if c.visit(len(va) + len(vb)) {
+				f := formFieldPath(a[i].key)
+				at := func(k int) string { return f + "[" + strconv.Itoa(k) + "]" }
+				for k := 0; k < max(len(va), len(vb)) && !c.spent; k++ {
 					switch {
 					case k >= len(vb):
-						add(p, f, Removed, clip(quote(va[k].s)), "")
+						add(at(k), f, Removed, clip(quote(va[k].s)), "")
 					case k >= len(va):
-						add(p, f, Added, "", clip(quote(vb[k].s)))
+						add(at(k), f, Added, "", clip(quote(vb[k].s)))
 					case !scalarEqual(va[k], vb[k]):
-						add(p, f, Changed, clip(quote(va[k].s)), clip(quote(vb[k].s)))
+						add(at(k), f, Changed, clip(quote(va[k].s)), clip(quote(vb[k].s)))
 					}
 				}
 			}
 			i, j = i+1, j+1
 		}
 	}
-	slices.SortFunc(out.diffs, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) })
-	slices.Sort(out.fields)
-	out.fields = slices.Compact(out.fields)
-	return out
 }
 
 // formFieldPath names a form key: "form.qty", `form["order-id"]`.

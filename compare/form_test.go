@@ -176,9 +176,9 @@ func FuzzFormDiff(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
-		if x, ok := parseForm([]byte(a)); ok {
-			y, _ := parseForm([]byte(a))
-			if d := diffForms(x, y); len(d.diffs) != 0 {
+		if x, ok := (formFormat{}).parse([]byte(a)); ok {
+			y, _ := (formFormat{}).parse([]byte(a))
+			if d := diffDocs(formFormat{}, x, y); len(d.diffs) != 0 {
 				t.Fatalf("body differs from itself: %+v", d.diffs)
 			}
 		}

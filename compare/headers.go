@@ -107,9 +107,10 @@ func (f headerFilter) ignored(name string) bool {
 // diffHeaders compares two header sets, skipping ignored names. Names are
 // compared case-insensitively; multiple values are joined with ", ".
 // Content-Type is compared as a media type (case and spacing of
-// parameters do not matter). rewrite, when set, normalizes a value before
-// comparing.
-func diffHeaders(p, c http.Header, f headerFilter, rewrite func(name, v string) string) []Difference {
+// parameters do not matter). The Replace normalizers with a header path
+// (header.Name, header.*) in ns rewrite differing values before they are
+// compared again.
+func diffHeaders(p, c http.Header, f headerFilter, ns []*normalizer) []Difference {
 	pc, cc := canonical(p), canonical(c)
 	var out []Difference
 	for name, pv := range pc {
@@ -121,7 +122,7 @@ func diffHeaders(p, c http.Header, f headerFilter, rewrite func(name, v string) 
 			out = append(out, Difference{Path: "header." + name, Kind: Removed, Primary: clip(pv)})
 			continue
 		}
-		if !headerEqual(name, pv, cv, rewrite) {
+		if !headerEqual(name, pv, cv, ns) {
 			out = append(out, Difference{Path: "header." + name, Kind: Changed, Primary: clip(pv), Candidate: clip(cv)})
 		}
 	}
@@ -151,15 +152,17 @@ func canonical(h http.Header) map[string]string {
 	return out
 }
 
-func headerEqual(name, a, b string, rewrite func(name, v string) string) bool {
+func headerEqual(name, a, b string, ns []*normalizer) bool {
 	if a == b {
 		return true
 	}
-	if rewrite != nil {
-		a, b = rewrite(name, a), rewrite(name, b)
-		if a == b {
-			return true
+	for _, n := range ns {
+		if n.kind == Replace && (n.header == "*" || n.header == name) {
+			a, b = n.re.ReplaceAllString(a, n.repl), n.re.ReplaceAllString(b, n.repl)
 		}
+	}
+	if a == b {
+		return true
 	}
 	if name == "Content-Type" {
 		return mediaTypeEqual(a, b)

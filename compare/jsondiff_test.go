@@ -202,8 +202,8 @@ func TestAgreesWithJSONDiff(t *testing.T) {
 	differing := 0
 	for i, p := range pairs {
 		res := e.Compare(pairOf("GET", "/x", answer(200, string(p[0])), answer(200, string(p[1]))))
-		if res.Omitted > 0 {
-			t.Fatalf("pair %d: %d omitted: pairs must be small", i, res.Omitted)
+		if res.Omitted > 0 || res.TooLarge {
+			t.Fatalf("pair %d: %d omitted, too large %v: pairs must be small", i, res.Omitted, res.TooLarge)
 		}
 		var got []string
 		for _, d := range res.Body {

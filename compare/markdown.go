@@ -63,6 +63,7 @@ func (m *md) summary(r *Report) {
 	m.p("| Candidate errors | %d (%s; %s) |\n", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"))
 	m.p("| Primary errors (not compared) | %d |\n", t.PrimaryErrors)
 	m.p("| Pairs with truncated bodies | %d |\n", t.Truncated)
+	m.p("| Pairs too large to compare completely | %d |\n", t.TooLarge)
 	m.p("| Primary latency p50 / p99 | %s / %s |\n", msText(t.PrimaryP50Ms), msText(t.PrimaryP99Ms))
 	m.p("| Candidate latency p50 / p99 | %s / %s |\n\n", msText(t.CandidateP50Ms), msText(t.CandidateP99Ms))
 	ru := r.Rules

@@ -10,6 +10,12 @@ import (
 	"unicode/utf8"
 )
 
+// This file is the one place that knows the grammar of JSON paths in
+// normalizers: JSON paths ("$.items[*].eta") and form paths, whose key
+// steps are JSON's ("form.qty", `form["order-id"]`). It also renders
+// the paths of differences in the same syntax (appendKeyStep). XML paths
+// have their own grammar, in xmlpath.go.
+
 // pattern is a compiled field path pattern such as "$.items[*].eta" or
 // "$..updated_at". It is matched while walking a JSON tree: each node
 // carries the set of pattern positions reached so far, as bits of a
@@ -227,3 +233,44 @@ func isIdent(s string) bool {
 	}
 	return true
 }
+
+// appendKeyStep appends ".key" or `["key"]`.
+func appendKeyStep(b []byte, key string) []byte {
+	if isIdent(key) {
+		return append(append(b, '.'), key...)
+	}
+	b = append(b, '[')
+	b = appendQuoted(b, key)
+	return append(b, ']')
+}
+
+// formPattern is a compiled form path: a key, or any key.
+type formPattern struct {
+	key string
+	any bool
+}
+
+// isFormPath reports whether a normalizer path targets form bodies.
+func isFormPath(p string) bool {
+	return strings.HasPrefix(p, "form.") || strings.HasPrefix(p, "form[")
+}
+
+// parseFormPattern compiles "form.key", `form["key"]`, "form.*" or
+// "form[*]".
+func parseFormPattern(s string) (formPattern, error) {
+	rest := strings.TrimPrefix(s, "form")
+	seg, n, err := parseStep(rest)
+	switch {
+	case err != nil:
+		return formPattern{}, fmt.Errorf("form path %q: %w", s, err)
+	case n != len(rest):
+		return formPattern{}, fmt.Errorf("form path %q: want one key (form.key, form[\"key\"] or form.*); a normalizer applies to all of a key's values", s)
+	case seg.kind == segAny:
+		return formPattern{any: true}, nil
+	case seg.kind != segKey:
+		return formPattern{}, fmt.Errorf("form path %q: want a key, not an index", s)
+	}
+	return formPattern{key: seg.key}, nil
+}
+
+func (p formPattern) matches(key string) bool { return p.any || p.key == key }

@@ -91,6 +91,9 @@ type Counts struct {
 	// Truncated is the pairs where a body was cut off by the proxy and
 	// compared only as far as it went.
 	Truncated int64 `json:"truncated"`
+	// TooLarge is the pairs whose comparison spent Config.Budget and
+	// stopped: they were compared only as far as the budget went.
+	TooLarge int64 `json:"too_large"`
 	// PrimaryP50Ms is the primary's median latency in milliseconds, over
 	// the exchanges where both answered or only the candidate failed.
 	PrimaryP50Ms float64 `json:"primary_p50_ms"`
@@ -245,6 +248,7 @@ func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
 			PrimaryErrors:     c.primaryErrors,
 			SecondarySamples:  c.secondary,
 			Truncated:         c.truncated,
+			TooLarge:          c.tooLarge,
 			PrimaryP50Ms:      ms(a.primaryLat.Quantile(0.5)),
 			PrimaryP99Ms:      ms(a.primaryLat.Quantile(0.99)),
 			CandidateP50Ms:    ms(a.candidateLat.Quantile(0.5)),
@@ -343,6 +347,7 @@ func totals(eps []EndpointReport) Totals {
 		t.PrimaryErrors += c.PrimaryErrors
 		t.SecondarySamples += c.SecondarySamples
 		t.Truncated += c.Truncated
+		t.TooLarge += c.TooLarge
 	}
 	t.DiffRate = rate(t.Diffs, t.Pairs)
 	t.ErrorRate = rate(t.CandidateErrors, t.Pairs+t.CandidateErrors)

@@ -1,6 +1,9 @@
 package compare
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Kind says how a field differs.
 type Kind string
@@ -159,6 +162,10 @@ type Result struct {
 	// Truncated reports that a body was truncated by the proxy, so it was
 	// compared only as far as both sides could be read.
 	Truncated bool `json:"truncated,omitempty"`
+	// TooLarge reports that comparing the bodies spent Config.Budget and
+	// stopped: Body and Noise hold what was found until then. Like
+	// truncation, it can hide a difference but never invents one.
+	TooLarge bool `json:"too_large,omitempty"`
 	// Differs reports that the candidate differs in a way that is not
 	// noise: a status or header difference, or a body difference that is
 	// not marked Noise.
@@ -183,4 +190,63 @@ func (r Result) Differences() []Difference {
 	out = append(out, r.Status...)
 	out = append(out, r.Headers...)
 	return append(out, r.Body...)
+}
+
+// maxValueLen bounds the display text of one value in a Difference.
+const maxValueLen = 256
+
+// appendQuoted appends s as a JSON string.
+func appendQuoted(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// quote returns s as a JSON string.
+func quote(s string) string { return string(appendQuoted(nil, s)) }
+
+// clip cuts display text to maxValueLen bytes at a rune boundary,
+// marking the cut with "…".
+func clip(s string) string { return clipTo(s, maxValueLen) }
+
+func clipTo(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

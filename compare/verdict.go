@@ -56,6 +56,9 @@ func judge(r *Report, rule VerdictRule) {
 	if skipped > 0 && judged > 0 {
 		notes = append(notes, fmt.Sprintf("%d endpoints had fewer than %d pairs and were not judged", skipped, rule.MinPairs))
 	}
+	if n := r.Totals.TooLarge; n > 0 {
+		notes = append(notes, fmt.Sprintf("%d pairs were too large to compare completely (compare.budget): they may hide differences", n))
+	}
 	if n := r.Totals.NoiseOnly; n > 0 {
 		notes = append(notes, fmt.Sprintf("%d pairs differed only in noise fields (shown separately)", n))
 	}

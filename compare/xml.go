@@ -37,6 +37,38 @@ import (
 // Fields (for noise and aggregation) drop the indexes, as XPath does:
 // "/order/items/item/price" stands for the price of every item.
 
+// XMLComparator diffs bodies as XML element trees: element paths
+// ("/order/items/item[2]/price"), attributes ("/order/@id") and text.
+// Automatic choice picks it for application/xml, text/xml and
+// anything+xml, or a body that starts with "<?xml".
+const XMLComparator ComparatorKind = "xml"
+
+// xmlFormat is the XML format.
+type xmlFormat struct{}
+
+func (xmlFormat) kind() ComparatorKind { return XMLComparator }
+
+func (xmlFormat) name() string { return "XML" }
+
+func (xmlFormat) detect(contentType string, body []byte) bool {
+	return isXMLType(contentType) || looksXML(body)
+}
+
+func (xmlFormat) parse(body []byte) (any, bool) {
+	root, err := readXML(body)
+	return root, err == nil
+}
+
+func (xmlFormat) normalize(doc any, ns []*normalizer, b *budget) any {
+	normalizeXML(doc.(*xmlNode), ns, b)
+	return doc
+}
+
+func (xmlFormat) diff(a, b any, c *collector) {
+	r := &xmlDiffer{c: c, path: make([]byte, 0, 64), gen: make([]byte, 0, 64)}
+	r.children([]*xmlNode{a.(*xmlNode)}, []*xmlNode{b.(*xmlNode)})
+}
+
 // maxXMLDepth bounds the nesting of an XML body that is diffed as a tree.
 const maxXMLDepth = 256
 
@@ -75,14 +107,9 @@ func attrKey(n xml.Name) string {
 
 var errXMLShape = errors.New("not a single-rooted XML document within the depth bound")
 
-// parseXML reads a whole XML body into its root element. ok is false
-// when the body is not one well-formed element (trailing white space,
+// readXML reads a whole XML body into its root element. It fails when
+// the body is not one well-formed element (trailing white space,
 // comments and processing instructions aside) no deeper than maxXMLDepth.
-func parseXML(b []byte) (root *xmlNode, ok bool) {
-	root, err := readXML(b)
-	return root, err == nil
-}
-
 func readXML(b []byte) (*xmlNode, error) {
 	d := xml.NewDecoder(bytes.NewReader(b))
 	// Both sides are read alike, so a declared charset need not be
@@ -157,55 +184,35 @@ func readXML(b []byte) (*xmlNode, error) {
 	return root, nil
 }
 
-// xmlDiffer collects the differences between two element trees.
+// xmlDiffer walks two element trees together and reports where they
+// differ to its collector.
 type xmlDiffer struct {
+	c         *collector
 	path, gen []byte // concrete path and field (indexes dropped)
-	diffs     []Difference
-	fields    map[string]bool
-	omitted   int
 	// renamed are the namespace changes reported on the current path: an
-	// element whose URIs differ the same way is not reported again.
+	// element whose URIs differ the same way is not reported again. It
+	// holds at most one entry per level, so at most maxXMLDepth.
 	renamed [][2]string
-}
-
-// diffXML diffs two normalized XML trees.
-func diffXML(a, b *xmlNode) bodyDiff {
-	r := &xmlDiffer{path: make([]byte, 0, 64), gen: make([]byte, 0, 64)}
-	r.children([]*xmlNode{a}, []*xmlNode{b})
-	if len(r.fields) == 0 {
-		return bodyDiff{}
-	}
-	slices.SortFunc(r.diffs, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) })
-	fields := make([]string, 0, len(r.fields))
-	for f := range r.fields {
-		fields = append(fields, f)
-	}
-	slices.Sort(fields)
-	return bodyDiff{diffs: r.diffs, fields: fields, omitted: r.omitted}
 }
 
 // add records a difference at the current path, extended by step.
 func (r *xmlDiffer) add(step string, kind Kind, primary, candidate string) {
 	field := string(r.gen) + step
-	if r.fields == nil {
-		r.fields = map[string]bool{}
+	var d Difference
+	if r.c.keeping() {
+		d = Difference{Path: string(r.path) + step, Kind: kind, Primary: primary, Candidate: candidate}
 	}
-	r.fields[field] = true
-	if len(r.diffs) >= maxDifferences {
-		r.omitted++
-		return
-	}
-	r.diffs = append(r.diffs, Difference{Path: string(r.path) + step, Kind: kind, Primary: primary, Candidate: candidate, field: field})
+	r.c.add(d, field)
 }
 
 // children pairs two lists of sibling elements by name and occurrence,
 // in name order so that both directions of a diff see the same order.
 func (r *xmlDiffer) children(ka, kb []*xmlNode) {
-	if len(ka) == 0 && len(kb) == 0 {
+	if len(ka) == 0 && len(kb) == 0 || !r.c.visit(len(ka)+len(kb)) {
 		return
 	}
 	sa, sb := byName(ka), byName(kb)
-	for len(sa) > 0 || len(sb) > 0 {
+	for (len(sa) > 0 || len(sb) > 0) && !r.c.spent {
 		var name string
 		switch {
 		case len(sa) == 0:
@@ -261,7 +268,7 @@ func run(ns []*xmlNode, name string) []*xmlNode {
 
 // element diffs two elements with the same name at the current path.
 func (r *xmlDiffer) element(a, b *xmlNode) {
-	if a.ignored || b.ignored {
+	if a.ignored || b.ignored || !r.c.visit(len(a.attrs)+len(b.attrs)) {
 		return
 	}
 	if ns := [2]string{a.space, b.space}; a.space != b.space && !slices.Contains(r.renamed, ns) {
@@ -345,7 +352,7 @@ func appendEscaped(b []byte, s string) []byte {
 // normalizeXML applies, in place, the normalizers that reach XML bodies:
 // Ignore, Replace and Tolerance with an XML path, and Replace without a
 // path (every text and attribute value).
-func normalizeXML(root *xmlNode, ns []*normalizer) {
+func normalizeXML(root *xmlNode, ns []*normalizer, b *budget) {
 	var xs []*normalizer
 	for _, n := range ns {
 		if n.xpat != nil || (n.kind == Replace && n.allStrings) {
@@ -361,12 +368,16 @@ func normalizeXML(root *xmlNode, ns []*normalizer) {
 			doc[i] = n.xpat.start()
 		}
 	}
-	walkXML(root, 1, xs, doc)
+	walkXML(root, 1, xs, doc, b)
 }
 
 // walkXML normalizes element n, the index-th of its name among its
 // siblings; parent holds the normalizers' position sets at its parent.
-func walkXML(n *xmlNode, index int, xs []*normalizer, parent []uint64) {
+// It charges b for the element and its attributes.
+func walkXML(n *xmlNode, index int, xs []*normalizer, parent []uint64, b *budget) {
+	if !b.visit(1 + len(n.attrs)) {
+		return
+	}
 	st := make([]uint64, len(xs))
 	alive := false
 	for i, x := range xs {
@@ -410,6 +421,21 @@ func walkXML(n *xmlNode, index int, xs []*normalizer, parent []uint64) {
 			seen = map[string]int{}
 		}
 		seen[k.local]++
-		walkXML(k, seen[k.local], xs, st)
+		walkXML(k, seen[k.local], xs, st, b)
 	}
+}
+
+// isXMLType reports whether a Content-Type names XML (application/xml,
+// text/xml, anything+xml).
+func isXMLType(ct string) bool {
+	mt := mediaType(ct)
+	return mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml")
+}
+
+// looksXML reports whether a body starts with an XML declaration
+// (after a byte order mark and white space).
+func looksXML(b []byte) bool {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return bytes.HasPrefix(b, []byte("<?xml"))
 }

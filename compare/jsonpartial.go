@@ -13,6 +13,18 @@ import (
 // missing from a partial object may simply not have been read yet, and a
 // partial array may have more elements. What survives is diffed as usual.
 
+// readPrefixes decodes two bodies as far as they go and trims them to
+// what both can soundly show (see trim).
+func (jsonFormat) readPrefixes(a, b *body) (x, y any, ok bool) {
+	pa, okA := decodePartial(a.content, a.truncated)
+	pb, okB := decodePartial(b.content, b.truncated)
+	if !okA || !okB {
+		return nil, nil, false
+	}
+	x, y = trim(pa, pb)
+	return x, y, true
+}
+
 // partialArray is an array of which only a prefix is known on at least
 // one side. Set and Sort normalizers cannot apply to it.
 type partialArray []any

@@ -2,10 +2,10 @@ package compare
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Numbers are compared exactly, as decimals: "1.10", "1.1" and "11e-1"
@@ -106,27 +106,27 @@ func (d decimal) canonical() string {
 	return s
 }
 
-// maxValueLen bounds the display text of one value in a Difference.
-const maxValueLen = 256
-
 // display renders a JSON value as compact JSON for a Difference, cut at
 // maxValueLen. Object keys are sorted; numbers keep their original text.
 func display(v any) string {
-	b := appendJSON(make([]byte, 0, 32), v, false, maxValueLen+1)
+	b := appendJSON(make([]byte, 0, 32), v, false, maxValueLen+1, nil)
 	return clip(string(b))
 }
 
 // canonicalJSON renders a value so that equal values (by the rules of the
 // diff) render the same: sorted keys, canonical numbers. Used to sort and
-// deduplicate arrays.
-func canonicalJSON(v any) string {
-	return string(appendJSON(nil, v, true, -1))
+// deduplicate arrays. It charges bud for every value it renders, and
+// stops once bud is spent.
+func canonicalJSON(v any, bud *budget) string {
+	return string(appendJSON(nil, v, true, -1, bud))
 }
 
 // appendJSON appends v as compact JSON. limit < 0 means unbounded;
-// otherwise appending stops soon after len(b) passes limit.
-func appendJSON(b []byte, v any, canon bool, limit int) []byte {
-	if limit >= 0 && len(b) > limit {
+// otherwise appending stops soon after len(b) passes limit. With a
+// budget, every value rendered is charged, and rendering stops once it is
+// spent.
+func appendJSON(b []byte, v any, canon bool, limit int, bud *budget) []byte {
+	if (limit >= 0 && len(b) > limit) || (bud != nil && !bud.visit(1)) {
 		return b
 	}
 	switch x := v.(type) {
@@ -142,7 +142,7 @@ func appendJSON(b []byte, v any, canon bool, limit int) []byte {
 		}
 		return append(b, x...)
 	case tolNumber:
-		return appendJSON(b, x.n, canon, limit)
+		return appendJSON(b, x.n, canon, limit, nil) // charged as itself
 	case string:
 		return appendQuoted(b, x)
 	case map[string]any:
@@ -158,35 +158,29 @@ func appendJSON(b []byte, v any, canon bool, limit int) []byte {
 			}
 			b = appendQuoted(b, k)
 			b = append(b, ':')
-			b = appendJSON(b, x[k], canon, limit)
+			b = appendJSON(b, x[k], canon, limit, bud)
 			if limit >= 0 && len(b) > limit {
 				return b
 			}
 		}
 		return append(b, '}')
 	case []any:
-		return appendArray(b, x, canon, limit)
+		return appendArray(b, x, canon, limit, bud)
 	case partialArray:
-		return appendArray(b, x, canon, limit)
-	case map[int]any:
-		arr := make([]any, len(x))
-		for i := range arr {
-			arr[i] = x[i]
-		}
-		return appendArray(b, arr, canon, limit)
+		return appendArray(b, x, canon, limit, bud)
 	case ignoredValue:
 		return append(b, `"<ignored>"`...)
 	}
 	return append(b, `"<?>"`...)
 }
 
-func appendArray(b []byte, x []any, canon bool, limit int) []byte {
+func appendArray(b []byte, x []any, canon bool, limit int, bud *budget) []byte {
 	b = append(b, '[')
 	for i, e := range x {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSON(b, e, canon, limit)
+		b = appendJSON(b, e, canon, limit, bud)
 		if limit >= 0 && len(b) > limit {
 			return b
 		}
@@ -194,58 +188,49 @@ func appendArray(b []byte, x []any, canon bool, limit int) []byte {
 	return append(b, ']')
 }
 
-// appendQuoted appends s as a JSON string.
-func appendQuoted(b []byte, s string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, `\ufffd`...)
-		} else {
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
+// jsonType names the JSON type of a decoded value.
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case json.Number, tolNumber:
+		return "number"
+	case string:
+		return "string"
+	case map[string]any:
+		return "object"
+	case []any, partialArray:
+		return "array"
+	case ignoredValue:
+		return "ignored"
 	}
-	return append(b, '"')
+	return fmt.Sprintf("%T", v)
 }
 
-// quote returns s as a JSON string.
-func quote(s string) string { return string(appendQuoted(nil, s)) }
-
-// clip cuts display text to maxValueLen bytes at a rune boundary,
-// marking the cut with "…".
-func clip(s string) string { return clipTo(s, maxValueLen) }
-
-func clipTo(s string, n int) string {
-	if len(s) <= n {
-		return s
+// leafEqual reports whether two values that are not both objects or
+// both arrays are equal by the rules of the diff; it is false for any
+// object or array.
+func leafEqual(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case json.Number:
+		y, ok := b.(json.Number)
+		return ok && numEqual(x, y)
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	case tolNumber:
+		y, ok := b.(tolNumber)
+		return ok && tolEqual(x, y)
+	case ignoredValue:
+		_, ok := b.(ignoredValue)
+		return ok
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return false
 }
