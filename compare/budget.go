@@ -101,6 +101,9 @@ func (c *collector) add(d Difference, field string) bool {
 	}
 	c.diffsLeft--
 	d.field = field
+	if c.fields == nil {
+		c.fields, c.diffs = make([]string, 0, 4), make([]Difference, 0, 4)
+	}
 	c.fields = append(c.fields, field)
 	if len(c.diffs) < maxDifferences {
 		c.diffs = append(c.diffs, d)
@@ -128,7 +131,12 @@ type bodyDiff struct {
 
 // done returns what the comparison found, sorted.
 func (c *collector) done() bodyDiff {
-	slices.SortStableFunc(c.diffs, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) })
-	slices.Sort(c.fields)
-	return bodyDiff{diffs: c.diffs, fields: slices.Compact(c.fields), omitted: c.omitted, tooLarge: c.spent}
+	if len(c.diffs) > 1 {
+		slices.SortStableFunc(c.diffs, func(x, y Difference) int { return strings.Compare(x.Path, y.Path) })
+	}
+	if len(c.fields) > 1 {
+		slices.Sort(c.fields)
+		c.fields = slices.Compact(c.fields)
+	}
+	return bodyDiff{diffs: c.diffs, fields: c.fields, omitted: c.omitted, tooLarge: c.spent}
 }

@@ -2,7 +2,6 @@ package compare
 
 import (
 	"fmt"
-	"mime"
 	"strings"
 )
 
@@ -74,14 +73,10 @@ func (e *Engine) comparatorFor(ep Endpoint) ComparatorKind {
 }
 
 // mediaType returns the lower-case media type of a Content-Type, even a
-// malformed one.
+// malformed one: what comes before the first ";", trimmed (which is what
+// mime.ParseMediaType returns for a well-formed one), without allocating
+// for the usual lower-case types.
 func mediaType(ct string) string {
-	if ct == "" {
-		return ""
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		mt = strings.ToLower(strings.TrimSpace(strings.Split(ct, ";")[0]))
-	}
-	return mt
+	base, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(base))
 }

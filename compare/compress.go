@@ -37,7 +37,7 @@ func decodeContent(r *exchange.Response) (body []byte, truncated bool, size int6
 	if len(r.Body) == 0 {
 		return r.Body, r.Truncated, r.Size
 	}
-	codings, ok := contentCodings(r.Header.Values("Content-Encoding"))
+	codings, ok := contentCodings(r.Header["Content-Encoding"]) // Values, without canonicalizing
 	if !ok || len(codings) == 0 {
 		return r.Body, r.Truncated, r.Size
 	}

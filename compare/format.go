@@ -127,7 +127,10 @@ type reading struct {
 
 // newBody decodes an answer's content.
 func newBody(r *exchange.Response) body {
-	b := body{contentType: r.Header.Get("Content-Type")}
+	var b body
+	if ct := r.Header["Content-Type"]; len(ct) > 0 { // Get, without canonicalizing a canonical name
+		b.contentType = ct[0]
+	}
 	b.content, b.truncated, b.size = decodeContent(r)
 	return b
 }

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"errors"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -111,45 +112,77 @@ func (f headerFilter) ignored(name string) bool {
 // (header.Name, header.*) in ns rewrite differing values before they are
 // compared again.
 func diffHeaders(p, c http.Header, f headerFilter, ns []*normalizer) []Difference {
-	pc, cc := canonical(p), canonical(c)
+	pc, cc := canonicalHeader(p), canonicalHeader(c)
 	var out []Difference
 	for name, pv := range pc {
 		if f.ignored(name) {
 			continue
 		}
 		cv, ok := cc[name]
-		if !ok {
-			out = append(out, Difference{Path: "header." + name, Kind: Removed, Primary: clip(pv)})
-			continue
-		}
-		if !headerEqual(name, pv, cv, ns) {
-			out = append(out, Difference{Path: "header." + name, Kind: Changed, Primary: clip(pv), Candidate: clip(cv)})
+		switch {
+		case !ok:
+			out = append(out, Difference{Path: "header." + name, Kind: Removed, Primary: clip(joined(pv))})
+		case !slices.Equal(pv, cv):
+			if a, b := joined(pv), joined(cv); !headerEqual(name, a, b, ns) {
+				out = append(out, Difference{Path: "header." + name, Kind: Changed, Primary: clip(a), Candidate: clip(b)})
+			}
 		}
 	}
 	for name, cv := range cc {
-		if f.ignored(name) {
+		if _, ok := pc[name]; ok || f.ignored(name) {
 			continue
 		}
-		if _, ok := pc[name]; !ok {
-			out = append(out, Difference{Path: "header." + name, Kind: Added, Candidate: clip(cv)})
-		}
+		out = append(out, Difference{Path: "header." + name, Kind: Added, Candidate: clip(joined(cv))})
 	}
 	slices.SortFunc(out, func(a, b Difference) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
 
-// canonical joins each header's values under its canonical name.
-func canonical(h http.Header) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, vs := range h {
+// canonicalHeader returns h under canonical names: h itself when its
+// names are canonical already, as net/http makes them, else a copy in
+// which the values of names that differ only in case follow each other
+// in the order of the names.
+func canonicalHeader(h http.Header) http.Header {
+	canon := true
+	for k := range h {
+		canon = canon && isCanonicalKey(k)
+	}
+	if canon {
+		return h
+	}
+	out := make(http.Header, len(h))
+	for _, k := range slices.Sorted(maps.Keys(h)) {
 		ck := http.CanonicalHeaderKey(k)
-		v := strings.Join(vs, ", ")
-		if prev, ok := out[ck]; ok {
-			v = prev + ", " + v
-		}
-		out[ck] = v
+		out[ck] = append(out[ck], h[k]...)
 	}
 	return out
+}
+
+// isCanonicalKey reports whether http.CanonicalHeaderKey returns k
+// unchanged, quickly for canonical names of letters, digits and "-".
+func isCanonicalKey(k string) bool {
+	upper := true // the next letter starts a word
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c == '-':
+			upper = true
+			continue
+		case upper && 'A' <= c && c <= 'Z', !upper && 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		default:
+			return http.CanonicalHeaderKey(k) == k // anything else: as net/http says
+		}
+		upper = false
+	}
+	return true
+}
+
+// joined joins a header's values with ", ".
+func joined(vs []string) string {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return strings.Join(vs, ", ")
 }
 
 func headerEqual(name, a, b string, ns []*normalizer) bool {

@@ -148,3 +148,15 @@ func TestIgnoreHeaderValidation(t *testing.T) {
 		}
 	}
 }
+
+// FuzzIsCanonicalKey: the quick check agrees with net/http.
+func FuzzIsCanonicalKey(f *testing.F) {
+	for _, k := range []string{"", "Content-Type", "content-type", "X-B3-Traceid", "X-1abc", "X-1Abc", "-a", "A--B", "Ab_c", "a b", "ÄB"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, k string) {
+		if got, want := isCanonicalKey(k), http.CanonicalHeaderKey(k) == k; got != want {
+			t.Fatalf("isCanonicalKey(%q) = %v, want %v", k, got, want)
+		}
+	})
+}

@@ -77,11 +77,12 @@ type ignoredValue struct{}
 // normalize applies, in place, the normalizers with a JSON path and the
 // Replace normalizers without a path (every string).
 func (jsonFormat) normalize(doc any, ns []*normalizer, b *budget) any {
-	w := walkers.Get().(*walker)
-	defer w.release()
-	if !w.reset(ns, b) {
+	if !slices.ContainsFunc(ns, reachesJSON) {
 		return doc
 	}
+	w := walkers.Get().(*walker)
+	defer w.release()
+	w.reset(ns, b)
 	switch out, act := w.walk(doc, 0); act {
 	case drop:
 		return ignoredValue{}
@@ -104,18 +105,17 @@ type walker struct {
 
 var walkers = sync.Pool{New: func() any { return new(walker) }}
 
-// reset prepares the walker for one tree; false when no normalizer
-// reaches JSON.
-func (w *walker) reset(ns []*normalizer, b *budget) bool {
+// reachesJSON reports whether a normalizer applies to JSON bodies.
+func reachesJSON(n *normalizer) bool { return n.pat != nil || n.allStrings }
+
+// reset prepares the walker for one tree.
+func (w *walker) reset(ns []*normalizer, b *budget) {
 	w.ns, w.anyAll, w.b = w.ns[:0], false, b
 	for _, n := range ns {
-		if n.pat != nil || n.allStrings {
+		if reachesJSON(n) {
 			w.ns = append(w.ns, n)
 			w.anyAll = w.anyAll || n.allStrings
 		}
-	}
-	if len(w.ns) == 0 {
-		return false
 	}
 	st := w.states(0)
 	for i, n := range w.ns {
@@ -124,7 +124,6 @@ func (w *walker) reset(ns []*normalizer, b *budget) bool {
 			st[i] = n.pat.start()
 		}
 	}
-	return true
 }
 
 // release returns the walker to the pool, holding nothing of the tree.
@@ -355,11 +354,17 @@ func lookup(v any, key []string) (any, bool) {
 
 // diff walks both trees together.
 func (jsonFormat) diff(a, b any, c *collector) {
-	d := jsonDiffer{c: c}
+	d := differs.Get().(*jsonDiffer)
+	d.c = c
 	if c.visit(2) {
 		d.node(a, b)
 	}
+	d.c = nil
+	differs.Put(d)
 }
+
+// differs keeps the differs' scratch stacks between diffs.
+var differs = sync.Pool{New: func() any { return new(jsonDiffer) }}
 
 // jsonDiffer walks two normalized trees together and reports where they
 // differ. Each object's members that may differ (containers, and leaves
@@ -369,7 +374,7 @@ type jsonDiffer struct {
 	c         *collector
 	steps     []jsonStep // from the root to the current node
 	kids      []jsonKid  // members of the objects being walked, a stack
-	path, gen []byte     // scratch for rendering paths
+	path, gen []byte     // scratch for rendering paths and values
 }
 
 // jsonStep is one step of a path: an object key or an array index.
@@ -509,10 +514,12 @@ func (d *jsonDiffer) report(kind Kind, x, y any) {
 	if keep {
 		diff = Difference{Path: string(d.path), Kind: kind}
 		if kind != Added {
-			diff.Primary = display(x)
+			d.path = appendDisplay(d.path[:0], x)
+			diff.Primary = string(d.path)
 		}
 		if kind != Removed {
-			diff.Candidate = display(y)
+			d.path = appendDisplay(d.path[:0], y)
+			diff.Candidate = string(d.path)
 		}
 	}
 	d.c.add(diff, string(d.gen))

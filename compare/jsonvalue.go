@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Numbers are compared exactly, as decimals: "1.10", "1.1" and "11e-1"
@@ -108,9 +109,20 @@ func (d decimal) canonical() string {
 
 // display renders a JSON value as compact JSON for a Difference, cut at
 // maxValueLen. Object keys are sorted; numbers keep their original text.
-func display(v any) string {
-	b := appendJSON(make([]byte, 0, 32), v, false, maxValueLen+1, nil)
-	return clip(string(b))
+func display(v any) string { return string(appendDisplay(make([]byte, 0, 32), v)) }
+
+// appendDisplay appends what display returns.
+func appendDisplay(b []byte, v any) []byte {
+	n := len(b)
+	b = appendJSON(b, v, false, n+maxValueLen+1, nil)
+	if len(b)-n <= maxValueLen {
+		return b
+	}
+	cut := n + maxValueLen // as clip cuts
+	for cut > n && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return append(b[:cut], "…"...)
 }
 
 // canonicalJSON renders a value so that equal values (by the rules of the
