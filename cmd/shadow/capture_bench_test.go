@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -73,7 +74,7 @@ func BenchmarkCaptureRead(b *testing.B) {
 	b.Run("decode+judge", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, _, err := offlineReport(compare.Config{}, []string{dir}); err != nil {
+			if _, _, err := offlineReport(context.Background(), compare.Config{}, []string{dir}); err != nil {
 				b.Fatal(err)
 			}
 		}

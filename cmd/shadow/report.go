@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -43,7 +44,7 @@ tails are counted on stderr. It exits 1 when the verdict is fail.`,
 			default:
 				return cli.ConfigError(fmt.Errorf("format: %q is not md or json", format))
 			}
-			rep, stats, err := offlineReport(cfg.Compare, args)
+			rep, stats, err := offlineReport(cmd.Context(), cfg.Compare, args)
 			stderr := cmd.ErrOrStderr()
 			fmt.Fprintln(stderr, "shadow report: "+readSummary(stats))
 			if err != nil {
@@ -77,15 +78,19 @@ type offlineStats struct {
 }
 
 // offlineReport judges every exchange record of the files with a fresh
-// engine. A path that is not a readable capture file is bad input; damage
-// inside a file is counted, not an error.
-func offlineReport(cfg compare.Config, paths []string) (*compare.Report, offlineStats, error) {
+// engine, until ctx ends (SIGTERM): judging one record is bounded by the
+// compare budget, so it stops within one. A path that is not a readable
+// capture file is bad input; damage inside a file is counted, not an error.
+func offlineReport(ctx context.Context, cfg compare.Config, paths []string) (*compare.Report, offlineStats, error) {
 	var st offlineStats
 	engine, err := compare.New(cfg)
 	if err != nil {
 		return nil, st, cli.ConfigError(fmt.Errorf("compare: %w", err))
 	}
 	st.ReadStats, err = capture.ReadFiles(paths, func(r capture.Record) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if r.Kind != capture.KindExchange {
 			st.Other++
 			return nil
@@ -94,6 +99,9 @@ func offlineReport(cfg compare.Config, paths []string) (*compare.Report, offline
 		engine.Observe(&r.Exchange.Exchange)
 		return nil
 	})
+	if ctx.Err() != nil {
+		return nil, st, cli.Aborted(fmt.Errorf("report interrupted: %w", ctx.Err()))
+	}
 	if err != nil {
 		return nil, st, readError(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -184,5 +185,67 @@ func TestReportBadInput(t *testing.T) {
 				t.Errorf("exit code %d, stderr %q; want %d naming %q", code, stderr, cli.ExitConfig, tt.want)
 			}
 		})
+	}
+}
+
+// wideCapture writes n exchanges whose candidate changes the type of
+// every value of a 1 MB object of 70,000 keys, the answers that stalled
+// shadow (issue #14).
+func wideCapture(t *testing.T, n int) string {
+	t.Helper()
+	var p, c strings.Builder
+	p.WriteByte('{')
+	c.WriteByte('{')
+	for i := range 70_000 {
+		if i > 0 {
+			p.WriteByte(',')
+			c.WriteByte(',')
+		}
+		fmt.Fprintf(&p, `"k%05d":%d`, i, i)
+		fmt.Fprintf(&c, `"k%05d":"%d"`, i, i)
+	}
+	p.WriteByte('}')
+	c.WriteByte('}')
+	dir := t.TempDir()
+	w, err := capture.NewWriter(capture.WriterOptions{Dir: dir, Header: capture.Header{Tool: "shadow"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		x := jsonExchange(strconv.Itoa(i), p.String(), c.String())
+		if err := w.WriteExchange(&capture.ExchangeRecord{Exchange: *x}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// `shadow report` judges wide, wildly different answers within the
+// compare budget: each pair is marked too large, none is diffed to the
+// end. Cancelled (SIGTERM), it stops before the next record and says so.
+func TestReportWideAnswers(t *testing.T) {
+	t.Parallel()
+	dir := wideCapture(t, 10)
+	code, stdout, stderr := runReport(t, "--format", "json", dir)
+	if code != cli.ExitFail {
+		t.Fatalf("exit code %d, want %d (every pair differs)\n%s", code, cli.ExitFail, stderr)
+	}
+	rep := readReport(t, []byte(stdout))
+	if rep.Totals.Pairs != 10 || rep.Totals.TooLarge != 10 {
+		t.Errorf("%d pairs, %d too large; want 10 and 10", rep.Totals.Pairs, rep.Totals.TooLarge)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	code = execute(ctx, []string{"report", "--format", "json", dir}, &out, &errOut)
+	if code != cli.ExitAborted || !strings.Contains(errOut.String(), "report interrupted") {
+		t.Errorf("cancelled: exit code %d, want %d, and stderr saying so:\n%s", code, cli.ExitAborted, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "(0 exchanges") || out.Len() != 0 {
+		t.Errorf("cancelled: judged records or wrote a report:\n%s\n%s", errOut.String(), out.String())
 	}
 }
