@@ -55,20 +55,20 @@ func firstDiff(a, b []byte) int {
 	return n
 }
 
-// diffBytePrefixes compares bodies of which at least one was cut off, as
-// far as both byte prefixes go: with a line diff when both are text (after
-// the text normalizers), else as bytes. Prefixes that agree still differ
+// diffPrefixes compares the bytes as far as both go (see diffCut).
+func (binaryFormat) diffPrefixes(p, c *body, r *rules, col *collector) bool {
+	diffCut(p, c, p.content, c.content, r.kind, false, col)
+	return true
+}
+
+// diffCut compares a and b, the contents of p and c as they are to be
+// compared, as far as both go: the first difference as a line diff when
+// text is forced or both cut contents are text (and binary is not
+// forced), else as an offset. Contents that agree so far still differ
 // when a complete side is shorter than what the other side showed, or
-// when both full sizes are known and differ.
-func diffBytePrefixes(p, c *body, r *rules, col *collector) {
-	textual := func(x, y []byte) bool {
-		return r.kind == TextComparator || (r.kind != BinaryComparator && isText(x) && isText(y))
-	}
-	a, b := p.content, c.content
-	rewrite := r.kind != BinaryComparator && rewritesText(r.ns)
-	if rewrite && textual(a, b) {
-		a, b = []byte(rewriteText(string(a), r.ns)), []byte(rewriteText(string(b), r.ns))
-	}
+// when both full sizes are known and differ (unless a and b were
+// rewritten, which changes sizes).
+func diffCut(p, c *body, a, b []byte, kind ComparatorKind, rewritten bool, col *collector) {
 	n := min(len(a), len(b))
 	if k := firstDiff(a[:n], b[:n]); k < n {
 		d := Difference{
@@ -78,7 +78,7 @@ func diffBytePrefixes(p, c *body, r *rules, col *collector) {
 			Candidate: fmt.Sprintf("%d bytes read", len(c.content)),
 			Detail:    fmt.Sprintf("truncated bodies differ from byte %d", k),
 		}
-		if textual(a[:n], b[:n]) {
+		if kind == TextComparator || (kind != BinaryComparator && isText(a[:n]) && isText(b[:n])) {
 			d = lineDiff(string(a[:n]), string(b[:n]))
 			d.Detail = "truncated bodies, compared as far as both were read\n" + d.Detail
 		}
@@ -86,7 +86,7 @@ func diffBytePrefixes(p, c *body, r *rules, col *collector) {
 		return
 	}
 	if (!p.truncated && len(a) < len(b)) || (!c.truncated && len(b) < len(a)) ||
-		(!rewrite && p.size > 0 && c.size > 0 && p.size != c.size) {
+		(!rewritten && p.size > 0 && c.size > 0 && p.size != c.size) {
 		col.one(Difference{
 			Path:      bodyPath,
 			Kind:      Changed,

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -127,7 +128,7 @@ func decoder(coding string, r *bytes.Reader) (io.Reader, func(), error) {
 		}
 		return zd, func() { zd.Reset(nil); zstdPool.Put(zd) }, nil
 	}
-	return nil, nil, errors.New("unknown coding " + quote(coding))
+	return nil, nil, fmt.Errorf("unknown coding %q", coding)
 }
 
 // Decoders are pooled: a zstd decoder and a brotli reader each hold

@@ -37,13 +37,14 @@ type format interface {
 }
 
 // A prefixReader is a format that can also compare bodies of which the
-// proxy kept only a prefix. Bodies of other formats are then compared as
-// bytes, as far as both sides go (see diffPrefixes).
+// proxy kept only a prefix. Text and binary are; a structured format
+// that is not leaves such bodies to them.
 type prefixReader interface {
-	// readPrefixes reads two bodies, at least one truncated, reduced to
-	// what both can soundly show. ok is false when either is not of the
-	// format as far as it goes.
-	readPrefixes(a, b *body) (x, y any, ok bool)
+	// diffPrefixes compares two bodies, at least one truncated, as far as
+	// both can soundly show, reporting to col. It reports false, having
+	// reported nothing, when either is not of the format as far as it
+	// goes.
+	diffPrefixes(p, c *body, r *rules, col *collector) bool
 }
 
 // structured are the formats that automatic choice tries, in this order.
@@ -54,9 +55,25 @@ var structured = [...]format{jsonFormat{}, xmlFormat{}, formFormat{}}
 
 // The formats that structured bodies fall back to.
 var (
-	text   format = textFormat{}
-	binary format = binaryFormat{}
+	text   rawFormat = textFormat{}
+	binary rawFormat = binaryFormat{}
 )
+
+// rawFormat is text or binary: a format that reads any body and its
+// prefixes.
+type rawFormat interface {
+	format
+	prefixReader
+}
+
+// rawFor returns the format of two bodies that no structured format
+// reads: text when text is forced or both are text, else binary.
+func rawFor(r *rules, a, b []byte) rawFormat {
+	if r.kind == TextComparator || (r.kind != BinaryComparator && isText(a) && isText(b)) {
+		return text
+	}
+	return binary
+}
 
 // formatsFor returns the structured formats a comparator tries: all of
 // them for AutoComparator, the one it forces, or none (text, binary).
@@ -135,10 +152,10 @@ func newBody(r *exchange.Response) body {
 	return b
 }
 
-// read returns the body's normalized document in format f, reading it
+// readAs returns the body's normalized document in format f, reading it
 // the first time. claimed says whether the body is to be read in f at
 // all (see rules.claims). A reading that spent the budget spends bud.
-func (b *body) read(f format, claimed bool, r *rules, bud *budget) (any, bool) {
+func (b *body) readAs(f format, claimed bool, r *rules, bud *budget) (any, bool) {
 	for i := range b.readings[:b.n] {
 		if rd := &b.readings[i]; rd.f == f {
 			bud.spent = bud.spent || rd.tooLarge
@@ -173,8 +190,8 @@ func diffBodies(p, c *body, r *rules) bodyDiff {
 		return bodyDiff{}
 	}
 	for _, f := range r.formats {
-		pd, pok := p.read(f, r.claims(f, p), r, &col.budget)
-		cd, cok := c.read(f, r.claims(f, c), r, &col.budget)
+		pd, pok := p.readAs(f, r.claims(f, p), r, &col.budget)
+		cd, cok := c.readAs(f, r.claims(f, c), r, &col.budget)
 		switch {
 		case col.spent:
 			return col.done() // a body too large to normalize
@@ -186,34 +203,23 @@ func diffBodies(p, c *body, r *rules) bodyDiff {
 			return col.done()
 		}
 	}
-	f := binary
-	if r.kind == TextComparator || (r.kind != BinaryComparator && isText(p.content) && isText(c.content)) {
-		f = text
-	}
-	pd, _ := p.read(f, true, r, &col.budget)
-	cd, _ := c.read(f, true, r, &col.budget)
+	f := rawFor(r, p.content, c.content)
+	pd, _ := p.readAs(f, true, r, &col.budget)
+	cd, _ := c.readAs(f, true, r, &col.budget)
 	f.diff(pd, cd, &col)
 	return col.done()
 }
 
 // diffPrefixes compares bodies of which at least one was cut off: in the
-// first structured format that both claim and that can read prefixes,
-// else as bytes as far as both go.
+// first structured format that both claim and that can read them, else
+// as text or bytes, as far as both go.
 func diffPrefixes(p, c *body, r *rules, col *collector) {
 	for _, f := range r.formats {
-		pr, ok := f.(prefixReader)
-		if !ok || !r.claims(f, p) || !r.claims(f, c) {
-			continue
-		}
-		if x, y, ok := pr.readPrefixes(p, c); ok {
-			x, y = f.normalize(x, r.ns, &col.budget), f.normalize(y, r.ns, &col.budget)
-			if !col.spent {
-				f.diff(x, y, col)
-			}
+		if pr, ok := f.(prefixReader); ok && r.claims(f, p) && r.claims(f, c) && pr.diffPrefixes(p, c, r, col) {
 			return
 		}
 	}
-	diffBytePrefixes(p, c, r, col)
+	rawFor(r, p.content, c.content).diffPrefixes(p, c, r, col)
 }
 
 // typeChange reports a body of format f against one that is not; pok
@@ -223,12 +229,12 @@ func typeChange(p, c *body, pok bool, f format) Difference {
 	if !pok {
 		pf, cf = "", f.name()
 	}
-	return Difference{Path: bodyPath, Kind: TypeChanged, Primary: p.describe(pf), Candidate: c.describe(cf)}
+	return Difference{Path: bodyPath, Kind: TypeChanged, Primary: p.kindOf(pf), Candidate: c.kindOf(cf)}
 }
 
-// describe says what kind of body an answer has, for a type change:
+// kindOf says what kind of body an answer has, for a type change:
 // format names the format it parsed as, if any.
-func (b *body) describe(format string) string {
+func (b *body) kindOf(format string) string {
 	switch {
 	case len(b.content) == 0:
 		return "empty body"

@@ -270,3 +270,17 @@ func TestDecompressionIsBounded(t *testing.T) {
 		t.Errorf("decoded %d bytes (truncated %v), want %d and truncated", len(body), cut, maxDecoded)
 	}
 }
+
+// Truncated binary bodies compare their full sizes even when text
+// normalizers are configured: binary bodies are never rewritten.
+func TestTruncatedBinarySizesWithTextNormalizers(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Normalizers: []Normalizer{{Kind: Replace, Builtin: "uuid"}}}
+	p := truncated(textAnswer("application/octet-stream", "\x00\x01\x02\x03"), 2)
+	c := truncated(textAnswer("application/octet-stream", "\x00\x01\x02\x03\x04"), 2)
+	res := mustEngine(t, cfg).Compare(pairOf("GET", "/x", p, c))
+	want := []brief{{"body", Changed, "4 bytes", "5 bytes"}}
+	if diff := cmp.Diff(want, briefs(res.Body)); diff != "" {
+		t.Errorf("body differences (-want +got):\n%s", diff)
+	}
+}

@@ -13,16 +13,20 @@ import (
 // missing from a partial object may simply not have been read yet, and a
 // partial array may have more elements. What survives is diffed as usual.
 
-// readPrefixes decodes two bodies as far as they go and trims them to
-// what both can soundly show (see trim).
-func (jsonFormat) readPrefixes(a, b *body) (x, y any, ok bool) {
-	pa, okA := decodePartial(a.content, a.truncated)
-	pb, okB := decodePartial(b.content, b.truncated)
+// diffPrefixes decodes two bodies as far as they go, trims them to what
+// both can soundly show (see trim), and diffs what is left.
+func (f jsonFormat) diffPrefixes(p, c *body, r *rules, col *collector) bool {
+	a, okA := decodePartial(p.content, p.truncated)
+	b, okB := decodePartial(c.content, c.truncated)
 	if !okA || !okB {
-		return nil, nil, false
+		return false
 	}
-	x, y = trim(pa, pb)
-	return x, y, true
+	x, y := trim(a, b)
+	x, y = f.normalize(x, r.ns, &col.budget), f.normalize(y, r.ns, &col.budget)
+	if !col.spent {
+		f.diff(x, y, col)
+	}
+	return true
 }
 
 // partialArray is an array of which only a prefix is known on at least

@@ -39,6 +39,17 @@ func (textFormat) diff(a, b any, c *collector) {
 	}
 }
 
+// diffPrefixes compares the texts, rewritten by the normalizers that
+// reach text bodies, as far as both go (see diffCut).
+func (textFormat) diffPrefixes(p, c *body, r *rules, col *collector) bool {
+	a, b, rewrite := p.content, c.content, rewritesText(r.ns)
+	if rewrite {
+		a, b = []byte(rewriteText(string(a), r.ns)), []byte(rewriteText(string(b), r.ns))
+	}
+	diffCut(p, c, a, b, r.kind, rewrite, col)
+	return true
+}
+
 // isText reports whether a body is UTF-8 without NUL bytes.
 func isText(b []byte) bool { return utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 }
 
