@@ -26,7 +26,7 @@ const (
 type Budget struct {
 	// MaxNodes bounds the nodes visited: JSON values, XML elements and
 	// attributes, form values, on both sides, by the normalizers and the
-	// diff. 0 means DefaultMaxNodes (about a second of one core at worst).
+	// diff. 0 means DefaultMaxNodes.
 	MaxNodes int `json:"max_nodes,omitempty" yaml:"max_nodes,omitempty" mapstructure:"max_nodes"`
 	// MaxDifferences bounds the differences found. Results list at most
 	// 100 of them per list, the rest are counted in Result.Omitted; all
@@ -85,8 +85,6 @@ type collector struct {
 	fields  []string     // Field() of every difference found
 	omitted int          // found but not kept
 }
-
-func newCollector(b Budget) *collector { return &collector{budget: newBudget(b)} }
 
 // add records a difference whose field (Path with indexes generalized)
 // is field. It reports false, recording nothing, once the budget of

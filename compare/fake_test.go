@@ -82,6 +82,8 @@ func briefs(ds []Difference) []brief {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
+func newCollector(b Budget) *collector { return &collector{budget: newBudget(b)} }
+
 // diffDocs diffs two parsed documents of format f within the default
 // budget.
 func diffDocs(f format, a, b any) bodyDiff {

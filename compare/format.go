@@ -130,7 +130,7 @@ type body struct {
 	size        int64  // the full content length; 0 when unknown
 	contentType string
 
-	readings [len(structured) + 1]reading // the formats read, in order
+	readings [len(structured) + 2]reading // every format, in the order read
 	n        int
 }
 

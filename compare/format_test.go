@@ -284,3 +284,18 @@ func TestTruncatedBinarySizesWithTextNormalizers(t *testing.T) {
 		t.Errorf("body differences (-want +got):\n%s", diff)
 	}
 }
+
+// One body can be read in every format: the primary's as text against
+// the candidate's, and as bytes against a binary secondary's.
+func TestBodyReadInEveryFormat(t *testing.T) {
+	t.Parallel()
+	p, c := textAnswer("text/plain", "a\nb\n"), textAnswer("text/plain", "a\nc\n")
+	s := textAnswer("text/plain", "a\n\x00\n")
+	res := mustEngine(t, Config{}).Compare(tripleOf("GET", "/x", p, s, c))
+	if got := briefs(res.Body); len(got) != 1 || got[0].Primary != "b" {
+		t.Errorf("candidate differences %+v, want the line b", got)
+	}
+	if len(res.Noise) != 1 || !strings.HasPrefix(res.Noise[0].Detail, "binary bodies differ") {
+		t.Errorf("secondary differences %+v, want one binary difference", res.Noise)
+	}
+}
