@@ -69,9 +69,8 @@ func parseForm(b []byte) ([]formField, bool) {
 
 // normalizeForm applies the normalizers that reach form bodies: those
 // with a form path (Ignore, Replace, Tolerance, Set, Sort) and Replace
-// without a path (every value).
-// Each normalizer that reaches form bodies visits every value: b is
-// charged for them.
+// without a path (every value). Each of them visits every value, and b
+// is charged for them.
 func normalizeForm(fs []formField, ns []*normalizer, b *budget) []formField {
 	values := 0
 	for _, f := range fs {

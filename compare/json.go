@@ -359,7 +359,8 @@ func (jsonFormat) diff(a, b any, c *collector) {
 	if c.visit(2) {
 		d.node(a, b)
 	}
-	d.c = nil
+	clear(d.steps[:cap(d.steps)]) // keys are slices of the body: hold none
+	d.c, d.steps = nil, d.steps[:0]
 	differs.Put(d)
 }
 
