@@ -112,7 +112,7 @@ func New(cfg Config) (*Proxy, error) {
 	p.settings.Store(newSettings(false, cfg.SamplePercent, disabled))
 	p.primaryTransport, p.copyTransport = cfg.Transport, cfg.Transport
 	if cfg.Transport == nil {
-		p.primaryTransport = newH1Transport(newTransport(512), 512)
+		p.primaryTransport = newTransport(512)
 		p.copyTransport = newTransport(cfg.Workers)
 	}
 
