@@ -54,7 +54,9 @@ type Response struct {
 	// Body holds the answer's body, up to the proxy's copy limit.
 	Body []byte `msgpack:"body" json:"body,omitempty"`
 	// Size is the full length of the body as it was read, which is larger
-	// than len(Body) when Truncated is set.
+	// than len(Body) when Truncated is set. A candidate's or secondary's
+	// answer is read no further than the copy limit: its Size is then its
+	// Content-Length, or 0 (unknown) when it declared none.
 	Size int64 `msgpack:"size" json:"size"`
 	// Truncated reports that Body holds only a prefix of the answer.
 	Truncated bool `msgpack:"truncated,omitempty" json:"truncated,omitempty"`

@@ -30,6 +30,8 @@ const (
 
 	DefaultMaxStreamBodyBytes = 64 << 20
 	DefaultMaxSpooledBodies   = 8
+	DefaultMaxBufferedBytes   = 64 << 20
+	DefaultBodyReadTimeout    = 30 * time.Second
 )
 
 // minQueueWait is the smallest positive Config.MaxQueueWait: below it,
@@ -69,9 +71,29 @@ type Config struct {
 	// times MaxStreamBodyBytes. A large body arriving when all are in use
 	// is forwarded and not mirrored (Skipped["stream"]). 0 means 8.
 	MaxSpooledBodies int
+	// MaxBufferedBytes bounds the request bodies held in memory to be
+	// mirrored, all requests together: each body is buffered as its bytes
+	// arrive (never allocated ahead from its Content-Length), and a body
+	// that would take the sum past this is forwarded to the primary as it
+	// is and not mirrored (Skipped["body_budget"]). Bodies count from their
+	// first byte until the primary has read them and their copies are sent
+	// (or dropped). 0 means 64 MiB, or MaxBodyBytes when that is larger;
+	// otherwise it must be at least MaxBodyBytes.
+	MaxBufferedBytes int64
+	// BodyReadTimeout is the longest the proxy waits for the next bytes
+	// of a client's request body, every request's, mirrored or not: it is
+	// set as the connection's read deadline before each read
+	// (http.ResponseController.SetReadDeadline), so a client that stops
+	// sending mid-body is cut off instead of holding a goroutine, a
+	// connection and a buffer. Unless the primary has answered already,
+	// the client gets 408 Request Timeout, and it is not counted as a
+	// primary error. 0 means 30s; negative means no limit.
+	BodyReadTimeout time.Duration
 	// MaxResponseBytes is how many bytes of each answer are kept for
-	// comparing; the rest is passed on (primary) or discarded (candidate,
-	// secondary) and only counted. 0 means 1 MiB.
+	// comparing. The primary's answer is passed on whole; the candidate's
+	// and the secondary's are read no further: their connection is closed
+	// and the answer marked Truncated, its Size taken from its
+	// Content-Length (0, unknown, without one). 0 means 1 MiB.
 	MaxResponseBytes int64
 	// QueueSize is how many copies may wait for a worker. When the queue is
 	// full new copies are dropped. 0 means 1024.
@@ -217,6 +239,11 @@ func (c Config) Validate() error {
 	if c.MaxSpooledBodies < 0 {
 		bad("max_spooled_bodies", "%d is negative; want 0 (8) or more", c.MaxSpooledBodies)
 	}
+	if c.MaxBufferedBytes < 0 {
+		bad("max_buffered_bytes", "%d is negative; want 0 (64 MiB) or more", c.MaxBufferedBytes)
+	} else if body := cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes); c.MaxBufferedBytes > 0 && c.MaxBufferedBytes < body {
+		bad("max_buffered_bytes", "%d is below max_body_bytes (%d): no body that size could be mirrored; want more, or 0 (64 MiB)", c.MaxBufferedBytes, body)
+	}
 	if c.MaxResponseBytes < 0 {
 		bad("max_response_bytes", "%d is negative; want 0 (1 MiB) or more", c.MaxResponseBytes)
 	}
@@ -289,6 +316,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxSpooledBodies == 0 {
 		c.MaxSpooledBodies = DefaultMaxSpooledBodies
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = max(DefaultMaxBufferedBytes, c.MaxBodyBytes)
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
 	}
 	if c.MaxResponseBytes == 0 {
 		c.MaxResponseBytes = DefaultMaxResponseBytes

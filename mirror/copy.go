@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/understudy-dev/understudy/exchange"
@@ -34,9 +35,14 @@ type job struct {
 	teTrailers bool        // the client sent "TE: trailers"
 	header     http.Header // the client's headers without hop-by-hop ones
 	body       []byte      // nil when none; shared read-only by every upstream
+	held       int64       // body budget bytes body takes, given back by letGo
 	spool      *spool      // a streamed body instead of body; nil when none
 	received   time.Time
 	queued     time.Time // when the copy was queued, for MaxQueueWait
+
+	// holders counts who still uses body: the handler (until the primary is
+	// done) and the worker (until the copies are sent, or not).
+	holders atomic.Int32
 
 	// The primary side. Written only by the handler goroutine, and read
 	// by the worker only after done is closed (which orders the two).
@@ -50,7 +56,7 @@ type job struct {
 
 // newJob captures what the copies need from r. Headers are cloned here, on
 // the client's path, because r belongs to the server once ServeHTTP returns.
-func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, now time.Time) *job {
+func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, held int64, now time.Time) *job {
 	h := r.Header.Clone()
 	removeHopByHop(h)
 	j := &job{
@@ -64,10 +70,12 @@ func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, now time.Time) *
 		teTrailers: httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers"),
 		header:     h,
 		body:       body,
+		held:       held,
 		received:   now,
 		queued:     now,
 		done:       make(chan struct{}),
 	}
+	j.holders.Store(2)
 	if j.requestURI == "" {
 		j.requestURI = r.URL.RequestURI()
 	}
@@ -109,13 +117,22 @@ func (p *Proxy) stale(j *job) bool {
 	return p.cfg.MaxQueueWait >= 0 && time.Since(j.queued) > p.cfg.MaxQueueWait
 }
 
-// release gives up a copy that is not sent: its spool file, if any, is
-// closed and its slot freed. Nothing else holds on to j once the worker
-// lets go of it, so its body and teed answer are freed with it as soon as
-// the handler has finished with the primary's side.
+// release is the worker letting go of j, sent or not: its spool file, if
+// any, is closed and its slot freed. Nothing else holds on to j once the
+// worker lets go of it, so its body and teed answer are freed with it as
+// soon as the handler has finished with the primary's side.
 func (p *Proxy) release(j *job) {
 	if j.spool != nil {
 		j.spool.release()
+	}
+	p.letGo(j)
+}
+
+// letGo is called once by the handler and once by the worker when done
+// with j's body; the second gives its bytes back to the body budget.
+func (p *Proxy) letGo(j *job) {
+	if j.holders.Add(-1) == 0 {
+		p.bodies.give(j.held)
 	}
 }
 
@@ -152,9 +169,7 @@ func (p *Proxy) logStale() {
 func (p *Proxy) runCopy(j *job) {
 	ctx, cancel := context.WithTimeout(p.hardCtx, p.cfg.CandidateTimeout)
 	defer cancel()
-	if j.spool != nil {
-		defer j.spool.release() // after both copies were sent
-	}
+	defer p.release(j) // after both copies were sent
 	h := p.copyHeader(j)
 
 	var (
@@ -259,8 +274,10 @@ func (p *Proxy) newCopyRequest(ctx context.Context, j *job, h http.Header, t *ta
 	return req, nil
 }
 
-// send asks target for j's answer and reads it, keeping at most
-// MaxResponseBytes of the body. cut reports that Shutdown cancelled it.
+// send asks target for j's answer and reads it, at most MaxResponseBytes
+// of the body: an answer longer than that is cut there, its connection
+// closed, and its size is what its Content-Length says (0, unknown,
+// without one). cut reports that Shutdown cancelled it.
 func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side exchange.Side) (res exchange.Response, cut bool) {
 	res.Side = side
 	req, err := p.newCopyRequest(ctx, j, h, t)
@@ -279,10 +296,14 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 	}
 	removeHopByHop(resp.Header) // as ReverseProxy does for the primary's answer
 	res.Status, res.Header = resp.StatusCode, resp.Header
-	res.Body, res.Size, err = readBounded(resp.Body, p.cfg.MaxResponseBytes, resp.ContentLength)
-	_ = resp.Body.Close()
+	var more bool
+	res.Body, more, err = readBounded(resp.Body, p.cfg.MaxResponseBytes, resp.ContentLength)
+	_ = resp.Body.Close() // unread past the limit: the connection is closed, not drained
 	res.Latency = time.Since(start)
-	res.Truncated = res.Size > int64(len(res.Body))
+	res.Size, res.Truncated = int64(len(res.Body)), more
+	if more {
+		res.Size = max(resp.ContentLength, 0) // 0: unknown
+	}
 	if err != nil {
 		return p.failed(ctx, res, "read answer", err)
 	}

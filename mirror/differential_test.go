@@ -48,7 +48,7 @@ type step struct {
 	Method      string // GET, HEAD, OPTIONS or POST
 	Act         action
 	N           int  // 1xx answers for actInfo (0-7; more than 5 is too many)
-	Later       bool // the misbehaviour after the answer waits until the client has the answer
+	Later       bool // the misbehaviour after the answer waits until the client has the answer (else: sent with it)
 	ClientClose bool // the client sends Connection: close
 	HTTP10      bool // the client speaks HTTP/1.0
 }
@@ -249,15 +249,15 @@ func (r *run) serve(c *upConn, req *http.Request) bool {
 		answer, more = r.junk+"\r\n\r\n", false
 	}
 
-	if !st.Later || (bad == "" && !closeWrite) {
-		_, _ = c.Write([]byte(answer + bad))
-		if closeWrite {
-			_ = c.Conn.(*net.TCPConn).CloseWrite()
-		}
+	if bad == "" && !closeWrite {
+		_, _ = c.Write([]byte(answer))
 		return more
 	}
-	// The client waits for the misbehaviour to be over only when it comes
-	// from an answer it gets (not from a retry's).
+	// The client waits for the misbehaviour to be over before its next
+	// request, so that only the proxy's handling of it decides what that
+	// request gets: if bytes nobody asked for were still on their way when
+	// it was sent, no transport could tell them from its answer. Retries
+	// of the step answer plainly.
 	first := false
 	r.once[i].Do(func() { first = true })
 	if !first {
@@ -265,34 +265,33 @@ func (r *run) serve(c *upConn, req *http.Request) bool {
 		return more
 	}
 	r.waits[i].Store(true)
+	defer close(r.settled[i])
+	if !st.Later {
+		answer, bad = answer+bad, "" // in the same write, so most often the same read
+	}
 	if _, err := c.Write([]byte(answer)); err != nil {
-		close(r.settled[i])
 		return false
 	}
-	func() {
-		defer close(r.settled[i])
+	if st.Later {
 		select {
 		case <-r.got[i]:
 		case <-time.After(wait):
-			return
+			return false
 		}
-		if bad != "" {
-			if _, err := c.Write([]byte(bad)); err != nil {
-				return
-			}
+		if _, err := c.Write([]byte(bad)); err != nil {
+			return false
 		}
-		if closeWrite {
-			_ = c.Conn.(*net.TCPConn).CloseWrite()
-		}
-		// Settled once the proxy has given the connection up (as it must:
-		// bytes nobody asked for, or an end, came on an idle connection),
-		// or, if it never does, after the bounded wait: then the next
-		// request may meet the stray bytes, which is the failure this
-		// test exists to catch.
-		if c.closedByPeer() {
-			more = false
-		}
-	}()
+	}
+	if closeWrite {
+		_ = c.Conn.(*net.TCPConn).CloseWrite()
+	}
+	// Settled once the proxy has given the connection up (as it must:
+	// bytes nobody asked for, or an end, came on an idle connection), or,
+	// if it never does, after the bounded wait: then the next request meets
+	// the stray bytes, which is the failure this test exists to catch.
+	if c.closedByPeer() {
+		more = false
+	}
 	return more
 }
 

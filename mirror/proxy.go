@@ -1,7 +1,6 @@
 package mirror
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -36,6 +35,7 @@ type Proxy struct {
 	settingsMu sync.Mutex
 
 	spools atomic.Int64 // spools in use, at most cfg.MaxSpooledBodies
+	bodies bodyBudget   // request body bytes held for copies (see body.go)
 
 	// candidateDown skips copies while the candidate refuses connections
 	// (see breaker.go).
@@ -95,6 +95,7 @@ func New(cfg Config) (*Proxy, error) {
 		queue:     make(chan *job, cfg.QueueSize),
 		done:      make(chan struct{}),
 	}
+	p.bodies.limit = cfg.MaxBufferedBytes
 	// Validate has parsed these already; errors cannot happen here.
 	p.sampleKey, _ = parseSampleBy(cfg.SampleBy)
 	u, _ := parseUpstream(cfg.Primary)
@@ -146,22 +147,30 @@ func New(cfg Config) (*Proxy, error) {
 // is eligible, a copy is queued first (so the candidate's request starts
 // with the primary's) and the answer is teed for the worker that joins the
 // exchange. A body too large to hold is spooled on its way to the primary
-// and its copy queued once the primary has read it (see spool.go).
+// and its copy queued once the primary has read it (see spool.go). Every
+// request body is read under BodyReadTimeout (see body.go).
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &p.counters
 	c.received.Add(1)
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 
+	if r.Body != nil && r.Body != http.NoBody {
+		b := p.watchBody(w, r.Body)
+		defer b.finish() // last: nothing reads the body any more
+		r = withBody(r, context.WithValue(r.Context(), bodyKey{}, b), b, r.ContentLength)
+	}
 	rt, reason, ok := p.admit(r)
 	if !ok {
-		// The hot path when mirroring is off: no allocation of ours.
+		// The hot path when mirroring is off: no allocation of ours
+		// (without a body).
 		c.skipped[reason].Add(1)
 		p.plain.ServeHTTP(w, r)
 		return
 	}
-	body, fwd, reason, ok := p.readBody(r)
+	body, held, fwd, reason, ok := p.readBody(r)
 	if !ok {
+		defer p.bodies.give(held) // once the primary has read what was buffered
 		if reason == skipBodySize && p.streamable(r) {
 			p.serveStreamed(w, r, rt, fwd)
 			return
@@ -176,8 +185,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := time.Now()
-	j := p.newJob(r, rt, body, now)
+	j := p.newJob(r, rt, body, held, now)
 	if !p.enqueue(j) {
+		defer p.bodies.give(held) // no worker shares the body
 		p.plain.ServeHTTP(w, withBody(r, r.Context(), fwd, length))
 		return
 	}
@@ -214,60 +224,6 @@ func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
 	}
 	return rt, 0, true
 }
-
-// readBody buffers r's body so it can be sent three times. It returns the
-// body (nil when there is none) and fwd, what the primary is to read
-// instead of r.Body (nil to keep r.Body). When the body cannot be held (too
-// large: it may still be streamed, see serveStreamed; or unreadable) it
-// returns why, and fwd replays what was read followed by the rest, so the
-// primary still gets the request whole.
-func (p *Proxy) readBody(r *http.Request) (body []byte, fwd io.ReadCloser, reason skipReason, ok bool) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil, 0, true // nothing to read, nothing to allocate
-	}
-	limit := p.cfg.MaxBodyBytes
-	if r.ContentLength > limit {
-		return nil, nil, skipBodySize, false // known too large: forward untouched
-	}
-	var err error
-	if r.ContentLength >= 0 {
-		body = make([]byte, r.ContentLength)
-		var n int
-		n, err = io.ReadFull(r.Body, body)
-		body = body[:n]
-	} else {
-		// Unknown length (chunked): read one byte past the limit to learn
-		// whether the body fits.
-		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
-	}
-	switch {
-	case err != nil:
-		return nil, replay(body, r.Body, err), skipBodyError, false
-	case int64(len(body)) > limit:
-		return nil, replay(body, r.Body, nil), skipBodySize, false
-	case len(body) == 0:
-		return nil, http.NoBody, 0, true
-	}
-	return body, io.NopCloser(bytes.NewReader(body)), 0, true
-}
-
-// replay returns a body that yields prefix and then the rest of rest, or
-// err when err is not nil (the error the client's body gave).
-func replay(prefix []byte, rest io.ReadCloser, err error) io.ReadCloser {
-	tail := io.Reader(rest)
-	if err != nil {
-		tail = errReader{err}
-	}
-	return struct {
-		io.Reader
-		io.Closer
-	}{io.MultiReader(bytes.NewReader(prefix), tail), rest}
-}
-
-// errReader fails every read with err.
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // withBody returns r with ctx, and with body and length when body is not
 // nil. It never modifies r, which belongs to the server.
@@ -340,6 +296,21 @@ const primaryUnavailable = "502 Bad Gateway: the primary service did not answer\
 // before its answer began, and records why in the job.
 func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	j, _ := r.Context().Value(jobKey{}).(*job)
+	if berr := clientBodyError(r); berr != nil {
+		// The client's body stalled past BodyReadTimeout or broke off: not
+		// the primary's fault.
+		if j != nil {
+			j.perr = "client's request body failed: " + berr.Error()
+		}
+		p.log.Debug("client's request body failed", "method", r.Method, "path", r.URL.Path, "err", berr)
+		status := http.StatusBadRequest
+		if stalled(berr) {
+			status = http.StatusRequestTimeout
+		}
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(status)
+		return
+	}
 	if r.Context().Err() != nil {
 		// The client went away (r's context is the client's): not the
 		// primary's fault, and nobody is left to read an answer.
@@ -368,6 +339,7 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 // returned and nothing touches the answer any more; it records why the
 // answer is incomplete, if it is. clientCtx is the client's request context.
 func (p *Proxy) finishPrimary(j *job, clientCtx context.Context) {
+	defer p.letGo(j)
 	j.finished = time.Now()
 	if j.spool != nil {
 		j.spool.discard(skipStream) // unless the primary read the body to its end

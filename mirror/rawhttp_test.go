@@ -54,7 +54,7 @@ func (a answer) ok() bool {
 // rawReq is one request a raw client sends.
 type rawReq struct {
 	method string
-	raw    string // the request as written on the wire
+	raw    string // the request as written on the wire; "": only read an answer (to one pipelined before)
 }
 
 // request builds a raw HTTP/1.1 request for path with extra header lines
@@ -88,6 +88,10 @@ func rawClient(t testing.TB, addr string, reqs []rawReq, between func(i int, a a
 	}()
 	out := make([]answer, len(reqs))
 	for i, rq := range reqs {
+		if conn == nil && rq.raw == "" {
+			out[i] = answer{Err: "closed"} // nothing was pipelined on a new connection
+			continue
+		}
 		if conn == nil {
 			c, err := net.Dial("tcp", addr)
 			if err != nil {
@@ -112,7 +116,7 @@ func rawClient(t testing.TB, addr string, reqs []rawReq, between func(i int, a a
 // roundTrip writes rq on conn and reads its answer; keep reports whether
 // the connection may carry another request.
 func roundTrip(conn net.Conn, br *bufio.Reader, rq rawReq) (a answer, keep bool) {
-	if _, err := io.WriteString(conn, rq.raw); err != nil {
+	if _, err := io.WriteString(conn, rq.raw); rq.raw != "" && err != nil {
 		a.Err = errClass(err)
 		return a, false
 	}

@@ -258,6 +258,10 @@ func TestValidate(t *testing.T) {
 		{name: "smallest queue wait", edit: func(c *Config) { c.MaxQueueWait = time.Millisecond }},
 		{name: "queue wait too small", edit: func(c *Config) { c.MaxQueueWait = time.Millisecond - 1 },
 			wantErr: "max_queue_wait: 999.999µs is below 1ms; want 1ms or more, 0 (1s, or candidate_timeout if shorter) or negative (no limit)"},
+		{name: "budget at the body limit", edit: func(c *Config) { c.MaxBodyBytes, c.MaxBufferedBytes = 4096, 4096 }},
+		{name: "budget below the default body limit", edit: func(c *Config) { c.MaxBufferedBytes = 1000 },
+			wantErr: "max_buffered_bytes: 1000 is below max_body_bytes (1048576): no body that size could be mirrored; want more, or 0 (64 MiB)"},
+		{name: "body read timeout off", edit: func(c *Config) { c.BodyReadTimeout = -1 }},
 		{name: "bad route path", edit: func(c *Config) { c.Routes = []Route{{}, {Path: "orders"}} }, wantErr: `routes[1].path: "orders" does not start with /`},
 		{name: "bad route method", edit: func(c *Config) { c.Routes = []Route{{Methods: []string{"GE T"}}} }, wantErr: `routes[0].methods[0]: "GE T" is not a valid method`},
 	}
@@ -287,6 +291,7 @@ func TestValidate(t *testing.T) {
 		MarkerValue:      "bad\nvalue",
 		SampleBy:         "body:user",
 		MaxSpooledBodies: -7,
+		MaxBufferedBytes: -8,
 		PrimaryTarget:    Target{Host: "a b"},
 		SecondaryTarget:  Target{RemoveHeaders: []string{"Content-Length"}},
 		CandidateTarget:  Target{HostSuffix: ":1", SetHeaders: map[string]string{"Host": "x"}},

@@ -78,7 +78,7 @@ func (p *Proxy) serveStreamed(w http.ResponseWriter, r *http.Request, rt *route,
 		p.plain.ServeHTTP(w, withBody(r, r.Context(), fwd, r.ContentLength))
 		return
 	}
-	j := p.newJob(r, rt, nil, time.Now())
+	j := p.newJob(r, rt, nil, 0, time.Now())
 	j.spool, s.j = s, j
 	ctx := context.WithValue(r.Context(), jobKey{}, j)
 	defer p.finishPrimary(j, r.Context()) // discards the spool if the primary did not read it whole

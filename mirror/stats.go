@@ -37,8 +37,9 @@ type Stats struct {
 	// (protocol upgrades such as WebSocket), "shutdown" (after Shutdown
 	// began), "candidate_down" (the candidate refused connections to the
 	// last copies: skipped for a second at a time, with one copy probing
-	// it, so a dead candidate costs no dial per request). Every reason is
-	// present, zero or not.
+	// it, so a dead candidate costs no dial per request), "body_budget"
+	// (buffering the body would have taken the bodies held past
+	// MaxBufferedBytes). Every reason is present, zero or not.
 	Skipped map[string]uint64
 
 	// PrimaryErrors counts primary failures: every 502 the proxy answered
@@ -61,6 +62,10 @@ type Stats struct {
 
 	// InFlight is how many client requests are being served now.
 	InFlight int64
+	// BufferedBytes is how many bytes of request bodies are held in memory
+	// for copies now (the capacity of their buffers), at most
+	// MaxBufferedBytes.
+	BufferedBytes int64
 	// QueueDepth is how many copies wait for a worker now.
 	QueueDepth int
 	// QueueSize is the queue's capacity.
@@ -84,6 +89,7 @@ const (
 	skipUpgrade
 	skipShutdown
 	skipCandidateDown
+	skipBodyBudget
 	numSkipReasons
 )
 
@@ -100,6 +106,7 @@ var skipNames = [numSkipReasons]string{
 	skipShutdown:  "shutdown",
 
 	skipCandidateDown: "candidate_down",
+	skipBodyBudget:    "body_budget",
 }
 
 func (s skipReason) String() string { return skipNames[s] }
@@ -136,6 +143,7 @@ func (p *Proxy) Stats() Stats {
 		SecondaryErrors:   c.secondaryErrors.Load(),
 		SecondaryTimeouts: c.secondaryTimeouts.Load(),
 		InFlight:          c.inFlight.Load(),
+		BufferedBytes:     p.bodies.held(),
 		QueueDepth:        len(p.queue),
 		QueueSize:         cap(p.queue),
 		Workers:           p.cfg.Workers,

@@ -69,12 +69,14 @@ func grow(b []byte, n int, limit int64) []byte {
 	return grown
 }
 
-// readBounded reads r to its end, keeping at most limit bytes and counting
-// the rest without holding it: a 100 MiB answer costs limit bytes of
-// memory, not 100 MiB. hint is the expected length (-1 when unknown), used
-// to allocate once. It returns what it kept, the full size read, and the
-// first error other than io.EOF.
-func readBounded(r io.Reader, limit, hint int64) (kept []byte, size int64, err error) {
+// readBounded reads r until its end or until it has limit bytes, and no
+// further: a 100 MiB answer costs limit bytes of memory and the reading of
+// limit bytes, not 100 MiB. hint is the expected length (-1 when
+// unknown), used to allocate once. It returns what it read, whether the
+// body goes on past it (more: the caller closes r unread, which closes its
+// connection rather than drain it), and the first error other than
+// io.EOF.
+func readBounded(r io.Reader, limit, hint int64) (kept []byte, more bool, err error) {
 	if hint > 0 {
 		kept = make([]byte, 0, min(hint, limit))
 	}
@@ -85,14 +87,26 @@ func readBounded(r io.Reader, limit, hint int64) (kept []byte, size int64, err e
 		n, err := r.Read(kept[len(kept):cap(kept)])
 		kept = kept[:len(kept)+n]
 		if err == io.EOF {
-			return kept, int64(len(kept)), nil
+			return kept, false, nil
 		}
 		if err != nil {
-			return kept, int64(len(kept)), err
+			return kept, false, err
 		}
 	}
-	// The kept copy is full: count the rest through io.Discard, whose
-	// ReadFrom uses small pooled buffers.
-	n, err := io.Copy(io.Discard, r)
-	return kept, int64(len(kept)) + n, err
+	if hint > limit {
+		return kept, true, nil
+	}
+	// At the limit: one byte more says there is more.
+	var probe [1]byte
+	for {
+		n, err := r.Read(probe[:])
+		switch {
+		case n > 0:
+			return kept, true, nil
+		case err == io.EOF:
+			return kept, false, nil
+		case err != nil:
+			return kept, false, err
+		}
+	}
 }
