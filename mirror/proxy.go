@@ -117,18 +117,23 @@ func New(cfg Config) (*Proxy, error) {
 		p.copyTransport = newTransport(cfg.Workers)
 	}
 
+	// FlushInterval -1: every write of the primary's answer is flushed to
+	// the client at once, so a body that arrives slowly reaches the client
+	// as it arrives, Content-Length or not.
 	pool := &bufferPool{}
 	errorLog := slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
 	p.plain = &httputil.ReverseProxy{
-		Rewrite:      p.rewrite,
-		Transport:    p.primaryTransport,
-		BufferPool:   pool,
-		ErrorHandler: p.errorHandler,
-		ErrorLog:     errorLog,
+		Rewrite:       p.rewrite,
+		Transport:     p.primaryTransport,
+		FlushInterval: -1,
+		BufferPool:    pool,
+		ErrorHandler:  p.errorHandler,
+		ErrorLog:      errorLog,
 	}
 	p.teed = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      p.primaryTransport,
+		FlushInterval:  -1,
 		BufferPool:     pool,
 		ErrorHandler:   p.errorHandler,
 		ErrorLog:       errorLog,
