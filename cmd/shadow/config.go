@@ -31,11 +31,34 @@ type config struct {
 	ReportFormat    string         `mapstructure:"report_format"`
 	Admin           string         `mapstructure:"admin"`
 	AdminToken      string         `mapstructure:"admin_token"`
+	Server          serverConfig   `mapstructure:"server"`
 	Mirror          mirrorConfig   `mapstructure:"mirror"`
 	Compare         compare.Config `mapstructure:"compare"`
 	Capture         captureConfig  `mapstructure:"capture"`
 	Log             cli.Log        `mapstructure:"log"`
 }
+
+// serverConfig holds the timeouts of the listener clients talk to, so that
+// slow clients (slowloris headers and bodies, idle keep-alives) cannot pin
+// goroutines and memory. Zero values take the defaults; negative ones turn
+// a timeout off.
+type serverConfig struct {
+	// ReadHeaderTimeout bounds reading a request's head. 0 means 10s.
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	// BodyReadTimeout bounds each read of a request body: the longest a
+	// client may pause while sending one (mirror.Config.BodyReadTimeout).
+	// 0 means 30s.
+	BodyReadTimeout time.Duration `mapstructure:"body_read_timeout"`
+	// IdleTimeout bounds how long a keep-alive connection waits for its
+	// next request. 0 means 2m.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+}
+
+// Listener defaults; the body read timeout's is mirror's.
+const (
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultIdleTimeout       = 2 * time.Minute
+)
 
 // mirrorConfig is the file form of mirror.Config; zero values take
 // mirror's documented defaults.
@@ -50,6 +73,7 @@ type mirrorConfig struct {
 	SampleBy         string        `mapstructure:"sample_by"`
 	MaxStreamBytes   int64         `mapstructure:"max_stream_body_bytes"`
 	MaxSpooledBodies int           `mapstructure:"max_spooled_bodies"`
+	MaxBufferedBytes int64         `mapstructure:"max_buffered_bytes"`
 	PrimaryTarget    targetConfig  `mapstructure:"primary_target"`
 	SecondaryTarget  targetConfig  `mapstructure:"secondary_target"`
 	CandidateTarget  targetConfig  `mapstructure:"candidate_target"`
@@ -214,6 +238,8 @@ func (c config) mirrorConfig() mirror.Config {
 		SampleBy:           m.SampleBy,
 		MaxStreamBodyBytes: m.MaxStreamBytes,
 		MaxSpooledBodies:   m.MaxSpooledBodies,
+		MaxBufferedBytes:   m.MaxBufferedBytes,
+		BodyReadTimeout:    c.Server.BodyReadTimeout,
 		PrimaryTarget:      m.PrimaryTarget.target(),
 		SecondaryTarget:    m.SecondaryTarget.target(),
 		CandidateTarget:    m.CandidateTarget.target(),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,12 +20,7 @@ import (
 // its queued copies, both within ShutdownTimeout.
 func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) error {
 	ln, logger := s.ln, s.logger
-	srv := &http.Server{
-		Handler:           s.proxy,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := s.cfg.Server.httpServer(s.proxy, logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -73,4 +69,15 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 	}
 	fmt.Fprintln(out, line)
 	return serveErr
+}
+
+// httpServer returns the server for the proxy's listener, with the
+// configured timeouts (http.Server reads a negative one as none).
+func (c serverConfig) httpServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cmp.Or(c.ReadHeaderTimeout, defaultReadHeaderTimeout),
+		IdleTimeout:       cmp.Or(c.IdleTimeout, defaultIdleTimeout),
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 }
