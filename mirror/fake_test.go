@@ -180,16 +180,9 @@ type front struct {
 	client *http.Client
 }
 
-// startProxy starts a Proxy for cfg behind a loopback server. Cleanup
-// stops the server, then the proxy.
-func startProxy(t *testing.T, cfg Config) *front {
-	t.Helper()
-	return startProxyWith(t, cfg, nil)
-}
-
-// startProxyWith is startProxy with a hook that may adjust the proxy
-// before it serves its first request.
-func startProxyWith(t *testing.T, cfg Config, adjust func(p *Proxy)) *front {
+// newTestProxy starts a Proxy for cfg, quiet unless cfg has a Logger.
+// Cleanup closes it.
+func newTestProxy(t testing.TB, cfg Config) *Proxy {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger
@@ -205,6 +198,21 @@ func startProxyWith(t *testing.T, cfg Config, adjust func(p *Proxy)) *front {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// startProxy starts a Proxy for cfg behind a loopback server. Cleanup
+// stops the server, then the proxy.
+func startProxy(t *testing.T, cfg Config) *front {
+	t.Helper()
+	return startProxyWith(t, cfg, nil)
+}
+
+// startProxyWith is startProxy with a hook that may adjust the proxy
+// before it serves its first request.
+func startProxyWith(t *testing.T, cfg Config, adjust func(p *Proxy)) *front {
+	t.Helper()
+	p := newTestProxy(t, cfg)
 	if adjust != nil {
 		adjust(p)
 	}

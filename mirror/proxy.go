@@ -120,25 +120,17 @@ func New(cfg Config) (*Proxy, error) {
 	// FlushInterval -1: every write of the primary's answer is flushed to
 	// the client at once, so a body that arrives slowly reaches the client
 	// as it arrives, Content-Length or not.
-	pool := &bufferPool{}
-	errorLog := slog.NewLogLogger(p.log.Handler(), slog.LevelWarn)
 	p.plain = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     p.primaryTransport,
 		FlushInterval: -1,
-		BufferPool:    pool,
+		BufferPool:    &bufferPool{},
 		ErrorHandler:  p.errorHandler,
-		ErrorLog:      errorLog,
+		ErrorLog:      slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
-	p.teed = &httputil.ReverseProxy{
-		Rewrite:        p.rewrite,
-		Transport:      p.primaryTransport,
-		FlushInterval:  -1,
-		BufferPool:     pool,
-		ErrorHandler:   p.errorHandler,
-		ErrorLog:       errorLog,
-		ModifyResponse: p.modifyResponse,
-	}
+	teed := *p.plain // the same, sharing the buffer pool, plus the tee
+	teed.ModifyResponse = p.modifyResponse
+	p.teed = &teed
 
 	p.hardCtx, p.hardCancel = context.WithCancel(context.Background())
 	p.live.Store(int64(cfg.Workers))

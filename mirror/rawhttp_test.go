@@ -183,13 +183,6 @@ func neverWorse(t testing.TB, shadow, plain []answer) {
 	}
 }
 
-// upstream is a raw TCP server: serve gets every request, read with
-// http.ReadRequest, and the connection, and says whether to read another
-// one from it. It is for upstreams that break HTTP on purpose.
-type upstream struct {
-	addr string
-}
-
 // upConn is one connection of an upstream.
 type upConn struct {
 	net.Conn
@@ -206,8 +199,11 @@ func (c *upConn) closedByPeer() bool {
 	return err != nil && !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// startUpstream starts a raw upstream on loopback. Cleanup closes the
-// listener and every connection, then waits for serve to return.
+// startUpstream starts a raw TCP upstream on loopback, for upstreams that
+// break HTTP on purpose: serve gets every request, read with
+// http.ReadRequest, and its connection, and says whether to read another
+// one from it. Cleanup closes the listener and every connection, then
+// waits for serve to return.
 func startUpstream(t testing.TB, serve func(c *upConn, req *http.Request) (more bool)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -283,22 +279,11 @@ func plainProxy(t testing.TB, primary string) (http.Handler, *http.Transport) {
 // complaints about broken upstreams out of the test output.
 var discardLogLogger = log.New(io.Discard, "", 0)
 
-// shadowFront starts a Proxy for cfg (quiet, MaxQueueWait out of the way,
-// as startProxy does) served on loopback with adjust applied to its
-// server, and returns it with its address.
+// shadowFront starts a Proxy for cfg (newTestProxy) served on loopback
+// with adjust applied to its server, and returns it with its address.
 func shadowFront(t testing.TB, cfg Config, adjust func(*http.Server)) (*Proxy, string) {
 	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = discardLogger
-	}
-	if cfg.MaxQueueWait == 0 {
-		cfg.MaxQueueWait = 2 * wait
-	}
-	p, err := New(cfg)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := newTestProxy(t, cfg)
 	return p, serveFront(t, p, adjust)
 }
 
