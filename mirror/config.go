@@ -75,9 +75,9 @@ type Config struct {
 	// mirrored, all requests together: each body is buffered as its bytes
 	// arrive (never allocated ahead from its Content-Length), and a body
 	// that would take the sum past this is forwarded to the primary as it
-	// is and not mirrored (Skipped["body_budget"]). Bodies count from their
-	// first byte until the primary has read them and their copies are sent
-	// (or dropped). 0 means 64 MiB, or MaxBodyBytes when that is larger;
+	// is and not mirrored (Skipped["body_budget"]). A body counts from its
+	// first read until the primary has read it and its copies are sent (or
+	// dropped). 0 means 64 MiB, or MaxBodyBytes when that is larger;
 	// otherwise it must be at least MaxBodyBytes.
 	MaxBufferedBytes int64
 	// BodyReadTimeout is the longest the proxy waits for the next bytes
