@@ -14,43 +14,24 @@ func (r *Runner) SetRate(rate float64) float64 {
 		rate = 0
 	}
 	applied := min(rate, r.ceiling)
-	r.mu.Lock()
-	r.newRate = &applied
-	r.mu.Unlock()
-	r.wake()
+	r.tell(control{kind: ctlRate, rate: applied})
 	return applied
 }
 
 // Pause holds new starts until Resume: once Pause returns no journey
 // starts. Journeys in flight carry on, and paused time does not count
 // towards the duration. Safe to call twice.
-func (r *Runner) Pause() {
-	r.startMu.Lock()
-	r.holding = true
-	r.startMu.Unlock()
-	r.mu.Lock()
-	r.paused = true
-	r.mu.Unlock()
-	r.wake()
-}
+func (r *Runner) Pause() { r.tell(control{kind: ctlPause}) }
 
 // Resume lets a paused run start journeys again. Safe to call twice.
-func (r *Runner) Resume() {
-	r.mu.Lock()
-	r.paused = false
-	r.mu.Unlock()
-	r.startMu.Lock()
-	r.holding = false
-	r.startMu.Unlock()
-	r.wake()
-}
+func (r *Runner) Resume() { r.tell(control{kind: ctlResume}) }
 
 // Stop ends the run gracefully: once Stop returns no journey starts;
 // journeys in flight finish their steps and cleanups, then Run returns.
 // Safe to call twice and together with Kill.
 func (r *Runner) Stop() {
 	r.log.Info("synth run stopping")
-	r.end(OutcomeStopped, "stopped")
+	r.tell(control{kind: ctlStop})
 }
 
 // Kill ends the run now: once Kill returns no journey starts, requests in
@@ -58,47 +39,40 @@ func (r *Runner) Stop() {
 // to call twice and together with Stop.
 func (r *Runner) Kill() {
 	r.log.Warn("synth run killed")
-	r.halt.Store(true)
-	r.kill.Store(true)
-	r.end(OutcomeKilled, "killed")
-	r.killOnce.Do(func() { close(r.killCh) })
+	r.tell(control{kind: ctlKill, reason: "killed"})
 }
 
 // Snapshot returns a consistent copy of the run's figures, bounded in size
 // (one entry per configured step). It is safe to call at any time; after
 // Run has returned it gives the final figures, histograms included.
 func (r *Runner) Snapshot() Snapshot {
+	st := r.state()
 	now := time.Now()
-	r.mu.Lock()
 	s := Snapshot{
 		Scenario:       r.plan.scenario.Name,
 		RunID:          r.runID,
 		Target:         r.target,
-		State:          r.state,
-		Reason:         r.reason,
-		Started:        r.started,
+		State:          st.state,
+		Reason:         st.reason,
+		Started:        st.started,
 		Ceiling:        r.ceiling,
 		MaxInFlight:    int(r.maxInFlight),
 		MinSuccessRate: r.plan.scenario.minSuccessRate(),
 	}
-	if r.state == StateDone {
-		s.Outcome = r.outcome
-		now = r.ended
-	} else if r.outcome != OutcomeCompleted {
-		s.Outcome = r.outcome // known early for stop, abort and kill
+	done := st.state == StateDone
+	if done {
+		s.Outcome = st.outcome
+		now = st.ended
+	} else if st.outcome != OutcomeCompleted {
+		s.Outcome = st.outcome // known early for stop, abort and kill
 	}
-	if !r.started.IsZero() {
-		s.Elapsed = now.Sub(r.started)
+	if !st.started.IsZero() {
+		s.Elapsed = now.Sub(st.started)
 	}
-	s.Active = r.active
-	if !r.runStart.IsZero() {
-		s.Active += now.Sub(r.runStart)
-	}
-	segAt := s.Active - r.seg.at
-	planned := r.seg.before + r.seg.sched.planned(segAt)
-	s.CurrentTarget = r.seg.sched.Rate(segAt)
-	done := r.state == StateDone
-	r.mu.Unlock()
+	s.Active = st.elapsed(now)
+	segAt := s.Active - st.seg.at
+	planned := st.seg.before + st.seg.sched.planned(segAt)
+	s.CurrentTarget = st.seg.sched.Rate(segAt)
 
 	s.InFlight = r.inFlight.Load()
 	s.Guardrail = r.guard.snapshot()

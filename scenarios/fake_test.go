@@ -1,13 +1,17 @@
 package scenarios
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -26,6 +30,8 @@ type fakeShop struct {
 	status int
 	// orderStatus is the "status" field of new orders ("placed" if empty).
 	orderStatus string
+	// delay holds every answer this long.
+	delay time.Duration
 	// block makes every request wait until release is closed or the
 	// client gives up.
 	block   bool
@@ -41,11 +47,51 @@ type fakeShop struct {
 
 func newFakeShop(t testing.TB, opts ...func(*fakeShop)) *fakeShop {
 	t.Helper()
+	f := makeShop(opts)
+	srv := httptest.NewServer(f.handler())
+	t.Cleanup(func() {
+		f.unblock()
+		srv.Close()
+	})
+	f.URL = srv.URL
+	return f
+}
+
+// newMemShop starts the shop on an in-memory network, for tests in a
+// synctest bubble (call it inside the bubble): requests take no time
+// unless the shop's delay says so, and the bubble's clock jumps over every
+// wait. The runner must send through the returned client.
+func newMemShop(t testing.TB, opts ...func(*fakeShop)) (*fakeShop, *http.Client) {
+	t.Helper()
+	f := makeShop(opts)
+	n := newMemNet()
+	srv := &http.Server{Handler: f.handler()}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(n)
+	}()
+	tr := &http.Transport{DialContext: n.dial, MaxIdleConnsPerHost: 1000}
+	t.Cleanup(func() {
+		f.unblock()
+		tr.CloseIdleConnections()
+		srv.Close()
+		<-served
+	})
+	f.URL = "http://shop.test"
+	return f, &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func makeShop(opts []func(*fakeShop)) *fakeShop {
 	f := &fakeShop{orders: map[string]string{}, journeys: map[string]int{},
 		release: make(chan struct{}), arrived: make(chan struct{}, 1<<16)}
 	for _, o := range opts {
 		o(f)
 	}
+	return f
+}
+
+func (f *fakeShop) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", f.create)
 	mux.HandleFunc("GET /orders/{id}", f.get)
@@ -55,7 +101,7 @@ func newFakeShop(t testing.TB, opts ...func(*fakeShop)) *fakeShop {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]bool{"ok": true}) })
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests = append(f.requests, seen{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone()})
 		f.journeys[r.Header.Get("X-Synthetic-Journey")]++
@@ -63,6 +109,9 @@ func newFakeShop(t testing.TB, opts ...func(*fakeShop)) *fakeShop {
 		select {
 		case f.arrived <- struct{}{}:
 		default:
+		}
+		if f.delay > 0 {
+			time.Sleep(f.delay)
 		}
 		if f.block {
 			select {
@@ -72,13 +121,7 @@ func newFakeShop(t testing.TB, opts ...func(*fakeShop)) *fakeShop {
 			}
 		}
 		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() {
-		f.unblock()
-		srv.Close()
 	})
-	f.URL = srv.URL
-	return f
 }
 
 func (f *fakeShop) unblock() {
@@ -147,6 +190,59 @@ func (f *fakeShop) cancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"id": id, "status": "cancelled"})
+}
+
+// memNet is an in-memory network: a listener whose connections are
+// net.Pipe ends, and the dial that makes them. Every wait on it is a
+// channel operation, which a synctest bubble sees as durably blocked.
+type memNet struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newMemNet() *memNet {
+	return &memNet{conns: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (n *memNet) Accept() (net.Conn, error) {
+	select {
+	case c := <-n.conns:
+		return c, nil
+	case <-n.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (n *memNet) Close() error {
+	n.once.Do(func() { close(n.done) })
+	return nil
+}
+
+func (n *memNet) Addr() net.Addr { return memAddr{} }
+
+func (n *memNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case n.conns <- server:
+		return client, nil
+	case <-n.done:
+		return nil, syscall.ECONNREFUSED
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type memAddr struct{}
+
+func (memAddr) Network() string { return "mem" }
+func (memAddr) String() string  { return "shop.test:80" }
+
+// bubble runs f in a synctest bubble, in parallel with other tests.
+func bubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	t.Parallel()
+	synctest.Test(t, f)
 }
 
 // seenRequests returns a copy of what arrived so far.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -67,11 +68,12 @@ func TestEveryRequestIsTagged(t *testing.T) {
 	}
 }
 
-func TestCustomTagNames(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t)
+func TestCustomTagNames(t *testing.T) { bubble(t, testCustomTagNames) }
+
+func testCustomTagNames(t *testing.T) {
+	shop, client := newMemShop(t)
 	tags := Tags{Synthetic: "X-Test", Run: "X-Test-Run", Journey: "X-Test-Journey", Baggage: "X-Baggage"}
-	r := mustRunner(t, orders(t, 50, "200ms", 10), RunnerOptions{Target: shop.URL, RunID: "r1", Tags: tags})
+	r := mustRunner(t, orders(t, 50, "200ms", 10), RunnerOptions{Target: shop.URL, Client: client, RunID: "r1", Tags: tags})
 	if _, err := r.Run(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -92,17 +94,24 @@ func TestCustomTagNames(t *testing.T) {
 }
 
 // TestCapturesFeedLaterSteps: fetch and cancel use the id create returned;
-// the fake answers 404 for any other id, so a wrong capture fails.
-func TestCapturesFeedLaterSteps(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t)
-	r := mustRunner(t, orders(t, 100, "300ms", 50), RunnerOptions{Target: shop.URL})
+// the fake answers 404 for any other id, so a wrong capture fails. On the
+// bubble's clock the pacing is exact: 100/s for 300ms is 29 starts (vegeta
+// paces the first one interval in, at 10ms, and one due at 300ms is not
+// made).
+func TestCapturesFeedLaterSteps(t *testing.T) { bubble(t, testCapturesFeedLaterSteps) }
+
+func testCapturesFeedLaterSteps(t *testing.T) {
+	shop, client := newMemShop(t)
+	r := mustRunner(t, orders(t, 100, "300ms", 50), RunnerOptions{Target: shop.URL, Client: client})
 	res, err := r.Run(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Journeys.Started == 0 || res.Journeys.Succeeded != res.Journeys.Started {
-		t.Fatalf("journeys = %+v, want all started to succeed", res.Journeys)
+	if res.Journeys.Started != 29 || res.Journeys.Succeeded != res.Journeys.Started {
+		t.Fatalf("journeys = %+v, want 29 started, all succeeded", res.Journeys)
+	}
+	if res.Active != 300*time.Millisecond {
+		t.Errorf("active %v, want the scenario's 300ms", res.Active)
 	}
 	for _, st := range res.Steps {
 		if st.Requests != res.Journeys.Started || st.Failures != 0 {
@@ -144,9 +153,23 @@ func TestAssertionFailuresAreCounted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			shop := newFakeShop(t, tt.shop)
-			r := mustRunner(t, orders(t, 100, "300ms", 50), RunnerOptions{Target: shop.URL})
+			bubble(t, func(t *testing.T) {
+				testAssertionFailures(t, tt.shop, tt.check, tt.msg, tt.cleanupRan)
+			})
+		})
+	}
+}
+
+func testAssertionFailures(t *testing.T, opt func(*fakeShop), check, msg string, cleanupRan bool) {
+	tt := struct {
+		check      string
+		msg        string
+		cleanupRan bool
+	}{check, msg, cleanupRan}
+	{
+		{
+			shop, client := newMemShop(t, opt)
+			r := mustRunner(t, orders(t, 100, "300ms", 50), RunnerOptions{Target: shop.URL, Client: client})
 			res, err := r.Run(t.Context())
 			if err != nil {
 				t.Fatal(err)
@@ -179,14 +202,23 @@ func TestAssertionFailuresAreCounted(t *testing.T) {
 			if res.Passed() {
 				t.Error("Passed() = true, want false")
 			}
-		})
+		}
 	}
 }
 
+// TestMaxLatencyAssertion: on the bubble's clock a shop that answers in
+// exactly 60ms is over a 50ms limit every time, one that answers in 40ms
+// never.
 func TestMaxLatencyAssertion(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t)
-	sc := mustParse(t, `
+	tests := []struct {
+		delay time.Duration
+		slow  bool
+	}{{60 * time.Millisecond, true}, {40 * time.Millisecond, false}}
+	for _, tt := range tests {
+		t.Run(tt.delay.String(), func(t *testing.T) {
+			bubble(t, func(t *testing.T) {
+				shop, client := newMemShop(t, func(f *fakeShop) { f.delay = tt.delay })
+				sc := mustParse(t, `
 name: slow
 target: http://127.0.0.1:1
 rate: {rate: 50}
@@ -194,15 +226,24 @@ duration: 200ms
 journeys:
   - name: j
     steps:
-      - {name: menu, path: /menu, assert: {max_latency: 1ns}}
+      - {name: menu, path: /menu, assert: {max_latency: 50ms}}
 `)
-	res, err := mustRunner(t, sc, RunnerOptions{Target: shop.URL}).Run(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := res.Steps[0]
-	if st.Requests == 0 || st.Checks["max_latency"] != st.Requests {
-		t.Errorf("checks = %v over %d requests, want every request over max_latency", st.Checks, st.Requests)
+				res, err := mustRunner(t, sc, RunnerOptions{Target: shop.URL, Client: client}).Run(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := res.Steps[0]
+				want := int64(0)
+				if tt.slow {
+					want = st.Requests
+				}
+				// The histogram keeps 3 significant digits.
+				if st.Requests != 9 || st.Checks["max_latency"] != want || st.Latency.Max < tt.delay || st.Latency.Max > tt.delay*1001/1000 {
+					t.Errorf("checks = %v over %d requests, max %v; want 9 requests, max_latency×%d, max %v",
+						st.Checks, st.Requests, st.Latency.Max, want, tt.delay)
+				}
+			})
+		})
 	}
 }
 
@@ -230,10 +271,14 @@ func TestMinSuccessRateThreshold(t *testing.T) {
 }
 
 // TestGuardrailAborts: every create fails, so the error rate trips the
-// guardrail; the run aborts with a reason and cleanups still run.
-func TestGuardrailAborts(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t, func(f *fakeShop) { f.status = 500 })
+// guardrail; the run aborts with a reason and cleanups still run. On the
+// bubble's clock the breach is seen at the first look with five failures
+// in the window and the abort comes at the first look a whole window (1s)
+// later.
+func TestGuardrailAborts(t *testing.T) { bubble(t, testGuardrailAborts) }
+
+func testGuardrailAborts(t *testing.T) {
+	shop, client := newMemShop(t, func(f *fakeShop) { f.status = 500 })
 	sc := mustParse(t, `
 name: failing
 target: http://127.0.0.1:1
@@ -250,10 +295,15 @@ journeys:
     cleanup:
       - {name: sweep, method: POST, path: '/sweep?journey={{ .JourneyID }}'}
 `)
-	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL})
+	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL, Client: client})
 	res := runAsync(t, r)()
 	if res.Outcome != OutcomeAborted {
 		t.Fatalf("outcome = %s (%s), want aborted", res.Outcome, res.Reason)
+	}
+	// Looks every 250ms: the breach is seen at 250ms, the abort at 1.25s,
+	// just before the start due then.
+	if res.Active != 1250*time.Millisecond || res.Journeys.Started != 124 {
+		t.Errorf("aborted after %v active with %d starts; want 1.25s and 124", res.Active, res.Journeys.Started)
 	}
 	if !strings.Contains(res.Reason, "error rate") || !strings.Contains(res.Reason, "max_error_rate 20.0%") {
 		t.Errorf("reason = %q, want it to name the error rate and the limit", res.Reason)
@@ -280,16 +330,18 @@ journeys:
 
 // TestStopEndsStarts counts starts against the server: after Stop returns
 // nothing new starts, and every journey already started finishes.
-func TestStopEndsStarts(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t)
-	r := mustRunner(t, orders(t, 200, "1m", 100), RunnerOptions{Target: shop.URL})
+func TestStopEndsStarts(t *testing.T) { bubble(t, testStopEndsStarts) }
+
+func testStopEndsStarts(t *testing.T) {
+	shop, client := newMemShop(t)
+	r := mustRunner(t, orders(t, 200, "1m", 100), RunnerOptions{Target: shop.URL, Client: client})
 	wait := runAsync(t, r)
 	shop.waitRequests(t, 20)
 	r.Stop()
 	r.Stop() // twice is fine
 	atStop := r.Snapshot().Journeys.Started
 	res := wait()
+	r.Stop() // and after Run returned
 	if res.Outcome != OutcomeStopped {
 		t.Errorf("outcome = %s, want stopped", res.Outcome)
 	}
@@ -306,10 +358,11 @@ func TestStopEndsStarts(t *testing.T) {
 
 // TestKillCancelsInFlight: the server holds every request; Kill must end
 // the run anyway, with no starts after it and cleanups skipped.
-func TestKillCancelsInFlight(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t, func(f *fakeShop) { f.block = true })
-	r := mustRunner(t, orders(t, 200, "1m", 5), RunnerOptions{Target: shop.URL})
+func TestKillCancelsInFlight(t *testing.T) { bubble(t, testKillCancelsInFlight) }
+
+func testKillCancelsInFlight(t *testing.T) {
+	shop, client := newMemShop(t, func(f *fakeShop) { f.block = true })
+	r := mustRunner(t, orders(t, 200, "1m", 5), RunnerOptions{Target: shop.URL, Client: client})
 	wait := runAsync(t, r)
 	shop.waitRequests(t, 5)
 	waitFor(t, "a dropped start", func() bool { return r.Snapshot().Journeys.Dropped > 0 })
@@ -349,10 +402,11 @@ func TestKillCancelsInFlight(t *testing.T) {
 	}
 }
 
-func TestContextCancelKills(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t, func(f *fakeShop) { f.block = true })
-	r := mustRunner(t, orders(t, 100, "1m", 3), RunnerOptions{Target: shop.URL})
+func TestContextCancelKills(t *testing.T) { bubble(t, testContextCancelKills) }
+
+func testContextCancelKills(t *testing.T) {
+	shop, client := newMemShop(t, func(f *fakeShop) { f.block = true })
+	r := mustRunner(t, orders(t, 100, "1m", 3), RunnerOptions{Target: shop.URL, Client: client})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan *Result, 1)
 	go func() {
@@ -367,29 +421,41 @@ func TestContextCancelKills(t *testing.T) {
 	}
 }
 
-func TestPauseHoldsStarts(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t)
-	r := mustRunner(t, orders(t, 200, "1m", 100), RunnerOptions{Target: shop.URL})
+// TestPauseHoldsStarts pauses a 100/s run of 1s before it starts, for 5s,
+// resumes it for 505ms, pauses it again for 10s: paused time does not
+// count, so on the bubble's clock the run makes exactly its 99 starts (at
+// 10ms to 990ms of active time) and ends after 1s of it, 16s in all.
+func TestPauseHoldsStarts(t *testing.T) { bubble(t, testPauseHoldsStarts) }
+
+func testPauseHoldsStarts(t *testing.T) {
+	shop, client := newMemShop(t)
+	r := mustRunner(t, orders(t, 100, "1s", 100), RunnerOptions{Target: shop.URL, Client: client})
 	r.Pause() // before Run: starts paused
 	wait := runAsync(t, r)
-	waitFor(t, "paused state", func() bool { return r.Snapshot().State == StatePaused })
-	if n := r.Snapshot().Journeys.Started; n != 0 {
-		t.Fatalf("started %d while paused, want 0", n)
+	time.Sleep(5 * time.Second)
+	if s := r.Snapshot(); s.State != StatePaused || s.Journeys.Started != 0 || s.Active != 0 {
+		t.Fatalf("state %s, started %d, active %v while paused; want paused, 0, 0", s.State, s.Journeys.Started, s.Active)
 	}
 	r.Resume()
-	waitFor(t, "starts after Resume", func() bool { return r.Snapshot().Journeys.Started >= 5 })
+	time.Sleep(505 * time.Millisecond)
 	r.Pause()
 	r.Pause()
-	atPause := r.Snapshot().Journeys.Started
-	waitFor(t, "paused state", func() bool { return r.Snapshot().State == StatePaused })
-	if n := r.Snapshot().Journeys.Started; n != atPause {
-		t.Errorf("started %d after Pause returned with %d, want none", n, atPause)
+	atPause := r.Snapshot()
+	if atPause.State != StatePaused || atPause.Journeys.Started != 50 {
+		t.Fatalf("state %s, %d started after 505ms at 100/s; want paused, 50 (10ms to 500ms)", atPause.State, atPause.Journeys.Started)
 	}
-	r.Stop()
+	time.Sleep(10 * time.Second)
+	if n := r.Snapshot().Journeys.Started; n != atPause.Journeys.Started {
+		t.Errorf("started %d after Pause returned with %d, want none", n, atPause.Journeys.Started)
+	}
+	r.Resume()
+	r.Resume()
 	res := wait()
-	if res.Journeys.Started != atPause {
-		t.Errorf("started %d, want %d", res.Journeys.Started, atPause)
+	if res.Outcome != OutcomeCompleted || res.Journeys.Started != 99 || res.Active != time.Second {
+		t.Errorf("outcome %s, %d started, active %v; want completed, 99, 1s", res.Outcome, res.Journeys.Started, res.Active)
+	}
+	if want := 15*time.Second + 505*time.Millisecond + 495*time.Millisecond; res.Elapsed != want {
+		t.Errorf("elapsed %v, want %v (paused time included)", res.Elapsed, want)
 	}
 }
 
@@ -432,9 +498,10 @@ journeys: [{name: j, steps: [{name: s, path: /menu}]}]
 
 // TestSetRateNeverExceedsCeiling counts starts: however hard the rate is
 // pushed, starts stay within ceiling × active time (plus the one due at 0).
-func TestSetRateNeverExceedsCeiling(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t)
+func TestSetRateNeverExceedsCeiling(t *testing.T) { bubble(t, testSetRateNeverExceedsCeiling) }
+
+func testSetRateNeverExceedsCeiling(t *testing.T) {
+	shop, client := newMemShop(t)
 	sc := mustParse(t, `
 name: capped
 target: http://127.0.0.1:1
@@ -443,19 +510,19 @@ duration: 1s
 ceiling: 40
 journeys: [{name: j, steps: [{name: s, path: /menu}]}]
 `)
-	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL})
+	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL, Client: client})
 	r.SetRate(1e9)
 	res := runAsync(t, r)()
-	limit := 40*res.Active.Seconds() + 1
-	if float64(res.Journeys.Started) > limit || res.Journeys.Started == 0 {
-		t.Errorf("started %d in %v active, want 1..%.0f", res.Journeys.Started, res.Active, limit)
+	if res.Journeys.Started != 39 || res.Active != time.Second {
+		t.Errorf("started %d in %v active, want the ceiling's 39 in 1s (25ms to 975ms)", res.Journeys.Started, res.Active)
 	}
 }
 
-func TestSnapshotIsBounded(t *testing.T) {
-	t.Parallel()
-	shop := newFakeShop(t, func(f *fakeShop) { f.status = 500 })
-	r := mustRunner(t, orders(t, 200, "300ms", 50), RunnerOptions{Target: shop.URL})
+func TestSnapshotIsBounded(t *testing.T) { bubble(t, testSnapshotIsBounded) }
+
+func testSnapshotIsBounded(t *testing.T) {
+	shop, client := newMemShop(t, func(f *fakeShop) { f.status = 500 })
+	r := mustRunner(t, orders(t, 200, "300ms", 50), RunnerOptions{Target: shop.URL, Client: client})
 	res := runAsync(t, r)()
 	if len(res.Steps) != 3 {
 		t.Fatalf("%d steps in the result, want 3", len(res.Steps))
@@ -497,5 +564,38 @@ func TestNewRunnerRejectsBadOptions(t *testing.T) {
 	}
 	if _, err := NewRunner(&Scenario{}, RunnerOptions{}); err == nil {
 		t.Error("NewRunner with an empty scenario succeeded")
+	}
+}
+
+// TestControlsOutsideRun: controls before Run shape the run (a kill before
+// it ends it at once), and controls after Run returned neither block nor
+// change the result.
+func TestControlsOutsideRun(t *testing.T) { bubble(t, testControlsOutsideRun) }
+
+func testControlsOutsideRun(t *testing.T) {
+	shop, client := newMemShop(t)
+	killed := mustRunner(t, orders(t, 100, "1m", 10), RunnerOptions{Target: shop.URL, Client: client})
+	killed.Kill()
+	killed.Stop()
+	res := runAsync(t, killed)()
+	if res.Outcome != OutcomeKilled || res.Journeys.Started != 0 || res.Elapsed != 0 {
+		t.Errorf("killed before Run: outcome %s, %d started after %v; want killed, 0, at once", res.Outcome, res.Journeys.Started, res.Elapsed)
+	}
+
+	r := mustRunner(t, orders(t, 100, "100ms", 10), RunnerOptions{Target: shop.URL, Client: client})
+	if got := r.SetRate(50); got != 50 {
+		t.Fatalf("SetRate(50) before Run = %v", got)
+	}
+	res = runAsync(t, r)()
+	if res.Journeys.Started != 4 || res.Outcome != OutcomeCompleted {
+		t.Errorf("rate 50 set before Run: %d started, outcome %s; want 4 (20ms to 80ms), completed", res.Journeys.Started, res.Outcome)
+	}
+	r.Pause()
+	r.Resume()
+	r.SetRate(10)
+	r.Stop()
+	r.Kill()
+	if s := r.Snapshot(); s.Outcome != OutcomeCompleted || s.State != StateDone || s.Journeys != res.Journeys {
+		t.Errorf("after Run: %s, %s, %+v; want the result unchanged", s.State, s.Outcome, s.Journeys)
 	}
 }

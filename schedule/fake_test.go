@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/understudy-dev/understudy/scenarios"
@@ -179,6 +180,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// bubble runs f in a synctest bubble, in parallel with other tests: the
+// cron timing, retry delays and blackout checks run on the bubble's clock,
+// so a test of minutes takes no time at all.
+func bubble(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	t.Parallel()
+	synctest.Test(t, f)
 }
 
 // startScheduler runs s in the background and returns a function that

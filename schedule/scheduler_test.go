@@ -29,8 +29,9 @@ func newTestScheduler(t *testing.T, cfg Config, opts Options) *Scheduler {
 // share one scenario file, with runs that last until the test releases
 // them: later starts are skipped and counted, and never do two runs of
 // the file overlap.
-func TestOverlapSkippedNeverConcurrent(t *testing.T) {
-	t.Parallel()
+func TestOverlapSkippedNeverConcurrent(t *testing.T) { bubble(t, testOverlapSkippedNeverConcurrent) }
+
+func testOverlapSkippedNeverConcurrent(t *testing.T) {
 	dir := t.TempDir()
 	file := scenarioFile(t, dir, "shared.yaml")
 	l := newFakeLauncher(func(Job) fakePlan { return fakePlan{block: true} })
@@ -121,8 +122,9 @@ func TestBlackoutSkipsStarts(t *testing.T) {
 // TestBlackoutStopsRunningAttempt starts a long run outside a blackout,
 // moves the clock into one, and expects the run to be stopped gracefully
 // and recorded as stopped.
-func TestBlackoutStopsRunningAttempt(t *testing.T) {
-	t.Parallel()
+func TestBlackoutStopsRunningAttempt(t *testing.T) { bubble(t, testBlackoutStopsRunningAttempt) }
+
+func testBlackoutStopsRunningAttempt(t *testing.T) {
 	clk := newFakeClock(time.Date(2025, 6, 4, 11, 0, 0, 0, time.UTC))
 	l := newFakeLauncher(func(Job) fakePlan { return fakePlan{block: true} })
 	s := newTestScheduler(t, Config{Timezone: "UTC", Entries: []Entry{{
@@ -177,43 +179,45 @@ func TestRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			l := newFakeLauncher(func(j Job) fakePlan { return tt.plans[min(j.Attempt, len(tt.plans))-1] })
-			s := newTestScheduler(t, Config{Entries: []Entry{{
-				Name: "e", Scenario: scenarioFile(t, t.TempDir(), "s.yaml"), Cron: never,
-				Retry: tt.retry, RetryDelay: time.Millisecond,
-			}}}, Options{Launcher: l})
-			s.fire(s.entries[0])
-			h := s.History()
-			if len(h) != 1 {
-				t.Fatalf("history has %d runs, want 1", len(h))
-			}
-			if got := h[0].Result; got != tt.wantResult {
-				t.Errorf("result = %s, want %s", got, tt.wantResult)
-			}
-			if got := len(h[0].Attempts); got != tt.wantAttempts {
-				t.Errorf("attempts = %d, want %d", got, tt.wantAttempts)
-			}
-			st := status(t, s, "e")
-			if got, want := st.Retries, int64(tt.wantAttempts-1); got != want {
-				t.Errorf("retries = %d, want %d", got, want)
-			}
-			if got := st.Counts[tt.wantResult]; got != 1 {
-				t.Errorf("counts[%s] = %d, want 1 (one start, one count)", tt.wantResult, got)
-			}
-			for i, j := range l.started() {
-				if j.Attempt != i+1 {
-					t.Errorf("job %d has Attempt %d", i, j.Attempt)
+			bubble(t, func(t *testing.T) {
+				l := newFakeLauncher(func(j Job) fakePlan { return tt.plans[min(j.Attempt, len(tt.plans))-1] })
+				s := newTestScheduler(t, Config{Entries: []Entry{{
+					Name: "e", Scenario: scenarioFile(t, t.TempDir(), "s.yaml"), Cron: never,
+					Retry: tt.retry, RetryDelay: time.Millisecond,
+				}}}, Options{Launcher: l})
+				s.fire(s.entries[0])
+				h := s.History()
+				if len(h) != 1 {
+					t.Fatalf("history has %d runs, want 1", len(h))
 				}
-			}
+				if got := h[0].Result; got != tt.wantResult {
+					t.Errorf("result = %s, want %s", got, tt.wantResult)
+				}
+				if got := len(h[0].Attempts); got != tt.wantAttempts {
+					t.Errorf("attempts = %d, want %d", got, tt.wantAttempts)
+				}
+				st := status(t, s, "e")
+				if got, want := st.Retries, int64(tt.wantAttempts-1); got != want {
+					t.Errorf("retries = %d, want %d", got, want)
+				}
+				if got := st.Counts[tt.wantResult]; got != 1 {
+					t.Errorf("counts[%s] = %d, want 1 (one start, one count)", tt.wantResult, got)
+				}
+				for i, j := range l.started() {
+					if j.Attempt != i+1 {
+						t.Errorf("job %d has Attempt %d", i, j.Attempt)
+					}
+				}
+			})
 		})
 	}
 }
 
 // TestRetryCancelledByStop stops the scheduler while a failed run waits
 // for its retry: the retry is not made and the run counts as failed.
-func TestRetryCancelledByStop(t *testing.T) {
-	t.Parallel()
+func TestRetryCancelledByStop(t *testing.T) { bubble(t, testRetryCancelledByStop) }
+
+func testRetryCancelledByStop(t *testing.T) {
 	l := newFakeLauncher(func(Job) fakePlan { return fakePlan{fail: true} })
 	s := newTestScheduler(t, Config{Entries: []Entry{{
 		Name: "e", Scenario: scenarioFile(t, t.TempDir(), "s.yaml"), Cron: never, RetryDelay: time.Hour,
@@ -302,8 +306,9 @@ func TestHistoryPersistedAndBounded(t *testing.T) {
 // TestGracefulStopWaitsForRun cancels Run's context while a run is going:
 // the run is asked to stop (not killed), and Run returns only after it
 // has drained and been recorded.
-func TestGracefulStopWaitsForRun(t *testing.T) {
-	t.Parallel()
+func TestGracefulStopWaitsForRun(t *testing.T) { bubble(t, testGracefulStopWaitsForRun) }
+
+func testGracefulStopWaitsForRun(t *testing.T) {
 	drain := make(chan struct{})
 	l := newFakeLauncher(func(Job) fakePlan { return fakePlan{block: true, drain: drain} })
 	s := newTestScheduler(t, Config{Entries: []Entry{{
@@ -335,8 +340,9 @@ func TestGracefulStopWaitsForRun(t *testing.T) {
 }
 
 // TestKill kills a running scenario: Run returns without a drain.
-func TestKill(t *testing.T) {
-	t.Parallel()
+func TestKill(t *testing.T) { bubble(t, testKill) }
+
+func testKill(t *testing.T) {
 	drain := make(chan struct{}) // never closed: only a kill ends the run
 	l := newFakeLauncher(func(Job) fakePlan { return fakePlan{block: true, drain: drain} })
 	s := newTestScheduler(t, Config{Entries: []Entry{{
@@ -361,8 +367,9 @@ func TestKill(t *testing.T) {
 
 // TestWatch checks the hook metrics use: called once per attempt, done
 // after the attempt ended.
-func TestWatch(t *testing.T) {
-	t.Parallel()
+func TestWatch(t *testing.T) { bubble(t, testWatch) }
+
+func testWatch(t *testing.T) {
 	l := newFakeLauncher(func(j Job) fakePlan { return fakePlan{fail: j.Attempt == 1} })
 	var mu sync.Mutex
 	var events []string
@@ -389,8 +396,9 @@ func TestWatch(t *testing.T) {
 
 // TestStatusNext checks that a running scheduler reports when each
 // enabled entry is next due, and nothing for a disabled one.
-func TestStatusNext(t *testing.T) {
-	t.Parallel()
+func TestStatusNext(t *testing.T) { bubble(t, testStatusNext) }
+
+func testStatusNext(t *testing.T) {
 	off := false
 	dir := t.TempDir()
 	s := newTestScheduler(t, Config{Entries: []Entry{
