@@ -265,7 +265,7 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, fro
 // report hands one sent request to RunnerOptions.OnResult.
 func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, status int, from time.Time, latency time.Duration, errKind string, fs []failure) {
 	res := StepResult{
-		RunID: r.runID, JourneyID: data.JourneyID, Journey: sp.journey, Step: sp.name, Cleanup: sp.cleanup,
+		Scenario: r.plan.scenario.Name, RunID: r.runID, JourneyID: data.JourneyID, Journey: sp.journey, Step: sp.name, Cleanup: sp.cleanup,
 		Method: req.Method, URL: req.URL.String(), Tags: make(map[string]string, 4),
 		Status: status, Start: from, Latency: latency, ErrorKind: errKind,
 	}

@@ -7,7 +7,9 @@ import "time"
 // latency histogram, status codes, failed checks) elsewhere, for example
 // from the result files of many runners.
 type StepResult struct {
-	// RunID is the run's tag; JourneyID the journey's (see Tags).
+	// Scenario names the scenario; RunID is the run's tag and JourneyID
+	// the journey's (see Tags).
+	Scenario  string
 	RunID     string
 	JourneyID string
 	// Journey and Step name the step; Cleanup marks a cleanup step.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,54 +18,15 @@ import (
 // journey.
 const outQueue = 8192
 
-// Header labels of a synth result file: what a merged report needs that
-// the records do not carry.
-const (
-	labelScenario       = "scenario"
-	labelRunID          = "run_id"
-	labelTarget         = "target"
-	labelSteps          = "steps" // JSON list of stepLabel, in scenario order
-	labelMinSuccessRate = "min_success_rate"
-	labelMaxInFlight    = "max_in_flight"
-	labelCeiling        = "ceiling"
-)
-
-// stepLabel names one configured step in the steps label.
-type stepLabel struct {
-	Journey string `json:"journey"`
-	Step    string `json:"step"`
-	Cleanup bool   `json:"cleanup,omitempty"`
-}
-
-// resultLabels describes a run for its result files, from the runner's
-// snapshot before it starts.
-func resultLabels(s scenarios.Snapshot) map[string]string {
-	steps := make([]stepLabel, len(s.Steps))
-	for i, st := range s.Steps {
-		steps[i] = stepLabel{Journey: st.Journey, Step: st.Step, Cleanup: st.Cleanup}
-	}
-	b, _ := json.Marshal(steps) // plain strings and bools: cannot fail
-	return map[string]string{
-		labelScenario:       s.Scenario,
-		labelRunID:          s.RunID,
-		labelTarget:         s.Target,
-		labelSteps:          string(b),
-		labelMinSuccessRate: strconv.FormatFloat(s.MinSuccessRate, 'g', -1, 64),
-		labelMaxInFlight:    strconv.Itoa(s.MaxInFlight),
-		labelCeiling:        strconv.FormatFloat(s.Ceiling, 'g', -1, 64),
-	}
-}
-
 // resultWriter records every request of a run as a capture.SynthRecord:
 // the runner hands results to a bounded queue, one goroutine writes them.
 type resultWriter struct {
-	out      string // --out: a file, or a directory to write into
-	dir      bool
-	scenario string
-	w        *capture.Writer
-	logger   *slog.Logger
-	queue    chan *capture.SynthRecord
-	done     chan struct{}
+	out    string // --out: a file, or a directory to write into
+	dir    bool
+	w      *capture.Writer
+	logger *slog.Logger
+	queue  chan *capture.SynthRecord
+	done   chan struct{}
 
 	mu     sync.RWMutex // orders sends against close(queue)
 	closed bool
@@ -79,8 +38,8 @@ type resultWriter struct {
 // directory (or ends in a separator) gets files named by capture, so that
 // many runners can share it; otherwise the finished file is renamed to
 // the path.
-func newResultWriter(out string, labels map[string]string, logger *slog.Logger) (*resultWriter, error) {
-	rw := &resultWriter{out: out, scenario: labels[labelScenario], logger: logger,
+func newResultWriter(out string, info scenarios.RunInfo, logger *slog.Logger) (*resultWriter, error) {
+	rw := &resultWriter{out: out, logger: logger,
 		queue: make(chan *capture.SynthRecord, outQueue), done: make(chan struct{})}
 	dir, prefix := out, "synth"
 	if isDirPath(out) {
@@ -90,7 +49,7 @@ func newResultWriter(out string, labels map[string]string, logger *slog.Logger) 
 		prefix = strings.TrimPrefix(strings.TrimSuffix(filepath.Base(out), capture.FileSuffix), ".")
 	}
 	w, err := capture.NewWriter(capture.WriterOptions{
-		Dir: dir, Prefix: prefix, Header: capture.Header{Tool: "synth", Labels: labels},
+		Dir: dir, Prefix: prefix, Header: capture.Header{Tool: "synth", Labels: info.Labels()},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("out: %w", err)
@@ -103,7 +62,7 @@ func newResultWriter(out string, labels map[string]string, logger *slog.Logger) 
 // OnResult queues one request's record; it never waits for the disk.
 func (rw *resultWriter) OnResult(r scenarios.StepResult) {
 	rec := &capture.SynthRecord{
-		RunID: r.RunID, Scenario: rw.scenario, Journey: r.Journey, JourneyID: r.JourneyID, Step: r.Step,
+		RunID: r.RunID, Scenario: r.Scenario, Journey: r.Journey, JourneyID: r.JourneyID, Step: r.Step,
 		Tags: r.Tags, Method: r.Method, URL: r.URL, Status: r.Status, Latency: r.Latency, Intended: r.Start,
 		ErrorKind: r.ErrorKind, Passed: r.Passed(),
 	}
@@ -168,4 +127,26 @@ func (rw *resultWriter) Close() ([]string, error) {
 func (rw *resultWriter) summary(files []string) string {
 	return fmt.Sprintf("results: %d requests recorded to %s, %d dropped (writer behind)",
 		rw.written.Load(), strings.Join(files, ", "), rw.dropped.Load())
+}
+
+// stepResult reads a result file's record back as the request it records.
+// A record marked failed that names no failed check (a damaged file) gets
+// one, so it still counts as failed.
+func stepResult(rec *capture.SynthRecord) scenarios.StepResult {
+	r := scenarios.StepResult{
+		Scenario: rec.Scenario, RunID: rec.RunID, JourneyID: rec.JourneyID, Journey: rec.Journey, Step: rec.Step,
+		Method: rec.Method, URL: rec.URL, Tags: rec.Tags, Status: rec.Status, Start: rec.Intended,
+		Latency: rec.Latency, ErrorKind: rec.ErrorKind,
+	}
+	for _, f := range rec.Failures {
+		check, msg, ok := strings.Cut(f, ": ")
+		if !ok {
+			check, msg = "check", f
+		}
+		r.Failures = append(r.Failures, scenarios.CheckFailure{Check: check, Msg: msg})
+	}
+	if !rec.Passed && rec.ErrorKind == "" && len(r.Failures) == 0 {
+		r.Failures = []scenarios.CheckFailure{{Check: "check", Msg: "failed (the record names no check)"}}
+	}
+	return r
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -72,4 +75,69 @@ func reportWriter(format string) (func(io.Writer, *scenarios.Result) error, erro
 		return scenarios.WriteJUnit, nil
 	}
 	return nil, fmt.Errorf("format: %q is not text, md, json or xml", format)
+}
+
+// mergeFiles reads every synth record of the files (a directory stands for
+// the capture files in it) into one result. Damage is counted in the
+// stats, not returned.
+func mergeFiles(paths []string) (*scenarios.Result, capture.ReadStats, int64, error) {
+	var total capture.ReadStats
+	var other int64
+	files, err := expandCapturePaths(paths)
+	if err != nil {
+		return nil, total, 0, err
+	}
+	m := scenarios.NewMerger()
+	for _, path := range files {
+		r, err := capture.Open(path)
+		if err != nil {
+			return nil, total, other, err
+		}
+		m.AddRun(scenarios.RunInfoFromLabels(r.Header().Labels))
+		for {
+			rec, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				r.Close()
+				return nil, total, other, err
+			}
+			if rec.Kind != capture.KindSynth {
+				other++
+				continue
+			}
+			m.Add(stepResult(rec.Synth))
+		}
+		total.Add(r.Stats())
+		r.Close()
+	}
+	return m.Result(), total, other, nil
+}
+
+// expandCapturePaths replaces each directory by the capture files in it
+// (finished and partial), by name.
+func expandCapturePaths(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("open results %q: %w", p, err)
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		var names []string
+		for _, pattern := range []string{"*" + capture.FileSuffix, "*" + capture.FileSuffix + capture.PartialSuffix} {
+			found, err := filepath.Glob(filepath.Join(p, pattern))
+			if err != nil {
+				return nil, fmt.Errorf("list results in %q: %w", p, err)
+			}
+			names = append(names, found...)
+		}
+		slices.Sort(names)
+		out = append(out, names...)
+	}
+	return out, nil
 }

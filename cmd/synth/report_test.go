@@ -122,7 +122,7 @@ func TestReportNeverAveragesPercentiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	start := time.Date(2025, 3, 14, 15, 0, 0, 0, time.UTC)
-	steps := `[{"journey":"j","step":"get"},{"journey":"j","step":"undo","cleanup":true}]`
+	steps := []scenarios.StepName{{Journey: "j", Step: "get"}, {Journey: "j", Step: "undo", Cleanup: true}}
 	batch := func(n int, latency time.Duration, failEvery int) []capture.SynthRecord {
 		var recs []capture.SynthRecord
 		for i := range n {
@@ -136,9 +136,9 @@ func TestReportNeverAveragesPercentiles(t *testing.T) {
 		}
 		return recs
 	}
-	fast := writeResults(t, dir, "fast", map[string]string{labelRunID: "fast", labelSteps: steps, labelMinSuccessRate: "0.5"},
+	fast := writeResults(t, dir, "fast", scenarios.RunInfo{RunID: "fast", Steps: steps, MinSuccessRate: 0.5}.Labels(),
 		batch(100, time.Millisecond, 0))
-	slow := writeResults(t, dir, "slow", map[string]string{labelRunID: "slow", labelSteps: steps, labelMinSuccessRate: "0.95"},
+	slow := writeResults(t, dir, "slow", scenarios.RunInfo{RunID: "slow", Steps: steps, MinSuccessRate: 0.95}.Labels(),
 		batch(100, 100*time.Millisecond, 5))
 	// Merged, 180 of 200 journeys succeed: a pass by the fast run's 0.5,
 	// a fail by the slow run's 0.95, the strictest, which applies.

@@ -76,7 +76,7 @@ func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io
 		return cli.ConfigError(err)
 	}
 	if cfg.Out != "" {
-		if results, err = newResultWriter(cfg.Out, resultLabels(r.Snapshot()), logger); err != nil {
+		if results, err = newResultWriter(cfg.Out, scenarios.NewRunInfo(r.Snapshot()), logger); err != nil {
 			return cli.ConfigError(err)
 		}
 		defer results.Close() // on early returns; the normal path closes it below
