@@ -99,6 +99,9 @@ func (f *fakeShop) handler() http.Handler {
 	mux.HandleFunc("GET /menu", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, 200, []map[string]string{{"sku": "pizza"}, {"sku": "salad"}})
 	})
+	mux.HandleFunc("GET /big", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, map[string]string{"blob": strings.Repeat("x", 20<<10)})
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]bool{"ok": true}) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

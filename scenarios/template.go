@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+	"time"
 
 	"github.com/brianvoe/gofakeit/v7"
 )
@@ -22,13 +22,16 @@ import (
 //	{{ .JourneyID }}  this journey's id, also sent in X-Synthetic-Journey
 //	{{ .Vars.name }}  a value captured by an earlier step
 //
-// Templates also get these funcs: fake (a gofakeit Faker: {{ fake.Name }},
-// {{ fake.Email }}, {{ fake.Number 1 9 }} ...), pick (one of its
-// arguments at random), intRange (a random int between its two arguments,
-// inclusive), uuid (a random UUID) and json (its argument as JSON, for
-// quoting captured strings into bodies). So that rendering always ends
-// quickly, range works over .Vars, a number up to 1000, or intRange with
-// bounds up to 1000, and ranges do not nest.
+// Templates also get these funcs: fake (gofakeit's functions: {{ fake.Name }},
+// {{ fake.Email }}, {{ fake.Number 1 9 }} ...; see fakeData), pick (one of
+// its arguments at random), intRange (a random int between its two
+// arguments, inclusive), uuid (a random UUID) and json (its argument as
+// JSON, for quoting captured strings into bodies). So that rendering
+// always ends quickly in bounded memory, range works over .Vars, a number
+// up to 1000, or intRange with bounds up to 1000, ranges do not nest,
+// printf widths stay under 1000, and a render may produce at most 1 MiB
+// (a body) or 16 KiB (a path, header or JSON assertion) in at most
+// maxRenderTime.
 type TemplateData struct {
 	Synthetic bool
 	RunID     string
@@ -41,15 +44,17 @@ var templateFields = map[string]bool{"Synthetic": true, "RunID": true, "JourneyI
 
 // tmpl is one compiled template with the variables it needs.
 type tmpl struct {
-	text string             // the source, used as is when t is nil
-	t    *template.Template // nil when text has no actions
-	vars []string           // names used as .Vars.name, in order of first use
+	text  string             // the source, used as is when t is nil
+	t     *template.Template // nil when text has no actions
+	vars  []string           // names used as .Vars.name, in order of first use
+	limit int                // the most one render may produce, in bytes
 }
 
 // templateFuncs returns the funcs templates get, drawing from f.
 func templateFuncs(f *gofakeit.Faker) template.FuncMap {
 	return template.FuncMap{
-		"fake": func() *gofakeit.Faker { return f },
+		"fake":   func() fakeData { return fakeData{f} },
+		"printf": boundedPrintf,
 		"pick": func(choices ...any) (any, error) {
 			if len(choices) == 0 {
 				return nil, errors.New("pick needs at least one choice")
@@ -71,10 +76,16 @@ func templateFuncs(f *gofakeit.Faker) template.FuncMap {
 }
 
 // compileTemplate parses text once. It rejects fields of the dot that
-// TemplateData does not have, and lists the .Vars it reads.
-func compileTemplate(field, text string, funcs template.FuncMap) (*tmpl, error) {
-	c := &tmpl{text: text}
+// TemplateData does not have and fake functions templates may not call,
+// and lists the .Vars it reads. A render of it may produce at most limit
+// bytes.
+func compileTemplate(field, text string, funcs template.FuncMap, limit int) (*tmpl, error) {
+	c := &tmpl{text: text, limit: limit}
 	if !strings.Contains(text, "{{") {
+		if len(text) > limit {
+			return nil, fmt.Errorf("%w: %d bytes, more than %s (the most a template may produce here)",
+				errRenderTooLarge, len(text), sizeString(limit))
+		}
 		return c, nil
 	}
 	t, err := template.New(field).Funcs(funcs).Option("missingkey=error").Parse(text)
@@ -91,27 +102,20 @@ func compileTemplate(field, text string, funcs template.FuncMap) (*tmpl, error) 
 	return c, nil
 }
 
-// render executes the template into buf (after resetting it).
-func (c *tmpl) render(buf *bytes.Buffer, data *TemplateData) error {
-	buf.Reset()
-	if c.t == nil {
-		buf.WriteString(c.text)
-		return nil
-	}
-	if err := c.t.Execute(buf, data); err != nil {
-		return cleanTemplateError(c.t.Name(), err)
-	}
-	return nil
-}
-
-// string renders the template to a string.
+// string renders the template to a string of at most c.limit bytes, in
+// at most maxRenderTime.
 func (c *tmpl) string(data *TemplateData) (string, error) {
 	if c.t == nil {
 		return c.text, nil
 	}
-	var buf bytes.Buffer
-	err := c.render(&buf, data)
-	return buf.String(), err
+	w := &renderWriter{limit: c.limit, deadline: time.Now().Add(maxRenderTime)}
+	if err := c.t.Execute(w, data); err != nil {
+		if errors.Is(err, errRenderTooLarge) || errors.Is(err, errRenderTooSlow) {
+			return "", err
+		}
+		return "", cleanTemplateError(c.t.Name(), err)
+	}
+	return string(w.buf), nil
 }
 
 var templatePrefixRE = regexp.MustCompile(`^template: [^:]*:(\d+)(:\d+)?: `)
@@ -192,7 +196,15 @@ func (w *treeWalker) walk(n parse.Node, rootDot bool) {
 			w.walk(a, rootDot)
 		}
 	case *parse.ChainNode:
+		if id, ok := n.Node.(*parse.IdentifierNode); ok && id.Ident == "fake" {
+			w.err = checkFake(n.Field[0])
+			return
+		}
 		w.walk(n.Node, rootDot)
+	case *parse.IdentifierNode:
+		if n.Ident == "fake" {
+			w.err = errors.New("fake must be followed by a function name, like fake.Name")
+		}
 	case *parse.FieldNode:
 		if rootDot {
 			w.field(n.Ident)

@@ -310,8 +310,8 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 	for name := range captured {
 		sample.Vars[name] = "1"
 	}
-	compile := func(f, text string) *tmpl {
-		t, err := compileTemplate(f, text, funcs)
+	compile := func(f, text string, limit int) *tmpl {
+		t, err := compileTemplate(f, text, funcs, limit)
 		if err != nil {
 			v.add(f, "%v", err)
 			return nil
@@ -336,14 +336,14 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 		sp.needs = appendNew(sp.needs, t.vars...)
 		return t
 	}
-	sp.path = compile(field+".path", st.Path)
-	sp.body = compile(field+".body", st.Body)
+	sp.path = compile(field+".path", st.Path, maxRenderLine)
+	sp.body = compile(field+".body", st.Body, maxRenderBody)
 	for _, name := range sortedKeys(st.Headers) {
 		hf := field + ".headers." + name
 		if !tokenRE.MatchString(name) {
 			v.add(hf, "bad header name %q", name)
 		}
-		sp.headers = append(sp.headers, header{name: name, value: compile(hf, st.Headers[name])})
+		sp.headers = append(sp.headers, header{name: name, value: compile(hf, st.Headers[name], maxRenderLine)})
 	}
 	for _, c := range st.Capture {
 		cf := field + ".capture." + c.Name
@@ -366,7 +366,7 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 		}
 		jc := jsonCheck{JSONAssertion: ja}
 		if text, ok := ja.Want.(string); ok && strings.Contains(text, "{{") {
-			jc.tmpl = compile(jf, text)
+			jc.tmpl = compile(jf, text, maxRenderLine)
 		} else if _, err := json.Marshal(ja.Want); err != nil {
 			v.add(jf, "want a value that can be compared as JSON: %v", err)
 		}

@@ -38,3 +38,40 @@ func TestValidateCommand(t *testing.T) {
 		t.Errorf("exit %d, want 3", code)
 	}
 }
+
+// TestValidateBoundsTemplates: a template that would render gigabytes is
+// refused at once, by file, line and key, in validate and in run.
+func TestValidateBoundsTemplates(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "huge.yaml")
+	src := `name: huge
+target: http://127.0.0.1:1
+rate: {rate: 1}
+duration: 1s
+journeys:
+  - name: j
+    steps:
+      - name: upload
+        method: POST
+        path: /images
+        headers: {X-Pad: '{{ range 1000 }}{{ fake.DigitN 1000 }}{{ end }}'}
+        body: '{{ fake.ImagePng 12000 12000 }}'
+`
+	if err := os.WriteFile(bad, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range [][]string{{"validate", bad}, {"run", "--no-tui", bad}} {
+		code, _, errOut := run(t, nil, cmd...)
+		for _, want := range []string{
+			bad + ":11: journeys[0].steps[0].headers.X-Pad: renders too much: more than 16 KiB",
+			bad + ":12: journeys[0].steps[0].body: fake.ImagePng is not available",
+		} {
+			if !strings.Contains(errOut, want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", cmd[0], want, errOut)
+			}
+		}
+		if code != cli.ExitConfig {
+			t.Errorf("%s: exit %d, want 3", cmd[0], code)
+		}
+	}
+}
