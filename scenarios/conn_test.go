@@ -95,7 +95,7 @@ duration: 1m
 max_in_flight: 400
 journeys: [{name: j, steps: [{name: ping, path: /ping}]}]
 `)
-	r := mustRunner(t, sc, RunnerOptions{Target: srv.URL})
+	r := mustRunner(t, sc, RunnerOptions{Target: srv.URL, NoPreflight: true})
 	done := make(chan *Result, 1)
 	go func() {
 		res, err := r.Run(t.Context())

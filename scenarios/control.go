@@ -74,6 +74,7 @@ func (r *Runner) Snapshot() Snapshot {
 	planned := st.seg.before + st.seg.sched.planned(segAt)
 	s.CurrentTarget = st.seg.sched.Rate(segAt)
 
+	s.Live = st.live
 	s.InFlight = r.inFlight.Load()
 	s.Guardrail = r.guard.snapshot()
 	if starts := r.starts.Stats(now); starts.Count > 0 {

@@ -19,6 +19,7 @@ import (
 type seen struct {
 	Method, Path string
 	Header       http.Header
+	Seq          int // arrival order, over requests and pre-flights
 }
 
 // fakeShop is a small order service on loopback that records every
@@ -30,19 +31,23 @@ type fakeShop struct {
 	status int
 	// orderStatus is the "status" field of new orders ("placed" if empty).
 	orderStatus string
-	// delay holds every answer this long.
-	delay time.Duration
+	// delay holds every answer this long; hook and after, when set, see
+	// every request before the delay and once it was answered.
+	delay       time.Duration
+	hook, after func(*http.Request)
 	// block makes every request wait until release is closed or the
 	// client gives up.
 	block   bool
 	release chan struct{}
 
-	mu       sync.Mutex
-	requests []seen
-	orders   map[string]string // id -> status
-	journeys map[string]int    // X-Synthetic-Journey -> requests
-	seq      int
-	arrived  chan struct{} // one token per request, never blocks
+	mu         sync.Mutex
+	requests   []seen
+	preflights []seen // HEAD / requests, kept apart
+	arrivals   int
+	orders     map[string]string // id -> status
+	journeys   map[string]int    // X-Synthetic-Journey -> requests
+	seq        int
+	arrived    chan struct{} // one token per request, never blocks
 }
 
 func newFakeShop(t testing.TB, opts ...func(*fakeShop)) *fakeShop {
@@ -105,16 +110,31 @@ func (f *fakeShop) handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]bool{"ok": true}) })
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead && r.URL.Path == "/" {
+			f.mu.Lock()
+			f.arrivals++
+			f.preflights = append(f.preflights, seen{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Seq: f.arrivals})
+			f.mu.Unlock()
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		f.mu.Lock()
-		f.requests = append(f.requests, seen{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone()})
+		f.arrivals++
+		f.requests = append(f.requests, seen{Method: r.Method, Path: r.URL.RequestURI(), Header: r.Header.Clone(), Seq: f.arrivals})
 		f.journeys[r.Header.Get("X-Synthetic-Journey")]++
 		f.mu.Unlock()
 		select {
 		case f.arrived <- struct{}{}:
 		default:
 		}
+		if f.hook != nil {
+			f.hook(r)
+		}
 		if f.delay > 0 {
 			time.Sleep(f.delay)
+		}
+		if f.after != nil {
+			defer f.after(r)
 		}
 		if f.block {
 			select {

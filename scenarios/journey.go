@@ -111,6 +111,7 @@ func mergeBaggage(existing []string, runID string) string {
 // steps numbered, weights summed.
 type plan struct {
 	scenario *Scenario
+	tables   map[string]*table // the feeders' files, by feeder
 	journeys []*journeyPlan
 	steps    []*stepPlan // every step and cleanup, numbered by index
 	cum      []int       // cumulative journey weights
@@ -140,6 +141,7 @@ type journeyPlan struct {
 	weight  int
 	steps   []*stepPlan
 	cleanup []*stepPlan
+	think   []Think // after each step
 }
 
 type stepPlan struct {
@@ -179,14 +181,18 @@ func (sp *stepPlan) missing(vars map[string]string) string {
 	return ""
 }
 
-// runJourney runs one journey's steps, then its cleanups. intended is
-// when the pacer meant it to start.
-func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, intended time.Time) {
+// runJourney runs one journey's steps, then its cleanups, with one row of
+// every feeder. intended is when the pacer meant it to start. Every request of it carries one W3C
+// trace id, each with a span id of its own.
+func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, intended time.Time, rows held) {
 	defer r.inFlight.Add(-1)
-	data := &TemplateData{Synthetic: true, RunID: r.runID, JourneyID: id, Vars: map[string]string{}}
+	defer giveRows(r.feeders, rows)
+	data := &TemplateData{Synthetic: true, RunID: r.runID, JourneyID: id, Vars: map[string]string{},
+		Data: rowData(r.feeders, rows)}
+	trace := newTrace()
 	ok, interrupted := true, false
 	for i, sp := range jp.steps {
-		if i > 0 && r.halted() {
+		if i > 0 && (r.halted() || !r.think(ctx, jp.think[i-1])) {
 			interrupted = true
 			break
 		}
@@ -194,7 +200,7 @@ func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, int
 		if i == 0 {
 			from = intended
 		}
-		if !r.step(ctx, sp, data, from) {
+		if !r.step(ctx, sp, data, trace, from) {
 			ok = false
 			break
 		}
@@ -204,7 +210,7 @@ func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, int
 			r.rec.unsent(sp, id, "killed", "run killed before the cleanup")
 			continue
 		}
-		r.step(ctx, sp, data, time.Now())
+		r.step(ctx, sp, data, trace, time.Now())
 	}
 	r.rec.journey(func(j *JourneyCounts, _ *CleanupCounts) {
 		switch {
@@ -220,16 +226,35 @@ func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, int
 	})
 }
 
+// think pauses a journey between two steps, as a person would. It
+// reports false when an abort or a kill cut the pause short.
+func (r *Runner) think(ctx context.Context, th Think) bool {
+	d := th.sample(rand.Float64())
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.halt:
+	case <-ctx.Done():
+	}
+	return false
+}
+
 // step sends one step and checks its answer; it reports whether the step
 // passed. from is when its latency starts counting.
-func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, from time.Time) bool {
+func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, trace traceID, from time.Time) bool {
 	if name := sp.missing(data.Vars); name != "" {
 		r.rec.unsent(sp, data.JourneyID, "missing_capture", fmt.Sprintf("variable %q was not captured", name))
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	req, err := r.newRequest(ctx, sp, data)
+	span := newSpanID()
+	req, err := r.newRequest(ctx, sp, data, trace.parent(span))
 	if err != nil {
 		r.rec.unsent(sp, data.JourneyID, "template", err.Error())
 		return false
@@ -249,7 +274,7 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, fro
 		r.rec.sent(sp, data.JourneyID, status, kind, clip(err.Error()), latency, nil)
 		r.guard.record(end, latency, true)
 		if r.onResult != nil {
-			r.report(sp, req, data, 0, from, latency, kind, nil)
+			r.report(sp, req, data, trace, span, 0, from, latency, kind, nil)
 		}
 		return false
 	}
@@ -257,19 +282,21 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, fro
 	r.rec.sent(sp, data.JourneyID, status, "", "", latency, fs)
 	r.guard.record(end, latency, len(fs) > 0)
 	if r.onResult != nil {
-		r.report(sp, req, data, status, from, latency, "", fs)
+		r.report(sp, req, data, trace, span, status, from, latency, "", fs)
 	}
 	return len(fs) == 0
 }
 
 // report hands one sent request to RunnerOptions.OnResult.
-func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, status int, from time.Time, latency time.Duration, errKind string, fs []failure) {
+func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, trace traceID, span spanID, status int,
+	from time.Time, latency time.Duration, errKind string, fs []failure) {
 	res := StepResult{
 		Scenario: r.plan.scenario.Name, RunID: r.runID, JourneyID: data.JourneyID, Journey: sp.journey, Step: sp.name, Cleanup: sp.cleanup,
-		Method: req.Method, URL: req.URL.String(), Tags: make(map[string]string, 4),
+		Method: req.Method, URL: req.URL.String(), Tags: make(map[string]string, 5),
+		TraceID: trace.String(), SpanID: span.String(),
 		Status: status, Start: from, Latency: latency, ErrorKind: errKind,
 	}
-	for _, name := range []string{r.tags.Synthetic, r.tags.Run, r.tags.Journey, r.tags.Baggage} {
+	for _, name := range []string{r.tags.Synthetic, r.tags.Run, r.tags.Journey, r.tags.Baggage, traceparentHeader} {
 		if v := req.Header.Values(name); len(v) > 0 {
 			res.Tags[name] = strings.Join(v, ", ")
 		}
@@ -283,8 +310,8 @@ func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, sta
 	r.onResult(res)
 }
 
-// newRequest renders a step into a tagged request.
-func (r *Runner) newRequest(ctx context.Context, sp *stepPlan, data *TemplateData) (*http.Request, error) {
+// newRequest renders a step into a tagged request with the traceparent.
+func (r *Runner) newRequest(ctx context.Context, sp *stepPlan, data *TemplateData, traceparent string) (*http.Request, error) {
 	path, err := sp.path.string(data)
 	if err != nil {
 		return nil, fmt.Errorf("path: %w", err)
@@ -313,5 +340,6 @@ func (r *Runner) newRequest(ctx context.Context, sp *stepPlan, data *TemplateDat
 		req.Header.Add(h.name, v)
 	}
 	r.tagger.apply(req.Header, data.JourneyID)
+	req.Header[traceparentHeader] = []string{traceparent}
 	return req, nil
 }

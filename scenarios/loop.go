@@ -5,6 +5,7 @@ import (
 	"errors"
 	mrand "math/rand/v2"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -46,9 +47,18 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	r.log.Info("synth run started", "scenario", r.plan.scenario.Name, "run_id", r.runID,
 		"target", r.target, "duration", r.duration, "ceiling", r.ceiling)
 
+	// Background work ends with the run: the production queries, and the
+	// pre-flight request if a kill cut it short.
+	bgCtx, stopBG := context.WithCancel(reqCtx)
+	var bg sync.WaitGroup
+	for i, q := range r.live {
+		bg.Go(func() { r.evaluate(bgCtx, i, q) })
+	}
+	l.preflight(bgCtx, &bg)
 	l.pace()
 	close(r.paced) // idle workers end; busy ones end after their journey
 	l.drain()
+	stopBG()
 	if r.transport != nil {
 		r.transport.CloseIdleConnections()
 	}
@@ -58,6 +68,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		st.outcome = OutcomeCompleted
 	}
 	r.token <- st
+	bg.Wait()
 
 	res := &Result{Snapshot: r.Snapshot()}
 	r.log.Info("synth run ended", "outcome", res.Outcome, "reason", res.Reason,
@@ -77,6 +88,32 @@ type loop struct {
 	tick   *time.Ticker    // the guardrail's
 
 	halted, killed bool // the signals given so far
+}
+
+// preflight holds the first start until the target has answered one
+// request (unless RunnerOptions.NoPreflight) and a relative rate's query
+// has answered once. Either failing aborts the run before any journey
+// starts. The active clock stands meanwhile.
+func (l *loop) preflight(ctx context.Context, bg *sync.WaitGroup) {
+	r, st := l.r, l.st
+	if r.preflight && !st.ending {
+		st.checking = true
+		bg.Go(func() {
+			err := r.checkTarget(ctx)
+			r.tellCtx(ctx, control{kind: ctlPreflight, err: err})
+		})
+	}
+	if (!st.checking && (r.relative == nil || st.haveBase)) || st.ending {
+		return
+	}
+	running := !st.runStart.IsZero()
+	st.standClock(time.Now())
+	for !st.ending && (st.checking || (r.relative != nil && !st.haveBase)) {
+		l.wait(nil, nil, true)
+	}
+	if running && !st.paused {
+		st.runStart = time.Now()
+	}
 }
 
 // pace asks the schedule when the next journey is due, waits until then
@@ -202,6 +239,7 @@ type journeyJob struct {
 	jp       *journeyPlan
 	id       string
 	intended time.Time
+	rows     held // one row of every feeder
 }
 
 // start begins one journey at its intended time, or counts it dropped
@@ -216,9 +254,20 @@ func (l *loop) start(rng *mrand.Rand, intended time.Time) {
 		r.rec.journey(func(j *JourneyCounts, _ *CleanupCounts) { j.Dropped++ })
 		return
 	}
+	rows, why, exhausted := takeRows(r.feeders, rng)
+	switch {
+	case exhausted:
+		r.log.Info("synth run ending: its data ran out", "reason", why)
+		l.st.end(OutcomeCompleted, why)
+		return
+	case why != "":
+		r.rec.journey(func(j *JourneyCounts, _ *CleanupCounts) { j.Dropped++ })
+		return
+	}
 	r.inFlight.Add(1)
 	l.st.seq++
-	job := journeyJob{ctx: l.ctx, jp: r.plan.pick(rng), id: r.runID + "-" + strconv.FormatUint(l.st.seq, 10), intended: intended}
+	job := journeyJob{ctx: l.ctx, jp: r.plan.pick(rng), id: r.runID + "-" + strconv.FormatUint(l.st.seq, 10),
+		intended: intended, rows: rows}
 	r.rec.journey(func(j *JourneyCounts, _ *CleanupCounts) { j.Started++ })
 	r.starts.Mark(time.Now(), false)
 	select {
@@ -236,7 +285,7 @@ func (r *Runner) worker(job journeyJob) {
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
-		r.runJourney(job.ctx, job.jp, job.id, job.intended)
+		r.runJourney(job.ctx, job.jp, job.id, job.intended, job.rows)
 		idle.Reset(workerIdle)
 		select {
 		case job = <-r.jobs:

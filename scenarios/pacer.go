@@ -146,12 +146,17 @@ func (p *stagesPacer) planned(elapsed time.Duration) float64 {
 	return p.bases[i] + p.stages[i].planned(elapsed-p.starts[i])
 }
 
-// newSchedule builds the schedule a scenario's rate or stages describe.
-func newSchedule(s *Scenario) schedule {
+// newSchedule builds the schedule a scenario's rate or stages describe,
+// each rate times scale. A relative rate starts with none: its query sets
+// it (see relativeRate).
+func newSchedule(s *Scenario, scale float64) schedule {
+	if s.relative() {
+		return zeroSchedule{}
+	}
 	if len(s.Stages) > 0 {
 		specs := make([]stageSpec, len(s.Stages))
 		for i, st := range s.Stages {
-			specs[i] = stageSpec{dur: st.Duration, s: newConstant(st.Rate)}
+			specs[i] = stageSpec{dur: st.Duration, s: newConstant(st.Rate * scale)}
 		}
 		return newStages(specs...)
 	}
@@ -161,9 +166,9 @@ func newSchedule(s *Scenario) schedule {
 	}
 	if r.Type == RateRamp {
 		return newStages(
-			stageSpec{dur: r.Over, s: newLinear(r.From, r.To, r.Over)},
-			stageSpec{s: newConstant(r.To)},
+			stageSpec{dur: r.Over, s: newLinear(r.From*scale, r.To*scale, r.Over)},
+			stageSpec{s: newConstant(r.To * scale)},
 		)
 	}
-	return newConstant(r.Rate)
+	return newConstant(r.Rate * scale)
 }

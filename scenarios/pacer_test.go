@@ -51,12 +51,26 @@ func TestSchedules(t *testing.T) {
 		{"stages", newStages(
 			stageSpec{s, newConstant(10)}, stageSpec{s, newConstant(0)}, stageSpec{s, newConstant(20)},
 		), []time.Duration{s, 2 * s, 3 * s, 4 * s}, []float64{10, 10, 30, 50}, 1500 * time.Millisecond, 0},
-		{"ramp then hold", newSchedule(&Scenario{Rate: &Rate{Type: RateRamp, From: 0, To: 100, Over: 2 * s}}),
+		{"ramp then hold", newSchedule(&Scenario{Rate: &Rate{Type: RateRamp, From: 0, To: 100, Over: 2 * s}}, 1),
 			[]time.Duration{s, 2 * s, 3 * s}, []float64{25, 100, 200}, s, 50},
-		{"ramp down", newSchedule(&Scenario{Rate: &Rate{Type: RateRamp, From: 100, To: 0, Over: 2 * s}}),
+		{"ramp down", newSchedule(&Scenario{Rate: &Rate{Type: RateRamp, From: 100, To: 0, Over: 2 * s}}, 1),
 			[]time.Duration{s, 2 * s, 3 * s}, []float64{75, 100, 100}, 2500 * time.Millisecond, 0},
-		{"scenario stages", newSchedule(&Scenario{Stages: []Stage{{s, 30}, {s, 60}}}),
+		{"scenario stages", newSchedule(&Scenario{Stages: []Stage{{Duration: s, Rate: 30}, {Duration: s, Rate: 60}}}, 1),
 			[]time.Duration{s, 2 * s, 3 * s}, []float64{30, 90, 150}, 500 * time.Millisecond, 30},
+		{"a third of the stages", newSchedule(&Scenario{Stages: []Stage{{Duration: s, Rate: 30}, {Duration: s, Rate: 60}}}, 1.0/3),
+			[]time.Duration{s, 2 * s, 3 * s}, []float64{10, 30, 50}, 1500 * time.Millisecond, 20},
+		{"relative, no stages", (&relativeRate{factor: 1.5, max: 100, scale: 1}).schedule(40, 0, 1000),
+			[]time.Duration{s, 2 * s}, []float64{60, 120}, s, 60},
+		{"relative, capped by max", (&relativeRate{factor: 1.5, max: 50, scale: 1}).schedule(40, 0, 1000),
+			[]time.Duration{s}, []float64{50}, s, 50},
+		{"relative, capped by the ceiling", (&relativeRate{factor: 1.5, max: 500, scale: 1}).schedule(40, 0, 30),
+			[]time.Duration{s}, []float64{30}, s, 30},
+		// Stages of 1s at x0.5, x1, x2 of 40/s, asked 1.5s in: half a
+		// second of x1 is left, then x2 carries on.
+		{"relative stages from mid-stage", (&relativeRate{stages: []Stage{{Duration: s, Factor: 0.5}, {Duration: s, Factor: 1}, {Duration: s, Factor: 2}}, max: 1000, scale: 1}).schedule(40, 1500*time.Millisecond, 1000),
+			[]time.Duration{s / 2, s, 2 * s}, []float64{20, 60, 140}, 100 * time.Millisecond, 40},
+		{"relative stages past their end", (&relativeRate{stages: []Stage{{Duration: s, Factor: 0.5}, {Duration: s, Factor: 2}}, max: 1000, scale: 0.5}).schedule(40, 5*s, 1000),
+			[]time.Duration{s}, []float64{40}, s, 40},
 	}
 	for _, tt := range tests {
 		got := simulate(tt.sched, tt.marks...)

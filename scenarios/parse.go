@@ -122,9 +122,11 @@ func (d *decoder) yamlError(err error) {
 }
 
 var (
-	durationType  = reflect.TypeFor[time.Duration]()
-	capturesType  = reflect.TypeFor[Captures]()
-	jsonAssertTyp = reflect.TypeFor[JSONAssertions]()
+	durationType   = reflect.TypeFor[time.Duration]()
+	capturesType   = reflect.TypeFor[Captures]()
+	jsonAssertTyp  = reflect.TypeFor[JSONAssertions]()
+	thinkType      = reflect.TypeFor[Think]()
+	guardrailsType = reflect.TypeFor[Guardrails]()
 )
 
 // decode stores n into v, whose path in the scenario is field.
@@ -150,6 +152,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		return
 	case v.Type() == jsonAssertTyp:
 		d.jsonAssertions(n, v, field)
+		return
+	case v.Type() == thinkType && n.Kind == yaml.ScalarNode:
+		d.duration(n, v.Field(0), field) // think: 500ms is {min: 500ms}
+		return
+	case v.Type() == guardrailsType:
+		d.guardrails(n, v.Addr().Interface().(*Guardrails), field)
 		return
 	}
 	switch v.Kind() {
@@ -207,6 +215,59 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, field string) {
 		d.decode(val, elem, path)
 		v.SetMapIndex(reflect.ValueOf(key), elem)
 	})
+}
+
+// guardrails decodes a mapping of window limits (with queries: for query
+// guardrails) or a list whose items are query guardrails (items with a
+// query) or, at most once, the window limits.
+func (d *decoder) guardrails(n *yaml.Node, g *Guardrails, field string) {
+	if n.Kind != yaml.SequenceNode {
+		d.structure(n, reflect.ValueOf(g).Elem(), field)
+		for i := range g.Queries {
+			g.Queries[i].field = fmt.Sprintf("%s.queries[%d]", field, i)
+		}
+		return
+	}
+	limits := ""
+	for i, item := range n.Content {
+		path := fmt.Sprintf("%s[%d]", field, i)
+		d.lines[path] = item.Line
+		if item.Kind != yaml.MappingNode && item.Kind != yaml.AliasNode {
+			d.problem(path, item.Line, "want a mapping (a query guardrail, or the window limits), got "+kindName(item))
+			continue
+		}
+		if hasKey(item, "query") {
+			q := QueryGuardrail{field: path}
+			d.decode(item, reflect.ValueOf(&q).Elem(), path)
+			g.Queries = append(g.Queries, q)
+			continue
+		}
+		if limits != "" {
+			d.problem(path, item.Line, fmt.Sprintf("the window limits (max_error_rate, max_p99, window, min_samples) are already set by %s: want one such item; a query guardrail needs a query", limits))
+			continue
+		}
+		limits = path
+		queries := g.Queries
+		g.Queries = nil
+		d.decode(item, reflect.ValueOf(g).Elem(), path)
+		g.Queries = append(queries, g.Queries...)
+	}
+}
+
+// hasKey reports whether n is a mapping with the key.
+func hasKey(n *yaml.Node, key string) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *decoder) captures(n *yaml.Node, v reflect.Value, field string) {

@@ -89,9 +89,9 @@ func TestParseBad(t *testing.T) {
 		want     []string
 	}{
 		{"unknown key", "max_in_flight: 200", "max_in_flight: 200\ncolour: red",
-			[]string{`order.yaml:6: colour: unknown field "colour" (want one of name, target, rate, stages, duration, max_in_flight, ceiling, timeout, seed, guardrails, thresholds, journeys)`}},
+			[]string{`order.yaml:6: colour: unknown field "colour" (want one of name, target, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`}},
 		{"unknown nested key", "weight: 3", "weight: 3\n    retries: 2",
-			[]string{`order.yaml:11: journeys[0].retries: unknown field "retries" (want one of name, weight, steps, cleanup)`}},
+			[]string{`order.yaml:11: journeys[0].retries: unknown field "retries" (want one of name, weight, think, steps, cleanup)`}},
 		{"bad duration", "duration: 1m", "duration: 1 minute",
 			[]string{`order.yaml:4: duration: bad duration "1 minute": want a number with a unit, like 500ms, 10s or 2m`}},
 		{"duration without unit", "max_latency: 500ms", "max_latency: 500",
@@ -110,11 +110,11 @@ func TestParseBad(t *testing.T) {
 		{"ramp above ceiling", "{type: constant, rate: 50}", "{type: ramp, from: 10, to: 900, over: 1m}",
 			[]string{`order.yaml:3: rate.to: 900/s is above the ceiling 500/s`}},
 		{"unknown rate type", "type: constant", "type: sawtooth",
-			[]string{`order.yaml:3: rate.type: want "constant" or "ramp", got "sawtooth"`}},
+			[]string{`order.yaml:3: rate.type: want "constant", "ramp" or "relative", got "sawtooth"`}},
 		{"rate and stages", "duration: 1m", "duration: 1m\nstages: [{duration: 1s, rate: 1}]",
-			[]string{`order.yaml:5: stages: set rate or stages, not both`}},
+			[]string{`order.yaml:5: stages: set rate or stages, not both (stages go with a relative rate, each with a factor)`}},
 		{"no rate", "rate: {type: constant, rate: 50}\n", "",
-			[]string{`order.yaml: rate: required: set rate (constant or ramp) or stages`}},
+			[]string{`order.yaml: rate: required: set rate (constant, ramp or relative) or stages`}},
 		{"stage with no duration", "rate: {type: constant, rate: 50}", "stages: [{rate: 5}, {duration: 2s, rate: 600}]",
 			[]string{
 				`order.yaml:3: stages[0].duration: must be above 0, like 30s`,
@@ -122,8 +122,10 @@ func TestParseBad(t *testing.T) {
 			}},
 		{"wrong type", "max_in_flight: 200", "max_in_flight: lots",
 			[]string{`order.yaml:5: max_in_flight: want an integer, got "lots"`}},
-		{"list for a mapping", "guardrails: {max_error_rate: 0.05, max_p99: 2s, window: 10s, min_samples: 50}", "guardrails: [1, 2]",
-			[]string{`order.yaml:7: guardrails: want a mapping, got a list`}},
+		{"list for a mapping", "headers: {Content-Type: application/json}", "headers: [1, 2]",
+			[]string{`order.yaml:15: journeys[0].steps[0].headers: want a mapping, got a list`}},
+		{"guardrails list of numbers", "guardrails: {max_error_rate: 0.05, max_p99: 2s, window: 10s, min_samples: 50}", "guardrails: [1]",
+			[]string{`order.yaml:7: guardrails[0]: want a mapping (a query guardrail, or the window limits), got "1"`}},
 		{"error rate above 1", "max_error_rate: 0.05", "max_error_rate: 5",
 			[]string{`order.yaml:7: guardrails.max_error_rate: want a ratio between 0 and 1, got 5`}},
 		{"template syntax", "{{ .Synthetic }}}", "{{ if .Synthetic }}true}",
@@ -131,7 +133,7 @@ func TestParseBad(t *testing.T) {
 		{"unknown template func", "{{ fake.Name }}", "{{ nope }}",
 			[]string{`order.yaml:16: journeys[0].steps[0].body: template line 1: function "nope" not defined`}},
 		{"unknown template field", "{{ .Synthetic }}", "{{ .Synthetics }}",
-			[]string{`order.yaml:16: journeys[0].steps[0].body: unknown field .Synthetics (want .Synthetic, .RunID, .JourneyID or .Vars.name)`}},
+			[]string{`order.yaml:16: journeys[0].steps[0].body: unknown field .Synthetics (want .Synthetic, .RunID, .JourneyID, .Vars.name or .Data.feeder.column)`}},
 		{"template fails to run", "{{ intRange 1 3 }}", "{{ intRange 3 1 }}",
 			[]string{`order.yaml:16: journeys[0].steps[0].body: template line 1: at <intRange 3 1>: error calling intRange: intRange 3 1: the second bound is below the first`}},
 		{"bad status", "status: [201]", "status: [201, 99]",
@@ -157,7 +159,7 @@ func TestParseBad(t *testing.T) {
 		{"many at once", "duration: 1m", "duration: soon\ncolour: red",
 			[]string{
 				`order.yaml:4: duration: bad duration "soon": want a number with a unit, like 500ms, 10s or 2m`,
-				`order.yaml:5: colour: unknown field "colour" (want one of name, target, rate, stages, duration, max_in_flight, ceiling, timeout, seed, guardrails, thresholds, journeys)`,
+				`order.yaml:5: colour: unknown field "colour" (want one of name, target, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`,
 			}},
 	}
 	for _, tt := range tests {

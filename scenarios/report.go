@@ -72,6 +72,9 @@ func WriteText(w io.Writer, s *Snapshot) error {
 		j.Started, j.Succeeded, j.Failed, j.Interrupted, 100*s.SuccessRate(), 100*s.MinSuccessRate)
 	c := s.Cleanups
 	fmt.Fprintf(b, "  cleanups: %d ran, %d failed, %d skipped\n", c.Ran, c.Failed, c.Skipped)
+	for _, l := range s.Live {
+		fmt.Fprintf(b, "  %s\n", liveLine(l))
+	}
 	for _, st := range s.Steps {
 		l := st.Latency
 		fmt.Fprintf(b, "  %-28s %6d req %5d failed  p50 %-8v p99 %-8v max %-8v %s\n", st.Name(),
@@ -83,6 +86,23 @@ func WriteText(w io.Writer, s *Snapshot) error {
 	fmt.Fprintf(b, "verdict: %s\n", verdict(s))
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// liveLine says what a production query last read.
+func liveLine(l LiveStatus) string {
+	what := "guardrail " + l.Name
+	if l.Name == "rate" {
+		what = "relative rate"
+	}
+	line := fmt.Sprintf("%s: %s = %g (%s)", what, l.Query, l.Value, l.Limit)
+	if l.Name == "rate" {
+		line += fmt.Sprintf(" -> %.1f/s", l.Rate)
+	}
+	line += fmt.Sprintf("; %d evaluations, %d failed", l.Evaluations, l.Failures)
+	if l.Error != "" {
+		line += "; failing since " + l.LostSince.Format(time.RFC3339) + ": " + l.Error
+	}
+	return line
 }
 
 func orState(s *Snapshot) string {
@@ -123,7 +143,11 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	fmt.Fprintf(b, "| Journeys (started / succeeded / failed / interrupted) | %d / %d / %d / %d |\n", j.Started, j.Succeeded, j.Failed, j.Interrupted)
 	fmt.Fprintf(b, "| Success rate (threshold) | %.2f%% (%.2f%%) |\n", 100*s.SuccessRate(), 100*s.MinSuccessRate)
 	fmt.Fprintf(b, "| Dropped starts (max in flight) | %d (%d) |\n", j.Dropped, s.MaxInFlight)
-	fmt.Fprintf(b, "| Cleanups (ran / failed / skipped) | %d / %d / %d |\n\n", c.Ran, c.Failed, c.Skipped)
+	fmt.Fprintf(b, "| Cleanups (ran / failed / skipped) | %d / %d / %d |\n", c.Ran, c.Failed, c.Skipped)
+	for _, l := range s.Live {
+		fmt.Fprintf(b, "| Production | %s |\n", mdEscape(liveLine(l)))
+	}
+	b.WriteString("\n")
 	b.WriteString("## Steps\n\n| Step | Requests | Failed | p50 | p99 | Max | Answers |\n|---|---:|---:|---:|---:|---:|---|\n")
 	for _, st := range s.Steps {
 		l := st.Latency

@@ -89,7 +89,10 @@ type Snapshot struct {
 	Journeys       JourneyCounts   `json:"journeys"`
 	Cleanups       CleanupCounts   `json:"cleanups"`
 	Guardrail      GuardrailStatus `json:"guardrail"`
-	Steps          []StepStats     `json:"steps"`
+	// Live is what the run last read from production: its relative
+	// rate's query first, then its query guardrails'.
+	Live  []LiveStatus `json:"live,omitempty"`
+	Steps []StepStats  `json:"steps"`
 }
 
 // Result is a finished run: its final Snapshot, with each step's latency
@@ -101,7 +104,7 @@ type Result struct {
 // JourneyCounts counts journeys by how they ended.
 type JourneyCounts struct {
 	// Started journeys, and Dropped starts that found MaxInFlight
-	// journeys already running.
+	// journeys already running (or every row of a unique feeder held).
 	Started int64 `json:"started"`
 	Dropped int64 `json:"dropped"`
 	// Succeeded and Failed journeys ran to an end; Interrupted ones were

@@ -51,6 +51,34 @@ type RunnerOptions struct {
 	// it should be quick: hand the result to a channel and return. Nil
 	// means no calls and no cost.
 	OnResult func(StepResult)
+	// Share makes this runner one of several that share the load: it
+	// runs Share.Count's part of every rate (and of the ceiling and of a
+	// relative rate's max) and takes only its rows of every feeder. The
+	// zero value runs it all.
+	Share Share
+	// NoPreflight skips the request that checks, before the first
+	// journey, that the target answers at all.
+	NoPreflight bool
+	// Metrics answers the scenario's production queries (its relative
+	// rate, its query guardrails) in place of the Prometheus servers it
+	// names. Nil means those servers, asked with client_golang's API
+	// client.
+	Metrics MetricSource
+}
+
+// Share is one runner's part of a load shared by Count runners, such as
+// the pods of a Kubernetes Indexed Job: runner Index (0 to Count-1) runs
+// 1/Count of the rate and takes feeder rows Index, Index+Count, ...
+type Share struct {
+	Index, Count int
+}
+
+// scale returns the runner's part of a rate: 1/Count, or 1.
+func (sh Share) scale() float64 {
+	if sh.Count > 1 {
+		return 1 / float64(sh.Count)
+	}
+	return 1
 }
 
 // Runner runs one scenario once: it starts journeys as its pacer says,
@@ -78,6 +106,10 @@ type Runner struct {
 	duration    time.Duration
 	maxInFlight int64
 	seed        uint64
+	preflight   bool
+	live        []*liveQuery  // production queries: the relative rate's first
+	relative    *relativeRate // nil unless the rate follows a query
+	feeders     []*feeder     // by name
 
 	// token holds the run's state whenever no loop owns it: before Run and
 	// after it. ctl carries controls to the loop while it owns it.
@@ -123,7 +155,8 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 		runID:       opts.RunID,
 		target:      strings.TrimRight(cmpOr(opts.Target, sc.Target), "/"),
 		timeout:     sc.timeout(),
-		ceiling:     sc.ceiling(),
+		ceiling:     sc.ceiling() * opts.Share.scale(),
+		preflight:   !opts.NoPreflight,
 		duration:    sc.duration(),
 		maxInFlight: int64(sc.maxInFlight()),
 		seed:        seed,
@@ -144,15 +177,23 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 	if opts.Duration > 0 {
 		r.duration = opts.Duration
 	}
-	sched := newSchedule(sc)
+	scale := opts.Share.scale()
+	sched := newSchedule(sc, scale)
 	if opts.Rate > 0 {
-		rate := min(opts.Rate, r.ceiling)
-		if rate < opts.Rate {
-			r.log.Warn("rate clamped to the ceiling", "asked", opts.Rate, "ceiling", r.ceiling)
+		asked := opts.Rate * scale
+		rate := min(asked, r.ceiling)
+		if rate < asked {
+			r.log.Warn("rate clamped to the ceiling", "asked", asked, "ceiling", r.ceiling)
 		}
 		sched = newConstant(rate)
 	}
-	r.token <- &runState{state: StateReady, seg: segment{sched: sched}}
+	live, rr, status, err := newLive(sc, opts, scale, r.ceiling)
+	if err != nil {
+		return nil, err
+	}
+	r.live, r.relative = live, rr
+	r.feeders = newFeeders(p, opts.Share)
+	r.token <- &runState{state: StateReady, seg: segment{sched: sched}, live: status}
 	r.client = opts.Client
 	if r.client == nil {
 		r.transport = http.DefaultTransport.(*http.Transport).Clone()
@@ -184,6 +225,9 @@ func checkOptions(sc *Scenario, opts RunnerOptions) error {
 	}
 	if opts.Target != "" {
 		v.target("Target", opts.Target)
+	}
+	if sh := opts.Share; sh.Count < 0 || sh.Index < 0 || (sh.Count > 0 && sh.Index >= sh.Count) || (sh.Count == 0 && sh.Index != 0) {
+		v.add("Share", "want runner Index 0 to Count-1 of Count runners, got %d of %d", sh.Index, sh.Count)
 	}
 	if len(v.probs) > 0 {
 		return fmt.Errorf("runner options: %w", newValidationError(v.probs))

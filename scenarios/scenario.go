@@ -9,7 +9,11 @@
 // service can keep synthetic data out of its real data.
 package scenarios
 
-import "time"
+import (
+	"time"
+
+	"github.com/understudy-dev/understudy/notify"
+)
 
 // Defaults applied to a Scenario's zero fields.
 const (
@@ -21,6 +25,13 @@ const (
 	DefaultGuardrailWindow = 10 * time.Second
 	// DefaultMinSamples is the guardrail sample floor when min_samples is 0.
 	DefaultMinSamples = 20
+	// DefaultLiveInterval is how often a production query (a relative
+	// rate, a query guardrail) is evaluated when interval is 0.
+	DefaultLiveInterval = 15 * time.Second
+	// DefaultLiveHold is how long a failing production query is tolerated
+	// when hold is 0: the relative rate holds its last value, a query
+	// guardrail its last judgement.
+	DefaultLiveHold = time.Minute
 )
 
 // Scenario is one synthetic-traffic plan: where to send it, how fast, for
@@ -52,16 +63,27 @@ type Scenario struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// Seed makes the fake data reproducible. Zero picks a random seed.
 	Seed uint64 `yaml:"seed"`
+	// Prometheus is the base URL of the Prometheus server (or one that
+	// speaks its HTTP API) that relative rates and query guardrails ask,
+	// such as http://prometheus:9090, unless they name their own.
+	Prometheus string `yaml:"prometheus"`
 	// Guardrails abort the run when the target is in trouble. The zero
 	// value checks nothing.
 	Guardrails Guardrails `yaml:"guardrails"`
+	// Data are the feeders journeys draw rows from, by name:
+	// {{ .Data.users.email }} is the email column of this journey's row of
+	// the feeder users.
+	Data map[string]DataSource `yaml:"data"`
+	// Notify posts the run's summary to webhooks when it ends.
+	Notify []notify.Target `yaml:"notify"`
 	// Thresholds decide whether a finished run passed.
 	Thresholds Thresholds `yaml:"thresholds"`
 	// Journeys are the user paths to run, chosen by weight. At least one.
 	Journeys []Journey `yaml:"journeys"`
 
-	file  string         // file name for error messages
-	lines map[string]int // field path -> line in file
+	file   string            // file name for error messages
+	lines  map[string]int    // field path -> line in file
+	tables map[string]*table // the feeders' files, read by Parse
 }
 
 // Rate kinds accepted in Rate.Type.
@@ -71,11 +93,25 @@ const (
 	// RateRamp moves linearly from Rate.From to Rate.To over Rate.Over,
 	// then holds Rate.To.
 	RateRamp = "ramp"
+	// RateRelative follows production: Rate.Query's value times
+	// Rate.Factor (or, with stages, each stage's factor), re-evaluated
+	// every Rate.Interval, never above Rate.Max.
+	RateRelative = "relative"
 )
 
-// Rate is a journey start rate: constant, or a linear ramp.
+// What a relative rate does when its query has failed for Rate.Hold.
+const (
+	// OnLostAbort aborts the run (exit 2), like a guardrail.
+	OnLostAbort = "abort"
+	// OnLostStop stops it gracefully, as Stop does.
+	OnLostStop = "stop"
+)
+
+// Rate is a journey start rate: constant, a linear ramp, or relative to a
+// live production metric.
 type Rate struct {
-	// Type is RateConstant or RateRamp. Empty means RateConstant.
+	// Type is RateConstant, RateRamp or RateRelative. Empty means
+	// RateConstant.
 	Type string `yaml:"type"`
 	// Rate is the constant rate in journeys per second.
 	Rate float64 `yaml:"rate"`
@@ -84,15 +120,39 @@ type Rate struct {
 	From float64       `yaml:"from"`
 	To   float64       `yaml:"to"`
 	Over time.Duration `yaml:"over"`
+
+	// Query is the PromQL expression a relative rate follows, one number
+	// (wrap it in sum() when it has labels), such as
+	// sum(rate(http_requests_total{service="orders"}[5m])).
+	Query string `yaml:"query"`
+	// Factor multiplies the query's value. Zero means 1; with stages,
+	// each stage has its own.
+	Factor float64 `yaml:"factor"`
+	// Max is the highest rate the relative rate may reach. Required.
+	Max float64 `yaml:"max"`
+	// Prometheus is the server to ask; empty means Scenario.Prometheus.
+	Prometheus string `yaml:"prometheus"`
+	// Interval is how often the query is evaluated. Zero means
+	// DefaultLiveInterval.
+	Interval time.Duration `yaml:"interval"`
+	// Hold is how long a failed or empty query holds the last rate before
+	// OnLost applies. Zero means DefaultLiveHold.
+	Hold time.Duration `yaml:"hold"`
+	// OnLost is OnLostAbort or OnLostStop. Empty means OnLostAbort.
+	OnLost string `yaml:"on_lost"`
 }
 
-// Stage is one step of a staged rate: Rate journeys per second held for
-// Duration. A rate of zero pauses starts for the stage.
+// Stage is one step of a staged rate: Rate journeys per second (or, with
+// a relative rate, Factor times the query's value) held for Duration. A
+// rate or factor of zero pauses starts for the stage.
 type Stage struct {
 	// Duration is how long the stage lasts. Required.
 	Duration time.Duration `yaml:"duration"`
 	// Rate is the stage's journeys per second.
 	Rate float64 `yaml:"rate"`
+	// Factor multiplies a relative rate's query in this stage; only with
+	// rate: {type: relative}.
+	Factor float64 `yaml:"factor"`
 }
 
 // Guardrails describe trouble: when the error rate or p99 latency over the
@@ -112,6 +172,80 @@ type Guardrails struct {
 	// MinSamples is how many requests the window must hold before it is
 	// judged. Zero means DefaultMinSamples.
 	MinSamples int `yaml:"min_samples"`
+	// Queries watch production itself: each aborts the run when its query
+	// stays above (or below) its limit. In YAML they may also be written
+	// as a list under guardrails (see QueryGuardrail).
+	Queries []QueryGuardrail `yaml:"queries"`
+}
+
+// QueryGuardrail aborts the run when a production metric crosses a limit:
+// when Query's value is above Above (or below Below) at every evaluation
+// for For. A query that fails for Hold aborts the run too: a guardrail that
+// cannot see is not guarding. In a scenario file, guardrails may be a list
+// of these (with at most one item of the window limits, max_error_rate
+// and the rest) or a mapping with queries:.
+type QueryGuardrail struct {
+	// Name identifies the guardrail in the abort reason. Required, unique.
+	Name string `yaml:"name"`
+	// Query is the PromQL expression, one number.
+	Query string `yaml:"query"`
+	// Above and Below are the limits; at least one.
+	Above *float64 `yaml:"above"`
+	Below *float64 `yaml:"below"`
+	// For is how long the limit must be crossed before the run aborts.
+	// Zero aborts at the first evaluation that sees it crossed.
+	For time.Duration `yaml:"for"`
+	// Prometheus is the server to ask; empty means Scenario.Prometheus.
+	Prometheus string `yaml:"prometheus"`
+	// Interval is how often the query is evaluated. Zero means
+	// DefaultLiveInterval.
+	Interval time.Duration `yaml:"interval"`
+	// Hold is how long a failing query is tolerated before the run
+	// aborts. Zero means DefaultLiveHold.
+	Hold time.Duration `yaml:"hold"`
+
+	field string // where it was written: guardrails[2] or guardrails.queries[0]
+}
+
+// Data feeder modes; see DataSource.Mode.
+const (
+	// DataSequential hands rows out in file order, wrapping at the end.
+	DataSequential = "sequential"
+	// DataRandom hands out a random row to each journey.
+	DataRandom = "random"
+	// DataUnique never hands one row to two journeys at once; see
+	// DataSource.OnExhausted.
+	DataUnique = "unique"
+)
+
+// What a unique feeder does when every row has been used once.
+const (
+	// ExhaustedStop ends the run: no journey starts without a row.
+	ExhaustedStop = "stop"
+	// ExhaustedWrap starts over from the first row that no journey holds.
+	ExhaustedWrap = "wrap"
+)
+
+// DataSource is a feeder: a table of rows each journey takes one of.
+type DataSource struct {
+	// File is a CSV file with a header row, or a JSON array of objects
+	// (.json), relative to the scenario file. Required.
+	File string `yaml:"file"`
+	// Mode is DataSequential, DataRandom or DataUnique. Empty means
+	// DataSequential.
+	Mode string `yaml:"mode"`
+	// OnExhausted is ExhaustedStop or ExhaustedWrap, for DataUnique.
+	// Empty means ExhaustedStop.
+	OnExhausted string `yaml:"on_exhausted"`
+}
+
+// Think is a pause between two steps of a journey, as a person would
+// take: Min, or a uniformly random time between Min and Max. In YAML it
+// is a duration (think: 500ms) or a mapping (think: {min: 1s, max: 3s}).
+// It is not counted in any step's latency.
+type Think struct {
+	Min time.Duration `yaml:"min"`
+	Max time.Duration `yaml:"max"`
 }
 
 // Thresholds decide whether a run that was not aborted passed.
@@ -129,6 +263,9 @@ type Journey struct {
 	// Weight is the journey's share of starts relative to the others.
 	// Zero means 1.
 	Weight int `yaml:"weight"`
+	// Think is the pause after each step before the next one; a step's
+	// own think replaces it. The zero value does not pause.
+	Think Think `yaml:"think"`
 	// Steps are the requests, in order. A failing step ends the journey.
 	Steps []Step `yaml:"steps"`
 	// Cleanup steps run after the steps, even when a step failed; one
@@ -156,6 +293,8 @@ type Step struct {
 	Capture Captures `yaml:"capture"`
 	// Assert is what the answer must satisfy.
 	Assert Assert `yaml:"assert"`
+	// Think, when set, replaces the journey's think after this step.
+	Think *Think `yaml:"think"`
 }
 
 // Captures is an ordered list of values to capture from a JSON answer.
@@ -198,17 +337,21 @@ type JSONAssertion struct {
 // File returns the name the scenario was loaded from, or "".
 func (s *Scenario) File() string { return s.file }
 
-// peakRate returns the highest rate the scenario plans.
+// peakRate returns the highest rate the scenario plans: for a relative
+// rate, its max.
 func (s *Scenario) peakRate() float64 {
 	peak := 0.0
 	if s.Rate != nil {
-		peak = max(s.Rate.Rate, s.Rate.From, s.Rate.To)
+		peak = max(s.Rate.Rate, s.Rate.From, s.Rate.To, s.Rate.Max)
 	}
 	for _, st := range s.Stages {
 		peak = max(peak, st.Rate)
 	}
 	return peak
 }
+
+// relative reports whether the scenario's rate follows a query.
+func (s *Scenario) relative() bool { return s.Rate != nil && s.Rate.Type == RateRelative }
 
 // ceiling returns the effective ceiling.
 func (s *Scenario) ceiling() float64 {
@@ -266,6 +409,36 @@ func (g Guardrails) minSamples() int {
 }
 
 func (g Guardrails) enabled() bool { return g.MaxErrorRate > 0 || g.MaxP99 > 0 }
+
+func liveInterval(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return DefaultLiveInterval
+}
+
+func liveHold(d time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return DefaultLiveHold
+}
+
+// sample returns a think time drawn with u, a uniform number in [0, 1).
+func (th Think) sample(u float64) time.Duration {
+	if th.Max <= th.Min {
+		return th.Min
+	}
+	return th.Min + time.Duration(u*float64(th.Max-th.Min))
+}
+
+// thinkAfter returns the think after step i of j.
+func (j *Journey) thinkAfter(i int) Think {
+	if t := j.Steps[i].Think; t != nil {
+		return *t
+	}
+	return j.Think
+}
 
 func (j *Journey) weight() int {
 	if j.Weight > 0 {

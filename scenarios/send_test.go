@@ -27,7 +27,7 @@ journeys: [{name: j, steps: [{name: ping, path: "/ping?x=1"}]}]
 `)
 	exemplar := func(client *http.Client) Exemplar {
 		t.Helper()
-		r := mustRunner(t, sc, RunnerOptions{Target: target, Client: client})
+		r := mustRunner(t, sc, RunnerOptions{Target: target, Client: client, NoPreflight: true})
 		res, err := r.Run(t.Context())
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"context"
+	"slices"
 	"time"
 )
 
@@ -25,6 +27,11 @@ type runState struct {
 	seg  segment
 	last time.Duration // intended active time of the last start
 	seq  uint64        // journeys numbered so far
+
+	checking bool         // the pre-flight request is out
+	live     []LiveStatus // one per Runner.live
+	haveBase bool         // the relative rate's query has answered once
+	pinned   bool         // SetRate replaced the relative rate
 }
 
 // segment is the schedule in force since the last rate change.
@@ -42,6 +49,9 @@ type control struct {
 	rate   float64
 	reason string
 	reply  chan runState // ctlState: where the copy goes (buffered)
+	index  int           // ctlLive: which of Runner.live
+	value  float64       // ctlLive: what it read
+	err    error         // ctlLive: why it read nothing; ctlPreflight: why the target is unreachable
 }
 
 type controlKind int
@@ -54,6 +64,8 @@ const (
 	ctlStop
 	ctlKill
 	ctlAbort
+	ctlLive      // an evaluation of a production query
+	ctlPreflight // the pre-flight request's answer
 )
 
 // elapsed is the active time as of now.
@@ -77,7 +89,9 @@ func (st *runState) standClock(now time.Time) {
 // (halt, kill) are flags the loop turns into signals.
 func (r *Runner) apply(st *runState, c control, now time.Time) {
 	if c.kind == ctlState {
-		c.reply <- *st
+		cp := *st
+		cp.live = slices.Clone(st.live) // the owner goes on writing its own
+		c.reply <- cp
 		return
 	}
 	if st.state == StateDone {
@@ -105,6 +119,11 @@ func (r *Runner) apply(st *runState, c control, now time.Time) {
 		}
 	case ctlRate:
 		st.setRate(newConstant(c.rate), now)
+		if r.relative != nil && !st.pinned {
+			st.pinned = true
+			r.log.Info("synth rate set; the relative rate no longer sets it", "rate", c.rate)
+			return
+		}
 		r.log.Info("synth rate set", "rate", c.rate)
 	case ctlStop:
 		st.end(OutcomeStopped, "stopped")
@@ -118,6 +137,13 @@ func (r *Runner) apply(st *runState, c control, now time.Time) {
 		r.log.Warn("synth run aborted", "reason", c.reason)
 		st.halt = true
 		st.end(OutcomeAborted, c.reason)
+	case ctlLive:
+		r.applyLive(st, c, now)
+	case ctlPreflight:
+		st.checking = false
+		if c.err != nil {
+			r.apply(st, control{kind: ctlAbort, reason: c.err.Error()}, now)
+		}
 	}
 }
 
@@ -154,6 +180,18 @@ func (r *Runner) tell(c control) {
 		r.apply(st, c, time.Now())
 		r.token <- st
 	case r.ctl <- c:
+	}
+}
+
+// tellCtx is tell for goroutines of the run that must end with ctx: it
+// gives up when ctx ends first.
+func (r *Runner) tellCtx(ctx context.Context, c control) {
+	select {
+	case st := <-r.token:
+		r.apply(st, c, time.Now())
+		r.token <- st
+	case r.ctl <- c:
+	case <-ctx.Done():
 	}
 }
 

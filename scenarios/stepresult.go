@@ -19,8 +19,13 @@ type StepResult struct {
 	// Method and URL are what was requested.
 	Method string
 	URL    string
-	// Tags are the synthetic tag headers the request carried, by name.
+	// Tags are the synthetic tag headers the request carried, by name,
+	// its traceparent among them.
 	Tags map[string]string
+	// TraceID is the W3C trace id of the request's journey; SpanID the
+	// request's own (both in hex, as in its traceparent header).
+	TraceID string
+	SpanID  string
 	// Status is the answer's status code; 0 when none arrived (ErrorKind
 	// says why).
 	Status int

@@ -21,6 +21,7 @@ import (
 //	{{ .RunID }}      the run's id, also sent in X-Synthetic-Run
 //	{{ .JourneyID }}  this journey's id, also sent in X-Synthetic-Journey
 //	{{ .Vars.name }}  a value captured by an earlier step
+//	{{ .Data.f.col }} column col of this journey's row of feeder f
 //
 // Templates also get these funcs: fake (gofakeit's functions: {{ fake.Name }},
 // {{ fake.Email }}, {{ fake.Number 1 9 }} ...; see fakeData), pick (one of
@@ -37,16 +38,18 @@ type TemplateData struct {
 	RunID     string
 	JourneyID string
 	Vars      map[string]string
+	Data      map[string]map[string]string
 }
 
 // templateFields are the fields of TemplateData a template may use.
-var templateFields = map[string]bool{"Synthetic": true, "RunID": true, "JourneyID": true, "Vars": true}
+var templateFields = map[string]bool{"Synthetic": true, "RunID": true, "JourneyID": true, "Vars": true, "Data": true}
 
 // tmpl is one compiled template with the variables it needs.
 type tmpl struct {
 	text  string             // the source, used as is when t is nil
 	t     *template.Template // nil when text has no actions
 	vars  []string           // names used as .Vars.name, in order of first use
+	data  []dataRef          // feeder columns used as .Data.feeder.column
 	limit int                // the most one render may produce, in bytes
 }
 
@@ -98,7 +101,7 @@ func compileTemplate(field, text string, funcs template.FuncMap, limit int) (*tm
 	if w.err != nil {
 		return nil, w.err
 	}
-	c.vars = w.vars
+	c.vars, c.data = w.vars, w.data
 	return c, nil
 }
 
@@ -134,6 +137,7 @@ func cleanTemplateError(field string, err error) error {
 // only where the dot is still TemplateData (outside range and with).
 type treeWalker struct {
 	vars   []string
+	data   []dataRef
 	seen   map[string]bool
 	ranges int // depth of range bodies
 	err    error
@@ -242,7 +246,18 @@ func (w *treeWalker) branch(b *parse.BranchNode, rootDot, bodyDot bool) {
 
 func (w *treeWalker) field(ident []string) {
 	if !templateFields[ident[0]] {
-		w.err = fmt.Errorf("unknown field .%s (want .Synthetic, .RunID, .JourneyID or .Vars.name)", ident[0])
+		w.err = fmt.Errorf("unknown field .%s (want .Synthetic, .RunID, .JourneyID, .Vars.name or .Data.feeder.column)", ident[0])
+		return
+	}
+	if ident[0] == "Data" {
+		switch len(ident) {
+		case 1:
+			w.err = errors.New(".Data needs a feeder, like .Data.users.email")
+		case 2:
+			w.data = append(w.data, dataRef{feeder: ident[1]})
+		default:
+			w.data = append(w.data, dataRef{feeder: ident[1], column: ident[2]})
+		}
 		return
 	}
 	if ident[0] != "Vars" || len(ident) < 2 {

@@ -81,9 +81,13 @@ func (s *Scenario) Validate() error {
 	return nil
 }
 
-// check returns every problem with the scenario.
+// check returns every problem with the scenario, reading its feeders'
+// files once for later compiles.
 func (s *Scenario) check() []Problem {
-	_, probs := s.compile(gofakeit.New(1))
+	p, probs := s.compile(gofakeit.New(1))
+	if p != nil {
+		s.tables = p.tables
+	}
 	return probs
 }
 
@@ -147,6 +151,12 @@ func (v *validator) scenario() {
 	if len(s.Journeys) == 0 {
 		v.add("journeys", "required: at least one journey")
 	}
+	v.live()
+	for i, t := range s.Notify {
+		for _, p := range t.Check() {
+			v.add(fmt.Sprintf("notify[%d].%s", i, p.Key), "%s", p.Msg)
+		}
+	}
 }
 
 func badRatio(r float64) bool { return math.IsNaN(r) || r < 0 || r > 1 }
@@ -203,9 +213,9 @@ func (v *validator) rates() {
 	}
 	switch {
 	case s.Rate == nil && len(s.Stages) == 0:
-		v.add("rate", "required: set rate (constant or ramp) or stages")
-	case s.Rate != nil && len(s.Stages) > 0:
-		v.add("stages", "set rate or stages, not both")
+		v.add("rate", "required: set rate (constant, ramp or relative) or stages")
+	case s.Rate != nil && len(s.Stages) > 0 && !s.relative():
+		v.add("stages", "set rate or stages, not both (stages go with a relative rate, each with a factor)")
 	}
 	if r := s.Rate; r != nil {
 		switch r.Type {
@@ -226,15 +236,35 @@ func (v *validator) rates() {
 			if r.Rate != 0 {
 				v.add("rate.rate", "a ramp has from and to, not rate")
 			}
+		case RateRelative:
+			rate("rate.max", r.Max, false)
+			if r.Rate != 0 || r.From != 0 || r.To != 0 || r.Over != 0 {
+				v.add("rate", "a relative rate has query, factor and max, not rate, from, to or over")
+			}
 		default:
-			v.add("rate.type", "want %q or %q, got %q", RateConstant, RateRamp, r.Type)
+			v.add("rate.type", "want %q, %q or %q, got %q", RateConstant, RateRamp, RateRelative, r.Type)
+		}
+		if r.Type != RateRelative && (r.Query != "" || r.Factor != 0 || r.Max != 0 || r.Prometheus != "" ||
+			r.Interval != 0 || r.Hold != 0 || r.OnLost != "") {
+			v.add("rate", "query, factor, max, prometheus, interval, hold and on_lost belong to a relative rate: set type: relative")
 		}
 	}
 	anyRate := false
 	for i, st := range s.Stages {
 		f := fmt.Sprintf("stages[%d]", i)
-		rate(f+".rate", st.Rate, true)
-		anyRate = anyRate || st.Rate > 0
+		if s.relative() {
+			v.factor(f+".factor", st.Factor)
+			if st.Rate != 0 {
+				v.add(f+".rate", "a stage of a relative rate has a factor, not a rate")
+			}
+			anyRate = anyRate || st.Factor > 0
+		} else {
+			rate(f+".rate", st.Rate, true)
+			if st.Factor != 0 {
+				v.add(f+".factor", "factor belongs to stages of a relative rate: set rate: {type: relative, ...}")
+			}
+			anyRate = anyRate || st.Rate > 0
+		}
 		if st.Duration <= 0 {
 			v.add(f+".duration", "must be above 0, like 30s")
 		}
@@ -249,7 +279,7 @@ func (v *validator) rates() {
 func (s *Scenario) compile(f *gofakeit.Faker) (*plan, []Problem) {
 	v := &validator{s: s}
 	v.scenario()
-	p := &plan{scenario: s}
+	p := &plan{scenario: s, tables: v.data()}
 	funcs := templateFuncs(f)
 	names := map[string]bool{}
 	for ji := range s.Journeys {
@@ -264,10 +294,14 @@ func (s *Scenario) compile(f *gofakeit.Faker) (*plan, []Problem) {
 		if j.Weight < 0 {
 			v.add(field+".weight", "must not be negative, got %d", j.Weight)
 		}
+		v.think(field+".think", j.Think)
 		if len(j.Steps) == 0 {
 			v.add(field+".steps", "required: at least one step")
 		}
 		jp := &journeyPlan{name: j.Name, weight: j.weight()}
+		for i := range j.Steps {
+			jp.think = append(jp.think, j.thinkAfter(i))
+		}
 		captured := map[string]bool{}
 		stepNames := map[string]bool{}
 		for si := range j.Steps {
@@ -306,7 +340,8 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 	if !strings.HasPrefix(st.Path, "/") {
 		v.add(field+".path", "want a path starting with /, got %q", st.Path)
 	}
-	sample := &TemplateData{Synthetic: true, RunID: "validate", JourneyID: "validate-1", Vars: map[string]string{}}
+	sample := &TemplateData{Synthetic: true, RunID: "validate", JourneyID: "validate-1", Vars: map[string]string{},
+		Data: firstRows(p.tables)}
 	for name := range captured {
 		sample.Vars[name] = "1"
 	}
@@ -317,6 +352,13 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 			return nil
 		}
 		ok := true
+		if err := checkData(t.data, p.tables, v.s.Data); err != nil {
+			v.add(f, "%v", err)
+			ok = false
+		}
+		for _, ref := range t.data {
+			ok = ok && p.tables[ref.feeder] != nil // no sample to render with
+		}
 		for _, name := range t.vars {
 			if captured[name] {
 				continue
@@ -373,10 +415,30 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 		sp.json = append(sp.json, jc)
 	}
 	v.nonNegative(field+".assert.max_latency", st.Assert.MaxLatency)
+	if st.Think != nil {
+		v.think(field+".think", *st.Think)
+		if cleanup {
+			v.add(field+".think", "cleanups do not think: they run one after the other")
+		}
+	}
 	for _, c := range st.Capture {
 		captured[c.Name] = true
 	}
 	return sp
+}
+
+// maxThink bounds a think time: a journey is a short user path.
+const maxThink = 10 * time.Minute
+
+func (v *validator) think(field string, th Think) {
+	switch {
+	case th.Min < 0 || th.Max < 0:
+		v.add(field, "must not be negative, got {min: %v, max: %v}", th.Min, th.Max)
+	case th.Max != 0 && th.Max < th.Min:
+		v.add(field+".max", "%v is below min %v", th.Max, th.Min)
+	case max(th.Min, th.Max) > maxThink:
+		v.add(field, "%v is above the longest think, %v", max(th.Min, th.Max), maxThink)
+	}
 }
 
 func appendNew(list []string, names ...string) []string {

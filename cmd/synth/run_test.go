@@ -170,6 +170,9 @@ func TestRunInterruptStopsThenKills(t *testing.T) {
 	arrived := make(chan struct{}, 100)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			return // the pre-flight is answered; journeys are held
+		}
 		select {
 		case arrived <- struct{}{}:
 		default:

@@ -188,7 +188,7 @@ func parse(t testing.TB, yaml, target string) *scenarios.Scenario {
 // calls during, if not nil, with the runner while the run goes on.
 func run(t testing.TB, m *SynthMetrics, sc *scenarios.Scenario, during func(*scenarios.Runner)) *scenarios.Result {
 	t.Helper()
-	r, err := scenarios.NewRunner(sc, scenarios.RunnerOptions{})
+	r, err := scenarios.NewRunner(sc, scenarios.RunnerOptions{NoPreflight: true}) // the gates hold journeys, not pre-flights
 	if err != nil {
 		t.Fatal(err)
 	}
