@@ -177,8 +177,12 @@ func (r *Runner) applyLive(st *runState, c control, now time.Time) {
 		ls.BreachSince = now
 	}
 	if held := now.Sub(ls.BreachSince); held >= g.For {
-		r.apply(st, control{kind: ctlAbort, reason: fmt.Sprintf("guardrail %s: %g is %s for %v (query %s)",
-			q.name, c.value, guardLimit(g), held.Round(time.Second), g.Query)}, now)
+		lasted := ""
+		if g.For > 0 {
+			lasted = fmt.Sprintf(" for %v", held.Round(10*time.Millisecond))
+		}
+		r.apply(st, control{kind: ctlAbort, reason: fmt.Sprintf("guardrail %s: %g is %s%s (query %s)",
+			q.name, c.value, guardLimit(g), lasted, g.Query)}, now)
 	}
 }
 

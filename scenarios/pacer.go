@@ -39,6 +39,10 @@ func newConstant(rate float64) schedule {
 	return constantSchedule{ConstantPacer: vegetaRate(rate), rate: rate}
 }
 
+// Rate implements vegeta.Pacer with the rate as given, not as its
+// millisecond units round it.
+func (c constantSchedule) Rate(time.Duration) float64 { return c.rate }
+
 func (c constantSchedule) planned(elapsed time.Duration) float64 {
 	return c.rate * max(elapsed, 0).Seconds()
 }

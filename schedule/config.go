@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/understudy-dev/understudy/notify"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// JSON (scenarios.WriteReportFile), named after its run id; New creates
 	// it (mode 0700) if need be. Empty means results are not written.
 	ResultDir string `yaml:"result_dir"`
+	// Notify posts each run's summary to webhooks once it has ended (its
+	// retries included), besides those its scenario file names.
+	Notify []notify.Target `yaml:"notify"`
 }
 
 // Entry is one scenario on one schedule.
@@ -152,6 +156,11 @@ func (c Config) Validate() error {
 	if c.Timezone != "" {
 		if _, err := loadLocation(c.Timezone); err != nil {
 			errs = append(errs, fmt.Errorf("timezone: %w", err))
+		}
+	}
+	for i, t := range c.Notify {
+		for _, p := range t.Check() {
+			bad(fmt.Sprintf("notify[%d].%s", i, p.Key), "%s", p.Msg)
 		}
 	}
 	if c.HistorySize < 0 || c.HistorySize > MaxHistorySize {

@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/understudy-dev/understudy/notify"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -37,6 +38,7 @@ type fakePlan struct {
 	drain    chan struct{}     // after Stop, wait for this too (nil: end at once)
 	outcome  scenarios.Outcome // how it ends when not stopped ("" = completed)
 	fail     bool              // the journey failed
+	notify   []notify.Target   // what NotifyTargets returns
 }
 
 func newFakeLauncher(plan func(Job) fakePlan) *fakeLauncher {
@@ -100,6 +102,8 @@ type fakeRun struct {
 
 func (r *fakeRun) Stop() { r.stopped.Store(true); r.stopOnce.Do(func() { close(r.stop) }) }
 func (r *fakeRun) Kill() { r.killed.Store(true); r.killOnce.Do(func() { close(r.kill) }) }
+
+func (r *fakeRun) NotifyTargets() []notify.Target { return r.plan.notify }
 
 func (r *fakeRun) Snapshot() scenarios.Snapshot {
 	return scenarios.Snapshot{Scenario: r.job.Entry, RunID: r.job.RunID, MinSuccessRate: 1}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/understudy-dev/understudy/notify"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -33,7 +34,9 @@ type Launcher interface {
 	Start(ctx context.Context, job Job) (Running, error)
 }
 
-// Running is a run in progress.
+// Running is a run in progress. One that also has a NotifyTargets()
+// []notify.Target method names webhooks to tell when its run has ended,
+// besides Config.Notify (RunnerLauncher's runs give their scenario's).
 type Running interface {
 	// Snapshot returns the run's figures so far (final once Wait returned).
 	Snapshot() scenarios.Snapshot
@@ -72,7 +75,7 @@ func (l RunnerLauncher) Start(ctx context.Context, job Job) (Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenario %q: %w", job.Scenario, err)
 	}
-	run := &runnerRun{Runner: r, done: make(chan struct{})}
+	run := &runnerRun{Runner: r, done: make(chan struct{}), notify: sc.Notify}
 	go func() {
 		defer close(run.done)
 		run.res, run.err = r.Run(ctx)
@@ -83,10 +86,14 @@ func (l RunnerLauncher) Start(ctx context.Context, job Job) (Running, error) {
 // runnerRun is a Runner running in its own goroutine.
 type runnerRun struct {
 	*scenarios.Runner
-	done chan struct{}
-	res  *scenarios.Result
-	err  error
+	done   chan struct{}
+	res    *scenarios.Result
+	err    error
+	notify []notify.Target
 }
+
+// NotifyTargets returns the webhooks the run's scenario file names.
+func (r *runnerRun) NotifyTargets() []notify.Target { return r.notify }
 
 func (r *runnerRun) Wait() (*scenarios.Result, error) {
 	<-r.done

@@ -18,6 +18,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/understudy-dev/understudy/notify"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -295,8 +296,11 @@ func (s *Scheduler) fire(e *entry) {
 	}()
 
 	rec := RunRecord{Entry: e.Name, Scenario: e.Scenario, Started: now}
+	var final *scenarios.Result
+	var targets []notify.Target
 	for n := 1; ; n++ {
-		a, res, note := s.attempt(e, n)
+		a, res, note, result, tg := s.attempt(e, n)
+		final, targets = result, tg
 		rec.Attempts = append(rec.Attempts, a)
 		rec.Result, rec.Note = res, note
 		if (res != ResultFailed && res != ResultError) || n > e.retries() {
@@ -318,11 +322,45 @@ func (s *Scheduler) fire(e *entry) {
 	}
 	rec.Ended = s.now()
 	s.record(e, rec)
+	s.tell(e, rec, final, targets)
+}
+
+// notifyTime bounds telling the webhooks about one run.
+const notifyTime = 30 * time.Second
+
+// tell posts a finished run's summary to the schedule's webhooks and its
+// scenario's. A webhook that fails is logged and changes nothing.
+func (s *Scheduler) tell(e *entry, rec RunRecord, res *scenarios.Result, scenarioTargets []notify.Target) {
+	targets := append(slices.Clone(s.cfg.Notify), scenarioTargets...)
+	if len(targets) == 0 {
+		return
+	}
+	final := rec.Attempts[len(rec.Attempts)-1]
+	var sum notify.Summary
+	if res != nil {
+		var reports []string
+		if final.ResultFile != "" {
+			reports = []string{final.ResultFile}
+		}
+		sum = scenarios.Notification(res, reports)
+	} else {
+		sum = notify.Summary{Tool: "synth", RunID: final.RunID, Event: notify.Failed, Verdict: "ERROR",
+			Reason: final.Error, Started: final.Started, Ended: final.Ended}
+	}
+	sum.Tool, sum.Name = "synth schedule", e.Name
+	if rec.Note != "" {
+		sum.Reason = strings.TrimPrefix(sum.Reason+"; "+rec.Note, "; ")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), notifyTime)
+	defer cancel()
+	n := notify.Notifier{Targets: targets, Logger: s.log.With("entry", e.Name)}
+	n.Notify(ctx, sum)
 }
 
 // attempt runs one attempt and waits for it. It returns the attempt, how
-// it counts, and why the scheduler stopped it, if it did.
-func (s *Scheduler) attempt(e *entry, n int) (Attempt, Result, string) {
+// it counts, why the scheduler stopped it (if it did), its result (nil if
+// it could not start) and the webhooks its run names.
+func (s *Scheduler) attempt(e *entry, n int) (Attempt, Result, string, *scenarios.Result, []notify.Target) {
 	start := s.now()
 	a := Attempt{
 		RunID:   fmt.Sprintf("%s-%s-%d", e.Name, start.UTC().Format("20060102T150405Z"), s.seq.Add(1)),
@@ -333,7 +371,11 @@ func (s *Scheduler) attempt(e *entry, n int) (Attempt, Result, string) {
 	if err != nil {
 		a.Ended, a.Error = s.now(), err.Error()
 		s.log.Error("scheduled run could not start", "entry", e.Name, "run_id", a.RunID, "err", err)
-		return a, ResultError, ""
+		return a, ResultError, "", nil, nil
+	}
+	var targets []notify.Target
+	if nt, ok := run.(interface{ NotifyTargets() []notify.Target }); ok {
+		targets = nt.NotifyTargets()
 	}
 	act := &active{run: run, runID: a.RunID}
 	s.mu.Lock()
@@ -363,7 +405,7 @@ func (s *Scheduler) attempt(e *entry, n int) (Attempt, Result, string) {
 	}
 	if err != nil {
 		a.Error = err.Error()
-		return a, ResultError, note
+		return a, ResultError, note, nil, targets
 	}
 	a.summarise(&res.Snapshot)
 	if s.cfg.ResultDir != "" {
@@ -375,7 +417,7 @@ func (s *Scheduler) attempt(e *entry, n int) (Attempt, Result, string) {
 			a.ResultFile = path
 		}
 	}
-	return a, classify(&res.Snapshot), note
+	return a, classify(&res.Snapshot), note, res, targets
 }
 
 // classify says how a finished run counts.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/understudy-dev/understudy/capture"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/scenarios"
 )
 
 // config is the effective configuration of `synth run`: defaults, then
@@ -41,6 +43,16 @@ type config struct {
 	Admin string `mapstructure:"admin"`
 	// AdminToken is the bearer token the admin endpoint requires.
 	AdminToken string `mapstructure:"admin_token"`
+	// NoPreflight skips the request that checks the target answers
+	// before the first journey.
+	NoPreflight bool `mapstructure:"no_preflight"`
+	// Runners, above 1, makes this one of that many runners sharing the
+	// load: it runs 1/Runners of every rate and takes its share of every
+	// feeder's rows; 0 and 1 mean it runs alone. RunnerIndex says which
+	// (0 to Runners-1); -1 means $JOB_COMPLETION_INDEX, as a Kubernetes
+	// Indexed Job sets it.
+	Runners     int `mapstructure:"runners"`
+	RunnerIndex int `mapstructure:"runner_index"`
 	// Log says how the run logs (log.format, log.level).
 	Log cli.Log `mapstructure:"log"`
 }
@@ -57,13 +69,16 @@ var flagKeys = map[string]string{
 	"progress-interval": "progress_interval",
 	"admin":             "admin",
 	"admin-token":       "admin_token",
+	"no-preflight":      "no_preflight",
+	"runners":           "runners",
+	"runner-index":      "runner_index",
 	"log-format":        "log.format",
 	"log-level":         "log.level",
 }
 
 func addConfigFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, out, no_tui, progress_interval, admin, admin_token, log.format, log.level")
+	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, out, no_tui, progress_interval, admin, admin_token, no_preflight, runners, runner_index, log.format, log.level")
 	f.Float64("rate", 0, "journeys per second, replacing the scenario's rate (clamped to its ceiling)")
 	f.Duration("duration", 0, "how long to start journeys for, replacing the scenario's duration")
 	f.String("target", "", "base URL to send to, replacing the scenario's target")
@@ -74,6 +89,9 @@ func addConfigFlags(cmd *cobra.Command) {
 	f.Duration("progress-interval", 2*time.Second, "how often to print a progress line")
 	f.String("admin", "", `admin endpoint (snapshot, control, metrics, pprof), like 127.0.0.1:9091; "" = none; off loopback it needs --admin-token`)
 	f.String("admin-token", "", "bearer token the admin endpoint requires (env SYNTH_ADMIN_TOKEN)")
+	f.Bool("no-preflight", false, "skip the request that checks the target answers before the first journey")
+	f.Int("runners", 1, "how many runners share the load: each runs rate/N and its share of feeder rows")
+	f.Int("runner-index", -1, "this runner's index, 0 to runners-1 (default: $JOB_COMPLETION_INDEX)")
 	cli.AddLogFlags(f)
 	cli.AddPrintConfigFlag(cmd)
 }
@@ -112,10 +130,44 @@ func (c config) validate() error {
 	if c.Out != "" && !strings.HasSuffix(c.Out, capture.FileSuffix) && !isDirPath(c.Out) {
 		errs = append(errs, fmt.Errorf("out: %q: want a %s file or a directory", c.Out, capture.FileSuffix))
 	}
+	if c.Runners < 0 {
+		errs = append(errs, fmt.Errorf("runners: want 1 or more, got %d", c.Runners))
+	} else if _, err := c.share(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Log.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// jobIndexEnv is where a Kubernetes Indexed Job tells each pod its index.
+const jobIndexEnv = "JOB_COMPLETION_INDEX"
+
+// share returns this runner's share of the load.
+func (c config) share() (scenarios.Share, error) {
+	if c.Runners <= 1 {
+		if c.RunnerIndex > 0 {
+			return scenarios.Share{}, fmt.Errorf("runner_index: %d without runners: set runners too", c.RunnerIndex)
+		}
+		return scenarios.Share{}, nil
+	}
+	index := c.RunnerIndex
+	if index < 0 {
+		env, ok := os.LookupEnv(jobIndexEnv)
+		if !ok {
+			return scenarios.Share{}, fmt.Errorf("runner_index: required with runners %d (or $%s)", c.Runners, jobIndexEnv)
+		}
+		n, err := strconv.Atoi(env)
+		if err != nil {
+			return scenarios.Share{}, fmt.Errorf("$%s: want a number, got %q", jobIndexEnv, env)
+		}
+		index = n
+	}
+	if index >= c.Runners || index < 0 {
+		return scenarios.Share{}, fmt.Errorf("runner_index: %d is not one of the %d runners (0 to %d)", index, c.Runners, c.Runners-1)
+	}
+	return scenarios.Share{Index: index, Count: c.Runners}, nil
 }
 
 // isDirPath reports whether p names a directory: an existing one, or a

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/scenarios"
 )
 
 // TestConfigPrecedence: flags override SYNTH_* env, which overrides the
@@ -24,7 +29,8 @@ func TestConfigPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config{Rate: 9, Duration: 2 * time.Minute, ReportOut: "env.md", RunID: "from-file", ProgressInterval: 2 * time.Second}
+	want := config{Rate: 9, Duration: 2 * time.Minute, ReportOut: "env.md", RunID: "from-file", ProgressInterval: 2 * time.Second,
+		Runners: 1, RunnerIndex: -1}
 	if cfg != want {
 		t.Errorf("config = %+v, want %+v", cfg, want)
 	}
@@ -39,5 +45,60 @@ func TestConfigValidateNamesEveryBadField(t *testing.T) {
 		`report_out: "x.txt": want a .json, .md or .xml file`
 	if err == nil || err.Error() != want {
 		t.Errorf("validate = %v, want:\n%s", err, want)
+	}
+}
+
+// TestShare: --runners N with --runner-index (or $JOB_COMPLETION_INDEX,
+// as a Kubernetes Indexed Job sets it) picks this runner's share.
+func TestShare(t *testing.T) {
+	tests := []struct {
+		runners, index int
+		env            string // "-" = unset
+		want           scenarios.Share
+		err            string
+	}{
+		{1, -1, "-", scenarios.Share{}, ""},
+		{1, -1, "3", scenarios.Share{}, ""}, // one runner ignores the index
+		{3, 1, "-", scenarios.Share{Index: 1, Count: 3}, ""},
+		{3, -1, "2", scenarios.Share{Index: 2, Count: 3}, ""},
+		{3, 0, "2", scenarios.Share{Index: 0, Count: 3}, ""}, // the flag wins
+		{3, -1, "-", scenarios.Share{}, "runner_index: required with runners 3 (or $JOB_COMPLETION_INDEX)"},
+		{3, -1, "x", scenarios.Share{}, `$JOB_COMPLETION_INDEX: want a number, got "x"`},
+		{3, 3, "-", scenarios.Share{}, "runner_index: 3 is not one of the 3 runners (0 to 2)"},
+		{1, 2, "-", scenarios.Share{}, "runner_index: 2 without runners"},
+	}
+	for _, tt := range tests {
+		if tt.env == "-" {
+			t.Setenv(jobIndexEnv, "")
+			os.Unsetenv(jobIndexEnv)
+		} else {
+			t.Setenv(jobIndexEnv, tt.env)
+		}
+		got, err := config{Runners: tt.runners, RunnerIndex: tt.index}.share()
+		if got != tt.want || (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("runners %d, index %d, env %q: %+v, %v; want %+v, %q", tt.runners, tt.index, tt.env, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+// TestRunnersShareTheRate: one of two runners runs half the rate and half
+// the ceiling.
+func TestRunnersShareTheRate(t *testing.T) {
+	t.Parallel()
+	target := startDemo(t)
+	sc := scenarioFile(t, target, "")
+	report := filepath.Join(t.TempDir(), "half.json")
+	code, stdout, stderr := run(t, nil, "run", "--no-tui", "--rate", "40", "--duration", "1s", "--runners", "2", "--runner-index", "1", "--report-out", report, sc)
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var res scenarios.Result
+	b, err := os.ReadFile(report)
+	if err != nil || json.Unmarshal(b, &res) != nil {
+		t.Fatalf("report: %v", err)
+	}
+	// 20/s paces starts at 50ms, 100ms, ... 950ms, each made even if late.
+	if res.Ceiling != 50 || res.Journeys.Started+res.Journeys.Dropped != 19 {
+		t.Errorf("ceiling %v, journeys %+v in 1s; want 50 (half of 100) and 19 starts (half of 40/s)", res.Ceiling, res.Journeys)
 	}
 }

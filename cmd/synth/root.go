@@ -46,7 +46,7 @@ and W3C baggage synthetic=true, so the service can keep it out of real data.
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(interrupts), newValidateCmd(), newReportCmd(), dash.NewAttachCmd("synth", interrupts))
-	root.AddCommand(newScheduleCmd(interrupts))
+	root.AddCommand(newScheduleCmd(interrupts), newAttackCmd(interrupts))
 	root.AddCommand(newHistoryCmd())
 	return root
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
@@ -14,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
 	"github.com/understudy-dev/understudy/cmd/internal/metrics"
+	"github.com/understudy-dev/understudy/notify"
 	"github.com/understudy-dev/understudy/scenarios"
 	"github.com/understudy-dev/understudy/tui"
 )
@@ -58,12 +60,24 @@ func runScenario(ctx context.Context, cfg config, path string, stdout, stderr io
 	if err != nil {
 		return cli.ConfigError(err)
 	}
+	return runLoaded(ctx, cfg, sc, stdout, stderr, interrupts)
+}
+
+// runLoaded runs and reports a scenario, with the dashboard or progress
+// lines, the admin endpoint, --out result files, --report-out and the
+// scenario's notify webhooks; its error carries the exit code.
+func runLoaded(ctx context.Context, cfg config, sc *scenarios.Scenario, stdout, stderr io.Writer, interrupts <-chan os.Signal) error {
 	logger, err := cfg.Log.Logger(dash.TerminalLog(stderr), slog.LevelInfo)
+	if err != nil {
+		return cli.ConfigError(err)
+	}
+	share, err := cfg.share()
 	if err != nil {
 		return cli.ConfigError(err)
 	}
 	opts := scenarios.RunnerOptions{
 		Rate: cfg.Rate, Duration: cfg.Duration, Target: cfg.Target, RunID: cfg.RunID, Logger: logger,
+		Share: share, NoPreflight: cfg.NoPreflight,
 	}
 	var results *resultWriter
 	if cfg.Out != "" {
@@ -147,19 +161,38 @@ wait:
 	if err := scenarios.WriteText(stdout, &res.Snapshot); err != nil {
 		return cli.ConfigError(fmt.Errorf("write summary: %w", err))
 	}
+	var reports []string
 	if cfg.ReportOut != "" {
 		if err := scenarios.WriteReportFile(cfg.ReportOut, res); err != nil {
 			return cli.ConfigError(err)
 		}
+		reports = append(reports, cfg.ReportOut)
 	}
 	if results != nil {
 		files, err := results.Close()
 		fmt.Fprintln(stdout, results.summary(files))
+		reports = append(reports, files...)
 		if err != nil {
 			return cli.Aborted(err)
 		}
 	}
+	tell(ctx, sc.Notify, res, reports, logger)
 	return verdictError(res)
+}
+
+// notifyTime bounds telling the webhooks, all of them, at the end of a run.
+const notifyTime = 30 * time.Second
+
+// tell posts the run's summary to the webhooks that want it. A webhook
+// that fails is logged; it never changes the exit code.
+func tell(ctx context.Context, targets []notify.Target, res *scenarios.Result, reports []string, logger *slog.Logger) {
+	if len(targets) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyTime)
+	defer cancel()
+	n := notify.Notifier{Targets: targets, Logger: logger}
+	n.Notify(ctx, scenarios.Notification(res, reports))
 }
 
 // verdictError maps a result to its exit code: nil for a pass.
