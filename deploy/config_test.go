@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -368,6 +369,8 @@ type scenarioRef struct {
 	Path string
 	// Rate is the rate the container runs it at (0 = the scenario's).
 	Rate float64
+	// Runners is how many runners share it (--runners; 1 = alone).
+	Runners int
 	// Entry is the schedule entry that runs it; "" for `synth run`.
 	Entry string
 }
@@ -418,8 +421,12 @@ func scenarios(t *testing.T, m *manifests) []scenarioRef {
 			if r, _ := s.get("rate"); r != "" {
 				fmt.Sscan(r, &rate)
 			}
+			runners := 1
+			if n, _ := s.get("runners"); n != "" {
+				fmt.Sscan(n, &runners)
+			}
 			for _, p := range s.Inv.Positional {
-				refs = append(refs, scenarioRef{S: s, Path: p, Rate: rate})
+				refs = append(refs, scenarioRef{S: s, Path: p, Rate: rate, Runners: runners})
 			}
 		case "synth schedule":
 			if c := s.schedule(t, m); c != nil {
@@ -463,6 +470,29 @@ func TestScenariosValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		files[local] = true
+		// The feeders' files, beside it as the container sees them.
+		var sc struct {
+			Data map[string]struct {
+				File string `yaml:"file"`
+			} `yaml:"data"`
+		}
+		_ = yaml.Unmarshal([]byte(data), &sc) // synth validate says what is wrong with it
+		for name, d := range sc.Data {
+			p := d.File
+			if !path.IsAbs(p) {
+				p = path.Join(path.Dir(r.Path), p)
+			}
+			feed, err := r.S.file(m, p)
+			if err != nil {
+				t.Errorf("%s: container %q: %s: feeder %s: %v", r.S.W.Obj, r.S.C.Name, r.Path, name, err)
+				continue
+			}
+			fb, _ := r.S.W.Template.Spec.resolve(r.S.C, p)
+			used[fb.Vol.ConfigMap.Name+"/"+fb.Key] = true
+			if err := os.WriteFile(filepath.Join(dir, fb.Vol.ConfigMap.Name, fb.Key), []byte(feed), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	if len(files) == 0 {
 		t.Fatal("no container runs a scenario")

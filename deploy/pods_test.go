@@ -428,10 +428,16 @@ func TestSynthWorkloads(t *testing.T) {
 		var sc struct {
 			Ceiling  float64 `yaml:"ceiling"`
 			Duration string  `yaml:"duration"`
+			Rate     struct {
+				Rate float64 `yaml:"rate"`
+				Max  float64 `yaml:"max"`
+			} `yaml:"rate"`
 		}
 		if err := yaml.Unmarshal([]byte(data), &sc); err != nil {
 			continue
 		}
+		// A runner of N runs rate/N against the ceiling/N, so --runners
+		// changes nothing here: the total rate against the total ceiling.
 		if r.Rate > 0 && sc.Ceiling > 0 && r.Rate > sc.Ceiling {
 			t.Errorf("%s: rate %v is above the scenario's ceiling %v: it would be clamped", where, r.Rate, sc.Ceiling)
 		}
@@ -440,7 +446,11 @@ func TestSynthWorkloads(t *testing.T) {
 			if d == "" {
 				d = sc.Duration
 			}
-			checkJob(t, r.S, d, r.Rate)
+			rate := r.Rate
+			if rate == 0 {
+				rate = max(sc.Rate.Rate, sc.Rate.Max) // a relative rate's total is its max
+			}
+			checkJob(t, r.S, d, rate, r.Runners)
 		}
 	}
 	for _, s := range setups(t) {
@@ -450,7 +460,9 @@ func TestSynthWorkloads(t *testing.T) {
 	}
 }
 
-func checkJob(t *testing.T, s *setup, duration string, rate float64) {
+// checkJob checks a Job's runners; rate is each runner's --rate, or with
+// runners above 1 (--runners) the total they share.
+func checkJob(t *testing.T, s *setup, duration string, rate float64, runners int) {
 	t.Helper()
 	w, job := s.W, s.W.Job
 	if w.CronJob != nil && w.CronJob.ConcurrencyPolicy != "Forbid" {
@@ -475,6 +487,20 @@ func checkJob(t *testing.T, s *setup, duration string, rate float64) {
 	}
 	if job.Completions != nil && *job.Completions != n {
 		t.Errorf("%s: completions %d != parallelism %d: runners would not all run at once", w.Obj, *job.Completions, n)
+	}
+	if runners > 1 {
+		// Each pod takes 1/runners of the rate and of the feeder rows by
+		// its index: every index must run, once.
+		if runners != n || job.CompletionMode != "Indexed" {
+			t.Errorf("%s: --runners %d with parallelism %d, completionMode %q: want runners = parallelism in an Indexed Job, or rows and rate are lost or doubled",
+				w.Obj, runners, n, job.CompletionMode)
+		}
+		if idx, _ := s.get("runner_index"); idx != "$(JOB_COMPLETION_INDEX)" {
+			if _, ok := s.Env["JOB_COMPLETION_INDEX"]; !ok || (idx != "" && idx != "-1") {
+				t.Errorf("%s: --runner-index %q: want $(JOB_COMPLETION_INDEX), each pod its own", w.Obj, idx)
+			}
+		}
+		rate /= float64(runners)
 	}
 	total, ok := w.Obj.Metadata.Annotations[totalRateAnnotation]
 	if n > 1 || ok {

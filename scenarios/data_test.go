@@ -228,3 +228,29 @@ func TestFeederFiles(t *testing.T) {
 		t.Errorf("a feeder that could not be read also failed the template that uses it: %v", err)
 	}
 }
+
+// FuzzFeederTable reads any bytes as a CSV and as a JSON feeder: it must
+// not panic, and what it accepts has named columns and rows no wider.
+func FuzzFeederTable(f *testing.F) {
+	f.Add([]byte("email,name\na@x,A\n"), true)
+	f.Add([]byte(`[{"email": "a", "n": 1}, {"x": {"y": [1, 2]}}]`), false)
+	f.Add([]byte("\ufeffa\n\"b\nc\"\n"), true)
+	f.Fuzz(func(t *testing.T, data []byte, csv bool) {
+		read := jsonTable
+		if csv {
+			read = csvTable
+		}
+		tb, err := read(data)
+		if err != nil {
+			return
+		}
+		if len(tb.columns) > maxDataColumns || len(tb.index) != len(tb.columns) {
+			t.Fatalf("%d columns, %d indexed", len(tb.columns), len(tb.index))
+		}
+		for _, row := range tb.rows {
+			if len(row) > len(tb.columns) {
+				t.Fatalf("row %q is wider than the columns %q", row, tb.columns)
+			}
+		}
+	})
+}

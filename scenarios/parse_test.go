@@ -256,6 +256,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("name: x\njourneys: &j [{name: a, steps: *j}]\n"))
 	f.Add([]byte("rate: {type: ramp, from: .nan, to: .inf, over: -1s}\n"))
 	f.Add([]byte("journeys: [{steps: [{path: '/{{ .Vars.x }}{{ range .Vars }}{{ .Foo }}{{ end }}'}]}]\n"))
+	f.Add([]byte("guardrails: [{name: a, query: x, above: 1}, {max_p99: 1s}, 3, [1]]\nprometheus: http://p\n"))
+	f.Add([]byte("rate: {type: relative, query: x, max: 1}\nstages: [{duration: 1s, factor: 2}]\njourneys: [{name: j, think: 1s, steps: [{name: s, path: /, think: {min: 1s}}]}]\n"))
 	files, _ := filepath.Glob("../testdata/scenarios/*.yaml")
 	for _, name := range files {
 		if b, err := os.ReadFile(name); err == nil {

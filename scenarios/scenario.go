@@ -6,7 +6,17 @@
 // A Scenario is loaded from YAML (Load, Parse), checked (Validate) and run
 // by a Runner. Every request the Runner sends carries synthetic tags
 // (X-Synthetic, X-Synthetic-Run, X-Synthetic-Journey and W3C baggage) so the
-// service can keep synthetic data out of its real data.
+// service can keep synthetic data out of its real data, and a W3C
+// traceparent (one trace per journey) so it can be found in tracing.
+//
+// The rate is constant, a ramp, stages, or relative to a production metric
+// read from Prometheus (a MetricSource); guardrails watch the run's own
+// requests and, as QueryGuardrails, production's metrics. Journeys draw
+// rows from data feeders and think between steps. A Runner checks the
+// target answers before its first journey, and may run a Share of a load
+// split between runners. Its state has one owner, the loop in Run, which
+// takes the controls (Pause, Resume, SetRate, Stop, Kill) as messages.
+// Merger rebuilds one Result from the requests of many runs.
 package scenarios
 
 import (

@@ -37,6 +37,9 @@
 //   - A failed run (missed thresholds, or could not start) is retried
 //     after RetryDelay, once by default, before it counts as failed. A run
 //     a guardrail aborted is not retried, nor is one that was stopped.
+//   - A finished run (its retries included) is told once to the webhooks
+//     of Config.Notify and of its scenario file (notify.Notifier); a
+//     webhook that fails is logged and changes nothing.
 //   - Every attempt's result is written to ResultDir as JSON; every run is
 //     kept in a bounded history, rewritten atomically (mode 0600) to
 //     HistoryFile after each run, which `synth history` reads with
