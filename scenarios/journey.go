@@ -182,8 +182,8 @@ func (sp *stepPlan) missing(vars map[string]string) string {
 }
 
 // runJourney runs one journey's steps, then its cleanups, with one row of
-// every feeder. intended is when the pacer meant it to start. Every request of it carries one W3C
-// trace id, each with a span id of its own.
+// every feeder. intended is when the pacer meant it to start. Its
+// requests share one W3C trace id; each has a span id of its own.
 func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, intended time.Time, rows held) {
 	defer r.inFlight.Add(-1)
 	defer giveRows(r.feeders, rows)

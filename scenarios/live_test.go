@@ -75,7 +75,7 @@ journeys: [{name: j, steps: [{name: s, path: /}]}]
 		}},
 		{"relative stages with rates", "prometheus: 'http://p'\nrate: {type: relative, query: x, max: 5, factor: 2}\nstages: [{duration: 1s, rate: 1}]", []string{
 			"x.yaml:6: rate.factor: with stages, each stage has its factor: drop rate.factor",
-			"x.yaml:7: stages: every stage has rate 0: nothing would start",
+			"x.yaml:7: stages: every stage has factor 0: nothing would start",
 			"x.yaml:7: stages[0].rate: a stage of a relative rate has a factor, not a rate",
 		}},
 		{"bad query guardrails", "prometheus: 'ftp://p'\nrate: {rate: 1}\nguardrails:\n  - {query: x}\n  - {name: a, query: '', above: 1, below: 2, for: -1s}\n  - {name: a, query: y, above: .nan}", []string{

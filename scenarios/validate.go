@@ -270,7 +270,11 @@ func (v *validator) rates() {
 		}
 	}
 	if len(s.Stages) > 0 && !anyRate {
-		v.add("stages", "every stage has rate 0: nothing would start")
+		if s.relative() {
+			v.add("stages", "every stage has factor 0: nothing would start")
+		} else {
+			v.add("stages", "every stage has rate 0: nothing would start")
+		}
 	}
 }
 
