@@ -56,6 +56,15 @@ func (p *production) sees(t *testing.T, query string, want float64) {
 	}
 }
 
+// start runs, in the background, a journey with a cleanup against a
+// fresh shop, paced and guarded as extra says.
+func (p *production) start(t *testing.T, extra string) (*Runner, func() *Result) {
+	t.Helper()
+	shop := newFakeShop(t)
+	r := mustRunner(t, liveScenario(t, extra), RunnerOptions{Target: shop.URL})
+	return r, runAsync(t, r)
+}
+
 // liveScenario is a journey with a cleanup against the shop, paced and
 // guarded as extra says.
 func liveScenario(t *testing.T, extra string) *Scenario {
@@ -98,12 +107,9 @@ func TestRelativeRateFollowsPrometheus(t *testing.T) {
 	prod := newProduction(t)
 	prod.orders.Set(10)
 	prod.sees(t, "shop_orders_per_second", 10)
-	shop := newFakeShop(t)
-	sc := liveScenario(t, fmt.Sprintf(`
+	r, wait := prod.start(t, fmt.Sprintf(`
 rate: {type: relative, query: shop_orders_per_second, factor: 1.5, max: 100, prometheus: %s, interval: 200ms}
 `, prod.prom.URL))
-	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL})
-	wait := runAsync(t, r)
 	for _, step := range []struct{ value, rate float64 }{{10, 15}, {40, 60}, {90, 100}, {20, 30}} {
 		prod.orders.Set(step.value)
 		s := waitLive(t, r, fmt.Sprintf("the rate to follow %v", step.value), func(s Snapshot) bool {
@@ -133,16 +139,13 @@ func TestRelativeStagesFollowPrometheus(t *testing.T) {
 	prod := newProduction(t)
 	prod.orders.Set(20)
 	prod.sees(t, "shop_orders_per_second", 20)
-	shop := newFakeShop(t)
-	sc := liveScenario(t, fmt.Sprintf(`
+	r, wait := prod.start(t, fmt.Sprintf(`
 rate: {type: relative, query: shop_orders_per_second, max: 1000, prometheus: %s, interval: 200ms}
 stages:
   - {duration: 1s, factor: 0.5}
   - {duration: 1s, factor: 1}
   - {duration: 1h, factor: 2}
 `, prod.prom.URL))
-	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL})
-	wait := runAsync(t, r)
 	for _, want := range []float64{10, 20, 40} {
 		waitLive(t, r, fmt.Sprintf("the stage at %v/s", want), func(s Snapshot) bool { return s.CurrentTarget == want })
 	}
@@ -163,8 +166,7 @@ func TestQueryGuardrailAbortsOnProduction(t *testing.T) {
 	prod := newProduction(t)
 	prod.errors.Set(0.001)
 	prod.sees(t, "shop_error_ratio", 0.001)
-	shop := newFakeShop(t)
-	sc := liveScenario(t, fmt.Sprintf(`
+	r, wait := prod.start(t, fmt.Sprintf(`
 rate: {rate: 50}
 prometheus: %s
 guardrails:
@@ -172,8 +174,6 @@ guardrails:
   - {name: real-errors, query: shop_error_ratio, above: 0.02, interval: 500ms}
   - {name: real-orders, query: 'vector(100)', below: 5, interval: 500ms}
 `, prod.prom.URL))
-	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL})
-	wait := runAsync(t, r)
 	before := waitLive(t, r, "two evaluations of healthy production", func(s Snapshot) bool {
 		return s.Live[0].Evaluations >= 2 && s.Live[1].Evaluations >= 2
 	})
@@ -204,14 +204,11 @@ func TestQueryGuardrailFor(t *testing.T) {
 	prod := newProduction(t)
 	prod.orders.Set(100)
 	prod.sees(t, "shop_orders_per_second", 100)
-	shop := newFakeShop(t)
-	sc := liveScenario(t, fmt.Sprintf(`
+	r, wait := prod.start(t, fmt.Sprintf(`
 rate: {rate: 20}
 prometheus: %s
 guardrails: [{name: real-orders, query: shop_orders_per_second, below: 50, for: 1500ms, interval: 250ms}]
 `, prod.prom.URL))
-	r := mustRunner(t, sc, RunnerOptions{Target: shop.URL})
-	wait := runAsync(t, r)
 	waitLive(t, r, "an evaluation", func(s Snapshot) bool { return s.Live[0].Evaluations >= 1 })
 	prod.orders.Set(10)
 	s := waitLive(t, r, "the breach", func(s Snapshot) bool { return !s.Live[0].BreachSince.IsZero() })
@@ -238,12 +235,9 @@ func TestPrometheusLostMidRun(t *testing.T) {
 			prod := newProduction(t)
 			prod.orders.Set(30)
 			prod.sees(t, "shop_orders_per_second", 30)
-			shop := newFakeShop(t)
-			sc := liveScenario(t, fmt.Sprintf(`
+			r, wait := prod.start(t, fmt.Sprintf(`
 rate: {type: relative, query: shop_orders_per_second, max: 100, prometheus: %s, interval: 200ms, hold: 2s, on_lost: %s}
 `, prod.prom.URL, onLost))
-			r := mustRunner(t, sc, RunnerOptions{Target: shop.URL})
-			wait := runAsync(t, r)
 			waitLive(t, r, "the rate", func(s Snapshot) bool { return s.CurrentTarget == 30 })
 			prod.prom.Stop()
 			s := waitLive(t, r, "a failed evaluation", func(s Snapshot) bool { return s.Live[0].Failures > 0 })
