@@ -87,4 +87,8 @@ type Exchange struct {
 	Secondary *Response `msgpack:"secondary,omitempty" json:"secondary,omitempty"`
 	// Candidate is the candidate's answer.
 	Candidate Response `msgpack:"candidate" json:"candidate"`
+	// Outbound holds the calls each side made to dependencies through
+	// shadow's egress listeners while serving this request (see
+	// OutboundCall); empty when egress is not in use.
+	Outbound []OutboundCall `msgpack:"outbound,omitempty" json:"outbound,omitempty"`
 }
