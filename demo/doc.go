@@ -13,6 +13,18 @@
 //	GET  /analytics               order count and revenue, synthetic orders left out
 //	GET  /healthz                 200 "ok"
 //
+// # Payments
+//
+// With Options.Payments set, POST /orders charges the order's total to a
+// payment service (Payments, served by StartPayments: POST /charges) before
+// storing the order, and the order carries the charge's id as
+// "payment_id"; a failed charge fails the order with 502. The charge
+// passes on the request's traceparent (same trace id, new parent id), as
+// an instrumented service does, so that shadow's egress can answer the
+// candidate's charge from the primary's and the payment service sees one
+// charge per client order. The payment service only counts charges
+// (Payments.Charges, Payments.ChargedCents).
+//
 // An order is synthetic when the request carries the header X-Synthetic: true
 // or the body field "synthetic": true. Synthetic orders are stored and served
 // like any other but are left out of /analytics, which counts them separately
@@ -52,7 +64,9 @@
 // prices are 1.33⅓ and 0.66⅔: a cart such as {dip: 1, soda: 2} totals 3.33 on
 // version 1 and 3.34 on version 2. Carts without those items, or with a single
 // such line, total the same on both. Because /analytics sums order totals, its
-// "revenue" inherits difference (a) for non-synthetic orders.
+// "revenue" inherits difference (a) for non-synthetic orders, and with
+// Options.Payments so does the "amount" of the charge: version 2 would charge
+// 3.34 where version 1 charges 3.33.
 //
 // LoadScenario is the built-in load for `shadow demo`: a scenario file of
 // tagged synthetic journeys (order, track, list, cancel, browse) that the

@@ -31,7 +31,7 @@ func quiet(version int) Options {
 }
 
 // serveTest serves svc on an httptest server closed at the end of the test.
-func serveTest(t testing.TB, svc *Service) *httptest.Server {
+func serveTest(t testing.TB, svc http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)

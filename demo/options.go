@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"math"
+	"net/url"
 	"time"
 )
 
@@ -40,6 +41,11 @@ type Options struct {
 	// MaxOrders bounds the store: past it the oldest order is evicted.
 	// 0 means DefaultMaxOrders.
 	MaxOrders int
+	// Payments is the base URL of the payment service (see Payments) that
+	// POST /orders charges the order's total before storing it, passing
+	// on the request's traceparent; a failed charge fails the order with
+	// 502. "" means orders are not charged.
+	Payments string
 }
 
 // Validate reports the first field that holds a value New cannot use.
@@ -51,6 +57,11 @@ func (o Options) Validate() error {
 		return fmt.Errorf("demo options: ErrorRate must be at most 1, got %v", o.ErrorRate)
 	case o.MaxOrders < 0:
 		return fmt.Errorf("demo options: MaxOrders must not be negative, got %d", o.MaxOrders)
+	}
+	if o.Payments != "" {
+		if u, err := url.Parse(o.Payments); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("demo options: Payments must be an http:// or https:// base URL, got %q", o.Payments)
+		}
 	}
 	return nil
 }

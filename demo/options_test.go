@@ -22,6 +22,9 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "rate above 1", opts: Options{ErrorRate: 1.5}, wantErr: "ErrorRate"},
 		{name: "rate NaN", opts: Options{ErrorRate: math.NaN()}, wantErr: "ErrorRate"},
 		{name: "negative store", opts: Options{MaxOrders: -1}, wantErr: "MaxOrders"},
+		{name: "payments", opts: Options{Payments: "http://127.0.0.1:9101"}},
+		{name: "payments not a URL", opts: Options{Payments: "127.0.0.1:9101"}, wantErr: "Payments"},
+		{name: "payments ftp", opts: Options{Payments: "ftp://pay"}, wantErr: "Payments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,14 +14,19 @@ import (
 // drops their connections.
 const shutdownGrace = 5 * time.Second
 
-// Server is an instance of the service listening on a loopback port, for
-// `shadow demo` and for tests that want a real HTTP server. Create it with
-// Start and stop it with Close.
+// Server is an instance of the order service (or of the payment service)
+// listening on a loopback port, for `shadow demo` and for tests that want
+// a real HTTP server. Create it with Start or StartPayments and stop it
+// with Close.
 type Server struct {
 	// URL is the base URL of the instance, such as http://127.0.0.1:41234.
 	URL string
-	// Service is the instance being served.
+	// Service is the order service being served; nil on a payment
+	// service's Server.
 	Service *Service
+	// Payments is the payment service being served; nil on an order
+	// service's Server.
+	Payments *Payments
 
 	srv    *http.Server
 	cancel context.CancelFunc // ends every request's context
@@ -41,18 +46,39 @@ func Start(opts Options) (*Server, error) {
 	return serve(New(opts))
 }
 
+// StartPayments listens on 127.0.0.1 on a free port and serves a new
+// payment service until Close.
+func StartPayments() (*Server, error) {
+	p := NewPayments()
+	s, err := listen(p)
+	if err != nil {
+		return nil, fmt.Errorf("start demo payments: %w", err)
+	}
+	s.Payments = p
+	return s, nil
+}
+
 // serve starts serving svc on a free loopback port.
 func serve(svc *Service) (*Server, error) {
+	s, err := listen(svc)
+	if err != nil {
+		return nil, fmt.Errorf("start demo service: %w", err)
+	}
+	s.Service = svc
+	return s, nil
+}
+
+// listen starts serving h on a free loopback port.
+func listen(h http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("start demo service: listen: %w", err)
+		return nil, fmt.Errorf("listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		URL:     "http://" + ln.Addr().String(),
-		Service: svc,
+		URL: "http://" + ln.Addr().String(),
 		srv: &http.Server{
-			Handler:           svc,
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 			IdleTimeout:       time.Minute,
 			BaseContext:       func(net.Listener) context.Context { return ctx },
@@ -82,6 +108,9 @@ func (s *Server) Close() error {
 			s.closeErr = fmt.Errorf("close demo service %s: %w", s.URL, errors.Join(err, s.srv.Close()))
 		}
 		<-s.done
+		if s.Service != nil {
+			s.Service.CloseIdleConnections()
+		}
 		if s.serve != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("demo service %s: serve: %w", s.URL, s.serve)
 		}

@@ -37,6 +37,9 @@ type Service struct {
 	// sleep waits d or until ctx ends and reports whether it waited in
 	// full; tests replace it to observe the delay without a clock.
 	sleep func(ctx context.Context, d time.Duration) bool
+
+	// client charges orders at Options.Payments; nil when that is unset.
+	client *http.Client
 }
 
 // New returns an instance configured by opts. It panics if opts.Validate
@@ -55,6 +58,13 @@ func New(opts Options) *Service {
 		faults: rand.New(rand.NewPCG(uint64(o.Seed), 2)),
 		sleep:  sleepContext,
 	}
+	if o.Payments != "" {
+		s.client = &http.Client{Transport: &http.Transport{
+			Proxy:               nil, // the dependency's URL is the whole configuration
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     time.Minute,
+		}}
+	}
 	s.mux.HandleFunc("GET /menu", s.handleMenu)
 	s.mux.HandleFunc("POST /orders", s.handleCreate)
 	s.mux.HandleFunc("GET /orders", s.handleList)
@@ -63,6 +73,15 @@ func New(opts Options) *Service {
 	s.mux.HandleFunc("GET /analytics", s.handleAnalytics)
 	s.mux.HandleFunc("GET /healthz", s.handleHealth)
 	return s
+}
+
+// CloseIdleConnections closes the idle connections to the payment service,
+// if any. Server.Close calls it; a caller serving the Service itself calls
+// it when done.
+func (s *Service) CloseIdleConnections() {
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
 }
 
 // Version reports which version the instance plays: 1 or 2.
@@ -144,6 +163,15 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lines, total := price(s.opts.Version, cart)
+	var payment string
+	if s.client != nil {
+		// The charge is the order's side effect: with shadow's egress in
+		// front of the payment service, only the primary's reaches it.
+		if payment, err = s.charge(r.Context(), r.Header, req.Customer, total); err != nil {
+			writeError(w, http.StatusBadGateway, "payment failed: "+err.Error())
+			return
+		}
+	}
 	s.mu.Lock()
 	eta := 15 + s.noise.IntN(31)
 	s.mu.Unlock()
@@ -154,6 +182,7 @@ func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) {
 		CreatedAt: s.opts.Now(),
 		ETA:       eta,
 		Synthetic: req.Synthetic || synthetic(r.Header),
+		PaymentID: payment,
 	})
 	w.Header().Set("Location", "/orders/"+o.ID)
 	writeJSON(w, http.StatusCreated, render(s.opts.Version, o))

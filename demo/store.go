@@ -39,6 +39,7 @@ type order struct {
 	CreatedAt time.Time
 	ETA       int
 	Synthetic bool
+	PaymentID string // the charge's id; empty when orders are not charged
 }
 
 // totals is what /analytics reports: lifetime counters that eviction does

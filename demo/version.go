@@ -70,6 +70,7 @@ type orderJSON struct {
 	CreatedAt string `json:"created_at"`
 	ETA       int    `json:"eta"`
 	Synthetic bool   `json:"synthetic"`
+	PaymentID string `json:"payment_id,omitempty"`
 }
 
 // render writes o the way the version does.
@@ -82,6 +83,7 @@ func render(version int, o order) orderJSON {
 		CreatedAt: o.CreatedAt.UTC().Format(createdAtLayout),
 		ETA:       o.ETA,
 		Synthetic: o.Synthetic,
+		PaymentID: o.PaymentID,
 	}
 	if version == 2 {
 		items := make([]lineV2, len(o.Lines))
