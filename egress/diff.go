@@ -82,7 +82,11 @@ func (d *EndpointDiff) Findings() []string {
 	case d.OtherCalls == 0 && d.PrimaryCalls > 0:
 		out = append(out, fmt.Sprintf("%s did not call %s", side, ep))
 	case d.PrimaryCalls != d.OtherCalls:
-		out = append(out, fmt.Sprintf("%s made %s to %s where the primary made %s", side, calls(d.OtherCalls), ep, calls(d.PrimaryCalls)))
+		prim := "none"
+		if d.PrimaryCalls > 0 {
+			prim = fmt.Sprint(d.PrimaryCalls)
+		}
+		out = append(out, fmt.Sprintf("%s made %s to %s where the primary made %s", side, calls(d.OtherCalls), ep, prim))
 	}
 	for _, p := range d.Pairs {
 		which := ""
@@ -100,10 +104,7 @@ func (d *EndpointDiff) Findings() []string {
 }
 
 func calls(n int) string {
-	switch n {
-	case 0:
-		return "no calls"
-	case 1:
+	if n == 1 {
 		return "1 call"
 	}
 	return fmt.Sprintf("%d calls", n)

@@ -81,8 +81,10 @@
 //   - Several client requests that share one trace id (a client that
 //     sends its own traceparent for many requests) share one record, so
 //     their calls pair up by arrival order across those requests.
-//   - HTTP only: CONNECT tunnels (https through the forward proxy) and
-//     protocol upgrades are forwarded or refused, never recorded. An https
-//     dependency is reached by base URL: egress speaks TLS to Upstream.
+//   - HTTP only: CONNECT tunnels (https through the forward proxy) are
+//     refused on every side; a protocol upgrade (WebSocket) is forwarded
+//     for the primary but not recorded, and refused on the other sides.
+//     An https dependency is reached by base URL: egress speaks TLS to
+//     Upstream.
 //   - Trailers of the dependency's answers are not recorded.
 package egress

@@ -313,7 +313,8 @@ func (e *Egress) Close() error {
 // then the secondary's and the candidate's, each in arrival order. Call it
 // once the exchange is complete; a copy's call that arrives later finds
 // no record and is refused. It returns nil when nothing was recorded for
-// the trace.
+// the trace. The calls share memory (a copy's answer is the primary's):
+// treat them as read-only.
 func (e *Egress) Take(traceID string) []exchange.OutboundCall {
 	calls := e.st.take(traceID)
 	for i := range calls {
