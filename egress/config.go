@@ -24,6 +24,10 @@ const (
 	DefaultMaxMemoryBytes   = 64 << 20
 )
 
+// minMemoryBytes is the smallest Limits.MaxMemoryBytes: room for the
+// bookkeeping of a few traces besides their bodies.
+const minMemoryBytes = 64 << 10
+
 // Config configures an Egress. The YAML keys in the struct tags are the
 // ones Validate names: the dependencies are the list under "egress", the
 // forward-proxy listeners "egress_proxy", the bounds "egress_limits".
@@ -118,7 +122,9 @@ type Limits struct {
 	// MaxMemoryBytes bounds the bytes held by all records (bodies,
 	// headers and a fixed cost per call and trace). Past it the oldest
 	// traces are evicted and counted; a call that still does not fit is
-	// not recorded. 0 means 64 MiB.
+	// not recorded (and the trace's later calls on that side are not
+	// taken). 0 means 64 MiB; otherwise at least 64 KiB and twice
+	// MaxBodyBytes.
 	MaxMemoryBytes int64 `yaml:"max_memory_bytes" mapstructure:"max_memory_bytes"`
 }
 
@@ -214,7 +220,9 @@ func (c Config) Validate() error {
 	}
 	if l.MaxMemoryBytes < 0 {
 		bad("egress_limits.max_memory_bytes", "%d is negative; want 0 (64 MiB) or more", l.MaxMemoryBytes)
-	} else if m := l.withDefaults(); l.MaxBodyBytes >= 0 && m.MaxMemoryBytes < 2*m.MaxBodyBytes {
+	} else if m := l.withDefaults(); m.MaxMemoryBytes < minMemoryBytes {
+		bad("egress_limits.max_memory_bytes", "%d is below %d; want 0 (64 MiB) or at least %d", m.MaxMemoryBytes, minMemoryBytes, minMemoryBytes)
+	} else if l.MaxBodyBytes >= 0 && m.MaxMemoryBytes < 2*m.MaxBodyBytes {
 		bad("egress_limits.max_memory_bytes", "%d is below twice max_body_bytes (%d): one call's request and answer could not be held", m.MaxMemoryBytes, m.MaxBodyBytes)
 	}
 	if c.Redactor != nil {

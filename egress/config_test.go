@@ -28,7 +28,7 @@ func TestConfigValidate(t *testing.T) {
 			Proxy:        Listeners{PrimaryListen: "127.0.0.1:9200", CandidateListen: "127.0.0.1:9201"},
 		}},
 		{name: "routes", cfg: dep(func(d *Dependency) { d.Routes = []string{"/charges/{id}", "/charges/{id}/capture", "/"} })},
-		{name: "limits", cfg: Config{Dependencies: config("http://p").Dependencies, Limits: Limits{MaxBodyBytes: 10, MaxWait: time.Second, MaxCallsPerTrace: 1, RecordTTL: time.Minute, MaxMemoryBytes: 100}}},
+		{name: "limits", cfg: Config{Dependencies: config("http://p").Dependencies, Limits: Limits{MaxBodyBytes: 10, MaxWait: time.Second, MaxCallsPerTrace: 1, RecordTTL: time.Minute, MaxMemoryBytes: 64 << 10}}},
 
 		{name: "nothing", cfg: Config{}, want: []string{"egress: at least one dependency"}},
 		{name: "no name", cfg: dep(func(d *Dependency) { d.Name = "" }), want: []string{"egress[0].name: required"}},
@@ -61,6 +61,8 @@ func TestConfigValidate(t *testing.T) {
 			want: []string{"egress_limits.max_body_bytes", "egress_limits.max_wait", "egress_limits.max_calls_per_trace", "egress_limits.record_ttl", "egress_limits.max_memory_bytes"}},
 		{name: "budget below a call", cfg: Config{Dependencies: config("http://p").Dependencies, Limits: Limits{MaxMemoryBytes: 1 << 20}},
 			want: []string{"egress_limits.max_memory_bytes: 1048576 is below twice max_body_bytes"}},
+		{name: "budget too small", cfg: Config{Dependencies: config("http://p").Dependencies, Limits: Limits{MaxBodyBytes: 10, MaxMemoryBytes: 1000}},
+			want: []string{"egress_limits.max_memory_bytes: 1000 is below 65536"}},
 		{name: "bad redactor", cfg: Config{Dependencies: config("http://p").Dependencies, Redactor: &capture.Redactor{Key: []byte("short")}},
 			want: []string{"egress redactor:"}},
 	}

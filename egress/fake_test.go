@@ -91,7 +91,7 @@ func (d *fakeDep) received() []seenCall {
 // config returns a Config with one dependency "payments" in front of
 // upstream, every side listening on a free loopback port.
 func config(upstream string) Config {
-	return Config{Logger: slog.New(slog.DiscardHandler), Dependencies: []Dependency{{
+	return Config{Dependencies: []Dependency{{
 		Name:     "payments",
 		Upstream: upstream,
 		Listeners: Listeners{
@@ -103,9 +103,13 @@ func config(upstream string) Config {
 }
 
 // start builds and runs an Egress until the end of the test, and checks
-// that Run returns cleanly.
+// that Run returns cleanly. Without a logger of its own, its warnings and
+// the panics its servers recover go to the test's log.
 func start(t testing.TB, cfg Config) *Egress {
 	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -128,6 +132,14 @@ func start(t testing.TB, cfg Config) *Egress {
 		}
 	})
 	return e
+}
+
+// testLog writes to the test's log.
+type testLog struct{ t testing.TB }
+
+func (w testLog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // client is an HTTP client for one test, closed at its end.

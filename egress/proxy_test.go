@@ -1,7 +1,6 @@
 package egress
 
 import (
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,7 +30,6 @@ func TestForwardProxy(t *testing.T) {
 	dep := newDependency(t, nil)
 	other := newDependency(t, nil) // up, but no dependency: must never be called
 	e := start(t, Config{
-		Logger:       slog.New(slog.DiscardHandler),
 		Dependencies: []Dependency{{Name: "payments", Upstream: dep.URL}},
 		Proxy:        Listeners{PrimaryListen: "127.0.0.1:0", SecondaryListen: "127.0.0.1:0", CandidateListen: "127.0.0.1:0"},
 	})

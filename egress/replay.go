@@ -110,9 +110,9 @@ func (h *replayer) explain(reason Reason, k key, ord int) string {
 	case RefusedIncomplete:
 		return fmt.Sprintf("the primary's call %s was not recorded whole (an answer over egress_limits.max_body_bytes %d, cut off or out of memory budget), so it cannot be replayed", call, h.st.lim.MaxBodyBytes)
 	case RefusedOverLimit:
-		return fmt.Sprintf("%s: this side made more than egress_limits.max_calls_per_trace (%d) calls in the trace", call, h.st.lim.MaxCallsPerTrace)
+		return fmt.Sprintf("%s: this side or the primary made more than egress_limits.max_calls_per_trace (%d) calls in the trace", call, h.st.lim.MaxCallsPerTrace)
 	case RefusedMemory:
-		return fmt.Sprintf("%s: no room to record the call within egress_limits.max_memory_bytes (%d)", call, h.st.lim.MaxMemoryBytes)
+		return fmt.Sprintf("%s: this side's or the primary's calls in the trace did not fit in egress_limits.max_memory_bytes (%d)", call, h.st.lim.MaxMemoryBytes)
 	case RefusedEvicted:
 		return fmt.Sprintf("the primary's call %s was evicted before it could be replayed (egress_limits.record_ttl %s, max_memory_bytes %d)", call, h.st.lim.RecordTTL, h.st.lim.MaxMemoryBytes)
 	case RefusedTaken:

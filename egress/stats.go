@@ -25,10 +25,11 @@ const (
 	// not recorded whole (larger than Limits.MaxBodyBytes, cut off,
 	// upgraded to another protocol, or out of memory budget).
 	RefusedIncomplete Reason = "incomplete"
-	// RefusedOverLimit: the side had made Limits.MaxCallsPerTrace calls in
-	// this trace already.
+	// RefusedOverLimit: the side, or the primary, had made
+	// Limits.MaxCallsPerTrace calls in this trace already.
 	RefusedOverLimit Reason = "over_limit"
-	// RefusedMemory: the memory budget had no room to record the call.
+	// RefusedMemory: the memory budget had no room to record a call of
+	// the side, or of the primary, in this trace.
 	RefusedMemory Reason = "memory"
 	// RefusedEvicted: the primary's record was evicted (Limits.RecordTTL
 	// or Limits.MaxMemoryBytes) before the call could be answered.

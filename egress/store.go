@@ -1,6 +1,7 @@
 package egress
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"net/http"
@@ -61,6 +62,7 @@ type trace struct {
 	eps     map[endpointKey]*endpoint
 	calls   [numSides][]*call // in arrival order
 	fixed   int64             // fixed costs charged for this trace
+	broken  [numSides]Reason  // why a side's calls are no longer taken
 }
 
 // endpointKey is a call's key without trace and ordinal.
@@ -110,8 +112,11 @@ type key struct {
 
 // begin registers a call of side under k and returns it with the slot of
 // the primary's call with the same key and ordinal. It reports a refusal
-// reason instead when the trace already holds MaxCallsPerTrace calls of
-// that side or the budget has no room.
+// reason instead when the side has made MaxCallsPerTrace calls in the
+// trace or the budget has no room. A refusal breaks the side's ordinals,
+// so the side's later calls in the trace are refused too (the primary's:
+// recorded no more, and every copy call of the trace refused) rather than
+// answered with another call's answer.
 func (s *store) begin(side exchange.Side, k key, req *http.Request, path string, now time.Time) (*call, *slot, Reason) {
 	si := sideIndex(side)
 	header := cloneHeader(req.Header)
@@ -121,6 +126,8 @@ func (s *store) begin(side exchange.Side, k key, req *http.Request, path string,
 	s.sweep(now)
 	t := s.traces[k.trace]
 	if t == nil {
+		// Evicting every other trace makes room: Validate keeps the
+		// budget above traceCost.
 		if !s.reserveLocked(traceCost, nil) {
 			return nil, nil, RefusedMemory
 		}
@@ -128,22 +135,30 @@ func (s *store) begin(side exchange.Side, k key, req *http.Request, path string,
 		t.elem = s.age.PushBack(t)
 		s.traces[k.trace] = t
 	}
+	if r := cmp.Or(t.broken[0], t.broken[si]); r != "" {
+		return nil, nil, r
+	}
 	if len(t.calls[si]) >= s.lim.MaxCallsPerTrace {
+		s.breakLocked(t, si, RefusedOverLimit)
 		return nil, nil, RefusedOverLimit
 	}
 	ep := t.eps[k.ep]
+	ord := 0
+	if ep != nil {
+		ord = ep.next[si]
+	}
+	if ep == nil || ord >= len(ep.slots) {
+		cost += slotCost
+	}
+	if !s.reserveLocked(cost, t) {
+		s.breakLocked(t, si, RefusedMemory)
+		return nil, nil, RefusedMemory
+	}
+	t.fixed += cost
 	if ep == nil {
 		ep = &endpoint{}
 		t.eps[k.ep] = ep
 	}
-	ord := ep.next[si]
-	if ord >= len(ep.slots) {
-		cost += slotCost
-	}
-	if !s.reserveLocked(cost, t) {
-		return nil, nil, RefusedMemory
-	}
-	t.fixed += cost
 	ep.next[si]++
 	if ord >= len(ep.slots) { // ordinals grow by one, so ord == len
 		ep.slots = append(ep.slots, &slot{done: make(chan struct{})})
@@ -209,6 +224,21 @@ func (s *store) take(traceID string) []exchange.OutboundCall {
 		}
 	}
 	return out
+}
+
+// breakLocked refuses side si's further calls in t for reason; for the
+// primary it also refuses every copy call still waiting in t. s.mu is
+// held.
+func (s *store) breakLocked(t *trace, si int, reason Reason) {
+	t.broken[si] = reason
+	if si != 0 {
+		return
+	}
+	for _, ep := range t.eps {
+		for _, sl := range ep.slots {
+			sl.publish(nil, string(reason))
+		}
+	}
 }
 
 // sweep evicts traces older than RecordTTL. s.mu is held.
