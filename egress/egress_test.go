@@ -587,3 +587,39 @@ func TestShutdownRefusesWaitingCopies(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// TestCopyOfSlowPrimaryCall: a copy whose primary call is still in flight
+// after MaxWait is refused saying so; the primary's call is unaffected.
+func TestCopyOfSlowPrimaryCall(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	dep := newDependency(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		case <-time.After(wait):
+		}
+		_, _ = io.WriteString(w, "late")
+	})
+	cfg := config(dep.URL)
+	cfg.Limits.MaxWait = 20 * time.Millisecond
+	e := start(t, cfg)
+	c := client(t)
+	tp, _ := newTrace()
+	prim := make(chan answer, 1)
+	go func() {
+		prim <- send(t, c, exchange.Primary, "GET", e.URL("payments", exchange.Primary)+"/slow", childOf(tp), "")
+	}()
+	deadline := time.Now().Add(wait)
+	for dep.calls.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	cand := send(t, c, exchange.Candidate, "GET", e.URL("payments", exchange.Candidate)+"/slow", childOf(tp), "")
+	if cand.Status != 503 || !strings.Contains(cand.Body, "still in flight") {
+		t.Errorf("candidate got %d %q, want 503 saying the primary's call is still in flight", cand.Status, cand.Body)
+	}
+	close(release)
+	if p := <-prim; p.Status != 200 || p.Body != "late" {
+		t.Errorf("primary got %d %q, want its answer", p.Status, p.Body)
+	}
+}

@@ -52,6 +52,9 @@ func (h *replayer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	prim, reason := h.st.await(r.Context(), sl)
 	if reason != "" {
 		msg := h.explain(reason, k, c.oc.Ordinal)
+		if reason == RefusedNoMatch && sl.begun.Load() {
+			msg = fmt.Sprintf("the primary's call %s was still in flight after %s (egress_limits.max_wait)", h.callName(k, c.oc.Ordinal), h.st.lim.MaxWait)
+		}
 		c.update(func(oc *exchange.OutboundCall) {
 			oc.Refused = string(reason)
 			oc.Response = exchange.Response{Side: h.side, Status: http.StatusServiceUnavailable, Error: msg, Latency: time.Since(start)}
@@ -100,10 +103,7 @@ func (h *replayer) readBody(c *call, body io.Reader) {
 // explain says why a call was refused, for the body of the 503 and for
 // the record. ord is the call's ordinal, or -1 when it has none.
 func (h *replayer) explain(reason Reason, k key, ord int) string {
-	call := fmt.Sprintf("%s %s %s", k.ep.method, h.dep.name, k.ep.template)
-	if ord >= 0 {
-		call += " (call " + strconv.Itoa(ord+1) + " to it in trace " + k.trace + ")"
-	}
+	call := h.callName(k, ord)
 	switch reason {
 	case RefusedNoMatch:
 		return fmt.Sprintf("the primary made no call %s within %s (egress_limits.max_wait)", call, h.st.lim.MaxWait)
@@ -121,6 +121,16 @@ func (h *replayer) explain(reason Reason, k key, ord int) string {
 		return fmt.Sprintf("%s: the caller went away while waiting for the primary's call", call)
 	case RefusedShutdown:
 		return fmt.Sprintf("%s: egress is shutting down", call)
+	}
+	return call
+}
+
+// callName names a call in a refusal: "POST payments /charges (call 1 to
+// it in trace 4bf9...)"; ord -1 leaves the ordinal out.
+func (h *replayer) callName(k key, ord int) string {
+	call := fmt.Sprintf("%s %s %s", k.ep.method, h.dep.name, k.ep.template)
+	if ord >= 0 {
+		call += " (call " + strconv.Itoa(ord+1) + " to it in trace " + k.trace + ")"
 	}
 	return call
 }

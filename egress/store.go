@@ -79,6 +79,7 @@ type endpoint struct {
 // slot is where the primary's call with one key is published and where
 // the other sides' calls with that key wait for it.
 type slot struct {
+	begun  atomic.Bool // the primary has made the call
 	done   chan struct{}
 	once   sync.Once
 	call   *call  // the primary's call, when it was answered whole
@@ -178,7 +179,11 @@ func (s *store) begin(side exchange.Side, k key, req *http.Request, path string,
 		Started:    now,
 	}}
 	t.calls[si] = append(t.calls[si], c)
-	return c, ep.slots[ord], ""
+	sl := ep.slots[ord]
+	if si == 0 {
+		sl.begun.Store(true)
+	}
+	return c, sl, ""
 }
 
 // await waits until the primary's call in sl has been answered and returns
