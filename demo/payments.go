@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -157,7 +158,7 @@ func (s *Service) charge(ctx context.Context, in http.Header, customer string, a
 	}
 	ctx, cancel := context.WithTimeout(ctx, paymentsTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.Payments+"/charges", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(s.opts.Payments, "/")+"/charges", bytes.NewReader(body))
 	if err != nil {
 		return "", err
 	}
