@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"maps"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/internal/atomicfile"
+	"github.com/understudy-dev/understudy/internal/junit"
 )
 
 // WriteReportFile writes res to path in the format its extension names:
@@ -171,35 +171,6 @@ func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
 
-type junitSuites struct {
-	XMLName xml.Name     `xml:"testsuites"`
-	Name    string       `xml:"name,attr"`
-	Tests   int          `xml:"tests,attr"`
-	Fails   int          `xml:"failures,attr"`
-	Time    string       `xml:"time,attr"`
-	Suites  []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name  string      `xml:"name,attr"`
-	Tests int         `xml:"tests,attr"`
-	Fails int         `xml:"failures,attr"`
-	Cases []junitCase `xml:"testcase"`
-}
-
-type junitCase struct {
-	Class   string        `xml:"classname,attr"`
-	Name    string        `xml:"name,attr"`
-	Time    string        `xml:"time,attr"`
-	Failure *junitFailure `xml:"failure,omitempty"`
-	Out     string        `xml:"system-out,omitempty"`
-}
-
-type junitFailure struct {
-	Message string `xml:"message,attr"`
-	Text    string `xml:",chardata"`
-}
-
 // WriteJUnit writes res as JUnit XML for CI: one test suite per journey,
 // one test case per step (failed when any of its requests failed or could
 // not be sent), and a
@@ -207,16 +178,16 @@ type junitFailure struct {
 // thresholds.
 func WriteJUnit(w io.Writer, res *Result) error {
 	s := &res.Snapshot
-	out := junitSuites{Name: s.Scenario, Time: secs(s.Elapsed)}
+	out := junit.Suites{Name: s.Scenario, Time: secs(s.Elapsed)}
 	suites := map[string]int{}
 	for _, st := range s.Steps {
 		i, ok := suites[st.Journey]
 		if !ok {
 			i = len(out.Suites)
 			suites[st.Journey] = i
-			out.Suites = append(out.Suites, junitSuite{Name: s.Scenario + "/" + st.Journey})
+			out.Suites = append(out.Suites, junit.Suite{Name: s.Scenario + "/" + st.Journey})
 		}
-		tc := junitCase{Class: s.Scenario + "." + st.Journey, Name: st.Step, Time: secs(st.Latency.Mean),
+		tc := junit.Case{Class: s.Scenario + "." + st.Journey, Name: st.Step, Time: secs(st.Latency.Mean),
 			Out: fmt.Sprintf("%d requests, p50 %v, p99 %v; %s", st.Requests, st.Latency.P50, st.Latency.P99, statusLine(st))}
 		// A skipped cleanup had nothing to clean (its journey failed
 		// before capturing): the journey's step case already fails.
@@ -225,41 +196,21 @@ func WriteJUnit(w io.Writer, res *Result) error {
 			for _, e := range st.Exemplars {
 				lines = append(lines, fmt.Sprintf("%s: %s (journey %s)", e.Check, e.Msg, e.JourneyID))
 			}
-			tc.Failure = &junitFailure{
+			tc.Failure = &junit.Failure{
 				Message: fmt.Sprintf("%d of %d requests failed, %d not sent", st.Failures, st.Requests, st.Skipped),
 				Text:    strings.Join(lines, "\n"),
 			}
 		}
 		out.Suites[i].Cases = append(out.Suites[i].Cases, tc)
 	}
-	run := junitCase{Class: s.Scenario, Name: "run", Time: secs(s.Elapsed)}
+	run := junit.Case{Class: s.Scenario, Name: "run", Time: secs(s.Elapsed)}
 	if !s.Passed() {
 		msg := fmt.Sprintf("%s: success %.2f%% (threshold %.2f%%), %d cleanups failed",
 			verdict(s), 100*s.SuccessRate(), 100*s.MinSuccessRate, s.Cleanups.Failed)
-		run.Failure = &junitFailure{Message: msg, Text: s.Reason}
+		run.Failure = &junit.Failure{Message: msg, Text: s.Reason}
 	}
-	out.Suites = append(out.Suites, junitSuite{Name: s.Scenario, Cases: []junitCase{run}})
-	for i := range out.Suites {
-		su := &out.Suites[i]
-		su.Tests = len(su.Cases)
-		for _, c := range su.Cases {
-			if c.Failure != nil {
-				su.Fails++
-			}
-		}
-		out.Tests += su.Tests
-		out.Fails += su.Fails
-	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return err
-	}
-	enc := xml.NewEncoder(w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return err
-	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	out.Suites = append(out.Suites, junit.Suite{Name: s.Scenario, Cases: []junit.Case{run}})
+	return junit.Write(w, out)
 }
 
 func secs(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }

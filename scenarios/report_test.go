@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/understudy-dev/understudy/internal/junit"
 	"github.com/understudy-dev/understudy/stats"
 )
 
@@ -104,14 +105,14 @@ func TestJUnitIsWellFormed(t *testing.T) {
 	if err := WriteJUnit(&buf, sampleResult()); err != nil {
 		t.Fatal(err)
 	}
-	var doc junitSuites
+	var doc junit.Suites
 	if err := xml.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatalf("JUnit output does not parse: %v", err)
 	}
 	// Four steps and the run; only create failed: the cleanups skipped
 	// for want of a capture belong to journeys that failed at create.
-	if doc.Tests != 5 || doc.Fails != 1 {
-		t.Errorf("tests %d failures %d, want 5 and 1", doc.Tests, doc.Fails)
+	if doc.Tests != 5 || doc.Failures != 1 {
+		t.Errorf("tests %d failures %d, want 5 and 1", doc.Tests, doc.Failures)
 	}
 }
 
