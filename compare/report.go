@@ -378,8 +378,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteReportFile writes the report to path atomically (a temporary file
 // in the same directory, renamed into place) with mode 0600. format is
-// "json" or "md"; empty picks it from the extension (.json, .md,
-// .markdown).
+// "json", "md" or "xml" (JUnit, also "junit"); empty picks it from the
+// extension (.json, .md, .markdown, .xml).
 func WriteReportFile(path, format string, r *Report) error {
 	if format == "" {
 		switch strings.ToLower(filepath.Ext(path)) {
@@ -387,8 +387,10 @@ func WriteReportFile(path, format string, r *Report) error {
 			format = "json"
 		case ".md", ".markdown":
 			format = "md"
+		case ".xml":
+			format = "xml"
 		default:
-			return fmt.Errorf("write report %q: cannot tell the format from the extension (want .json or .md)", path)
+			return fmt.Errorf("write report %q: cannot tell the format from the extension (want .json, .md or .xml)", path)
 		}
 	}
 	var write func(io.Writer) error
@@ -397,8 +399,10 @@ func WriteReportFile(path, format string, r *Report) error {
 		write = r.WriteJSON
 	case "md", "markdown":
 		write = r.WriteMarkdown
+	case "xml", "junit":
+		write = r.WriteJUnit
 	default:
-		return fmt.Errorf("write report %q: unknown format %q (want json or md)", path, format)
+		return fmt.Errorf("write report %q: unknown format %q (want json, md or xml)", path, format)
 	}
 	if err := atomicfile.Write(path, 0o600, write); err != nil {
 		return fmt.Errorf("report: %w", err)

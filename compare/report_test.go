@@ -213,6 +213,8 @@ func TestWriteReportFile(t *testing.T) {
 		{"r.MARKDOWN", "", "# understudy"},
 		{"report.txt", "json", "{\n"},
 		{"report", "md", "# understudy"},
+		{"r.xml", "", "<?xml"},
+		{"report.out", "junit", "<?xml"},
 	}
 	for _, tt := range tests {
 		path := filepath.Join(dir, tt.name)
@@ -236,7 +238,7 @@ func TestWriteReportFile(t *testing.T) {
 	}
 	for _, bad := range []struct{ name, format, want string }{
 		{"r.txt", "", "cannot tell the format"},
-		{"r.json", "xml", `unknown format "xml"`},
+		{"r.json", "yaml", `unknown format "yaml"`},
 		{"missing-dir/r.json", "", "missing-dir"},
 	} {
 		err := WriteReportFile(filepath.Join(dir, bad.name), bad.format, r)
