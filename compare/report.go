@@ -378,8 +378,8 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 // WriteReportFile writes the report to path atomically (a temporary file
 // in the same directory, renamed into place) with mode 0600. format is
-// "json", "md" or "xml" (JUnit, also "junit"); empty picks it from the
-// extension (.json, .md, .markdown, .xml).
+// "json", "md", "html" or "xml" (JUnit, also "junit"); empty picks it
+// from the extension (.json, .md, .markdown, .html, .htm, .xml).
 func WriteReportFile(path, format string, r *Report) error {
 	if format == "" {
 		switch strings.ToLower(filepath.Ext(path)) {
@@ -387,10 +387,12 @@ func WriteReportFile(path, format string, r *Report) error {
 			format = "json"
 		case ".md", ".markdown":
 			format = "md"
+		case ".html", ".htm":
+			format = "html"
 		case ".xml":
 			format = "xml"
 		default:
-			return fmt.Errorf("write report %q: cannot tell the format from the extension (want .json, .md or .xml)", path)
+			return fmt.Errorf("write report %q: cannot tell the format from the extension (want .json, .md, .html or .xml)", path)
 		}
 	}
 	var write func(io.Writer) error
@@ -399,10 +401,12 @@ func WriteReportFile(path, format string, r *Report) error {
 		write = r.WriteJSON
 	case "md", "markdown":
 		write = r.WriteMarkdown
+	case "html":
+		write = r.WriteHTML
 	case "xml", "junit":
 		write = r.WriteJUnit
 	default:
-		return fmt.Errorf("write report %q: unknown format %q (want json, md or xml)", path, format)
+		return fmt.Errorf("write report %q: unknown format %q (want json, md, html or xml)", path, format)
 	}
 	if err := atomicfile.Write(path, 0o600, write); err != nil {
 		return fmt.Errorf("report: %w", err)

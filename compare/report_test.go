@@ -213,6 +213,8 @@ func TestWriteReportFile(t *testing.T) {
 		{"r.MARKDOWN", "", "# understudy"},
 		{"report.txt", "json", "{\n"},
 		{"report", "md", "# understudy"},
+		{"r.html", "", "<!DOCTYPE html>"},
+		{"r.HTM", "", "<!DOCTYPE html>"},
 		{"r.xml", "", "<?xml"},
 		{"report.out", "junit", "<?xml"},
 	}

@@ -1,0 +1,271 @@
+package compare
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+)
+
+// The HTML report's page, style and script, embedded: the file it writes
+// stands alone, with nothing fetched when it is opened.
+var (
+	//go:embed html/report.tmpl
+	htmlPage string
+	//go:embed html/report.css
+	htmlCSS string
+	//go:embed html/report.js
+	htmlJS string
+
+	htmlTemplate = template.Must(template.New("report").Parse(htmlPage))
+	// htmlCSP lets the page run its own style and script and nothing
+	// else: no fetch, image, font or frame from anywhere.
+	htmlCSP = "default-src 'none'; style-src " + cspHash(htmlCSS) + "; script-src " + cspHash(htmlJS) +
+		"; img-src 'none'; base-uri 'none'; form-action 'none'"
+)
+
+func cspHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+// WriteHTML writes the report as one self-contained HTML page, for a
+// person to open in a browser: the verdict and its reasons, the summary
+// and the rules it was judged by, a sortable table of endpoints, and per
+// endpoint its latency (primary against candidate), its fields with noise
+// marked, the candidate's errors and its examples, primary and candidate
+// bodies side by side with the differing values marked. The page holds
+// only what the report holds (redacted before it was built) and loads
+// nothing: style and script are inline and its content security policy
+// forbids every fetch.
+func (r *Report) WriteHTML(w io.Writer) error {
+	if err := htmlTemplate.Execute(w, newHTMLReport(r)); err != nil {
+		return fmt.Errorf("write report html: %w", err)
+	}
+	return nil
+}
+
+// htmlReport is what the page template shows.
+type htmlReport struct {
+	Verdict, VerdictText string
+	Reasons              []string
+	Summary, Settings    []htmlRow
+	Candidates           []htmlCandidate
+	Several              bool // more than one candidate
+	CSS                  template.CSS
+	JS                   template.JS
+	CSP                  string
+}
+
+// htmlRow is a labelled value; Key names the config key it comes from.
+type htmlRow struct{ Label, Value, Key string }
+
+type htmlCandidate struct {
+	ID, Name, Verdict string
+	Endpoints         []htmlEndpoint
+}
+
+type htmlEndpoint struct {
+	*EndpointReport
+	ID, Name, VerdictLabel string
+	VerdictRank, Order     int // sort keys: fail first; report order
+	DiffRateText           string
+	ErrorRateText          string
+	Timeouts               string
+	PrimaryP50, PrimaryP99 string
+	CandP50, CandP99       string
+	Summary                string
+	Fields                 []htmlField
+	Examples               []*htmlExample
+	Chart                  latencyChart
+}
+
+type htmlField struct {
+	*FieldReport
+	DiffRateText, NoiseRateText, Kinds, Judged string
+	Examples                                   []htmlLink
+}
+
+type htmlLink struct{ ID, Label string }
+
+// htmlExample is one exchange of an endpoint with every difference the
+// report keeps for it, across its fields.
+type htmlExample struct {
+	ID, Label                      string
+	Method, URL, ExchangeID        string
+	PrimaryStatus, CandidateStatus int
+	Truncated                      bool
+	Diffs                          []htmlDiff
+	Request                        string
+	Primary, Candidate             template.HTML // marked up by render
+
+	primaryBody, candidateBody string
+}
+
+type htmlDiff struct {
+	Difference
+	Field, KindText, Secondary string
+	HasSecondary, Noise        bool
+}
+
+func newHTMLReport(r *Report) htmlReport {
+	t, ru := r.Totals, r.Rules
+	v := htmlReport{
+		Verdict:     r.Verdict,
+		VerdictText: strings.ToUpper(verdictLabel(r.Verdict)),
+		Reasons:     r.Reasons,
+		CSS:         template.CSS(htmlCSS),
+		JS:          template.JS(htmlJS),
+		CSP:         htmlCSP,
+		Summary: []htmlRow{
+			{Label: "Endpoints", Value: fmt.Sprint(t.Endpoints)},
+			{Label: "Exchanges", Value: fmt.Sprint(t.Exchanges)},
+			{Label: "Compared pairs", Value: fmt.Sprint(t.Pairs)},
+			{Label: "Differing pairs (noise excluded)", Value: fmt.Sprintf("%d (%s)", t.Diffs, pct(t.DiffRate))},
+			{Label: "Pairs differing only by noise", Value: fmt.Sprint(t.NoiseOnly)},
+			{Label: "Pairs with a secondary answer", Value: fmt.Sprint(t.SecondarySamples)},
+			{Label: "Candidate errors", Value: fmt.Sprintf("%d (%s; %s)", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"))},
+			{Label: "Primary errors (not compared)", Value: fmt.Sprint(t.PrimaryErrors)},
+			{Label: "Pairs with truncated bodies", Value: fmt.Sprint(t.Truncated)},
+			{Label: "Primary latency p50 / p99", Value: msText(t.PrimaryP50Ms) + " / " + msText(t.PrimaryP99Ms)},
+			{Label: "Candidate latency p50 / p99", Value: msText(t.CandidateP50Ms) + " / " + msText(t.CandidateP99Ms)},
+		},
+		Settings: []htmlRow{
+			{Label: "Pairs before an endpoint is judged", Value: fmt.Sprint(ru.MinPairs), Key: "compare.verdict.min_pairs"},
+			{Label: "Most pairs that may differ", Value: pct(ru.MaxDiffRate), Key: "compare.verdict.max_diff_rate"},
+			{Label: "Most candidate requests that may fail", Value: errorLimit(ru.MaxErrorRate), Key: "compare.verdict.max_error_rate"},
+			{Label: "Noise: candidate excess, relative", Value: pct(ru.NoiseRelativeThreshold), Key: "compare.noise.relative_threshold"},
+			{Label: "Noise: candidate excess, absolute", Value: pct(ru.NoiseAbsoluteThreshold), Key: "compare.noise.absolute_threshold"},
+			{Label: "Noise: secondary samples first", Value: fmt.Sprint(ru.NoiseMinSamples), Key: "compare.noise.min_samples"},
+		},
+	}
+	cs := candidates(r)
+	v.Several = len(cs) > 1
+	for i, c := range cs {
+		hc := htmlCandidate{ID: fmt.Sprintf("c%d", i), Name: c.Name, Verdict: c.Verdict}
+		for j := range c.Endpoints {
+			hc.Endpoints = append(hc.Endpoints, newHTMLEndpoint(fmt.Sprintf("%s-ep%d", hc.ID, j+1), j, &c.Endpoints[j]))
+		}
+		v.Candidates = append(v.Candidates, hc)
+	}
+	return v
+}
+
+func errorLimit(r float64) string {
+	if r < 0 {
+		return "not checked"
+	}
+	return pct(r)
+}
+
+func verdictLabel(v string) string { return strings.ReplaceAll(v, "_", " ") }
+
+// verdictRank sorts failing endpoints first, then the unjudged.
+func verdictRank(v string) int {
+	switch v {
+	case Fail:
+		return 0
+	case NotJudged:
+		return 1
+	}
+	return 2
+}
+
+func newHTMLEndpoint(id string, order int, ep *EndpointReport) htmlEndpoint {
+	h := htmlEndpoint{
+		EndpointReport: ep,
+		ID:             id,
+		Name:           endpointName(ep),
+		VerdictLabel:   verdictLabel(ep.Verdict),
+		VerdictRank:    verdictRank(ep.Verdict),
+		Order:          order,
+		DiffRateText:   pct(ep.DiffRate),
+		ErrorRateText:  pct(ep.ErrorRate),
+		Timeouts:       plural(ep.CandidateTimeouts, "timeout"),
+		PrimaryP50:     msText(ep.PrimaryP50Ms),
+		PrimaryP99:     msText(ep.PrimaryP99Ms),
+		CandP50:        msText(ep.CandidateP50Ms),
+		CandP99:        msText(ep.CandidateP99Ms),
+		Summary:        endpointSummary(ep),
+		Chart:          newLatencyChart(&ep.Counts),
+	}
+	byExchange := map[string]*htmlExample{}
+	for i := range ep.Fields {
+		f := &ep.Fields[i]
+		hf := htmlField{
+			FieldReport:   f,
+			DiffRateText:  pct(f.DiffRate),
+			NoiseRateText: pct(f.NoiseRate),
+			Kinds:         strings.TrimPrefix(kindsText(f.Kinds), ": "),
+			Judged:        "counts",
+		}
+		if f.Noisy {
+			hf.Judged = "noise"
+		}
+		for j := range f.Exemplars {
+			x := &f.Exemplars[j]
+			key := x.ExchangeID
+			if key == "" {
+				key = fmt.Sprintf("\x00%d/%d", i, j) // no id: an example of its own
+			}
+			ex := byExchange[key]
+			if ex == nil {
+				ex = newHTMLExample(fmt.Sprintf("%s-ex%d", id, len(h.Examples)+1), len(h.Examples)+1, x)
+				byExchange[key] = ex
+				h.Examples = append(h.Examples, ex)
+			}
+			ex.add(f, x)
+			hf.Examples = append(hf.Examples, htmlLink{ID: ex.ID, Label: ex.Label})
+		}
+		h.Fields = append(h.Fields, hf)
+	}
+	for _, ex := range h.Examples {
+		ex.render()
+	}
+	return h
+}
+
+func newHTMLExample(id string, n int, x *Exemplar) *htmlExample {
+	return &htmlExample{
+		ID: id, Label: fmt.Sprintf("#%d", n),
+		Method: x.Method, URL: x.URL, ExchangeID: x.ExchangeID,
+		PrimaryStatus: x.PrimaryStatus, CandidateStatus: x.CandidateStatus,
+		Truncated: x.Truncated,
+		Request:   x.RequestBody,
+		// The bodies are marked up once every difference is known.
+		primaryBody: x.PrimaryBody, candidateBody: x.CandidateBody,
+	}
+}
+
+// add records x's difference on the example, once per path.
+func (ex *htmlExample) add(f *FieldReport, x *Exemplar) {
+	for _, d := range ex.Diffs {
+		if d.Path == x.Difference.Path {
+			return
+		}
+	}
+	d := htmlDiff{
+		Difference: x.Difference,
+		Field:      f.Path,
+		KindText:   verdictLabel(string(x.Difference.Kind)),
+		Noise:      x.Difference.Noise || f.Noisy,
+	}
+	if x.Secondary != nil {
+		d.HasSecondary, d.Secondary = true, x.Secondary.Candidate
+	}
+	ex.Diffs = append(ex.Diffs, d)
+	ex.Truncated = ex.Truncated || x.Truncated
+}
+
+// render marks up the bodies with every difference of the example.
+func (ex *htmlExample) render() {
+	m := make(marks, len(ex.Diffs))
+	for _, d := range ex.Diffs {
+		m[d.Path] = d.Noise
+	}
+	ex.Primary = bodyHTML(ex.primaryBody, ex.candidateBody, m)
+	ex.Candidate = bodyHTML(ex.candidateBody, ex.primaryBody, m)
+}
