@@ -138,8 +138,8 @@ func addConfigFlags(cmd *cobra.Command, listen, adminAddr string) {
 	f.Duration("summary-interval", 5*time.Second, "how often to print a summary line")
 	f.Duration("shutdown-timeout", 10*time.Second, "how long shutdown may finish requests and drain copies")
 	f.Bool("no-tui", false, "print plain summary lines instead of the dashboard")
-	f.String("report-out", "", "write the diff report here at shutdown (.json or .md)")
-	f.String("report-format", "", "report format: json or md (default: by --report-out extension)")
+	f.String("report-out", "", "write the diff report here at shutdown (.json, .md, .html or JUnit .xml)")
+	f.String("report-format", "", "report format: json, md, html or xml (JUnit) (default: by --report-out extension)")
 	f.String("capture", "", "record every compared exchange, redacted, to capture files in this directory (see README: Capture files)")
 	cli.AddLogFlags(f)
 	cli.AddPrintConfigFlag(cmd)
@@ -203,15 +203,19 @@ func (c config) validate() error {
 func (c config) reportFormat() (string, error) {
 	f := c.ReportFormat
 	if f == "" && c.ReportOut != "" {
-		f = strings.TrimPrefix(filepath.Ext(c.ReportOut), ".")
+		f = strings.ToLower(strings.TrimPrefix(filepath.Ext(c.ReportOut), "."))
 	}
 	switch f {
-	case "", "json", "md":
+	case "", "json", "md", "html", "xml":
 		return f, nil
 	case "markdown":
 		return "md", nil
+	case "htm":
+		return "html", nil
+	case "junit":
+		return "xml", nil
 	}
-	return "", fmt.Errorf("report_format: %q is not json or md", f)
+	return "", fmt.Errorf("report_format: %q is not json, md, html or xml (JUnit)", f)
 }
 
 // mirrorConfig converts the file form to the proxy's config.

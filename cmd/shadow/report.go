@@ -17,19 +17,21 @@ import (
 func newReportCmd() *cobra.Command {
 	var format, out string
 	cmd := &cobra.Command{
-		Use:   "report [--format md|json] [--out FILE] [--config FILE] FILE|DIR...",
+		Use:   "report [--format md|json|html|xml] [--out FILE] [--config FILE] FILE|DIR...",
 		Short: "Build the diff report offline from capture files",
 		Long: `Report re-judges every exchange recorded by shadow run --capture (or
 replay --capture) with the compare settings of --config (the compare:
 section; SHADOW_COMPARE_* env too), so normalizers and noise settings can
 be changed after the fact, and prints the report (Markdown unless --format
-json) or writes it to --out. A directory stands for the capture files in
-it; files from many replicas merge into one report.
+says json, html or xml for JUnit) or writes it to --out. A directory
+stands for the capture files in it; files from many replicas merge into
+one report.
 
 Damaged files still report: what was read, corrupt frames and truncated
 tails are counted on stderr. It exits 1 when the verdict is fail.`,
 		Example: `  shadow report captures/
-  shadow report --config shadow.yaml --format json --out report.json pod-a/ pod-b/`,
+  shadow report --config shadow.yaml --format json --out report.json pod-a/ pod-b/
+  shadow report --out report.html captures/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := decodeConfig(cmd)
@@ -40,9 +42,9 @@ tails are counted on stderr. It exits 1 when the verdict is fail.`,
 				return cli.ConfigError(fmt.Errorf("compare: %w", err))
 			}
 			switch format {
-			case "", "md", "markdown", "json":
+			case "", "md", "markdown", "json", "html", "xml", "junit":
 			default:
-				return cli.ConfigError(fmt.Errorf("format: %q is not md or json", format))
+				return cli.ConfigError(fmt.Errorf("format: %q is not md, json, html or xml (JUnit)", format))
 			}
 			rep, stats, err := offlineReport(cmd.Context(), cfg.Compare, args)
 			stderr := cmd.ErrOrStderr()
@@ -65,7 +67,7 @@ tails are counted on stderr. It exits 1 when the verdict is fail.`,
 	}
 	f := cmd.Flags()
 	f.String("config", "", "YAML config file; its compare: section judges the records")
-	f.StringVar(&format, "format", "", "md (default) or json; with --out, default by extension")
+	f.StringVar(&format, "format", "", "md (default), json, html or xml (JUnit); with --out, default by extension")
 	f.StringVar(&out, "out", "", "write the report to this file (0600, atomically) instead of stdout")
 	return cmd
 }
@@ -128,7 +130,7 @@ func readSummary(s offlineStats) string {
 }
 
 // emitReport writes rep to path (format by extension unless given) or,
-// with no path, to w (Markdown unless format is json).
+// with no path, to w (Markdown unless format says otherwise).
 func emitReport(w io.Writer, path, format string, rep *compare.Report) error {
 	if path != "" {
 		if err := compare.WriteReportFile(path, format, rep); err != nil {
@@ -137,9 +139,14 @@ func emitReport(w io.Writer, path, format string, rep *compare.Report) error {
 		return nil
 	}
 	var err error
-	if format == "json" {
+	switch format {
+	case "json":
 		err = rep.WriteJSON(w)
-	} else {
+	case "html":
+		err = rep.WriteHTML(w)
+	case "xml", "junit":
+		err = rep.WriteJUnit(w)
+	default:
 		err = rep.WriteMarkdown(w)
 	}
 	if err != nil {

@@ -174,7 +174,7 @@ func TestReportBadInput(t *testing.T) {
 	}{
 		{"missing file", []string{filepath.Join(t.TempDir(), "nope.usc")}, "nope.usc"},
 		{"not a capture file", []string{notCapture}, "not a capture file"},
-		{"bad format", []string{"--format", "xml", notCapture}, "format"},
+		{"bad format", []string{"--format", "yaml", notCapture}, "format"},
 		{"no files", nil, "arg"},
 	}
 	for _, tt := range tests {
