@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
+	"html"
+	"html/template"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,10 +83,24 @@ var echoedSecrets = map[string]string{
 }
 
 // escapedForms lists what a secret looks like raw, in JSON (as
-// encoding/json writes it), and URL-escaped.
+// encoding/json writes it), and URL-escaped; and each of those as the
+// HTML and JUnit reports escape text.
 func escapedForms(s string) []string {
 	j, _ := json.Marshal(s)
-	return []string{s, string(j[1 : len(j)-1]), url.QueryEscape(s), url.PathEscape(s)}
+	var raw bytes.Buffer
+	enc := json.NewEncoder(&raw)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	jr := strings.TrimSpace(raw.String())
+	forms := []string{s, string(j[1 : len(j)-1]), url.QueryEscape(s), url.PathEscape(s), jr[1 : len(jr)-1]}
+	for _, f := range slices.Clone(forms) {
+		var x bytes.Buffer
+		xml.EscapeText(&x, []byte(f))
+		forms = append(forms, html.EscapeString(f), template.HTMLEscapeString(f), x.String(),
+			strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(f))
+	}
+	slices.Sort(forms)
+	return slices.Compact(forms)
 }
 
 // Secrets a service echoes back (as JSON keys, inside its "url" string,
@@ -164,12 +182,15 @@ capture:
 	}
 	rc, md, stderr := runReport(t, dir)
 	_, js, _ := runReport(t, "--format", "json", dir)
+	_, page, _ := runReport(t, "--config", config, "--format", "html", dir)
+	_, junit, _ := runReport(t, "--config", config, "--format", "xml", dir)
 	if rc != cli.ExitFail || !strings.Contains(stderr, "4 records") {
 		t.Fatalf("shadow report exit %d, stderr %s", rc, stderr)
 	}
 
 	outputs := map[string][]byte{"admin /snapshot": snap, "shadow report (md)": []byte(md),
-		"shadow report (json)": []byte(js), "shadow run output": []byte(out.String())}
+		"shadow report (json)": []byte(js), "shadow report (html)": []byte(page), "shadow report (xml)": []byte(junit),
+		"shadow run output": []byte(out.String())}
 	for _, p := range append(filesIn(t, dir), reportOut) {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -178,7 +199,8 @@ capture:
 		outputs[p] = b
 	}
 	// The reports name the differing URL, so they would show the query.
-	if !bytes.Contains(outputs[reportOut], []byte("$.url")) || !bytes.Contains(outputs["admin /snapshot"], []byte("url")) {
+	if !bytes.Contains(outputs[reportOut], []byte("$.url")) || !bytes.Contains(outputs["admin /snapshot"], []byte("url")) ||
+		!strings.Contains(page, `data-path="$.url"`) || !strings.Contains(junit, "$.url") {
 		t.Fatalf("the live report shows no $.url difference, so the test proves nothing:\n%s", outputs[reportOut])
 	}
 	for name, b := range outputs {
