@@ -73,10 +73,7 @@ type htmlEndpoint struct {
 	ID, Name, VerdictLabel string
 	VerdictRank, Order     int // sort keys: fail first; report order
 	DiffRateText           string
-	ErrorRateText          string
-	Timeouts               string
-	PrimaryP50, PrimaryP99 string
-	CandP50, CandP99       string
+	PrimaryP99, CandP99    string
 	Summary                string
 	Fields                 []htmlField
 	Examples               []*htmlExample
@@ -85,8 +82,8 @@ type htmlEndpoint struct {
 
 type htmlField struct {
 	*FieldReport
-	DiffRateText, NoiseRateText, Kinds, Judged string
-	Examples                                   []htmlLink
+	DiffRateText, NoiseRateText, Kinds string
+	Examples                           []htmlLink
 }
 
 type htmlLink struct{ ID, Label string }
@@ -107,15 +104,15 @@ type htmlExample struct {
 
 type htmlDiff struct {
 	Difference
-	Field, KindText, Secondary string
-	HasSecondary, Noise        bool
+	KindText, Secondary string
+	HasSecondary, Noise bool
 }
 
 func newHTMLReport(r *Report) htmlReport {
 	t, ru := r.Totals, r.Rules
 	v := htmlReport{
 		Verdict:     r.Verdict,
-		VerdictText: strings.ToUpper(verdictLabel(r.Verdict)),
+		VerdictText: strings.ToUpper(words(r.Verdict)),
 		Reasons:     r.Reasons,
 		CSS:         template.CSS(htmlCSS),
 		JS:          template.JS(htmlJS),
@@ -161,7 +158,8 @@ func errorLimit(r float64) string {
 	return pct(r)
 }
 
-func verdictLabel(v string) string { return strings.ReplaceAll(v, "_", " ") }
+// words spells an identifier ("not_judged", "type_changed") as words.
+func words(v string) string { return strings.ReplaceAll(v, "_", " ") }
 
 // verdictRank sorts failing endpoints first, then the unjudged.
 func verdictRank(v string) int {
@@ -179,15 +177,11 @@ func newHTMLEndpoint(id string, order int, ep *EndpointReport) htmlEndpoint {
 		EndpointReport: ep,
 		ID:             id,
 		Name:           endpointName(ep),
-		VerdictLabel:   verdictLabel(ep.Verdict),
+		VerdictLabel:   words(ep.Verdict),
 		VerdictRank:    verdictRank(ep.Verdict),
 		Order:          order,
 		DiffRateText:   pct(ep.DiffRate),
-		ErrorRateText:  pct(ep.ErrorRate),
-		Timeouts:       plural(ep.CandidateTimeouts, "timeout"),
-		PrimaryP50:     msText(ep.PrimaryP50Ms),
 		PrimaryP99:     msText(ep.PrimaryP99Ms),
-		CandP50:        msText(ep.CandidateP50Ms),
 		CandP99:        msText(ep.CandidateP99Ms),
 		Summary:        endpointSummary(ep),
 		Chart:          newLatencyChart(&ep.Counts),
@@ -200,10 +194,6 @@ func newHTMLEndpoint(id string, order int, ep *EndpointReport) htmlEndpoint {
 			DiffRateText:  pct(f.DiffRate),
 			NoiseRateText: pct(f.NoiseRate),
 			Kinds:         strings.TrimPrefix(kindsText(f.Kinds), ": "),
-			Judged:        "counts",
-		}
-		if f.Noisy {
-			hf.Judged = "noise"
 		}
 		for j := range f.Exemplars {
 			x := &f.Exemplars[j]
@@ -249,8 +239,7 @@ func (ex *htmlExample) add(f *FieldReport, x *Exemplar) {
 	}
 	d := htmlDiff{
 		Difference: x.Difference,
-		Field:      f.Path,
-		KindText:   verdictLabel(string(x.Difference.Kind)),
+		KindText:   words(string(x.Difference.Kind)),
 		Noise:      x.Difference.Noise || f.Noisy,
 	}
 	if x.Secondary != nil {

@@ -14,9 +14,10 @@ import (
 // there, and leaving them keeps the page's source readable.
 var htmlText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 
-// htmlMaxIndent bounds the indentation of a pretty-printed body, so a
-// deeply nested body grows the page by at most this factor per line.
-const htmlMaxIndent = 16
+// htmlMaxIndent is the deepest level a pretty-printed body is indented
+// to; deeper values are printed compactly on their parent's line, so a
+// deeply nested body grows by a bounded factor, not with its depth.
+const htmlMaxIndent = 8
 
 // marks are the paths to mark in a body, each true when its difference
 // is noise (marked, but not as a difference that counts).
@@ -72,8 +73,10 @@ func jsonHTML(body string, m marks) (out template.HTML, ok bool) {
 	var b strings.Builder
 	var stack []*jsonFrame
 	newline := func() {
-		b.WriteByte('\n')
-		b.WriteString(strings.Repeat("  ", min(len(stack), htmlMaxIndent)))
+		if len(stack) <= htmlMaxIndent {
+			b.WriteByte('\n')
+			b.WriteString(strings.Repeat("  ", len(stack)))
+		}
 	}
 	afterValue := func() {
 		if len(stack) > 0 {

@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"html"
 	"regexp"
 	"strings"
@@ -137,8 +138,8 @@ func TestJSONHTMLIndentIsBounded(t *testing.T) {
 	if !ok {
 		t.Fatal("deep array not printed as JSON")
 	}
-	// Every line holds at most htmlMaxIndent levels of indentation.
-	if limit := 2*depth*(2*htmlMaxIndent+2) + 1; len(got) > limit {
+	// Only the first htmlMaxIndent levels get lines of their own.
+	if limit := 2*depth + 2*htmlMaxIndent*(2*htmlMaxIndent+1); len(got) > limit {
 		t.Errorf("%d levels printed in %d bytes, want at most %d", depth, len(got), limit)
 	}
 }
@@ -186,4 +187,42 @@ func FuzzBodyHTML(f *testing.F) {
 			t.Fatalf("text body %q reads back as %q", body, html.UnescapeString(text))
 		}
 	})
+}
+
+// The page grows with the report, never faster than a fixed factor of
+// its JSON form, whatever the bodies' shape: the worst case is a long
+// array of one-digit numbers at the deepest indented level, each on a
+// line of its own.
+func TestReportHTMLSizeIsBoundedByTheReport(t *testing.T) {
+	t.Parallel()
+	nest := func(depth int, v string) string { return strings.Repeat("[", depth) + v + strings.Repeat("]", depth) }
+	flat := strings.TrimSuffix(strings.Repeat("1,", 600), ",")
+	shapes := map[string]func(i int) string{
+		"deep":             func(i int) string { return nest(300, fmt.Sprint(i%2)) },
+		"flat at indent 8": func(i int) string { return nest(htmlMaxIndent, fmt.Sprint(i%2)+","+flat) },
+	}
+	for name, body := range shapes {
+		e := mustEngine(t, Config{Exemplars: 5})
+		for i := range 200 {
+			x := pairOf("GET", fmt.Sprintf("/e%d/x", i%20), answer(200, body(0)), answer(200, body(i)))
+			x.Request.ID = fmt.Sprint("req-", i)
+			e.Observe(x)
+		}
+		r := e.Report()
+		var js, page bytes.Buffer
+		if err := r.WriteJSON(&js); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteHTML(&page); err != nil {
+			t.Fatal(err)
+		}
+		const factor, fixed = 10, 32 << 10 // fixed: style, script and the page's frame
+		if limit := factor*js.Len() + fixed; page.Len() > limit {
+			t.Errorf("%s: page is %d bytes for a %d-byte JSON report, want at most %d", name, page.Len(), js.Len(), limit)
+		}
+		if n := strings.Count(page.String(), `<article class="example"`); n != 20*5/2 {
+			t.Errorf("%s: %d examples shown, want the report's %d", name, n, 20*5/2)
+		}
+		t.Logf("%s: page %d bytes, JSON report %d bytes (%.1f×)", name, page.Len(), js.Len(), float64(page.Len())/float64(js.Len()))
+	}
 }
