@@ -104,6 +104,9 @@ func startBrowser(ctx context.Context, t *testing.T) *browser {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
+		if b.conn == nil { // it never listened: nothing to ask
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
 		b.close()
 		select {
 		case <-exited:
