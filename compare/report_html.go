@@ -127,6 +127,7 @@ func newHTMLReport(r *Report) htmlReport {
 			{Label: "Candidate errors", Value: fmt.Sprintf("%d (%s; %s)", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"))},
 			{Label: "Primary errors (not compared)", Value: fmt.Sprint(t.PrimaryErrors)},
 			{Label: "Pairs with truncated bodies", Value: fmt.Sprint(t.Truncated)},
+			{Label: "Pairs too large to compare completely", Value: fmt.Sprint(t.TooLarge)},
 			{Label: "Primary latency p50 / p99", Value: msText(t.PrimaryP50Ms) + " / " + msText(t.PrimaryP99Ms)},
 			{Label: "Candidate latency p50 / p99", Value: msText(t.CandidateP50Ms) + " / " + msText(t.CandidateP99Ms)},
 		},

@@ -73,9 +73,13 @@ func junitEndpoint(class string, ep *EndpointReport, reasons []string, rules Rul
 
 // endpointSummary is one line of an endpoint's numbers.
 func endpointSummary(ep *EndpointReport) string {
-	return fmt.Sprintf("%s, %d differ (%s), %d differ only by noise; %s (%s, %s); "+
+	tooLarge := ""
+	if ep.TooLarge > 0 {
+		tooLarge = fmt.Sprintf(", %d too large to compare completely", ep.TooLarge)
+	}
+	return fmt.Sprintf("%s, %d differ (%s), %d differ only by noise%s; %s (%s, %s); "+
 		"latency p50 / p99: primary %s / %s, candidate %s / %s",
-		plural(ep.Pairs, "pair"), ep.Diffs, pct(ep.DiffRate), ep.NoiseOnly, plural(ep.CandidateErrors, "candidate error"), pct(ep.ErrorRate),
+		plural(ep.Pairs, "pair"), ep.Diffs, pct(ep.DiffRate), ep.NoiseOnly, tooLarge, plural(ep.CandidateErrors, "candidate error"), pct(ep.ErrorRate),
 		plural(ep.CandidateTimeouts, "timeout"),
 		msText(ep.PrimaryP50Ms), msText(ep.PrimaryP99Ms), msText(ep.CandidateP50Ms), msText(ep.CandidateP99Ms))
 }
