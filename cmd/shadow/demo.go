@@ -121,6 +121,9 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 	}
 	runner, err := scenarios.NewRunner(sc, scenarios.RunnerOptions{
 		Target: s.URL(), Rate: rate, Duration: length, Seed: uint64(seed), Logger: logger,
+		// The demo started the proxy and its services itself: a pre-flight
+		// HEAD / would only show up as one more endpoint on the dashboard.
+		NoPreflight: true,
 	})
 	if err != nil {
 		return cli.Aborted(fmt.Errorf("demo load: %w", err))
