@@ -31,7 +31,7 @@ const (
 	p99AlikeLimit     = 1.2 // slow or dead candidate p99 over fast
 	throughputShare   = 0.8 // shadow over nginx mirror
 	rateTolerance     = 0.01
-	maxRateShare      = 0.9
+	maxRateShare      = 1.2 // issue 19: synth's maximum sustained rate over vegeta's
 	comparePerCore    = 20000
 	rssTolerance      = 0.10
 )
@@ -81,6 +81,7 @@ func (r *Run) Goals() []Goal {
 		}
 		gs = append(gs, Goal{Name: "capture write, one goroutine", Figure: fig, Target: "(no goal; recorded)", Verdict: Unknown})
 	}
+	gs = append(gs, r.costGoals()...)
 	if r.Soak != nil {
 		gs = append(gs, rssGoal(r.Soak))
 	}
@@ -378,7 +379,10 @@ func addedUs(v float64) string {
 	if math.IsNaN(v) {
 		return "?"
 	}
-	return fmt.Sprintf("%+.0f µs", v)
+	if math.Round(v) < 0 {
+		return thousands(v) + " µs"
+	}
+	return "+" + thousands(v) + " µs"
 }
 
 // mib formats kB as MiB.

@@ -22,13 +22,25 @@ import (
 //	machine.txt                key: value lines (mode, date, cpu, cores, memory,
 //	                           kernel, go, nginx, wrk, vegeta, commit, uptime_before,
 //	                           uptime_after, soak, notes)
-//	latency.jsonl              LatencyRecord lines (loadgen)
+//	skipped.txt                "section: what: why" lines: variants not measured
+//	latency.jsonl              LatencyRecord lines (loadgen), with CPU time
+//	cost.jsonl                 LatencyRecord lines of the cost section (group "cost")
+//	stages/traces.txt          go tool pprof -traces of shadow's CPU profile under load;
+//	                           beside it meta.txt (key: value) and load.jsonl (the load)
+//	growth/NAME.jsonl          LatencyRecord lines of one growth table (bytes, fields,
+//	                           endpoints, rate): the group is the x value, the targets
+//	                           "shadow" and "plain"
+//	uploads.jsonl              UploadRecord lines (slowclient)
+//	wide.jsonl                 LatencyRecord lines of the wide section (beside loads)
+//	stream.jsonl               LatencyRecord lines of the stream section
+//	synthcost/TOOL_rN.json     synth or vegeta report of round N at the fixed rate;
+//	                           beside it TOOL_rN.usage.json (a Usage, from rusage)
 //	throughput/rN_TARGET.wrk   wrk output of round N against TARGET; beside it
 //	                           .counts0.json/.counts1.json (the upstream's request
 //	                           counts before and after: "p0" is the primary, "fast"
 //	                           the mirror), .snap0.json/.snap1.json and .poll.jsonl
 //	                           (shadow's admin snapshots) when TARGET is shadow
-//	pprof-top.txt              go tool pprof -top of shadow under the throughput load
+//	pprof-top.txt              go tool pprof -top of the stage section's profile
 //	synth/accuracy_RATE.json   synth's JSON report at RATE journeys/s
 //	maxrate/TOOL_RATE.json     synth report or vegeta JSON report of one ladder step
 //	gobench/*.txt              go test -bench output
@@ -52,6 +64,15 @@ type Run struct {
 	Ladder     []LadderStep
 	GoBench    []GoBench
 	Soak       *Soak
+
+	// Cost, Wide and Stream are the records of those sections; Growth
+	// the growth tables by name; Skipped the variants not measured.
+	Cost, Wide, Stream []LatencyRecord
+	Growth             map[string][]LatencyRecord
+	Skipped            []Skip
+	Stages             *StageRun
+	Uploads            []UploadRecord
+	SynthCost          []SynthCostRun
 }
 
 // ThroughputCell is one round of closed-loop maximum load against one
@@ -113,7 +134,7 @@ func load(dir string) (*Run, error) {
 	if r.Machine, err = ParseKV(data); err != nil {
 		return nil, fmt.Errorf("load %q: machine.txt: %w", dir, err)
 	}
-	steps := []func(string, *Run) error{loadLatency, loadThroughput, loadSynth, loadLadder, loadGoBench, loadSoak}
+	steps := []func(string, *Run) error{loadLatency, loadThroughput, loadSynth, loadLadder, loadGoBench, loadSoak, loadCost}
 	for _, step := range steps {
 		if err := step(dir, r); err != nil {
 			return nil, fmt.Errorf("load %q: %w", dir, err)

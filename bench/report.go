@@ -49,12 +49,16 @@ func WriteResults(w io.Writer, r *Run) error {
 	writeGoals(p, r.Goals())
 	writeLatency(p, r)
 	writeThroughput(p, r)
+	writeCost(p, r)
+	writeStages(p, r)
+	writeGrowth(p, r)
+	writeHostile(p, r)
 	writeSynth(p, r)
 	writeGoBench(p, r)
 	writeSoak(p, r)
 	if r.PprofTop != "" {
-		p.f("\n## Where shadow's time goes under maximum load\n\n")
-		p.f("`go tool pprof -top` (by own time, then by cumulative time) of a CPU profile taken from shadow's admin endpoint (`/debug/pprof/profile`) while wrk drove it at maximum throughput (fast candidate, 0 ms upstream):\n\n")
+		p.f("\n## shadow's CPU profile, by function\n\n")
+		p.f("`go tool pprof -top` (by own time, then by cumulative time) of the profile section 4 folds into stages:\n\n")
 		p.f("```text\n%s```\n", strings.TrimLeft(r.PprofTop, "\n"))
 	}
 	return p.err
@@ -68,15 +72,21 @@ func WriteBenchmarks(w io.Writer, r *Run, resultsPath string) error {
 	m := r.Machine
 	p.f("# Benchmarks\n\n")
 	p.f("`bench/run.sh` measures understudy side by side with what it replaces or competes with, on one machine in one run:\n")
-	p.f("`shadow` against a direct connection, a plain `httputil.ReverseProxy` and nginx's `mirror` module; `synth` against the\n")
-	p.f("vegeta CLI; and the compare engine and capture writer through their Go benchmarks. Figures are ratios against a\n")
-	p.f("baseline from the same rounds (interleaved A B A B, medians reported), never absolute times checked against a\n")
-	p.f("threshold, so they stay meaningful on a busy shared machine. All traffic stays on 127.0.0.1; every load is bounded\n")
-	p.f("in count and time; every process the script starts is stopped when it exits. It is not part of CI.\n\n")
-	p.f("```sh\nbench/run.sh --quick   # about 3 minutes: short rounds, soak of 2 minutes beside the other sections\n")
-	p.f("bench/run.sh           # about 20 minutes: longer rounds, soak of 10 minutes on its own\n")
+	p.f("`shadow` against a direct connection, a plain `httputil.ReverseProxy` and nginx's `mirror` module, in latency, CPU per\n")
+	p.f("request, cost per stage and how the cost grows; `synth` against the vegeta CLI; the compare engine, capture writer and\n")
+	p.f("whole path through Go benchmarks. Figures are ratios against a baseline from the same rounds (interleaved A B A B,\n")
+	p.f("medians reported), never absolute times checked against a threshold, so they stay meaningful on a busy shared machine.\n")
+	p.f("All traffic stays on 127.0.0.1; every load is bounded in count and time; every process the script starts is stopped\n")
+	p.f("when it exits. It is not part of CI.\n\n")
+	p.f("```sh\nbench/run.sh --quick   # about 5 minutes: short rounds, soak of 2 minutes beside the other sections\n")
+	p.f("bench/run.sh           # about 30 minutes: longer rounds, soak of 10 minutes on its own\n")
 	p.f("bench/run.sh --worktree   # measure the working tree instead of the last commit\n")
-	p.f("bench/run.sh --quick --only synth   # one section (latency, throughput, synth, gobench, soak; comma-separated)\n```\n\n")
+	p.f("bench/run.sh --quick --only cost,stages   # some sections (comma-separated), see below\n```\n\n")
+	p.f("Sections: `latency` (added latency and CPU per request at a fixed rate), `throughput` (wrk), `cost` (CPU per request:\n")
+	p.f("mirroring off, one candidate, candidate + secondary, capture, two candidates, nginx), `stages` (a CPU profile folded\n")
+	p.f("into serve, primary, tee, queue, candidate, judge, metrics, capture...), `growth` (body size, fields, endpoints, rate:\n")
+	p.f("slopes), `uploads` (RSS under 800 slow uploaders), `wide` (unrelated clients beside wide JSON answers), `stream` (the\n")
+	p.f("cost of flushing every write), `synth` (accuracy, CPU per request and maximum rate against vegeta), `gobench`, `soak`.\n\n")
 	p.f("It installs what it lacks (nginx, wrk and curl with apt-get, the vegeta CLI with go install), writes\n")
 	p.f("`bench/results/DATE-MODE.md` and rewrites this file; a run with --only writes `bench/results/DATE-MODE-only-SECTIONS.md`\n")
 	p.f("and leaves this file alone.\n\n")
@@ -85,8 +95,11 @@ func WriteBenchmarks(w io.Writer, r *Run, resultsPath string) error {
 		lookup(m, "cpu"), lookup(m, "cores"), lookup(m, "memory"), lookup(m, "kernel"), lookup(m, "go"), lookup(m, "nginx"),
 		lookup(m, "commit"), lookup(m, "source"))
 	p.f("Machine load (shared with other work): before `%s`; after `%s`.\n\n", lookup(m, "uptime_before"), lookup(m, "uptime_after"))
+	if v := lookup(m, "notes"); v != "" {
+		p.f("%s\n\n", v)
+	}
 	writeGoals(p, r.Goals())
-	p.f("\nFull tables and shadow's CPU profile under load: [%s](%s).\n", resultsPath, resultsPath)
+	p.f("\nFull tables (CPU per request, cost per stage, growth slopes, hostile traffic) and shadow's CPU profile under load: [%s](%s).\n", resultsPath, resultsPath)
 	return p.err
 }
 
@@ -140,6 +153,7 @@ func writeLatency(p *printer, r *Run) {
 			p.f("A difference between two targets no larger than this cannot be told from noise.\n")
 		}
 		p.f("\n")
+		writeLatencyCPU(p, r.Latency, grp)
 	}
 	p.f("Targets:\n\n")
 	seen := map[string]bool{}
@@ -174,8 +188,11 @@ func writeThroughput(p *printer, r *Run) {
 }
 
 func writeSynth(p *printer, r *Run) {
+	if len(r.Accuracy)+len(r.SynthCost)+len(r.Ladder) > 0 {
+		p.f("\n## 7. synth\n")
+	}
 	if len(r.Accuracy) > 0 {
-		p.f("\n## 3. synth\n\n### Rate accuracy\n\n")
+		p.f("\n### Rate accuracy\n\n")
 		p.f("A one-step journey (GET) against a 0 ms loopback server; achieved is starts over the run's active time.\n\n")
 		p.f("| rate/s | achieved/s | ratio | started | dropped | failed | p50 | p99 |\n|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, s := range r.Accuracy {
@@ -188,10 +205,8 @@ func writeSynth(p *printer, r *Run) {
 				rep.Journeys.Started, rep.Journeys.Dropped, rep.Journeys.Failed, p50, p99)
 		}
 	}
+	writeSynthCost(p, r)
 	if len(r.Ladder) > 0 {
-		if len(r.Accuracy) == 0 {
-			p.f("\n## 3. synth\n")
-		}
 		p.f("\n### Maximum sustained rate, synth vs vegeta CLI\n\n")
 		p.f("Rising constant rates against the same server; vegeta sends the same four tag headers synth adds, so the server does the same work for both. ")
 		p.f("A step is kept up when the achieved rate is ≥ %.0f%% of the rate, ≥ %.0f%% of answers are good (a dropped start counts as not good) and the median latency is at most %s µs (above that, requests wait in a queue that grows for as long as the step lasts: the tool or the server beside it is saturated, even if the tool still sends on time). ",
@@ -230,10 +245,13 @@ func writeGoBench(p *printer, r *Run) {
 	if len(r.GoBench) == 0 {
 		return
 	}
-	p.f("\n## 4. Compare engine and capture writer\n\n")
-	p.f("`go test -run '^$' -bench BenchmarkCompareJSON ./compare/` and `-bench BenchmarkWrite ./capture/` (one goroutine unless Parallel).\n\n")
+	p.f("\n## 8. Go benchmarks\n\n")
+	p.f("`go test -run '^$' -bench BenchmarkCompareJSON ./compare/` and `-bench BenchmarkWrite ./capture/` (one goroutine unless Parallel); `-bench BenchmarkWholePath ./bench/` is in section 3.\n\n")
 	p.f("| benchmark | procs | ns/op | rate | B/op | allocs/op |\n|---|--:|--:|--:|--:|--:|\n")
 	for _, b := range r.GoBench {
+		if isWholePath(b) {
+			continue
+		}
 		ns, _ := b.Metric("ns/op")
 		bop, _ := b.Metric("B/op")
 		allocs, _ := b.Metric("allocs/op")
@@ -253,7 +271,7 @@ func writeSoak(p *printer, r *Run) {
 		return
 	}
 	f := s.Figures()
-	p.f("\n## 5. shadow memory over a soak\n\n")
+	p.f("\n## 9. shadow memory over a soak\n\n")
 	p.f("%s at %s req/s through shadow (1 ms primary, fast candidate)%s. ",
 		lookup(s.Meta, "duration"), lookup(s.Meta, "rate"), soakConcurrent(lookup(s.Meta, "concurrent")))
 	p.f("Measured: shadow's resident set (VmRSS from /proc, every second) and, where sampled, its Go heap in use (`go_memstats_heap_inuse_bytes` from its admin /metrics, every 5 s). ")

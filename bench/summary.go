@@ -167,6 +167,7 @@ func (d *MirrorDelta) add(o MirrorDelta) {
 	d.Received += o.Received
 	d.Mirrored += o.Mirrored
 	d.Dropped += o.Dropped
+	d.Compared += o.Compared
 	d.MaxQueueDepth = max(d.MaxQueueDepth, o.MaxQueueDepth)
 	d.QueueSize = max(d.QueueSize, o.QueueSize)
 }

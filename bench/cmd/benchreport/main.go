@@ -4,6 +4,7 @@
 //
 //	benchreport render -raw DIR -out bench/results/2026-01-02-quick.md -benchmarks BENCHMARKS.md
 //	benchreport sustained -tool synth -rate 20000 FILE   # exit 0: kept up, 1: not
+//	benchreport kept -target shadow -group 4000 FILE.jsonl  # the same for a loadgen cell
 package main
 
 import (
@@ -19,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchreport render|sustained [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchreport render|sustained|kept [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -32,8 +33,14 @@ func main() {
 		if err == nil && !ok {
 			os.Exit(1)
 		}
+	case "kept":
+		var ok bool
+		ok, err = kept(os.Args[2:])
+		if err == nil && !ok {
+			os.Exit(1)
+		}
 	default:
-		err = fmt.Errorf("unknown command %q (want render or sustained)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (want render, sustained or kept)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
@@ -99,6 +106,29 @@ func sustained(args []string) (bool, error) {
 	fmt.Printf("%s at %.0f/s: achieved %.0f/s, %.2f%% good, p50 %.0f µs, kept up: %v\n",
 		strings.ToLower(*tool), *rate, step.Achieved, 100*step.Success, step.P50us, step.Sustained)
 	return step.Sustained, nil
+}
+
+func kept(args []string) (bool, error) {
+	fs := flag.NewFlagSet("kept", flag.ContinueOnError)
+	target := fs.String("target", "", "target name in the records")
+	group := fs.String("group", "", "group of the cell")
+	if err := fs.Parse(args); err != nil {
+		return false, err
+	}
+	if fs.NArg() != 1 || *target == "" || *group == "" {
+		return false, fmt.Errorf("kept: want -target, -group and one loadgen output file")
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return false, err
+	}
+	recs, err := bench.ParseLatency(data)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	ok, why := bench.KeptUp(recs, *target, *group)
+	fmt.Printf("%s, kept up: %v\n", why, ok)
+	return ok, nil
 }
 
 // writeFile writes data to path whole or not at all: a temp file beside

@@ -23,6 +23,7 @@ type config struct {
 	group, path       string
 	maxInFlight       int
 	timeout, pollEach time.Duration
+	settle            time.Duration
 }
 
 func (c config) validate() error {
@@ -39,6 +40,8 @@ func (c config) validate() error {
 		return fmt.Errorf("-max-in-flight: must be at least 1, got %d", c.maxInFlight)
 	case c.timeout <= 0:
 		return fmt.Errorf("-timeout: must be positive, got %s", c.timeout)
+	case c.settle < 0 || c.settle > time.Minute:
+		return fmt.Errorf("-settle: must be from 0 to 1m, got %s", c.settle)
 	}
 	return nil
 }
@@ -49,26 +52,74 @@ type tally struct {
 	sent, ok, errors, skipped atomic.Int64
 }
 
-// measure runs one cell: a warm-up, then the measured window, with a fresh
-// connection pool that is closed afterwards.
-func measure(ctx context.Context, cfg config, t target) (bench.LatencyRecord, error) {
+// newClient returns a client with its own connection pool.
+func newClient(cfg config) (*http.Client, func()) {
 	transport := &http.Transport{
 		MaxIdleConnsPerHost: cfg.maxInFlight,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport}
-	url := t.url + cfg.path
+	return &http.Client{Transport: transport}, transport.CloseIdleConnections
+}
+
+// urls returns the URL of request n to t.
+func (t target) urls(cfg config) func(n uint64) string {
+	path := cfg.path
+	if t.path != "" {
+		path = t.path
+	}
+	if t.spread == 0 {
+		u := t.url + path
+		return func(uint64) string { return u }
+	}
+	paths := make([]string, t.spread)
+	for k := range paths {
+		paths[k] = t.url + spreadPath(k) + path
+	}
+	return func(n uint64) string { return paths[n%uint64(len(paths))] }
+}
+
+// measure runs one cell: a warm-up, then the measured window, with a fresh
+// connection pool that is closed afterwards. With pids, it reads their CPU
+// time at the start of the window and once they are idle after it; with a
+// beside load, that load runs from the start of the warm-up to the end of
+// the window, on its own connections.
+func measure(ctx context.Context, cfg config, t target) (bench.LatencyRecord, error) {
+	client, closeIdle := newClient(cfg)
+	defer closeIdle()
+	urlFor := t.urls(cfg)
+
+	var beside tally
+	besideDone := make(chan struct{})
+	if t.besidePath != "" {
+		bcfg := cfg
+		bcfg.rate = t.besideRate
+		bclient, bclose := newClient(cfg)
+		defer bclose()
+		burl := t.url + t.besidePath
+		go func() {
+			defer close(besideDone)
+			attack(ctx, bcfg, bclient, func(uint64) string { return burl }, cfg.warmup+cfg.duration, &beside, false)
+		}()
+	} else {
+		close(besideDone)
+	}
 
 	if cfg.warmup > 0 {
 		var warm tally
-		attack(ctx, cfg, client, url, cfg.warmup, &warm)
+		attack(ctx, cfg, client, urlFor, cfg.warmup, &warm, true)
 	}
 	var before bench.ShadowCounters
 	if t.admin != "" {
 		var err error
 		if before, err = t.counters(ctx); err != nil {
+			return bench.LatencyRecord{}, err
+		}
+	}
+	var cpu0 bench.ProcessCPU
+	if len(t.pids) > 0 {
+		var err error
+		if cpu0, err = bench.ReadCPUs(t.pids); err != nil {
 			return bench.LatencyRecord{}, err
 		}
 	}
@@ -82,9 +133,10 @@ func measure(ctx context.Context, cfg config, t target) (bench.LatencyRecord, er
 		}
 	}()
 	var w tally
-	attack(ctx, cfg, client, url, cfg.duration, &w)
+	attack(ctx, cfg, client, urlFor, cfg.duration, &w, true)
 	stopPoll()
 	<-polled
+	<-besideDone
 	if err := ctx.Err(); err != nil {
 		return bench.LatencyRecord{}, err
 	}
@@ -99,6 +151,25 @@ func measure(ctx context.Context, cfg config, t target) (bench.LatencyRecord, er
 		Sent: w.sent.Load(), OK: w.ok.Load(), Errors: w.errors.Load(), Skipped: w.skipped.Load(),
 		P50us: us(s.P50), P90us: us(s.P90), P99us: us(s.P99), MaxUs: us(s.Max), MeanUs: us(s.Mean),
 	}
+	if t.besidePath != "" {
+		rec.Beside = &bench.BesideLoad{
+			Path: t.besidePath, Rate: t.besideRate,
+			Sent: beside.sent.Load(), OK: beside.ok.Load(), Errors: beside.errors.Load() + beside.skipped.Load(),
+			P50us: us(beside.lat.Quantile(0.5)),
+		}
+	}
+	if len(t.pids) > 0 {
+		settled, cpu1, err := settle(ctx, t.pids, cfg.settle)
+		if err != nil {
+			return bench.LatencyRecord{}, err
+		}
+		used := cpu0.Used(cpu1, len(t.pids))
+		rec.CPUus, rec.Procs, rec.SettleS = us(used), len(t.pids), settled.Seconds()
+		rec.CPUSource = "stat"
+		if used != cpu1.Stat-cpu0.Stat {
+			rec.CPUSource = "schedstat"
+		}
+	}
 	if t.admin != "" {
 		after, err := t.counters(ctx)
 		if err != nil {
@@ -111,18 +182,56 @@ func measure(ctx context.Context, cfg config, t target) (bench.LatencyRecord, er
 	return rec, nil
 }
 
-// attack sends GETs to url at cfg.rate for d and waits for their answers
-// (each bounded by cfg.timeout). Request n is due at (n+1)/rate after the
-// start, the schedule of vegeta's ConstantPacer, and its latency runs from
-// that due time to the end of its body. The pacing goroutine sleeps with
-// nanosleep on a locked thread (see lockPacer).
-func attack(ctx context.Context, cfg config, client *http.Client, url string, d time.Duration, w *tally) {
+// settleEvery is how often settle looks at the CPU time; settleIdle is
+// the most CPU per interval that counts as idle (5% of a core).
+const (
+	settleEvery = 50 * time.Millisecond
+	settleIdle  = settleEvery / 20
+)
+
+// settle waits, at most limit, until pids have been idle for two
+// intervals in a row (copies still queued or being judged have finished),
+// and returns how long it waited and their CPU time then.
+func settle(ctx context.Context, pids []int, limit time.Duration) (time.Duration, bench.ProcessCPU, error) {
+	began := time.Now()
+	prev, err := bench.ReadCPUs(pids)
+	if err != nil || limit <= 0 {
+		return 0, prev, err
+	}
+	idle := 0
+	for time.Since(began) < limit && idle < 2 && ctx.Err() == nil {
+		time.Sleep(settleEvery)
+		cur, err := bench.ReadCPUs(pids)
+		if err != nil {
+			return 0, prev, err
+		}
+		if prev.Used(cur, len(pids)) <= settleIdle {
+			idle++
+		} else {
+			idle = 0
+		}
+		prev = cur
+	}
+	return time.Since(began), prev, nil
+}
+
+// attack sends GETs at cfg.rate for d and waits for their answers (each
+// bounded by cfg.timeout); request n goes to urlFor(n). Request n is due
+// at (n+1)/rate after the start, the schedule of vegeta's ConstantPacer,
+// and its latency runs from that due time to the end of its body. With
+// precise, the pacing goroutine sleeps with nanosleep on a locked thread
+// (see lockPacer); a beside load paces with the runtime's timers.
+func attack(ctx context.Context, cfg config, client *http.Client, urlFor func(uint64) string, d time.Duration, w *tally, precise bool) {
 	pacer := vegeta.ConstantPacer{Freq: int(cfg.rate), Per: time.Second}
 	interval := time.Duration(float64(time.Second) / float64(pacer.Freq))
 	var inFlight atomic.Int64
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	defer lockPacer()()
+	sleep := time.Sleep
+	if precise {
+		defer lockPacer()()
+		sleep = sleepFor
+	}
 	began := time.Now()
 	for hits := uint64(0); ; hits++ {
 		due := began.Add(time.Duration(hits+1) * interval)
@@ -133,7 +242,7 @@ func attack(ctx context.Context, cfg config, client *http.Client, url string, d 
 		if stop {
 			return
 		}
-		sleepFor(wait)
+		sleep(wait)
 		w.sent.Add(1)
 		if inFlight.Load() >= int64(cfg.maxInFlight) {
 			w.skipped.Add(1)
@@ -141,6 +250,7 @@ func attack(ctx context.Context, cfg config, client *http.Client, url string, d 
 		}
 		inFlight.Add(1)
 		wg.Add(1)
+		url := urlFor(hits)
 		go func() {
 			defer wg.Done()
 			defer inFlight.Add(-1)

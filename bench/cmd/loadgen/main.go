@@ -10,9 +10,15 @@
 //	    -target shadow-fast=http://127.0.0.1:8090,admin=http://127.0.0.1:9090
 //
 // A target with an admin endpoint (shadow's) also gets the proxy's counter
-// deltas over its window (and, with -poll, the deepest queue seen).
-// Every cell is bounded: -duration of sends, then at most -timeout for the
-// last answers.
+// deltas over its window (and, with -poll, the deepest queue seen). A
+// target with pids=PID:PID gets the CPU time those processes used from the
+// start of its window until they are idle again (at most -settle after
+// the last answer), read from /proc. spread=N sends the requests to N
+// distinct endpoints in turn; beside=PATH@RATE sends a second, unmeasured
+// load to PATH during the cell (the heavy requests of a few clients beside
+// the light load measured). Every cell is bounded: -duration of sends,
+// then at most -timeout for the last answers and -settle for the
+// processes to go idle.
 package main
 
 import (
@@ -32,7 +38,7 @@ func main() {
 	defer stop()
 	var cfg config
 	var targets listFlag
-	flag.Var(&targets, "target", "NAME=URL[,admin=URL][,group=LABEL]: a target to measure; repeatable, measured in this order each round")
+	flag.Var(&targets, "target", targetSyntax+": a target to measure; repeatable, measured in this order each round")
 	flag.Float64Var(&cfg.rate, "rate", 1000, "requests per second")
 	flag.DurationVar(&cfg.duration, "duration", 3*time.Second, "measured window per cell")
 	flag.DurationVar(&cfg.warmup, "warmup", 250*time.Millisecond, "unmeasured load before each cell's window")
@@ -42,6 +48,7 @@ func main() {
 	flag.IntVar(&cfg.maxInFlight, "max-in-flight", 5000, "requests allowed to wait at once; sends beyond are skipped and counted")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
 	flag.DurationVar(&cfg.pollEach, "poll", 0, "poll an admin target's queue depth this often during the window (0: only before and after)")
+	flag.DurationVar(&cfg.settle, "settle", 0, "after a window, wait up to this long for the pids of a target to go idle before reading their CPU time")
 	out := flag.String("out", "", "append records to this file (default stdout)")
 	flag.Parse()
 

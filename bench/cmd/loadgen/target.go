@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,16 +26,32 @@ type target struct {
 	admin string
 	// group, when set, replaces -group in this target's records.
 	group string
+	// path, when set, replaces -path for this target.
+	path string
+	// pids are the processes whose CPU time is measured over each window;
+	// none means CPU is not measured.
+	pids []int
+	// spread, when positive, sends request n to one of spread distinct
+	// endpoints (see spreadPath) followed by the path.
+	spread int
+	// beside, when set, is a second, unmeasured load to this target's
+	// besidePath at besideRate per second during every cell.
+	besidePath string
+	besideRate float64
 }
 
-// parseTarget reads NAME=URL[,admin=URL][,group=LABEL].
+// targetSyntax is the -target flag's syntax, for errors.
+const targetSyntax = "NAME=URL[,admin=URL][,group=LABEL][,path=PATH][,pids=PID:PID...][,spread=N][,beside=PATH@RATE]"
+
+// parseTarget reads a -target value (targetSyntax).
 func parseTarget(spec string) (target, error) {
 	name, rest, ok := strings.Cut(spec, "=")
 	if !ok || name == "" {
-		return target{}, fmt.Errorf("-target %q: want NAME=URL[,admin=URL][,group=LABEL]", spec)
+		return target{}, fmt.Errorf("-target %q: want %s", spec, targetSyntax)
 	}
 	parts := strings.Split(rest, ",")
 	t := target{name: name, url: strings.TrimRight(parts[0], "/")}
+	bad := func(p, why string) error { return fmt.Errorf("-target %q: %q: %s", spec, p, why) }
 	for _, p := range parts[1:] {
 		k, v, _ := strings.Cut(p, "=")
 		switch {
@@ -42,8 +59,31 @@ func parseTarget(spec string) (target, error) {
 			t.admin = strings.TrimRight(v, "/")
 		case k == "group" && v != "":
 			t.group = v
+		case k == "path" && strings.HasPrefix(v, "/"):
+			t.path = v
+		case k == "pids" && v != "":
+			for _, s := range strings.Split(v, ":") {
+				pid, err := strconv.Atoi(s)
+				if err != nil || pid <= 0 {
+					return target{}, bad(p, "want process ids separated by colons")
+				}
+				t.pids = append(t.pids, pid)
+			}
+		case k == "spread":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > maxSpread {
+				return target{}, bad(p, fmt.Sprintf("want a count from 1 to %d", maxSpread))
+			}
+			t.spread = n
+		case k == "beside":
+			path, rate, ok := strings.Cut(v, "@")
+			r, err := strconv.ParseFloat(rate, 64)
+			if !ok || !strings.HasPrefix(path, "/") || err != nil || r <= 0 || r > 10000 {
+				return target{}, bad(p, "want PATH@RATE, such as /big@2 (a rate from above 0 to 10,000/s)")
+			}
+			t.besidePath, t.besideRate = path, r
 		default:
-			return target{}, fmt.Errorf("-target %q: unknown option %q (want admin=URL or group=LABEL)", spec, p)
+			return target{}, fmt.Errorf("-target %q: unknown option %q (want %s)", spec, p, targetSyntax)
 		}
 	}
 	for _, u := range []string{t.url, t.admin} {
@@ -55,6 +95,19 @@ func parseTarget(spec string) (target, error) {
 		}
 	}
 	return t, nil
+}
+
+// maxSpread is the most endpoints a target may spread its requests over:
+// 26 first segments of 20 second segments each.
+const maxSpread = 26 * 20
+
+// spreadPath names endpoint k of a spread: /s/X/Y with letters X and Y,
+// at most 20 second segments under each first one, so that a path
+// position never takes more distinct values than compare's default
+// max_segment_values (32) and every k stays its own endpoint.
+func spreadPath(k int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	return "/s/" + letters[k/20:k/20+1] + "/" + letters[k%20:k%20+1]
 }
 
 // adminClient fetches snapshots; its own client so that polling never

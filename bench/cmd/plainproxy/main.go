@@ -3,7 +3,12 @@
 // transport tuning and copy-buffer pool as mirror's primary path, so the
 // difference between it and shadow is what mirroring costs.
 //
-//	plainproxy -listen 127.0.0.1:0 -upstream http://127.0.0.1:8081
+//	plainproxy -listen 127.0.0.1:0 -upstream http://127.0.0.1:8081 [-flush-interval -1ns]
+//
+// -flush-interval is ReverseProxy's FlushInterval: 0 flushes an answer
+// with a Content-Length only when its copy buffer fills or the body ends;
+// negative flushes after every write (streaming what the upstream sends as
+// it arrives), which the harness measures the cost of.
 //
 // It prints "listening on http://ADDR" once it accepts connections and
 // serves until SIGINT or SIGTERM.
@@ -30,14 +35,15 @@ func main() {
 	defer stop()
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	upstream := flag.String("upstream", "", "base URL of the upstream")
+	flush := flag.Duration("flush-interval", 0, "ReverseProxy.FlushInterval (negative: flush after every write)")
 	flag.Parse()
-	if err := run(ctx, *listen, *upstream); err != nil {
+	if err := run(ctx, *listen, *upstream, *flush); err != nil {
 		fmt.Fprintln(os.Stderr, "plainproxy:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen, upstream string) error {
+func run(ctx context.Context, listen, upstream string, flush time.Duration) error {
 	u, err := url.Parse(upstream)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("-upstream %q: want a base URL such as http://127.0.0.1:8081", upstream)
@@ -52,9 +58,10 @@ func run(ctx context.Context, listen, upstream string) error {
 	}
 	defer transport.CloseIdleConnections()
 	rp := &httputil.ReverseProxy{
-		Rewrite:    func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() },
-		Transport:  transport,
-		BufferPool: &bufferPool{},
+		Rewrite:       func(pr *httputil.ProxyRequest) { pr.SetURL(u); pr.SetXForwarded() },
+		Transport:     transport,
+		BufferPool:    &bufferPool{},
+		FlushInterval: flush,
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {

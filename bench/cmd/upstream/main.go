@@ -3,7 +3,10 @@
 // 1 ms, 2 s...), plus "dead" addresses where nothing listens. Every server
 // counts the requests it answered; GET /__bench/count on any of them
 // returns all the counts as a JSON object, so the harness can tell how many
-// copies a mirror actually delivered.
+// copies a mirror actually delivered. GET /__bench/body answers generated
+// JSON of a given size or number of fields (see bodyPath), and a server
+// named with -variant answers a version of it that differs, as a
+// candidate would.
 //
 //	upstream -serve primary=1ms -serve slow=2s -dead dead -addrs addrs.txt
 //
@@ -29,6 +32,7 @@ func main() {
 	var cfg config
 	flag.Var(&cfg.serve, "serve", "NAME=DELAY: a server answering after DELAY (Go duration); repeatable")
 	flag.Var(&cfg.dead, "dead", "NAME: an address where nothing listens (connection refused); repeatable")
+	flag.Var(&cfg.variant, "variant", "NAME: this server answers the other version of "+bodyPath+" (a candidate that differs); repeatable")
 	flag.StringVar(&cfg.addrs, "addrs", "", "file to write NAME=URL lines to once every server listens")
 	flag.Parse()
 	if err := run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,8 +30,8 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // config is what the command line asks for.
 type config struct {
-	serve, dead listFlag
-	addrs       string
+	serve, dead, variant listFlag
+	addrs                string
 }
 
 // upstream is one named server and its request count.
@@ -39,6 +40,9 @@ type upstream struct {
 	delay time.Duration
 	ln    net.Listener
 	count atomic.Uint64
+	// other: this server answers bodyPath's other version (-variant).
+	other  bool
+	bodies bodies
 }
 
 // parseServe splits NAME=DELAY.
@@ -76,7 +80,7 @@ func run(ctx context.Context, cfg config) error {
 		if err != nil {
 			return fmt.Errorf("listen for %q: %w", name, err)
 		}
-		ups = append(ups, &upstream{name: name, delay: delay, ln: ln})
+		ups = append(ups, &upstream{name: name, delay: delay, ln: ln, other: slices.Contains(cfg.variant, name)})
 		lines = append(lines, name+"=http://"+ln.Addr().String())
 	}
 	for _, name := range cfg.dead {
@@ -150,6 +154,15 @@ func (u *upstream) handler(counts func(http.ResponseWriter)) http.Handler {
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == bodyPath {
+			k, err := parseBodyQuery(r.URL.Query(), u.other)
+			if err != nil {
+				http.Error(w, bodyPath+": "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			_, _ = w.Write(u.bodies.get(k))
+			return
+		}
 		_, _ = io.WriteString(w, answer)
 	})
 }
