@@ -12,8 +12,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-// TestGolden renders the fixed raw directory in testdata/raw (a trimmed
-// real --quick run) and compares with the golden reports.
+// TestGolden renders the fixed raw directory in testdata/raw (the trimmed
+// output of real --quick runs, the newer sections from a later one than
+// the rest) and compares with the golden reports.
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	run, err := Load(filepath.Join("testdata", "raw"))

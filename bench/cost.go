@@ -87,6 +87,32 @@ func CPUTable(recs []LatencyRecord, group string, refs ...string) []CPURow {
 	return rows
 }
 
+// CPUNoise is the median over rounds of how far again's CPU per request
+// differed from target's in the same round, as a share of target's
+// (0.05: 5%): two measurements of the same thing, one right after the
+// other, so a CPU difference no larger cannot be told from noise. ok is
+// false without a round that has both.
+func CPUNoise(recs []LatencyRecord, group, target, again string) (share float64, ok bool) {
+	var diffs []float64
+	byRound := map[int]float64{}
+	for _, r := range recs {
+		if r.Group == group && r.Target == target {
+			byRound[r.Round] = r.CPUPerRequest()
+		}
+	}
+	for _, r := range recs {
+		if b, have := byRound[r.Round]; r.Group == group && r.Target == again && have && b > 0 {
+			if v := r.CPUPerRequest(); !math.IsNaN(v) {
+				diffs = append(diffs, math.Abs(v/b-1))
+			}
+		}
+	}
+	if len(diffs) == 0 {
+		return math.NaN(), false
+	}
+	return median(diffs), true
+}
+
 func sortedRounds(m map[int]LatencyRecord) []int {
 	rounds := make([]int, 0, len(m))
 	for r := range m {

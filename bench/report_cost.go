@@ -10,6 +10,7 @@ import (
 var costNotes = map[string]string{
 	targetDirect:          "no proxy: the upstream's own CPU per request, the floor any HTTP/1.1 hop pays",
 	targetPlain:           "plain `httputil.ReverseProxy` (bench/cmd/plainproxy), no mirroring",
+	targetPlainAgain:      "the same as `plain`, measured again right after it: how far the two differ is the CPU noise floor",
 	targetShadowOff:       "`shadow run` with mirroring off (`mirror.routes: [{disabled: true}]`): the proxy alone",
 	targetShadowFast:      "`shadow run`, one candidate, judging and metrics",
 	targetShadowSecondary: "`shadow run`, candidate and secondary (two copies per request)",
@@ -32,6 +33,9 @@ func writeLatencyCPU(p *printer, recs []LatencyRecord, grp string) {
 	p.f("| target | CPU µs/request | × direct | × plain | × nginx-fast |\n|---|--:|--:|--:|--:|\n")
 	for _, r := range rows {
 		p.f("| %s | %s | %s | %s | %s |\n", r.Target, us1(r.PerReq), times(r.Ratio[Baseline]), times(r.Ratio[targetPlain]), times(r.Ratio[targetNginxFast]))
+	}
+	if noise, ok := CPUNoise(recs, grp, Baseline, Again); ok {
+		p.f("\nCPU noise floor: `direct-again` differed from `direct` by %.0f%% (median over rounds).\n", 100*noise)
 	}
 	p.f("\n")
 }
@@ -60,6 +64,9 @@ func writeCost(p *printer, r *Run) {
 		if n, ok := costNotes[row.Target]; ok {
 			p.f("- `%s`: %s\n", row.Target, n)
 		}
+	}
+	if noise, ok := CPUNoise(r.Cost, groupCost, targetPlain, targetPlainAgain); ok {
+		p.f("\nCPU noise floor: `plain-again` differed from `plain` by %.0f%% (median over rounds); ratios closer to each other than that cannot be told apart.\n", 100*noise)
 	}
 	writeSkipped(p, r, "cost")
 	if parts := costParts(rows); len(parts) > 0 {

@@ -40,9 +40,12 @@ func writeGrowth(p *printer, r *Run) {
 		p.f("\n%s\n", slopeLine(g))
 	}
 	writeSkipped(p, r, "growth")
-	if row, ok := cpuRow(CPUTable(r.Cost, groupCost, targetShadowFast), targetShadowCapture); ok && !math.IsNaN(row.Added[targetShadowFast]) {
-		p.f("\nCapture on vs off (cost section, 1,000 req/s): %s µs per request with `--capture` against %s without (%s, %s).\n",
-			us1(row.PerReq), us1(row.PerReq-row.Added[targetShadowFast]), addedUs(row.Added[targetShadowFast]), times(row.Ratio[targetShadowFast]))
+	rows := CPUTable(r.Cost, groupCost, targetShadowFast)
+	capt, ok1 := cpuRow(rows, targetShadowCapture)
+	fast, ok2 := cpuRow(rows, targetShadowFast)
+	if ok1 && ok2 && !math.IsNaN(capt.Added[targetShadowFast]) {
+		p.f("\nCapture on vs off (cost section, one candidate): %s µs per request with `--capture` against %s without (medians); paired by round %s (%s).\n",
+			us1(capt.PerReq), us1(fast.PerReq), addedUs(capt.Added[targetShadowFast]), times(capt.Ratio[targetShadowFast]))
 	}
 	if _, ok := cpuRow(CPUTable(r.Cost, groupCost), targetShadowTwo); !ok && len(r.Cost) > 0 {
 		p.f("\nOne vs two candidates: not measured (see the cost section's skipped line); the copies table above counts the secondary as the second copy.\n")

@@ -114,7 +114,10 @@ fi
 # the cost); endpoints at 500; the uploaders are 800 connections of 1 MiB;
 # the wide answers come at 2 per second beside 200 small GETs per second.
 COST_RATE=1000 STAGE_RATE=1000 G_BODY_RATE=50 G_EP_RATE=500 UP_CONNS=800 UP_BODY=1048576
-WIDE_RATE=200 WIDE_BESIDE=2 WIDE_FIELDS=70000 SC_RATE=2000 SETTLE=2s
+WIDE_RATE=200 WIDE_BESIDE=2 WIDE_FIELDS=70000 SC_RATE=2000
+# SETTLE bounds how long a cell waits for its processes to go idle after
+# its last answer (copies still in flight, judging) before reading their CPU.
+SETTLE=1s
 LAT_RATE=1000 TP_CONNS=64 TP_MAX_PER_THREAD=2000000
 
 say() { printf '[bench %4ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
@@ -338,16 +341,6 @@ shadow_has() {
 		grep -qE "^ *$1:"
 }
 
-# pids NAME: the process ids whose CPU counts for target NAME, colon
-# separated: nginx's master and workers, the upstream for direct.
-pids_of() {
-	case $1 in
-	nginx*) echo "$NGINX_PIDS" ;;
-	direct*) echo "$UP_PID" ;;
-	*) echo "${PID_OF[$1]}" ;;
-	esac
-}
-
 # start_nginx: one nginx (master + workers, foreground) with a mirroring
 # server per primary delay and mirror.
 start_nginx() {
@@ -508,7 +501,9 @@ cost_shadows() {
 
 cost() {
 	cost_shadows
-	local t targets=(-target "direct=$P0,pids=$UP_PID" -target "plain=${URL[plain0]},pids=${PID_OF[plain0]}")
+	# plain twice in a row: how far the two differ is the CPU noise floor
+	local t targets=(-target "direct=$P0,pids=$UP_PID" -target "plain=${URL[plain0]},pids=${PID_OF[plain0]}"
+		-target "plain-again=${URL[plain0]},pids=${PID_OF[plain0]}")
 	for t in shadow-off shadow0-fast shadow-secondary shadow-capture $TWO; do
 		targets+=(-target "${t/shadow0-fast/shadow-fast}=${URL[$t]},admin=${ADMIN[$t]},pids=${PID_OF[$t]}")
 	done
