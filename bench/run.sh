@@ -288,6 +288,7 @@ start_shadow() {
 		if ! kill -0 "$LAST_PID" 2>/dev/null; then
 			wait "$LAST_PID" 2>/dev/null || true
 			forget "$LAST_PID"
+			unset "PID_OF[$name]"
 			START_ERR=$(grep -v '^\s*$' "$LOG/$name.err" | tail -2 | tr '\n' ' ')
 			return 1
 		fi
