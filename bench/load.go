@@ -157,18 +157,23 @@ func readOptional(path string) ([]byte, error) {
 
 // ParseLatency reads LatencyRecord JSON lines.
 func ParseLatency(data []byte) ([]LatencyRecord, error) {
-	var out []LatencyRecord
+	return parseJSONLines[LatencyRecord](data)
+}
+
+// parseJSONLines reads one JSON value per line; blank lines are skipped.
+func parseJSONLines[T any](data []byte) ([]T, error) {
+	var out []T
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for line := 1; sc.Scan(); line++ {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var rec LatencyRecord
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		out = append(out, rec)
+		out = append(out, v)
 	}
 	return out, sc.Err()
 }

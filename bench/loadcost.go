@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -144,19 +142,11 @@ func loadUploads(path string) ([]UploadRecord, error) {
 	if err != nil || b == nil {
 		return nil, err
 	}
-	var out []UploadRecord
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for line := 1; sc.Scan(); line++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var u UploadRecord
-		if err := json.Unmarshal(sc.Bytes(), &u); err != nil {
-			return nil, fmt.Errorf("uploads.jsonl line %d: %w", line, err)
-		}
-		out = append(out, u)
+	ups, err := parseJSONLines[UploadRecord](b)
+	if err != nil {
+		return nil, fmt.Errorf("uploads.jsonl: %w", err)
 	}
-	return out, sc.Err()
+	return ups, nil
 }
 
 func loadSynthCost(dir string) ([]SynthCostRun, error) {
