@@ -308,6 +308,10 @@ func (r *Run) wideGoal() Goal {
 	if q, ok := row(rows, "shadow-quiet"); ok {
 		g.Figure += fmt.Sprintf("; shadow without the wide answers %s µs", thousands(q.Us[0]))
 	}
+	cpu := CPUTable(r.Wide, "wide", targetPlain)
+	if c, ok := cpuRow(cpu, "shadow"); ok && !math.IsNaN(c.Ratio[targetPlain]) {
+		g.Figure += fmt.Sprintf("; CPU per request %.1f× the plain proxy's, %s of copies judged", c.Ratio[targetPlain], judged(c.Mirror))
+	}
 	g.Verdict = verdict(ratio <= wideP50Limit)
 	if floor, ok := NoiseFloor(r.Latency, "0 ms"); ok && g.Verdict == Missed && sh.Us[0]-pl.Us[0] <= floor[0] {
 		g.Figure += fmt.Sprintf(" (%s more, within the 0 ms noise floor of %s µs)", usDiff(sh.Us[0]-pl.Us[0]), thousands(floor[0]))

@@ -181,7 +181,7 @@ func writeStages(p *printer, r *Run) {
 	stages, total, loopsAreCopies := StageBreakdown(s.Samples)
 	p.f("\n## 4. Where shadow's CPU goes, by stage\n\n")
 	p.f("A CPU profile from shadow's admin endpoint (`/debug/pprof/profile`, %ss) while loadgen drove it at %s req/s (%s); ", lookup(s.Meta, "seconds"), lookup(s.Meta, "rate"), lookup(s.Meta, "target"))
-	p.f("each sample is filed under the stage of its innermost frame that names one (bench/stages.go: function-name patterns; a package's helpers count for the stage that called them), %s of samples in all.", usString(int64(total*1e3)))
+	p.f("each sample is filed under the stage of its innermost frame that names one (bench/stages.go: function-name patterns; a package's helpers count for the stage that called them), %.2f s of samples in all.", total/1e6)
 	perReq := math.NaN()
 	if s.Load != nil {
 		perReq = s.Load.CPUPerRequest()
