@@ -327,11 +327,12 @@ type SynthCostRow struct {
 	Rounds int
 	// PerReq is the median CPU µs per request; VsVegeta the median over
 	// rounds of it over vegeta's in the same round.
-	PerReq, VsVegeta   float64
-	Requests           int64
-	Achieved, Success  float64
-	MaxRSSKB           int64
-	UserShare, WallSec float64
+	PerReq, VsVegeta  float64
+	Requests          int64
+	Achieved, Success float64
+	MaxRSSKB          int64
+	// UserShare is user time over all CPU time, median over rounds.
+	UserShare float64
 }
 
 // SynthCostTable folds the runs into a row per tool (synth, then vegeta).
@@ -351,7 +352,7 @@ func SynthCostTable(runs []SynthCostRun) []SynthCostRow {
 			continue
 		}
 		row := SynthCostRow{Tool: tool, Rounds: len(rs)}
-		var per, vs, ach, succ, user, wall []float64
+		var per, vs, ach, succ, user []float64
 		for _, s := range rs {
 			v := s.CPUPerRequest()
 			per = append(per, v)
@@ -362,12 +363,11 @@ func SynthCostTable(runs []SynthCostRun) []SynthCostRow {
 			if c := s.Usage.CPUus(); c > 0 {
 				user = append(user, s.Usage.UserUs/c)
 			}
-			wall = append(wall, s.Usage.WallS)
 			row.Requests += s.Requests
 			row.MaxRSSKB = max(row.MaxRSSKB, s.Usage.MaxRSSKB)
 		}
 		row.PerReq, row.VsVegeta, row.Achieved, row.Success = median(per), median(vs), median(ach), median(succ)
-		row.UserShare, row.WallSec = median(user), median(wall)
+		row.UserShare = median(user)
 		rows = append(rows, row)
 	}
 	return rows

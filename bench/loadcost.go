@@ -34,10 +34,10 @@ type SynthCostRun struct {
 	Round int
 	Usage Usage
 	// Requests answered (synth: journeys succeeded and failed, one
-	// request each; vegeta: requests), Rate the rate asked for, Achieved
-	// the sending rate reached, Success the share of good answers.
-	Requests                int64
-	Rate, Achieved, Success float64
+	// request each; vegeta: requests), Achieved the sending rate reached,
+	// Success the share of good answers.
+	Requests          int64
+	Achieved, Success float64
 }
 
 // CPUPerRequest is the tool's CPU time per request in µs; NaN without
@@ -185,7 +185,7 @@ func loadSynthCost(dir string) ([]SynthCostRun, error) {
 				return nil, fmt.Errorf("synthcost/%s: %w", e.Name(), err)
 			}
 			run.Requests = sr.Journeys.Succeeded + sr.Journeys.Failed
-			run.Rate, run.Achieved = sr.TargetRate, sr.AchievedRate
+			run.Achieved = sr.AchievedRate
 			if n := sr.Journeys.Started + sr.Journeys.Dropped; n > 0 {
 				run.Success = float64(sr.Journeys.Succeeded) / float64(n)
 			}
