@@ -86,18 +86,32 @@ type collector struct {
 	omitted int          // found but not kept
 }
 
+// found charges one difference found, reporting false once the budget
+// of differences is spent: the caller stops.
+func (b *budget) found() bool {
+	switch {
+	case b.spent:
+	case b.diffsLeft == 0:
+		b.spent = true
+	default:
+		b.diffsLeft--
+	}
+	return !b.spent
+}
+
 // add records a difference whose field (Path with indexes generalized)
 // is field. It reports false, recording nothing, once the budget of
 // differences is spent: the caller stops.
 func (c *collector) add(d Difference, field string) bool {
-	if c.spent {
+	if !c.found() {
 		return false
 	}
-	if c.diffsLeft == 0 {
-		c.spent = true
-		return false
-	}
-	c.diffsLeft--
+	c.record(d, field)
+	return true
+}
+
+// record records a difference already charged (see found).
+func (c *collector) record(d Difference, field string) {
 	d.field = field
 	if c.fields == nil {
 		c.fields, c.diffs = make([]string, 0, 4), make([]Difference, 0, 4)
@@ -108,7 +122,6 @@ func (c *collector) add(d Difference, field string) bool {
 	} else {
 		c.omitted++
 	}
-	return true
 }
 
 // keeping reports whether the next difference added is kept in full:

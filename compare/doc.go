@@ -14,7 +14,7 @@
 // the primary's): status, headers (headers.go), and bodies. Bodies are
 // compared by format (format.go): a small interface — detect, parse,
 // normalize, diff — with one file per format that owns all four: JSON
-// (json.go, with its decoder, prefixes and values in json*.go), XML
+// (json.go, with its decoder, prefixes, values and diff in json*.go), XML
 // (xml.go), form (form.go), text (text.go) and binary (binary.go). The
 // engine picks the format of a pair and stays out of its business; a new
 // format is one more file. Normalizers (normalize.go) say what to rewrite;
@@ -34,12 +34,14 @@
 //     compression alone shows only as a Content-Encoding header
 //     difference. The format is chosen per body (see AutoComparator) or
 //     forced per route (Config.Comparators). JSON bodies are decoded with
-//     numbers kept exact and diffed structurally ("$.items[2].price");
-//     XML bodies are diffed as element trees ("/order/items/item[2]/price",
-//     "/order/@id"; see xml.go for namespaces, text and order); form bodies
-//     key by key ("form.qty"). One structured side against a side that is
-//     not of that format is a type change at "body"; anything else
-//     compares as text (with a short line diff) or bytes.
+//     numbers kept exact and diffed structurally ("$.items[2].price") by
+//     github.com/google/go-cmp, once per pair, on what differs of both
+//     trees (jsoncmp.go); XML bodies are diffed as element trees
+//     ("/order/items/item[2]/price", "/order/@id"; see xml.go for
+//     namespaces, text and order); form bodies key by key ("form.qty").
+//     One structured side against a side that is not of that format is a
+//     type change at "body"; anything else compares as text (with a short
+//     line diff) or bytes.
 //   - Numbers compare as exact decimals: 1.10 equals 1.1 and 1e2 equals
 //     100, but 12345678901234567890 differs from 12345678901234567891, and
 //     1 against "1" is a type change.
@@ -55,7 +57,8 @@
 // # Bounds
 //
 // Every diff is linear in the size of the bodies (n log n where members
-// are put in key order), and each comparison has a work budget
+// are put in key order): JSON trees are pruned to what differs in one
+// walk before go-cmp sees them. Each comparison has a work budget
 // (Config.Budget: nodes visited, differences found); past it the exchange
 // is marked too large and counted, not diffed further. Memory is bounded
 // by Config: at most MaxEndpoints endpoints (each with two latency

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -23,12 +22,8 @@ import (
 //     12345678901234567890 differs from 12345678901234567891, and 1
 //     against "1" is a type change.
 //
-// The diff walks both trees once, visiting each node at most once, and
-// members in key order, so that the differences kept when a budget ends
-// the walk are always the same ones. It agrees with go-cmp on every
-// tree (json_oracle_test.go), which it replaced on the judging path for
-// speed: go-cmp's reflection cost a few microseconds per differing
-// node, more than the rest of judging a small pair.
+// The diff (jsoncmp.go) prunes both trees to what differs in one walk,
+// and go-cmp reports every difference from what is left.
 
 // JSONComparator diffs bodies as JSON trees, field by field
 // ("$.items[2].price"). Automatic choice picks it for application/json,
@@ -350,178 +345,4 @@ func lookup(v any, key []string) (any, bool) {
 		}
 	}
 	return v, true
-}
-
-// diff walks both trees together.
-func (jsonFormat) diff(a, b any, c *collector) {
-	d := differs.Get().(*jsonDiffer)
-	d.c = c
-	if c.visit(2) {
-		d.node(a, b)
-	}
-	clear(d.steps[:cap(d.steps)]) // keys are slices of the body: hold none
-	d.c, d.steps = nil, d.steps[:0]
-	differs.Put(d)
-}
-
-// differs keeps the differs' scratch stacks between diffs.
-var differs = sync.Pool{New: func() any { return new(jsonDiffer) }}
-
-// jsonDiffer walks two normalized trees together and reports where they
-// differ. Each object's members that may differ (containers, and leaves
-// that do) are visited in key order; the path to the current node is
-// kept as steps and rendered only for a difference.
-type jsonDiffer struct {
-	c         *collector
-	steps     []jsonStep // from the root to the current node
-	kids      []jsonKid  // members of the objects being walked, a stack
-	path, gen []byte     // scratch for rendering paths and values
-}
-
-// jsonStep is one step of a path: an object key or an array index.
-type jsonStep struct {
-	key   string
-	index int // -1 for a key
-}
-
-// jsonKid is a member of an object being walked. x or y is absent for a
-// member only one side has.
-type jsonKid struct {
-	key    string
-	x, y   any
-	hx, hy bool // the side has the member
-}
-
-// node diffs two values at the current path.
-func (d *jsonDiffer) node(a, b any) {
-	switch x := a.(type) {
-	case map[string]any:
-		if y, ok := b.(map[string]any); ok {
-			d.object(x, y)
-			return
-		}
-	case []any:
-		if y, ok := b.([]any); ok {
-			d.array(x, y)
-			return
-		}
-	case partialArray:
-		if y, ok := b.(partialArray); ok {
-			d.array(x, y)
-			return
-		}
-	default:
-		if leafEqual(a, b) {
-			return
-		}
-	}
-	kind := Changed
-	if jsonType(a) != jsonType(b) {
-		kind = TypeChanged
-	}
-	d.report(kind, a, b)
-}
-
-// object diffs two objects member by member, in key order.
-func (d *jsonDiffer) object(x, y map[string]any) {
-	if !d.c.visit(len(x) + len(y)) {
-		return
-	}
-	base, common := len(d.kids), 0
-	for k, xv := range x {
-		yv, ok := y[k]
-		if ok {
-			common++
-			if leafEqual(xv, yv) {
-				continue
-			}
-		}
-		d.kids = append(d.kids, jsonKid{key: k, x: xv, y: yv, hx: true, hy: ok})
-	}
-	if common < len(y) {
-		for k, yv := range y {
-			if _, ok := x[k]; !ok {
-				d.kids = append(d.kids, jsonKid{key: k, y: yv, hy: true})
-			}
-		}
-	}
-	end := len(d.kids)
-	if end-base > 1 {
-		slices.SortFunc(d.kids[base:end], func(a, b jsonKid) int { return strings.Compare(a.key, b.key) })
-	}
-	for i := base; i < end && !d.c.spent; i++ {
-		k := d.kids[i]
-		d.steps = append(d.steps, jsonStep{key: k.key, index: -1})
-		switch {
-		case !k.hy:
-			d.report(Removed, k.x, nil)
-		case !k.hx:
-			d.report(Added, nil, k.y)
-		default:
-			d.node(k.x, k.y)
-		}
-		d.steps = d.steps[:len(d.steps)-1]
-	}
-	clear(d.kids[base:end])
-	d.kids = d.kids[:base]
-}
-
-// array diffs two arrays index by index.
-func (d *jsonDiffer) array(x, y []any) {
-	if !d.c.visit(len(x) + len(y)) {
-		return
-	}
-	n := min(len(x), len(y))
-	for i := 0; i < max(len(x), len(y)) && !d.c.spent; i++ {
-		if i < n && leafEqual(x[i], y[i]) {
-			continue
-		}
-		d.steps = append(d.steps, jsonStep{index: i})
-		switch {
-		case i >= len(y):
-			d.report(Removed, x[i], nil)
-		case i >= len(x):
-			d.report(Added, nil, y[i])
-		default:
-			d.node(x[i], y[i])
-		}
-		d.steps = d.steps[:len(d.steps)-1]
-	}
-}
-
-// report records a difference at the current path. Past the differences
-// a Result keeps, only its field is made.
-func (d *jsonDiffer) report(kind Kind, x, y any) {
-	d.gen = append(d.gen[:0], '$')
-	keep := d.c.keeping()
-	if keep {
-		d.path = append(d.path[:0], '$')
-	}
-	for _, s := range d.steps {
-		switch {
-		case s.index >= 0:
-			d.gen = append(d.gen, "[*]"...)
-			if keep {
-				d.path = append(strconv.AppendInt(append(d.path, '['), int64(s.index), 10), ']')
-			}
-		default:
-			d.gen = appendKeyStep(d.gen, s.key)
-			if keep {
-				d.path = appendKeyStep(d.path, s.key)
-			}
-		}
-	}
-	var diff Difference
-	if keep {
-		diff = Difference{Path: string(d.path), Kind: kind}
-		if kind != Added {
-			d.path = appendDisplay(d.path[:0], x)
-			diff.Primary = string(d.path)
-		}
-		if kind != Removed {
-			d.path = appendDisplay(d.path[:0], y)
-			diff.Candidate = string(d.path)
-		}
-	}
-	d.c.add(diff, string(d.gen))
 }

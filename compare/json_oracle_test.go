@@ -13,12 +13,14 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-// The JSON format's diff (jsonDiffer) is checked against go-cmp: this
-// file keeps the go-cmp based diff the engine used before the walk was
-// made linear, and TestJSONDiffMatchesGoCmp and FuzzJSONDiffMatchesGoCmp
-// require both to report the same differences, fields and omissions on
-// the same normalized trees. It is the reference, not the fast path: it
-// is quadratic in the differing fields and costs microseconds per call.
+// The JSON format's diff (pruning, then go-cmp once on what differs; see
+// jsoncmp.go) is checked against the diff the engine used before: this
+// file keeps it, go-cmp called on every frontier subtree whole with
+// equality tests of its own, and TestJSONDiffMatchesGoCmp and
+// FuzzJSONDiffMatchesGoCmp require both to report the same differences,
+// fields and omissions on the same normalized trees. It is the reference,
+// not the fast path: it is quadratic in the differing fields and calls
+// go-cmp once per differing node.
 
 // oracleEqual is a fast equality test on normalized trees with the same
 // rules as the go-cmp diff; the diff runs only when it fails.
