@@ -151,7 +151,9 @@ const (
 // normalizer reaches:
 //
 //   - JSON: "$.items[*].eta" (any array index or object key), "$.meta.*",
-//     "$..updated_at" (at any depth). Every kind applies.
+//     "$..updated_at" (at any depth), "$['a.b']" or `$["a.b"]` (a key
+//     that is not a name). The grammar is package internal/jsonpath's,
+//     the one capture's Redactor.FieldPaths use. Every kind applies.
 //   - XML: "/order/items/item/price" (no index: every item),
 //     "/order/items/item[2]", "/order/*/price", "//updated_at" (at any
 //     depth), "/order/@id", "//@*" (attributes). Ignore, Replace and
@@ -344,7 +346,7 @@ func validPath(p string) error {
 		_, err := parseFormPattern(p)
 		return err
 	}
-	if _, err := parsePattern(p); err != nil {
+	if _, err := parseJSONPath(p); err != nil {
 		return fmt.Errorf("%w (or an XML path like /order/id, or a form path like form.qty)", err)
 	}
 	return nil

@@ -19,7 +19,9 @@
 // engine picks the format of a pair and stays out of its business; a new
 // format is one more file. Normalizers (normalize.go) say what to rewrite;
 // where is a path in the syntax of the format it reaches, parsed in
-// pattern.go (JSON and form paths) and xmlpath.go (XML paths) alone. Each
+// pattern.go (JSON paths, in the grammar of internal/jsonpath that
+// capture's redaction shares, and form paths) and xmlpath.go (XML
+// paths) alone. Each
 // comparison has a work budget (budget.go). Judgements are aggregated per
 // endpoint (endpoint.go, aggregate.go, noise.go) and reported (report.go,
 // markdown.go, verdict.go).

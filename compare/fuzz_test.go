@@ -147,27 +147,6 @@ func hasDuplicateKeys(b []byte) bool {
 	}
 }
 
-// FuzzPattern: parsing never panics, and a parsed pattern prints as text
-// that parses back to the same pattern.
-func FuzzPattern(f *testing.F) {
-	for _, s := range []string{"$", "$.a[*].b", "$..x", `$["a.b"][3]`, "$..*", "$.*.y", "$[", `$["\u00e9"]`} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		p, err := parsePattern(s)
-		if err != nil {
-			return
-		}
-		q, err := parsePattern(p.String())
-		if err != nil {
-			t.Fatalf("%q printed as %q, which does not parse: %v", s, p.String(), err)
-		}
-		if q.String() != p.String() {
-			t.Fatalf("%q → %q → %q", s, p.String(), q.String())
-		}
-	})
-}
-
 // FuzzTemplate: templating never panics, gives a path, and is idempotent.
 func FuzzTemplate(f *testing.F) {
 	for _, s := range []string{"/", "/orders/123", "/a/b?c=d", "http://h/x/ord-1", "//", "/%41/{id}", "no-slash"} {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/understudy-dev/understudy/internal/jsonpath"
 )
 
 // JSON bodies are decoded with numbers kept exact (jsondecode.go;
@@ -88,13 +90,13 @@ func (jsonFormat) normalize(doc any, ns []*normalizer, b *budget) any {
 }
 
 // walker applies the JSON normalizers of one body to its tree: each
-// node carries, per normalizer, the set of pattern positions reached so
-// far (see pattern), and the walk goes only where some normalizer can
+// node carries, per normalizer, where it stands in the normalizer's path
+// (a jsonpath.State), and the walk goes only where some normalizer can
 // still apply.
 type walker struct {
-	ns      []*normalizer // JSON normalizers (pattern or allStrings)
-	anyAll  bool          // some normalizer applies to every string
-	scratch [][]uint64    // position sets per depth, reused
+	ns      []*normalizer      // JSON normalizers (pattern or allStrings)
+	anyAll  bool               // some normalizer applies to every string
+	scratch [][]jsonpath.State // states per depth, reused
 	b       *budget
 }
 
@@ -116,7 +118,7 @@ func (w *walker) reset(ns []*normalizer, b *budget) {
 	for i, n := range w.ns {
 		st[i] = 0
 		if n.pat != nil {
-			st[i] = n.pat.start()
+			st[i] = n.pat.Start()
 		}
 	}
 }
@@ -137,28 +139,33 @@ const (
 	drop                   // an Ignore normalizer removes it
 )
 
-func (w *walker) states(depth int) []uint64 {
+func (w *walker) states(depth int) []jsonpath.State {
 	for len(w.scratch) <= depth {
 		w.scratch = append(w.scratch, nil)
 	}
 	if s := w.scratch[depth]; cap(s) >= len(w.ns) {
 		return s[:len(w.ns)]
 	}
-	w.scratch[depth] = make([]uint64, len(w.ns))
+	w.scratch[depth] = make([]jsonpath.State, len(w.ns))
 	return w.scratch[depth]
 }
 
-// advance computes the children's position sets at depth+1 and reports
-// whether any normalizer can still apply below.
+// advance computes the states of a child (an object key, or an array
+// index when isIndex) at depth+1 and reports whether any normalizer can
+// still apply below.
 func (w *walker) advance(depth int, key string, index int, isIndex bool) bool {
 	cur, next := w.states(depth), w.states(depth+1)
 	alive := w.anyAll
 	for i, n := range w.ns {
 		next[i] = 0
-		if n.pat != nil && cur[i] != 0 {
-			next[i] = n.pat.step(cur[i], key, index, isIndex)
-			alive = alive || next[i] != 0
+		switch {
+		case n.pat == nil || cur[i] == 0:
+		case isIndex:
+			next[i] = n.pat.StepIndex(cur[i], index)
+		default:
+			next[i] = n.pat.StepKey(cur[i], key)
 		}
+		alive = alive || next[i] != 0
 	}
 	return alive
 }
@@ -166,14 +173,14 @@ func (w *walker) advance(depth int, key string, index int, isIndex bool) bool {
 func (w *walker) matches(depth int, kind NormalizerKind) bool {
 	st := w.states(depth)
 	for i, n := range w.ns {
-		if n.kind == kind && n.pat != nil && n.pat.matched(st[i]) {
+		if n.kind == kind && n.pat != nil && n.pat.Matched(st[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-// walk normalizes the node whose position sets are at depth. Objects
+// walk normalizes the node whose states are at depth. Objects
 // and arrays are changed in place; only what changed is written back, so
 // untouched values are not re-boxed.
 func (w *walker) walk(v any, depth int) (any, action) {
@@ -207,7 +214,7 @@ func (w *walker) walk(v any, depth int) (any, action) {
 	case json.Number:
 		st := w.states(depth)
 		for i, n := range w.ns {
-			if n.kind == Tolerance && n.pat.matched(st[i]) {
+			if n.kind == Tolerance && n.pat.Matched(st[i]) {
 				return tolNumber{n: x, abs: n.abs, rel: n.rel}, replaced
 			}
 		}
@@ -229,7 +236,7 @@ func (w *walker) walkArray(x []any, depth int, partial bool) any {
 	}
 	st := w.states(depth)
 	for i, n := range w.ns {
-		if (n.kind != Set && n.kind != Sort) || !n.pat.matched(st[i]) {
+		if (n.kind != Set && n.kind != Sort) || !n.pat.Matched(st[i]) {
 			continue
 		}
 		if partial {
@@ -252,7 +259,7 @@ func (w *walker) walkArray(x []any, depth int, partial bool) any {
 func (w *walker) replace(s string, depth int) string {
 	st := w.states(depth)
 	for i, n := range w.ns {
-		if n.kind == Replace && (n.allStrings || n.pat.matched(st[i])) {
+		if n.kind == Replace && (n.allStrings || n.pat.Matched(st[i])) {
 			s = n.re.ReplaceAllString(s, n.repl)
 		}
 	}

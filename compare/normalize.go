@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/understudy-dev/understudy/internal/jsonpath"
 )
 
 // BuiltinPatterns are the named regular expressions a Replace normalizer
@@ -73,13 +75,14 @@ type normalizer struct {
 	method, route string // route filter; empty for any
 
 	// Where: at most one path is set. Path syntax is parsed in
-	// pattern.go (JSON and form paths) and xmlpath.go (XML paths) alone.
-	pat        pattern      // a JSON path; nil otherwise
-	xpat       xpattern     // an XML path; nil otherwise
-	fpat       *formPattern // a form path; nil otherwise
-	header     string       // canonical header name or "*"; "" otherwise
-	textBody   bool         // Path "body" or empty: text bodies
-	allStrings bool         // empty Path: every string value of every format
+	// pattern.go (JSON paths, in internal/jsonpath's grammar, and form
+	// paths) and xmlpath.go (XML paths) alone.
+	pat        *jsonpath.Pattern // a JSON path; nil otherwise
+	xpat       xpattern          // an XML path; nil otherwise
+	fpat       *formPattern      // a form path; nil otherwise
+	header     string            // canonical header name or "*"; "" otherwise
+	textBody   bool              // Path "body" or empty: text bodies
+	allStrings bool              // empty Path: every string value of every format
 
 	// What.
 	re       *regexp.Regexp // replace
@@ -147,7 +150,7 @@ func compileNormalizer(n Normalizer) (*normalizer, error) {
 		}
 		c.fpat = &p
 	default:
-		p, err := parsePattern(n.Path)
+		p, err := parseJSONPath(n.Path)
 		if err != nil {
 			return nil, err
 		}

@@ -1,100 +1,98 @@
 package compare
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/exchange"
 )
 
-// walkPath steps a pattern along a concrete path like `$.a[2]["b.c"]`.
-func walkPath(t *testing.T, p pattern, path string) bool {
+// The grammar itself is tested in internal/jsonpath; these tests check
+// what compare makes of it.
+
+func TestJSONPathErrors(t *testing.T) {
+	t.Parallel()
+	for path, want := range map[string]string{
+		"a.b":     `path "a.b": must start with $ at offset 0`,
+		"$.":      `path "$.": empty field name at offset 2`,
+		`$["a]`:   `path "$[\"a]": unterminated quoted key at offset 2`,
+		"$.a[-1]": `path "$.a[-1]": [-1]: want an index, * or a quoted key at offset 4`,
+	} {
+		_, err := New(Config{Normalizers: []Normalizer{{Kind: Ignore, Path: path}}})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("path %q: error %v, want it to contain %q", path, err, want)
+		}
+	}
+}
+
+// TestPathsMeanTheSameInRedaction: the same JSON path selects the same
+// values as a compare normalizer (Ignore) and as a capture redaction
+// FieldPath, on a body with keys that need quoting, repeated names at
+// several depths and arrays.
+func TestPathsMeanTheSameInRedaction(t *testing.T) {
+	t.Parallel()
+	const doc = `{"ssn":"v1","a.b":"v2","a":{"b":"v3","ssn":"v4"},` +
+		`"items":[{"ssn":"v5","x":"v6"},{"x":"v7"}],"it's":"v8","order-id":"v9",` +
+		`"deep":{"er":{"ssn":"v10","x":["v11","v12"]}}}`
+	paths := []string{
+		"$..ssn", "$['a.b']", `$["a.b"]`, "$.a.b", "$.a", "$.a.*", "$.items[*].x", "$.items[1].x",
+		"$.items[0]", `$['it\'s']`, `$["order-id"]`, "$.order-id", "$..x", "$..x[1]", "$.deep.*.ssn",
+		"$..[0].ssn", "$.*", "$..*", `$['\u0061'].ssn`,
+	}
+	leaves := valuePaths(t, doc, strings.ReplaceAll(doc, `"v`, `"w`), Config{})
+	for _, path := range paths {
+		// compare: what an Ignore normalizer leaves out of the diff
+		// against a body whose every value differs.
+		kept := valuePaths(t, doc, strings.ReplaceAll(doc, `"v`, `"w`),
+			Config{Normalizers: []Normalizer{{Kind: Ignore, Path: path}}})
+		var ignored []string
+		for _, l := range leaves {
+			if !slices.Contains(kept, l) {
+				ignored = append(ignored, l)
+			}
+		}
+		// capture: the values a FieldPath redaction replaced, and every
+		// value inside them.
+		red := &capture.Redactor{FieldPaths: []string{path}, NoDefaultFieldNames: true}
+		if err := red.Validate(); err != nil {
+			t.Fatalf("capture refuses %q: %v", path, err)
+		}
+		x := exchange.Exchange{Request: exchange.Request{Method: "GET", URL: "/x"}, Primary: answer(200, doc)}
+		red.Redact(&x)
+		replaced := valuePaths(t, doc, string(x.Primary.Body), Config{})
+		var redacted []string
+		for _, l := range leaves {
+			if slices.ContainsFunc(replaced, func(r string) bool { return under(l, r) }) {
+				redacted = append(redacted, l)
+			}
+		}
+		if len(ignored) == 0 {
+			t.Errorf("%s selects nothing in compare: the case proves nothing", path)
+		}
+		if !slices.Equal(ignored, redacted) {
+			t.Errorf("%s selects %q in compare but %q in capture", path, ignored, redacted)
+		}
+	}
+}
+
+// valuePaths lists the paths at which two JSON bodies differ, sorted.
+func valuePaths(t *testing.T, a, b string, cfg Config) []string {
 	t.Helper()
-	steps, err := parsePattern(path)
-	if err != nil {
-		t.Fatalf("parse %q: %v", path, err)
+	res := mustEngine(t, cfg).Compare(pairOf("GET", "/x", answer(200, a), answer(200, b)))
+	if res.Omitted > 0 || res.TooLarge {
+		t.Fatalf("%d differences omitted", res.Omitted)
 	}
-	st := p.start()
-	for _, s := range steps {
-		switch s.kind {
-		case segKey:
-			st = p.step(st, s.key, 0, false)
-		case segIndex:
-			st = p.step(st, "", s.index, true)
-		default:
-			t.Fatalf("concrete path %q has a wildcard", path)
-		}
+	var out []string
+	for _, d := range res.Body {
+		out = append(out, d.Path)
 	}
-	return p.matched(st)
+	slices.Sort(out)
+	return out
 }
 
-func TestPatternMatch(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		pattern, path string
-		want          bool
-	}{
-		{"$", "$", true},
-		{"$.a", "$.a", true},
-		{"$.a", "$.b", false},
-		{"$.a", "$.a.b", false},
-		{"$.items[*].eta", "$.items[3].eta", true},
-		{"$.items[*].eta", "$.items.x.eta", true}, // * is any child
-		{"$.items[*].eta", "$.items[3].eta.x", false},
-		{"$.items[1].eta", "$.items[2].eta", false},
-		{"$.items[1].eta", "$.items[1].eta", true},
-		{"$..updated_at", "$.updated_at", true},
-		{"$..updated_at", "$.a[2].b.updated_at", true},
-		{"$..updated_at", "$.a.updated_at.x", false},
-		{"$..items[*].id", "$.order.items[0].id", true},
-		{"$.*", "$.anything", true},
-		{`$["a.b"]`, `$["a.b"]`, true},
-		{`$["a.b"]`, "$.a.b", false},
-		{"$.order-id", `$["order-id"]`, true},
-		{"$..*", "$.a.b", true},
-		{"$..a..b", "$.x.a.y.z.b", true},
-		{"$..a..b", "$.x.b", false},
-	}
-	for _, tt := range tests {
-		p, err := parsePattern(tt.pattern)
-		if err != nil {
-			t.Fatalf("parsePattern(%q): %v", tt.pattern, err)
-		}
-		if got := walkPath(t, p, tt.path); got != tt.want {
-			t.Errorf("%s matches %s = %v, want %v", tt.pattern, tt.path, got, tt.want)
-		}
-	}
-}
-
-func TestParsePatternErrors(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ in, want string }{
-		{"a.b", "must start with $"},
-		{"$.", "empty field name"},
-		{"$..", "must be followed"},
-		{"$...a", "not a step"},
-		{"$[x]", "want an index"},
-		{"$[-1]", "want an index"},
-		{`$["a]`, "unterminated"},
-		{"$[1", "unterminated"},
-		{"$x", "unexpected"},
-		{"$" + strings.Repeat(".a", 70), "more than"},
-	}
-	for _, tt := range tests {
-		_, err := parsePattern(tt.in)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("parsePattern(%q) error = %v, want it to mention %q", tt.in, err, tt.want)
-		}
-	}
-}
-
-func TestPatternString(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"$", "$.a[*].b", "$..updated_at", `$["a.b"][2]`, "$..*", "$..[0]"} {
-		p, err := parsePattern(s)
-		if err != nil {
-			t.Fatalf("parsePattern(%q): %v", s, err)
-		}
-		if got := p.String(); got != s {
-			t.Errorf("String() = %q, want %q", got, s)
-		}
-	}
+// under reports whether the value at path p is the one at q or inside it.
+func under(p, q string) bool {
+	return p == q || strings.HasPrefix(p, q) && (p[len(q)] == '.' || p[len(q)] == '[')
 }

@@ -8,6 +8,9 @@ import (
 	"unicode/utf8"
 )
 
+// maxPatternSegs keeps the position set of an XML pattern in one uint64.
+const maxPatternSegs = 62
+
 // xpattern is a compiled XML path pattern, the XPath subset that
 // normalizers use to reach into XML bodies:
 //
