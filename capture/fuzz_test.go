@@ -5,10 +5,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/understudy-dev/understudy/internal/content"
 	"github.com/vmihailenco/msgpack/v5"
 )
 
@@ -199,6 +202,46 @@ func FuzzRedactURL(f *testing.F) {
 		}
 		if !bytes.ContainsAny([]byte(u), "?#@") && out != u {
 			t.Fatalf("URL without query, fragment or userinfo changed: %q -> %q", u, out)
+		}
+	})
+}
+
+// FuzzRedactEncoded: a body under any coding compare undoes, or a stack
+// of two, is redacted as the same body without one: decoding what the
+// redaction wrote gives what redacting the plain body gives. Data that
+// is not of its coding never panics the redaction.
+func FuzzRedactEncoded(f *testing.F) {
+	for i, s := range []string{
+		`{"user":"a","password":"p","card":{"number":"4111"}}`,
+		`{"n":1}`,
+		"password=p&x=1",
+		`{"token":"trunc`,
+	} {
+		f.Add([]byte(s), uint8(i), false)
+	}
+	f.Add([]byte("\x1f\x8b not gzip"), uint8(0), true)
+	all := []string{"gzip", "deflate", "br", "zstd"}
+	red := (&Redactor{FieldPaths: []string{"$.card.number"}}).compile().call()
+	f.Fuzz(func(t *testing.T, plain []byte, pick uint8, raw bool) {
+		codings := []string{all[int(pick)%len(all)]}
+		if pick >= 128 {
+			codings = append(codings, all[int(pick/4)%len(all)])
+		}
+		h := http.Header{"Content-Encoding": {strings.Join(codings, ", ")}}
+		if raw { // the bytes as they are, labelled with a coding
+			red.body(plain, h, pick%2 == 0, nil)
+			return
+		}
+		enc, err := content.Encode(plain, codings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := content.Decode(red.body(enc, h, false, nil), codings, false, MaxRecordBytes)
+		if err != nil {
+			t.Fatalf("%q: the redacted body does not decode: %v", codings, err)
+		}
+		if want := red.body(plain, http.Header{}, false, nil); !bytes.Equal(got, want) {
+			t.Fatalf("%q: redacted inside the coding\n%q\nbut plain\n%q", codings, got, want)
 		}
 	})
 }

@@ -2,17 +2,16 @@ package capture
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/internal/content"
 	"github.com/understudy-dev/understudy/internal/jsonpath"
 )
 
@@ -72,8 +71,9 @@ var urlHeaders = []string{"Location", "Content-Location", "Referer"}
 //
 // Bodies are redacted by name when they are JSON (by Content-Type, or when
 // they start with '{' or '['; truncated and malformed JSON included) or
-// form-urlencoded, also inside gzip Content-Encoding. Bodies under other
-// encodings are left as they are. Query parameters are redacted in request URLs, in the
+// form-urlencoded, also inside a Content-Encoding (gzip, deflate, br,
+// zstd, stacked: the codings compare undoes), encoded again with the same
+// codings when redacted. Query parameters are redacted in request URLs, in the
 // Location, Content-Location and Referer headers, and in synthetic step
 // URLs, as is the password (or lone user name) of a URL's userinfo.
 //
@@ -227,13 +227,13 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 	p.collecting = true
 	x.Request.Header = p.header(x.Request.Header)
 	x.Request.URL, _ = p.redactURL(x.Request.URL)
-	x.Request.Body = p.body(x.Request.Body, x.Request.Header, arena)
+	x.Request.Body = p.body(x.Request.Body, x.Request.Header, false, arena)
 	p.collectDerived(orig)
 	p.collecting = false
 	if p.buildMatcher() {
 		x.Request.URL = p.scrubString(x.Request.URL)
 		x.Request.Header = p.scrubHeader(x.Request.Header)
-		x.Request.Body = p.transformBody(x.Request.Body, x.Request.Header, arena, p.scrubBody)
+		x.Request.Body = p.transformBody(x.Request.Body, x.Request.Header, false, arena, p.scrubBody)
 	}
 	p.response(&x.Primary, arena)
 	if x.Secondary != nil {
@@ -247,7 +247,7 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 func (p *redaction) response(r *exchange.Response, arena *[]byte) {
 	r.Header = p.scrubHeader(p.header(r.Header))
 	r.Trailer = p.scrubHeader(p.header(r.Trailer))
-	r.Body = p.body(r.Body, r.Header, arena)
+	r.Body = p.body(r.Body, r.Header, r.Truncated, arena)
 }
 
 func (p *redaction) synth(s *SynthRecord) {
@@ -323,9 +323,10 @@ func isURLHeader(name string) bool {
 }
 
 // body returns b, or a redacted (and, once the request's secrets are
-// known, scrubbed) copy of it, judging its type by h.
-func (p *redaction) body(b []byte, h http.Header, arena *[]byte) []byte {
-	return p.transformBody(b, h, arena, func(plain []byte, contentType string, arena *[]byte) ([]byte, bool) {
+// known, scrubbed) copy of it, judging its type by h; truncated says b is
+// a prefix of the body.
+func (p *redaction) body(b []byte, h http.Header, truncated bool, arena *[]byte) []byte {
+	return p.transformBody(b, h, truncated, arena, func(plain []byte, contentType string, arena *[]byte) ([]byte, bool) {
 		out, changed := p.plainBody(plain, contentType, arena)
 		if p.m != nil {
 			if s, ok := p.scrubBody(out, contentType, arena); ok {
@@ -340,21 +341,37 @@ func (p *redaction) body(b []byte, h http.Header, arena *[]byte) []byte {
 // reporting whether anything changed.
 type bodyTransform func(plain []byte, contentType string, arena *[]byte) ([]byte, bool)
 
-// transformBody applies fn to b, inside its gzip Content-Encoding if it
-// has one.
-func (p *redaction) transformBody(b []byte, h http.Header, arena *[]byte, fn bodyTransform) []byte {
+// transformBody applies fn to b inside its Content-Encoding, the codings
+// compare undoes (gzip, deflate, br, zstd, stacked), and encodes the
+// result again with the same codings when anything changed. What did not
+// decode (the proxy kept only a prefix, or the data is corrupt part way)
+// could not be inspected, so it is dropped: the body keeps the redacted
+// part that did. A body compare would show as it was sent (an unknown
+// coding, data not of its coding at all) is transformed as it is.
+func (p *redaction) transformBody(b []byte, h http.Header, truncated bool, arena *[]byte, fn bodyTransform) []byte {
 	if len(b) == 0 {
 		return b
 	}
-	switch enc := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))); enc {
-	case "", "identity":
-		out, _ := fn(b, h.Get("Content-Type"), arena)
+	ct := h.Get("Content-Type")
+	codings, known := content.Codings(h.Values("Content-Encoding"))
+	if !known || len(codings) == 0 {
+		out, _ := fn(b, ct, arena)
 		return out
-	case "gzip", "x-gzip":
-		return gzipBody(b, h.Get("Content-Type"), fn)
-	default:
-		return b // br, zstd, deflate: not inspected (see FORMAT.md)
 	}
+	plain, cut, err := content.Decode(b, codings, truncated, MaxRecordBytes)
+	if err != nil && len(plain) == 0 {
+		out, _ := fn(b, ct, arena)
+		return out
+	}
+	out, changed := fn(plain, ct, nil)
+	if !changed && !cut {
+		return b
+	}
+	enc, err := content.Encode(out, codings)
+	if err != nil {
+		return out // cannot happen for the codings Codings knows; never the secret
+	}
+	return enc
 }
 
 // plainBody redacts an uncompressed body by name and path.
@@ -380,28 +397,4 @@ func (p *redaction) plainBody(b []byte, contentType string, arena *[]byte) ([]by
 func looksLikeJSON(b []byte) bool {
 	i := skipWS(b, 0)
 	return i < len(b) && (b[i] == '{' || b[i] == '[')
-}
-
-// gzipBody applies fn inside a gzip body and re-compresses it when
-// anything changed. A body that fails to decompress part way (the proxy
-// may have kept only a prefix) keeps only the transformed part that did
-// decompress; one that is not gzip at all is left as it is.
-func gzipBody(b []byte, contentType string, fn bodyTransform) []byte {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return b
-	}
-	plain, err := io.ReadAll(io.LimitReader(zr, MaxRecordBytes))
-	complete := err == nil
-	out, changed := fn(plain, contentType, nil)
-	if !changed && complete {
-		return b
-	}
-	// Whatever did not decompress could not be inspected, so it is
-	// dropped: the body keeps the redacted part that did.
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(out)
-	zw.Close()
-	return buf.Bytes()
 }

@@ -153,12 +153,12 @@ func TestRedactHeaders(t *testing.T) {
 func TestRedactFormAndGzipBodies(t *testing.T) {
 	t.Parallel()
 	red := (&Redactor{}).compile().call()
-	form := red.body([]byte("a=1&password=p%20w&b=2"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, nil)
+	form := red.body([]byte("a=1&password=p%20w&b=2"), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, false, nil)
 	if got, want := string(form), "a=1&password=%5BREDACTED%5D&b=2"; got != want {
 		t.Errorf("form body = %q, want %q", got, want)
 	}
 	text := []byte("password=p token: x")
-	if got := red.body(text, http.Header{"Content-Type": {"text/plain"}}, nil); !bytes.Equal(got, text) {
+	if got := red.body(text, http.Header{"Content-Type": {"text/plain"}}, false, nil); !bytes.Equal(got, text) {
 		t.Errorf("text body = %q, want it untouched", got)
 	}
 
@@ -179,7 +179,7 @@ func TestRedactFormAndGzipBodies(t *testing.T) {
 	}
 	h := http.Header{"Content-Encoding": {"gzip"}, "Content-Type": {"application/json"}}
 	full := zip(`{"token":"sec-gzip","n":1}`)
-	if got, want := unzip(red.body(full, h, nil)), `{"token":"[REDACTED]","n":1}`; got != want {
+	if got, want := unzip(red.body(full, h, false, nil)), `{"token":"[REDACTED]","n":1}`; got != want {
 		t.Errorf("gzip body = %s, want %s", got, want)
 	}
 	// The proxy may keep only a prefix of a compressed answer. What does
@@ -191,13 +191,13 @@ func TestRedactFormAndGzipBodies(t *testing.T) {
 	long := `{"token":"sec-gzip-cut","pad":"` + pad.String() + `"}`
 	cut := zip(long)
 	cut = cut[:len(cut)-40]
-	got := unzip(red.body(cut, h, nil))
+	got := unzip(red.body(cut, h, false, nil))
 	redacted := strings.Replace(long, "sec-gzip-cut", Redacted, 1)
 	if len(got) < 32<<10 || !strings.HasPrefix(redacted, got) {
 		t.Errorf("truncated gzip body = %.60s... (%d bytes), want a redacted prefix of at least 32 KiB", got, len(got))
 	}
 	clean := zip(`{"n":1}`)
-	if got := red.body(clean, h, nil); !bytes.Equal(got, clean) {
+	if got := red.body(clean, h, false, nil); !bytes.Equal(got, clean) {
 		t.Error("gzip body without secrets was re-encoded, want it as is")
 	}
 }

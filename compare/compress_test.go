@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -173,28 +172,5 @@ func TestDecompressionBoundedAllCodings(t *testing.T) {
 				t.Errorf("decoded %d bytes (truncated %v, size %d), want %d, truncated, size unknown", len(body), cut, size, maxDecoded)
 			}
 		})
-	}
-}
-
-func TestContentCodings(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		values []string
-		want   []string
-		ok     bool
-	}{
-		{nil, nil, true},
-		{[]string{"identity"}, nil, true},
-		{[]string{"GZIP"}, []string{"gzip"}, true},
-		{[]string{"gzip, br"}, []string{"gzip", "br"}, true},
-		{[]string{"deflate", "zstd"}, []string{"deflate", "zstd"}, true},
-		{[]string{"gzip, compress"}, nil, false},
-		{[]string{"br,br,br,br,br"}, nil, false},
-	}
-	for _, tt := range tests {
-		got, ok := contentCodings(tt.values)
-		if ok != tt.ok || fmt.Sprint(got) != fmt.Sprint(tt.want) {
-			t.Errorf("contentCodings(%q) = %q, %v; want %q, %v", tt.values, got, ok, tt.want, tt.ok)
-		}
 	}
 }
