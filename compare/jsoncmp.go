@@ -28,7 +28,8 @@ import (
 //     reports every difference it finds to the differ, a go-cmp Reporter:
 //     its path ("$.items[2].price", from go-cmp's map keys), its kind and
 //     both values. It walks only what differs, in key order, so the
-//     differences come in the order pruning found them.
+//     differences come in the order pruning found them, and its work is
+//     bounded by the budget pruning spent.
 //
 // go-cmp is a test library and panics on what it cannot handle; a panic,
 // or go-cmp and pruning disagreeing on the number of differences, makes
