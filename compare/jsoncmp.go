@@ -130,7 +130,7 @@ func (d *jsonDiffer) release() {
 func reuse[K comparable](ms []map[K]any, n int) ([]map[K]any, int) {
 	kept := ms[:0]
 	for i, m := range ms {
-		if i < n && len(m) > maxReusedLen || len(kept) == maxReused {
+		if (i < n && len(m) > maxReusedLen) || len(kept) == maxReused {
 			continue
 		}
 		clear(m)
