@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/understudy-dev/understudy/internal/traceparent"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -189,7 +190,7 @@ func (r *Runner) runJourney(ctx context.Context, jp *journeyPlan, id string, int
 	defer giveRows(r.feeders, rows)
 	data := &TemplateData{Synthetic: true, RunID: r.runID, JourneyID: id, Vars: map[string]string{},
 		Data: rowData(r.feeders, rows)}
-	trace := newTrace()
+	trace := traceparent.New() // the journey's trace; each step is a child span of it
 	ok, interrupted := true, false
 	for i, sp := range jp.steps {
 		if i > 0 && (r.halted() || !r.think(ctx, jp.think[i-1])) {
@@ -246,15 +247,15 @@ func (r *Runner) think(ctx context.Context, th Think) bool {
 
 // step sends one step and checks its answer; it reports whether the step
 // passed. from is when its latency starts counting.
-func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, trace traceID, from time.Time) bool {
+func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, trace traceparent.TraceParent, from time.Time) bool {
 	if name := sp.missing(data.Vars); name != "" {
 		r.rec.unsent(sp, data.JourneyID, "missing_capture", fmt.Sprintf("variable %q was not captured", name))
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	span := newSpanID()
-	req, err := r.newRequest(ctx, sp, data, trace.parent(span))
+	span := trace.Child()
+	req, err := r.newRequest(ctx, sp, data, span.String())
 	if err != nil {
 		r.rec.unsent(sp, data.JourneyID, "template", err.Error())
 		return false
@@ -274,7 +275,7 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, tra
 		r.rec.sent(sp, data.JourneyID, status, kind, clip(err.Error()), latency, nil)
 		r.guard.record(end, latency, true)
 		if r.onResult != nil {
-			r.report(sp, req, data, trace, span, 0, from, latency, kind, nil)
+			r.report(sp, req, data, span, 0, from, latency, kind, nil)
 		}
 		return false
 	}
@@ -282,18 +283,18 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, tra
 	r.rec.sent(sp, data.JourneyID, status, "", "", latency, fs)
 	r.guard.record(end, latency, len(fs) > 0)
 	if r.onResult != nil {
-		r.report(sp, req, data, trace, span, status, from, latency, "", fs)
+		r.report(sp, req, data, span, status, from, latency, "", fs)
 	}
 	return len(fs) == 0
 }
 
 // report hands one sent request to RunnerOptions.OnResult.
-func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, trace traceID, span spanID, status int,
+func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, span traceparent.TraceParent, status int,
 	from time.Time, latency time.Duration, errKind string, fs []failure) {
 	res := StepResult{
 		Scenario: r.plan.scenario.Name, RunID: r.runID, JourneyID: data.JourneyID, Journey: sp.journey, Step: sp.name, Cleanup: sp.cleanup,
 		Method: req.Method, URL: req.URL.String(), Tags: make(map[string]string, 5),
-		TraceID: trace.String(), SpanID: span.String(),
+		TraceID: span.TraceIDString(), SpanID: span.ParentIDString(),
 		Status: status, Start: from, Latency: latency, ErrorKind: errKind,
 	}
 	for _, name := range []string{r.tags.Synthetic, r.tags.Run, r.tags.Journey, r.tags.Baggage, traceparentHeader} {

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"fmt"
+	"github.com/understudy-dev/understudy/internal/traceparent"
 	"io"
 	"net/http"
 	"net/url"
@@ -25,7 +26,7 @@ func (r *Runner) checkTarget(ctx context.Context) error {
 	}
 	id := r.runID + "-preflight"
 	r.tagger.apply(req.Header, id)
-	req.Header.Set(traceparentHeader, newTrace().parent(newSpanID()))
+	req.Header.Set(traceparentHeader, traceparent.New().String())
 	resp, err := r.send(req)
 	if err != nil {
 		if uerr, ok := err.(*url.Error); ok {

@@ -110,6 +110,9 @@ func (t TraceParent) String() string {
 // TraceIDString returns the trace id as 32 lower-case hex digits.
 func (t TraceParent) TraceIDString() string { return hex.EncodeToString(t.TraceID[:]) }
 
+// ParentIDString returns the parent (span) id as 16 lower-case hex digits.
+func (t TraceParent) ParentIDString() string { return hex.EncodeToString(t.ParentID[:]) }
+
 // decodeLower decodes s into dst; it reports false unless s is exactly
 // 2*len(dst) lower-case hex digits.
 func decodeLower(dst []byte, s string) bool {
