@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/understudy-dev/understudy/internal/traceparent"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/traceparent"
 )
 
 // maxBodyBytes is how much of an answer is read for captures and

@@ -3,11 +3,12 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"github.com/understudy-dev/understudy/internal/traceparent"
 	"io"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/traceparent"
 )
 
 // maxPreflightTime bounds the pre-flight request.
