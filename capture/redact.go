@@ -82,53 +82,54 @@ var urlHeaders = []string{"Location", "Content-Location", "Referer"}
 // (cheaply); a Writer reads it once, in NewWriter.
 type Redactor struct {
 	// Headers names further headers to redact (case-insensitive).
-	Headers []string
+	Headers []string `mapstructure:"headers"`
 	// QueryParams names further URL query and form parameters to redact,
 	// in addition to FieldNames.
-	QueryParams []string
+	QueryParams []string `mapstructure:"query_params"`
 	// FieldNames names further fields to redact wherever they appear: JSON
 	// object keys at any depth, query parameters, form fields, headers.
-	FieldNames []string
+	FieldNames []string `mapstructure:"field_names"`
 	// NoDefaultFieldNames drops the default field names, keeping only
 	// FieldNames. The always-redacted headers stay.
-	NoDefaultFieldNames bool
+	NoDefaultFieldNames bool `mapstructure:"no_default_field_names"`
 	// FieldPaths names JSON fields by path from the body's root, in the
 	// grammar of compare's normalizers (package internal/jsonpath):
 	// "$.card.number", "$.items[*].cvv", "$.users[0].pin", "$..ssn" (at
 	// any depth), "$['odd.key']". "*" matches any key or index. Keys are
 	// case-sensitive here.
-	FieldPaths []string
+	FieldPaths []string `mapstructure:"field_paths"`
 	// Key, when set, replaces each secret with a keyed hash
 	// ("hmac:3f2a9c..."), so equal secrets still compare equal across
 	// answers and records without being revealed. At least 16 bytes.
 	// Empty means "[REDACTED]".
-	Key []byte
+	Key []byte `mapstructure:"key"`
 }
 
-// Validate reports the first entry that is not usable.
+// Validate reports the first entry that is not usable, named by its
+// config key ("field_paths[0]: ...").
 func (r *Redactor) Validate() error {
 	for i, h := range r.Headers {
 		if !validHeaderName(h) {
-			return fmt.Errorf("redactor: Headers[%d] %q is not a header name", i, h)
+			return fmt.Errorf("headers[%d]: %q is not a header name", i, h)
 		}
 	}
 	for i, n := range r.QueryParams {
 		if err := checkName(n); err != nil {
-			return fmt.Errorf("redactor: QueryParams[%d] %q %w", i, n, err)
+			return fmt.Errorf("query_params[%d]: %q %w", i, n, err)
 		}
 	}
 	for i, n := range r.FieldNames {
 		if err := checkName(n); err != nil {
-			return fmt.Errorf("redactor: FieldNames[%d] %q %w", i, n, err)
+			return fmt.Errorf("field_names[%d]: %q %w", i, n, err)
 		}
 	}
 	for i, p := range r.FieldPaths {
 		if _, err := parseFieldPath(p); err != nil {
-			return fmt.Errorf("redactor: FieldPaths[%d] %q: %w", i, p, err)
+			return fmt.Errorf("field_paths[%d]: %q: %w", i, p, err)
 		}
 	}
 	if len(r.Key) > 0 && len(r.Key) < minKeyLen {
-		return fmt.Errorf("redactor: Key has %d bytes, want at least %d", len(r.Key), minKeyLen)
+		return fmt.Errorf("key: has %d bytes, want at least %d", len(r.Key), minKeyLen)
 	}
 	return nil
 }

@@ -255,16 +255,16 @@ func TestRedactorValidate(t *testing.T) {
 		{"zero", Redactor{}, ""},
 		{"full", *testRedactor(), ""},
 		{"key", Redactor{Key: testKey}, ""},
-		{"bad header", Redactor{Headers: []string{"X-Ok", "Bad Header"}}, "Headers[1]"},
-		{"empty field", Redactor{FieldNames: []string{"_"}}, "FieldNames[0]"},
-		{"empty query", Redactor{QueryParams: []string{""}}, "QueryParams[0]"},
-		{"no dollar", Redactor{FieldPaths: []string{"card.number"}}, "FieldPaths[0]"},
+		{"bad header", Redactor{Headers: []string{"X-Ok", "Bad Header"}}, "headers[1]"},
+		{"empty field", Redactor{FieldNames: []string{"_"}}, "field_names[0]"},
+		{"empty query", Redactor{QueryParams: []string{""}}, "query_params[0]"},
+		{"no dollar", Redactor{FieldPaths: []string{"card.number"}}, "field_paths[0]"},
 		{"root only", Redactor{FieldPaths: []string{"$"}}, "whole body"},
-		{"empty segment", Redactor{FieldPaths: []string{"$.a."}}, "FieldPaths[0]"},
+		{"empty segment", Redactor{FieldPaths: []string{"$.a."}}, "field_paths[0]"},
 		{"descent is fine", Redactor{FieldPaths: []string{"$.a..b", "$..ssn", `$['a.b']`, `$["a.b"]`}}, ""},
 		{"bad index", Redactor{FieldPaths: []string{"$.a[x]"}}, "[x]"},
 		{"unterminated", Redactor{FieldPaths: []string{"$.a['b"}}, "unterminated"},
-		{"short key", Redactor{Key: []byte("short")}, "Key"},
+		{"short key", Redactor{Key: []byte("short")}, "key: has 5 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -333,7 +333,7 @@ func TestWriterOptionsValidate(t *testing.T) {
 		{"hidden prefix", WriterOptions{Dir: "x", Prefix: ".a"}, "Prefix"},
 		{"negative size", WriterOptions{Dir: "x", MaxFileBytes: -1}, "MaxFileBytes"},
 		{"negative interval", WriterOptions{Dir: "x", FlushInterval: -time.Second}, "FlushInterval"},
-		{"bad redactor", WriterOptions{Dir: "x", Redactor: &Redactor{Key: []byte("short")}}, "Key"},
+		{"bad redactor", WriterOptions{Dir: "x", Redactor: &Redactor{Key: []byte("short")}}, "key: has 5 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,10 +36,10 @@ type Budget struct {
 
 func (b Budget) validate() error {
 	if b.MaxNodes < 0 {
-		return fmt.Errorf("MaxNodes: must not be negative, got %d", b.MaxNodes)
+		return fmt.Errorf("max_nodes: must not be negative, got %d", b.MaxNodes)
 	}
 	if b.MaxDifferences < 0 {
-		return fmt.Errorf("MaxDifferences: must not be negative, got %d", b.MaxDifferences)
+		return fmt.Errorf("max_differences: must not be negative, got %d", b.MaxDifferences)
 	}
 	return nil
 }

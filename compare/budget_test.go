@@ -188,7 +188,7 @@ func TestBudgetCounted(t *testing.T) {
 func TestBudgetValidate(t *testing.T) {
 	t.Parallel()
 	for _, b := range []Budget{{MaxNodes: -1}, {MaxDifferences: -1}} {
-		if err := (Config{Budget: b}).Validate(); err == nil || !strings.Contains(err.Error(), "Budget.Max") {
+		if err := (Config{Budget: b}).Validate(); err == nil || !strings.Contains(err.Error(), "budget.max_") {
 			t.Errorf("Validate(%+v) = %v, want an error naming the field", b, err)
 		}
 	}

@@ -30,13 +30,13 @@ type ComparatorRule struct {
 func (r ComparatorRule) validate() error {
 	if r.Route != "" {
 		if _, _, err := parseRouteFilter(r.Route); err != nil {
-			return fmt.Errorf("Route: %w", err)
+			return fmt.Errorf("route: %w", err)
 		}
 	}
 	if r.Kind == "" || knownComparator(r.Kind) {
 		return nil
 	}
-	return fmt.Errorf("Kind: unknown comparator %q (want %s or auto)", r.Kind, formatNames())
+	return fmt.Errorf("kind: unknown comparator %q (want %s or auto)", r.Kind, formatNames())
 }
 
 // comparatorRule is a compiled ComparatorRule.

@@ -94,16 +94,16 @@ func TestComparatorAndPathValidation(t *testing.T) {
 	}{
 		{"every kind", Config{Comparators: []ComparatorRule{{Kind: "json"}, {Kind: "xml"}, {Kind: "form"}, {Kind: "text"}, {Kind: "binary"}, {Kind: "auto"}, {}}}, ""},
 		{"unknown kind", Config{Comparators: []ComparatorRule{{Route: "/a", Kind: "json"}, {Route: "/b", Kind: "yaml"}}},
-			`Comparators[1]: Kind: unknown comparator "yaml" (want json, xml, form, text, binary or auto)`},
-		{"bad route", Config{Comparators: []ComparatorRule{{Route: "orders", Kind: "xml"}}}, "Comparators[0]: Route: want a route template"},
+			`comparators[1].kind: unknown comparator "yaml" (want json, xml, form, text, binary or auto)`},
+		{"bad route", Config{Comparators: []ComparatorRule{{Route: "orders", Kind: "xml"}}}, "comparators[0].route: want a route template"},
 		{"XML and form paths", Config{Normalizers: []Normalizer{
 			{Kind: Ignore, Path: "//ts"}, {Kind: Tolerance, Path: "/o/@w", Tolerance: 1}, {Kind: Set, Path: "form.tag"},
 			{Kind: Replace, Path: "form.*", Builtin: "uuid"}, {Kind: Sort, Path: "form.ids"},
 		}}, ""},
-		{"set on XML", Config{Normalizers: []Normalizer{{Kind: Set, Path: "/o/items"}}}, `Normalizers[0]: Path: kind "set" applies to JSON arrays and form values, not to XML path "/o/items"`},
-		{"bad XML path", Config{Normalizers: []Normalizer{{Kind: Ignore, Path: "/o/ns:x"}}}, "Normalizers[0]: Path: XML path \"/o/ns:x\""},
-		{"form path with an index", Config{Normalizers: []Normalizer{{Kind: Ignore, Path: "form.tag[1]"}}}, "Normalizers[0]: Path: form path"},
-		{"sort form values by key", Config{Normalizers: []Normalizer{{Kind: Sort, Path: "form.ids", Key: "id"}}}, "Normalizers[0]: Key: form values are sorted as text"},
+		{"set on XML", Config{Normalizers: []Normalizer{{Kind: Set, Path: "/o/items"}}}, `normalizers[0].path: kind "set" applies to JSON arrays and form values, not to XML path "/o/items"`},
+		{"bad XML path", Config{Normalizers: []Normalizer{{Kind: Ignore, Path: "/o/ns:x"}}}, "normalizers[0].path: XML path \"/o/ns:x\""},
+		{"form path with an index", Config{Normalizers: []Normalizer{{Kind: Ignore, Path: "form.tag[1]"}}}, "normalizers[0].path: form path"},
+		{"sort form values by key", Config{Normalizers: []Normalizer{{Kind: Sort, Path: "form.ids", Key: "id"}}}, "normalizers[0].key: form values are sorted as text"},
 		{"a path of no format", Config{Normalizers: []Normalizer{{Kind: Ignore, Path: "items"}}}, "or an XML path like /order/id, or a form path like form.qty"},
 	}
 	for _, tt := range tests {

@@ -193,77 +193,78 @@ type Normalizer struct {
 	Relative float64 `json:"relative,omitempty" yaml:"relative,omitempty" mapstructure:"relative"`
 }
 
-// Validate reports the first invalid field of c, naming it.
+// Validate reports the first invalid field of c, named by its config key
+// ("normalizers[1].path: ...").
 func (c Config) Validate() error {
 	for i, h := range c.IgnoreHeaders {
 		if err := validHeaderPattern(h); err != nil {
-			return fmt.Errorf("compare config: IgnoreHeaders[%d]: %w", i, err)
+			return fmt.Errorf("ignore_headers[%d]: %w", i, err)
 		}
 	}
 	for i, r := range c.Routes {
 		if _, err := parseRoute(r); err != nil {
-			return fmt.Errorf("compare config: Routes[%d]: %w", i, err)
+			return fmt.Errorf("routes[%d]: %w", i, err)
 		}
 	}
 	for i, n := range c.Normalizers {
 		if err := n.validate(); err != nil {
-			return fmt.Errorf("compare config: Normalizers[%d]: %w", i, err)
+			return fmt.Errorf("normalizers[%d].%w", i, err)
 		}
 	}
 	for i, r := range c.Comparators {
 		if err := r.validate(); err != nil {
-			return fmt.Errorf("compare config: Comparators[%d]: %w", i, err)
+			return fmt.Errorf("comparators[%d].%w", i, err)
 		}
 	}
 	if err := c.Noise.validate(); err != nil {
-		return fmt.Errorf("compare config: Noise.%w", err)
+		return fmt.Errorf("noise.%w", err)
 	}
 	if err := c.Budget.validate(); err != nil {
-		return fmt.Errorf("compare config: Budget.%w", err)
+		return fmt.Errorf("budget.%w", err)
 	}
 	if err := c.Verdict.validate(); err != nil {
-		return fmt.Errorf("compare config: Verdict.%w", err)
+		return fmt.Errorf("verdict.%w", err)
 	}
 	for _, f := range []struct {
 		name string
 		v    int
 	}{
-		{"ExemplarBytes", c.ExemplarBytes},
-		{"MaxEndpoints", c.MaxEndpoints},
-		{"MaxFields", c.MaxFields},
-		{"MaxSegmentValues", c.MaxSegmentValues},
+		{"exemplar_bytes", c.ExemplarBytes},
+		{"max_endpoints", c.MaxEndpoints},
+		{"max_fields", c.MaxFields},
+		{"max_segment_values", c.MaxSegmentValues},
 	} {
 		if f.v < 0 {
-			return fmt.Errorf("compare config: %s: must not be negative, got %d", f.name, f.v)
+			return fmt.Errorf("%s: must not be negative, got %d", f.name, f.v)
 		}
 	}
 	return nil
 }
 
 func (n NoiseConfig) validate() error {
-	if err := checkRate("RelativeThreshold", n.RelativeThreshold); err != nil {
+	if err := checkRate("relative_threshold", n.RelativeThreshold); err != nil {
 		return err
 	}
-	if err := checkRate("AbsoluteThreshold", n.AbsoluteThreshold); err != nil {
+	if err := checkRate("absolute_threshold", n.AbsoluteThreshold); err != nil {
 		return err
 	}
 	if n.MinSamples < 0 {
-		return fmt.Errorf("MinSamples: must not be negative, got %d", n.MinSamples)
+		return fmt.Errorf("min_samples: must not be negative, got %d", n.MinSamples)
 	}
 	return nil
 }
 
 func (v VerdictRule) validate() error {
 	if v.MinPairs < 0 {
-		return fmt.Errorf("MinPairs: must not be negative, got %d", v.MinPairs)
+		return fmt.Errorf("min_pairs: must not be negative, got %d", v.MinPairs)
 	}
-	if err := checkRate("MaxDiffRate", v.MaxDiffRate); err != nil {
+	if err := checkRate("max_diff_rate", v.MaxDiffRate); err != nil {
 		return err
 	}
 	if v.MaxErrorRate < 0 {
 		return nil // disabled
 	}
-	return checkRate("MaxErrorRate", v.MaxErrorRate)
+	return checkRate("max_error_rate", v.MaxErrorRate)
 }
 
 func checkRate(name string, v float64) error {
@@ -276,60 +277,60 @@ func checkRate(name string, v float64) error {
 func (n Normalizer) validate() error {
 	if n.Route != "" {
 		if _, _, err := parseRouteFilter(n.Route); err != nil {
-			return fmt.Errorf("Route: %w", err)
+			return fmt.Errorf("route: %w", err)
 		}
 	}
 	switch n.Kind {
 	case Ignore, Set, Sort, Tolerance:
 		if n.Path == "" {
-			return fmt.Errorf("Path: required for kind %q", n.Kind)
+			return fmt.Errorf("path: required for kind %q", n.Kind)
 		}
 		if err := validPath(n.Path); err != nil {
-			return fmt.Errorf("Path: %w", err)
+			return fmt.Errorf("path: %w", err)
 		}
 		if (n.Kind == Set || n.Kind == Sort) && strings.HasPrefix(n.Path, "/") {
-			return fmt.Errorf("Path: kind %q applies to JSON arrays and form values, not to XML path %q", n.Kind, n.Path)
+			return fmt.Errorf("path: kind %q applies to JSON arrays and form values, not to XML path %q", n.Kind, n.Path)
 		}
 	case Replace:
 		if n.Path != "" && !isHeaderPath(n.Path) && n.Path != bodyPath {
 			if err := validPath(n.Path); err != nil {
-				return fmt.Errorf("Path: %w", err)
+				return fmt.Errorf("path: %w", err)
 			}
 		}
 		switch {
 		case n.Pattern == "" && n.Builtin == "":
-			return errors.New("Pattern: replace needs a Pattern or a Builtin")
+			return errors.New("pattern: replace needs a pattern or a builtin")
 		case n.Pattern != "" && n.Builtin != "":
-			return errors.New("Builtin: set either Pattern or Builtin, not both")
+			return errors.New("builtin: set either pattern or builtin, not both")
 		case n.Builtin != "":
 			if _, ok := BuiltinPatterns[n.Builtin]; !ok {
-				return fmt.Errorf("Builtin: unknown pattern %q (want one of %s)", n.Builtin, strings.Join(builtinNames(), ", "))
+				return fmt.Errorf("builtin: unknown pattern %q (want one of %s)", n.Builtin, strings.Join(builtinNames(), ", "))
 			}
 		default:
 			if _, err := regexp.Compile(n.Pattern); err != nil {
-				return fmt.Errorf("Pattern: %w", err)
+				return fmt.Errorf("pattern: %w", err)
 			}
 		}
 	case "":
-		return errors.New("Kind: required (ignore, replace, set, sort or tolerance)")
+		return errors.New("kind: required (ignore, replace, set, sort or tolerance)")
 	default:
-		return fmt.Errorf("Kind: unknown kind %q (want ignore, replace, set, sort or tolerance)", n.Kind)
+		return fmt.Errorf("kind: unknown kind %q (want ignore, replace, set, sort or tolerance)", n.Kind)
 	}
 	if n.Key != "" && n.Kind != Sort {
-		return fmt.Errorf("Key: only used by kind %q", Sort)
+		return fmt.Errorf("key: only used by kind %q", Sort)
 	}
 	if n.Key != "" && isFormPath(n.Path) {
-		return errors.New("Key: form values are sorted as text, without a Key")
+		return errors.New("key: form values are sorted as text, without a key")
 	}
 	if n.Kind == Tolerance {
 		if math.IsNaN(n.Tolerance) || n.Tolerance < 0 || math.IsInf(n.Tolerance, 0) {
-			return fmt.Errorf("Tolerance: must be a finite number ≥ 0, got %v", n.Tolerance)
+			return fmt.Errorf("tolerance: must be a finite number ≥ 0, got %v", n.Tolerance)
 		}
 		if math.IsNaN(n.Relative) || n.Relative < 0 || n.Relative > 1 {
-			return fmt.Errorf("Relative: must be between 0 and 1, got %v", n.Relative)
+			return fmt.Errorf("relative: must be between 0 and 1, got %v", n.Relative)
 		}
 		if n.Tolerance == 0 && n.Relative == 0 {
-			return errors.New("Tolerance: set Tolerance or Relative (or both)")
+			return errors.New("tolerance: set tolerance or relative (or both)")
 		}
 	}
 	return nil
@@ -352,8 +353,10 @@ func validPath(p string) error {
 	return nil
 }
 
-// withDefaults returns c with every zero field set to its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero field set to the default it
+// stands for: the settings an Engine made by New judges by. A negative
+// Exemplars (keep none) stays as it is.
+func (c Config) WithDefaults() Config {
 	if c.Noise.RelativeThreshold == 0 {
 		c.Noise.RelativeThreshold = DefaultRelativeThreshold
 	}
@@ -363,11 +366,8 @@ func (c Config) withDefaults() Config {
 	if c.Noise.MinSamples == 0 {
 		c.Noise.MinSamples = DefaultMinSamples
 	}
-	switch {
-	case c.Exemplars == 0:
+	if c.Exemplars == 0 {
 		c.Exemplars = DefaultExemplars
-	case c.Exemplars < 0:
-		c.Exemplars = 0
 	}
 	if c.ExemplarBytes == 0 {
 		c.ExemplarBytes = DefaultExemplarBytes
@@ -391,5 +391,12 @@ func (c Config) withDefaults() Config {
 	if c.Verdict.MaxErrorRate == 0 {
 		c.Verdict.MaxErrorRate = DefaultMaxErrorRate
 	}
+	return c
+}
+
+// withDefaults is WithDefaults as the engine reads it: no exemplars is 0.
+func (c Config) withDefaults() Config {
+	c = c.WithDefaults()
+	c.Exemplars = max(c.Exemplars, 0)
 	return c
 }

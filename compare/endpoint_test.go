@@ -56,8 +56,8 @@ func TestRouteValidation(t *testing.T) {
 	t.Parallel()
 	for _, bad := range []string{"orders", "/orders/{}", "/orders/x{id}", "/files/{p...}/x", "/a/{b"} {
 		err := Config{Routes: []string{bad}}.Validate()
-		if err == nil || !contains(err.Error(), "Routes[0]") {
-			t.Errorf("route %q: error %v, want one naming Routes[0]", bad, err)
+		if err == nil || !contains(err.Error(), "routes[0]") {
+			t.Errorf("route %q: error %v, want one naming routes[0]", bad, err)
 		}
 	}
 }

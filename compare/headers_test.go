@@ -143,8 +143,8 @@ func TestIgnoreHeaderValidation(t *testing.T) {
 	t.Parallel()
 	for _, bad := range []string{"", "*", "X Y", "X:Y"} {
 		err := Config{IgnoreHeaders: []string{"Ok", bad}}.Validate()
-		if err == nil || !contains(err.Error(), "IgnoreHeaders[1]") {
-			t.Errorf("IgnoreHeaders %q: error %v, want one naming IgnoreHeaders[1]", bad, err)
+		if err == nil || !contains(err.Error(), "ignore_headers[1]") {
+			t.Errorf("IgnoreHeaders %q: error %v, want one naming ignore_headers[1]", bad, err)
 		}
 	}
 }

@@ -219,7 +219,7 @@ func compileNormalizers(ns []Normalizer) ([]*normalizer, error) {
 	for i, n := range ns {
 		c, err := compileNormalizer(n)
 		if err != nil {
-			return nil, fmt.Errorf("Normalizers[%d]: %w", i, err)
+			return nil, fmt.Errorf("normalizers[%d]: %w", i, err)
 		}
 		out = append(out, c)
 	}

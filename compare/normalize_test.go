@@ -156,18 +156,18 @@ func TestNormalizerValidation(t *testing.T) {
 		n    Normalizer
 		want string
 	}{
-		{Normalizer{}, "Normalizers[0]: Kind: required"},
-		{Normalizer{Kind: "squash", Path: "$"}, "Kind: unknown"},
-		{Normalizer{Kind: Ignore}, "Path: required"},
-		{Normalizer{Kind: Ignore, Path: "items"}, "Path: path \"items\": must start with $"},
-		{Normalizer{Kind: Replace}, "Pattern: replace needs"},
-		{Normalizer{Kind: Replace, Pattern: "(", Path: "$"}, "Pattern: error parsing regexp"},
-		{Normalizer{Kind: Replace, Builtin: "nope"}, `Builtin: unknown pattern "nope"`},
-		{Normalizer{Kind: Replace, Builtin: "uuid", Pattern: "x"}, "Builtin: set either"},
-		{Normalizer{Kind: Tolerance, Path: "$.a"}, "Tolerance: set Tolerance or Relative"},
-		{Normalizer{Kind: Tolerance, Path: "$.a", Tolerance: -1}, "Tolerance: must be"},
-		{Normalizer{Kind: Set, Path: "$.a", Key: "id"}, "Key: only used by kind"},
-		{Normalizer{Kind: Ignore, Path: "$.a", Route: "orders"}, "Route: want a route template"},
+		{Normalizer{}, "normalizers[0].kind: required"},
+		{Normalizer{Kind: "squash", Path: "$"}, "kind: unknown"},
+		{Normalizer{Kind: Ignore}, "path: required"},
+		{Normalizer{Kind: Ignore, Path: "items"}, "path: path \"items\": must start with $"},
+		{Normalizer{Kind: Replace}, "pattern: replace needs"},
+		{Normalizer{Kind: Replace, Pattern: "(", Path: "$"}, "pattern: error parsing regexp"},
+		{Normalizer{Kind: Replace, Builtin: "nope"}, `builtin: unknown pattern "nope"`},
+		{Normalizer{Kind: Replace, Builtin: "uuid", Pattern: "x"}, "builtin: set either"},
+		{Normalizer{Kind: Tolerance, Path: "$.a"}, "tolerance: set tolerance or relative"},
+		{Normalizer{Kind: Tolerance, Path: "$.a", Tolerance: -1}, "tolerance: must be"},
+		{Normalizer{Kind: Set, Path: "$.a", Key: "id"}, "key: only used by kind"},
+		{Normalizer{Kind: Ignore, Path: "$.a", Route: "orders"}, "route: want a route template"},
 	}
 	for _, tt := range tests {
 		err := Config{Normalizers: []Normalizer{tt.n}}.Validate()

@@ -42,18 +42,18 @@ const minQueueWait = time.Millisecond
 type Config struct {
 	// Primary is the base URL of the live service (http or https). Its
 	// answers are the ones clients get. Required.
-	Primary string
+	Primary string `mapstructure:"primary"`
 	// Candidate is the base URL of the version under test. Required, and
 	// must differ from Primary.
-	Candidate string
+	Candidate string `mapstructure:"candidate"`
 	// Secondary is the base URL of a second copy of the live version, used
 	// to learn which fields differ on their own. "" means none.
-	Secondary string
+	Secondary string `mapstructure:"secondary"`
 
 	// MaxBodyBytes is the largest request body that is held in memory to
 	// be mirrored. Larger bodies are streamed to the primary and spooled
 	// for the copies up to MaxStreamBodyBytes (see there). 0 means 1 MiB.
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
 	// MaxStreamBodyBytes is the largest request body that is mirrored at
 	// all. A body over MaxBodyBytes but within it is forwarded to the
 	// primary as it arrives and, on the way, written to a spool file
@@ -65,12 +65,12 @@ type Config struct {
 	// mirrored (Skipped["body_size"]). 0 means 64 MiB (streaming off when
 	// MaxBodyBytes is that large already); negative turns streaming off, so
 	// no body over MaxBodyBytes is mirrored.
-	MaxStreamBodyBytes int64
+	MaxStreamBodyBytes int64 `mapstructure:"max_stream_body_bytes"`
 	// MaxSpooledBodies is how many bodies may be spooled at once (being
 	// read, or waiting for their copy): the disk used is at most this
 	// times MaxStreamBodyBytes. A large body arriving when all are in use
 	// is forwarded and not mirrored (Skipped["stream"]). 0 means 8.
-	MaxSpooledBodies int
+	MaxSpooledBodies int `mapstructure:"max_spooled_bodies"`
 	// MaxBufferedBytes bounds the request bodies held in memory to be
 	// mirrored, all requests together: each body is buffered as its bytes
 	// arrive (never allocated ahead from its Content-Length), and a body
@@ -79,7 +79,7 @@ type Config struct {
 	// first read until the primary has read it and its copies are sent (or
 	// dropped). 0 means 64 MiB, or MaxBodyBytes when that is larger;
 	// otherwise it must be at least MaxBodyBytes.
-	MaxBufferedBytes int64
+	MaxBufferedBytes int64 `mapstructure:"max_buffered_bytes"`
 	// BodyReadTimeout is the longest the proxy waits for the next bytes
 	// of a client's request body, every request's, mirrored or not: it is
 	// set as the connection's read deadline before each read
@@ -88,22 +88,22 @@ type Config struct {
 	// connection and a buffer. Unless the primary has answered already,
 	// the client gets 408 Request Timeout, and it is not counted as a
 	// primary error. 0 means 30s; negative means no limit.
-	BodyReadTimeout time.Duration
+	BodyReadTimeout time.Duration `mapstructure:"body_read_timeout"`
 	// MaxResponseBytes is how many bytes of each answer are kept for
 	// comparing. The primary's answer is passed on whole; the candidate's
 	// and the secondary's are read no further: their connection is closed
 	// and the answer marked Truncated, its Size taken from its
 	// Content-Length (0, unknown, without one). 0 means 1 MiB.
-	MaxResponseBytes int64
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
 	// QueueSize is how many copies may wait for a worker. When the queue is
 	// full new copies are dropped. 0 means 1024.
-	QueueSize int
+	QueueSize int `mapstructure:"queue_size"`
 	// Workers is how many copies are in flight at once. 0 means 64.
-	Workers int
+	Workers int `mapstructure:"workers"`
 	// CandidateTimeout bounds each copy: the candidate and secondary
 	// requests, and the longest a worker waits for the primary's answer to
 	// finish. 0 means 5s.
-	CandidateTimeout time.Duration
+	CandidateTimeout time.Duration `mapstructure:"candidate_timeout"`
 	// MaxQueueWait is the longest a copy may wait in the queue for a
 	// worker and still be sent. The candidate is meant to be asked when the
 	// primary is, so that answers that depend on time or on changing state
@@ -117,11 +117,11 @@ type Config struct {
 	// Negative means no limit: every queued copy is sent, however late.
 	// A positive value must be at least 1ms, so that a scheduling hiccup
 	// does not drop copies that never waited for a busy worker.
-	MaxQueueWait time.Duration
+	MaxQueueWait time.Duration `mapstructure:"max_queue_wait"`
 	// SamplePercent is the share of eligible requests that are mirrored,
 	// in (0,100]. 0 means 100. It can be changed while the proxy runs
 	// (Proxy.SetSamplePercent).
-	SamplePercent float64
+	SamplePercent float64 `mapstructure:"sample_percent"`
 	// SampleBy chooses requests for the sample by a key, so that all the
 	// requests of one user are mirrored or none are: "header:X-User-Id",
 	// "cookie:session" or "query:user". The decision is a stable hash of
@@ -129,18 +129,18 @@ type Config struct {
 	// makes the same one. A request without the key, or with an empty
 	// value, is sampled at random. "" means every request is sampled at
 	// random.
-	SampleBy string
+	SampleBy string `mapstructure:"sample_by"`
 	// Routes turn mirroring on or off per request; the first match wins.
 	// A request matching no route is mirrored when its method is safe
 	// (GET, HEAD, OPTIONS, TRACE) and not mirrored otherwise.
-	Routes []Route
+	Routes []Route `mapstructure:"routes"`
 
 	// MarkerHeader is added to every mirrored request so the candidate and
 	// secondary can tell copies from live traffic. "" means
 	// "X-Shadow-Request".
-	MarkerHeader string
+	MarkerHeader string `mapstructure:"marker_header"`
 	// MarkerValue is the marker header's value. "" means "1".
-	MarkerValue string
+	MarkerValue string `mapstructure:"marker_value"`
 	// PrimaryTarget, SecondaryTarget and CandidateTarget say how requests
 	// are addressed to each upstream: Host header (the upstream's own, the
 	// client's, or a literal), a Host suffix, headers set or removed. The
@@ -149,28 +149,28 @@ type Config struct {
 	// the Host, every upstream gets the same X-Forwarded-For,
 	// X-Forwarded-Host (the client's Host) and X-Forwarded-Proto, so
 	// answers that echo them agree.
-	PrimaryTarget   Target
-	SecondaryTarget Target
-	CandidateTarget Target
+	PrimaryTarget   Target `mapstructure:"primary_target"`
+	SecondaryTarget Target `mapstructure:"secondary_target"`
+	CandidateTarget Target `mapstructure:"candidate_target"`
 	// PreserveHost sends the client's Host header to every upstream whose
 	// Target has no Host of its own.
 	//
 	// Deprecated: set PreserveHost on PrimaryTarget, SecondaryTarget and
 	// CandidateTarget instead; it can then differ per upstream. Setting
 	// this is the same as setting it on all three.
-	PreserveHost bool
+	PreserveHost bool `mapstructure:"-"`
 
 	// Transport sends requests to every upstream. nil means two transports
 	// tuned for proxying (keep-alives, many idle connections per host, no
 	// transparent compression, no environment proxy): one for the primary
 	// and one for the copies, so mirror traffic never competes with the
 	// client's path for connections.
-	Transport http.RoundTripper
+	Transport http.RoundTripper `mapstructure:"-"`
 	// Observer receives every joined exchange. nil means exchanges are
 	// discarded (and still counted).
-	Observer Observer
+	Observer Observer `mapstructure:"-"`
 	// Logger receives the proxy's log. nil means slog.Default().
-	Logger *slog.Logger
+	Logger *slog.Logger `mapstructure:"-"`
 }
 
 // Route turns mirroring on or off for matching requests and opts in to
@@ -178,25 +178,25 @@ type Config struct {
 type Route struct {
 	// Name is shown in reports and stored in exchange.Exchange.Route. ""
 	// means the Path, or "*" when Path is empty too.
-	Name string
+	Name string `mapstructure:"name"`
 	// Methods limits the route to these methods (case-insensitive). Empty
 	// means any method.
-	Methods []string
+	Methods []string `mapstructure:"methods"`
 	// Path is the path pattern: "/orders" (exact), "/orders/{id}" ({id}
 	// matches one non-empty segment), "/static/*" (every path below
 	// /static/, not /static itself). "" means any path.
-	Path string
+	Path string `mapstructure:"path"`
 	// Headers must each be present with this exact value; "" means present
 	// with any value. Empty means no header condition.
-	Headers map[string]string
+	Headers map[string]string `mapstructure:"headers"`
 	// Disabled stops matching requests from being mirrored. It can be
 	// changed while the proxy runs (Proxy.SetRouteDisabled).
-	Disabled bool
+	Disabled bool `mapstructure:"disabled"`
 	// Unsafe mirrors POST, PUT, PATCH, DELETE (and other non-safe methods
 	// except CONNECT) on this route too. Leave it off unless the candidate
 	// cannot cause real side effects: a candidate writing to a shared
 	// database would duplicate them.
-	Unsafe bool
+	Unsafe bool `mapstructure:"unsafe"`
 }
 
 // Validate reports every bad field of c, each named, joined in one error.
@@ -303,8 +303,9 @@ func (r Route) validate(field string) []error {
 	return errs
 }
 
-// withDefaults returns c with every zero value replaced by its default.
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with every zero value replaced by the default it
+// stands for: the settings a Proxy made by New runs with.
+func (c Config) WithDefaults() Config {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}

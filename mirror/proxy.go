@@ -80,7 +80,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("mirror config: %w", err)
 	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.WithDefaults()
 	routes, err := compileRoutes(cfg.Routes)
 	if err != nil {
 		return nil, fmt.Errorf("mirror config: %w", err) // unreachable: Validate parsed them

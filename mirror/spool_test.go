@@ -272,7 +272,7 @@ func TestStreamDefaults(t *testing.T) {
 		{0, 2 << 20, 2 << 20},
 	}
 	for _, tc := range tests {
-		c := Config{MaxBodyBytes: tc.body, MaxStreamBodyBytes: tc.stream}.withDefaults()
+		c := Config{MaxBodyBytes: tc.body, MaxStreamBodyBytes: tc.stream}.WithDefaults()
 		if c.MaxStreamBodyBytes != tc.want {
 			t.Errorf("max_body_bytes %d, max_stream_body_bytes %d: resolved to %d, want %d", tc.body, tc.stream, c.MaxStreamBodyBytes, tc.want)
 		}

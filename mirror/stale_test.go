@@ -115,7 +115,7 @@ func TestMaxQueueWaitDefault(t *testing.T) {
 		{-1, 0, -1},
 	}
 	for _, tc := range tests {
-		c := Config{MaxQueueWait: tc.wait, CandidateTimeout: tc.timeout}.withDefaults()
+		c := Config{MaxQueueWait: tc.wait, CandidateTimeout: tc.timeout}.WithDefaults()
 		if got := c.MaxQueueWait; got != tc.want {
 			t.Errorf("MaxQueueWait %s, CandidateTimeout %s: got %s, want %s", tc.wait, tc.timeout, got, tc.want)
 		}

@@ -25,27 +25,27 @@ type Target struct {
 	// ("api.example.com"), since it answers 404 to a name it does not
 	// know. "" means the upstream's host from its URL, or the client's
 	// with PreserveHost. It cannot be combined with PreserveHost.
-	Host string
+	Host string `mapstructure:"host"`
 	// PreserveHost sends the Host header the client sent. False means Host,
 	// or the upstream's own host when Host is "".
-	PreserveHost bool
+	PreserveHost bool `mapstructure:"preserve_host"`
 	// HostSuffix is appended to the host name chosen above, before any
 	// port, as Envoy does with "-shadow" for mirrored requests:
 	// "api.example.com:8080" becomes "api.example.com-shadow:8080". It
 	// lets a candidate behind a shared ingress route or log copies
 	// separately. "" means none.
-	HostSuffix string
+	HostSuffix string `mapstructure:"host_suffix"`
 	// SetHeaders are set on every request to this upstream, replacing
 	// what the request carried. They are applied last, after the
 	// forwarding headers and the marker, so they can override those too.
 	// Host, Content-Length and hop-by-hop headers cannot be set (use Host
 	// for the Host header). nil means none.
-	SetHeaders map[string]string
+	SetHeaders map[string]string `mapstructure:"set_headers"`
 	// RemoveHeaders are removed from every request to this upstream, just
 	// before SetHeaders are set (a name in both ends up with the
 	// SetHeaders value). Host, Content-Length and Transfer-Encoding
 	// cannot be removed. nil means none.
-	RemoveHeaders []string
+	RemoveHeaders []string `mapstructure:"remove_headers"`
 }
 
 // validate reports every bad field of t, each named under field

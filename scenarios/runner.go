@@ -26,44 +26,44 @@ type RunnerOptions struct {
 	// Client sends the requests. Nil means a client with its own
 	// connection pool sized for the scenario's max_in_flight, which does
 	// not follow redirects (a 3xx is checked as it is).
-	Client *http.Client
+	Client *http.Client `mapstructure:"-"`
 	// Target, when set, replaces the scenario's target URL.
-	Target string
+	Target string `mapstructure:"target"`
 	// Rate, when above 0, replaces the scenario's rate or stages with this
 	// constant rate, clamped to the ceiling.
-	Rate float64
+	Rate float64 `mapstructure:"rate"`
 	// Duration, when above 0, replaces the scenario's duration.
-	Duration time.Duration
+	Duration time.Duration `mapstructure:"duration"`
 	// RunID tags every request of the run. Empty means a random id.
-	RunID string
+	RunID string `mapstructure:"run_id"`
 	// Tags names the tag headers; the zero value uses the defaults.
-	Tags Tags
+	Tags Tags `mapstructure:"-"`
 	// Seed makes fake data and journey choice reproducible; zero means the
 	// scenario's seed, and if that is zero too, a random one.
-	Seed uint64
+	Seed uint64 `mapstructure:"-"`
 	// Logger receives run events (start, rate changes, abort, end). Nil
 	// means no logging.
-	Logger *slog.Logger
+	Logger *slog.Logger `mapstructure:"-"`
 	// OnResult, when set, is called with every request a step sent, once
 	// its answer was checked (steps that could not be sent are not
 	// requests and are not reported). It is called from the journeys'
 	// goroutines, concurrently, and holds up its journey's next step, so
 	// it should be quick: hand the result to a channel and return. Nil
 	// means no calls and no cost.
-	OnResult func(StepResult)
+	OnResult func(StepResult) `mapstructure:"-"`
 	// Share makes this runner one of several that share the load: it
 	// runs Share.Count's part of every rate (and of the ceiling and of a
 	// relative rate's max) and takes only its rows of every feeder. The
 	// zero value runs it all.
-	Share Share
+	Share Share `mapstructure:"-"`
 	// NoPreflight skips the request that checks, before the first
 	// journey, that the target answers at all.
-	NoPreflight bool
+	NoPreflight bool `mapstructure:"no_preflight"`
 	// Metrics answers the scenario's production queries (its relative
 	// rate, its query guardrails) in place of the Prometheus servers it
 	// names. Nil means those servers, asked with client_golang's API
 	// client.
-	Metrics MetricSource
+	Metrics MetricSource `mapstructure:"-"`
 }
 
 // Share is one runner's part of a load shared by Count runners, such as

@@ -347,6 +347,20 @@ type JSONAssertion struct {
 // File returns the name the scenario was loaded from, or "".
 func (s *Scenario) File() string { return s.file }
 
+// WithDefaults returns a copy of s with every zero setting that stands
+// for a default replaced by it, as a run without overrides applies them:
+// the duration (the stages' total), in-flight cap, ceiling (the highest
+// rate planned), request timeout, success rate threshold and guardrail
+// window and samples. It shares s's journeys, feeders and webhooks.
+func (s *Scenario) WithDefaults() Scenario {
+	c := *s
+	c.Duration, c.MaxInFlight, c.Ceiling, c.Timeout = s.duration(), s.maxInFlight(), s.ceiling(), s.timeout()
+	rate := s.minSuccessRate()
+	c.Thresholds.MinSuccessRate = &rate
+	c.Guardrails.Window, c.Guardrails.MinSamples = s.Guardrails.window(), s.Guardrails.minSamples()
+	return c
+}
+
 // peakRate returns the highest rate the scenario plans: for a relative
 // rate, its max.
 func (s *Scenario) peakRate() float64 {
