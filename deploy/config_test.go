@@ -305,10 +305,10 @@ func TestConfigLoadsInBinary(t *testing.T) {
 			switch s.Bin {
 			case "shadow":
 				args = append(args, "--listen=nope")
-				wantErr = "shadow: listen: "
+				wantErr = "shadow: flag --listen: listen: "
 			case "synth":
 				args = append(args, "--progress-interval=-1s", filepath.Join(dir, "missing.yaml"))
-				wantErr = "synth: progress_interval: "
+				wantErr = "synth: flag --progress-interval: progress_interval: "
 			}
 			code, stdout, stderr := run(t, s.Bin, env, args...)
 			lines := nonEmptyLines(stderr)

@@ -1,52 +1,35 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 
 	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/observe"
 )
 
 // captureConfig is the capture section of the config: where exchange
-// records are written and what is redacted, both from the files and from
-// what the dashboard and reports show.
+// records are written (observe.Config and capture.WriterOptions) and what
+// is redacted, both from the files and from what the dashboard and
+// reports show.
 type captureConfig struct {
 	// Dir is where capture files go; "" records nothing.
 	Dir string `mapstructure:"dir"`
 	// QueueSize bounds the records waiting for the file; when it is full a
 	// record is dropped and counted. 0 means observe.DefaultQueueSize.
 	QueueSize int `mapstructure:"queue_size"`
-	// MaxFileBytes starts a new file past this size; 0 means capture's
-	// default (256 MiB).
+	// MaxFileBytes starts a new file past this size; 0 means
+	// capture.DefaultMaxFileBytes.
 	MaxFileBytes int64 `mapstructure:"max_file_bytes"`
-	// Redact adds to the default redaction rules.
-	Redact redactConfig `mapstructure:"redact"`
-}
-
-// redactConfig is the file form of capture.Redactor.
-type redactConfig struct {
-	Headers     []string `mapstructure:"headers"`
-	QueryParams []string `mapstructure:"query_params"`
-	FieldNames  []string `mapstructure:"field_names"`
-	FieldPaths  []string `mapstructure:"field_paths"`
-	// Key, when set (at least 16 bytes), replaces secrets with a keyed
-	// hash instead of "[REDACTED]"; env SHADOW_CAPTURE_REDACT_KEY.
-	Key string `mapstructure:"key"`
-}
-
-// redactor converts the file form.
-func (r redactConfig) redactor() *capture.Redactor {
-	red := &capture.Redactor{
-		Headers: r.Headers, QueryParams: r.QueryParams, FieldNames: r.FieldNames, FieldPaths: r.FieldPaths,
-	}
-	if r.Key != "" {
-		red.Key = []byte(r.Key)
-	}
-	return red
+	// Redact adds to the default redaction rules; its key (at least 16
+	// bytes) replaces secrets with a keyed hash, env
+	// SHADOW_CAPTURE_REDACT_KEY.
+	Redact capture.Redactor `mapstructure:"redact"`
 }
 
 // validate reports every bad capture field, named by its config key.
@@ -58,16 +41,21 @@ func (c captureConfig) validate() error {
 	if c.MaxFileBytes < 0 {
 		errs = append(errs, fmt.Errorf("capture.max_file_bytes: must not be negative, got %d", c.MaxFileBytes))
 	}
-	if err := c.Redact.redactor().Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("capture.redact: %w", err))
-	}
+	errs = append(errs, cli.Under("capture.redact", c.Redact.Validate()))
 	return errors.Join(errs...)
+}
+
+// resolved is c with its defaults filled in (see config.resolved).
+func (c captureConfig) resolved() captureConfig {
+	c.QueueSize = cmp.Or(c.QueueSize, observe.DefaultQueueSize)
+	c.MaxFileBytes = cmp.Or(c.MaxFileBytes, capture.DefaultMaxFileBytes)
+	return c
 }
 
 // newPipeline returns the observer pipeline for engine; with cfg.Dir set
 // it starts the capture files there, with the labels in the files' header.
 func newPipeline(engine *compare.Engine, cfg captureConfig, labels map[string]string, logger *slog.Logger) (*observe.Pipeline, error) {
-	red := cfg.Redact.redactor()
+	red := &cfg.Redact
 	pcfg := observe.Config{Judge: engine, Redactor: red, Dir: cfg.Dir, QueueSize: cfg.QueueSize, Logger: logger}
 	if cfg.Dir != "" {
 		w, err := capture.NewWriter(capture.WriterOptions{

@@ -48,7 +48,7 @@ capture:
 		t.Fatal(err)
 	}
 	c := cfg.Capture
-	if c.Dir != "/from/env" || c.QueueSize != 16 || c.Redact.Key != "0123456789abcdef-from-env" ||
+	if c.Dir != "/from/env" || c.QueueSize != 16 || string(c.Redact.Key) != "0123456789abcdef-from-env" ||
 		!slices.Equal(c.Redact.Headers, []string{"X-Session"}) || !slices.Equal(c.Redact.FieldPaths, []string{"$.card.number"}) {
 		t.Errorf("capture config = %+v, want the file's lists, env's dir and key", c)
 	}

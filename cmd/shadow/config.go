@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
@@ -19,11 +21,10 @@ import (
 // config is the effective configuration of `shadow run` and `shadow demo`:
 // defaults, overridden by the YAML file (--config), then by SHADOW_* env
 // vars (SHADOW_MIRROR_QUEUE_SIZE for mirror.queue_size), then by flags.
+// The domain packages' Config structs are loaded as they are, by their
+// tags (see loader for the keys written elsewhere).
 type config struct {
 	Listen          string         `mapstructure:"listen"`
-	Primary         string         `mapstructure:"primary"`
-	Candidate       string         `mapstructure:"candidate"`
-	Secondary       string         `mapstructure:"secondary"`
 	SummaryInterval time.Duration  `mapstructure:"summary_interval"`
 	ShutdownTimeout time.Duration  `mapstructure:"shutdown_timeout"`
 	NoTUI           bool           `mapstructure:"no_tui"`
@@ -32,23 +33,22 @@ type config struct {
 	Admin           string         `mapstructure:"admin"`
 	AdminToken      string         `mapstructure:"admin_token"`
 	Server          serverConfig   `mapstructure:"server"`
-	Mirror          mirrorConfig   `mapstructure:"mirror"`
+	Mirror          mirror.Config  `mapstructure:"mirror"`
 	Compare         compare.Config `mapstructure:"compare"`
 	Capture         captureConfig  `mapstructure:"capture"`
 	Log             cli.Log        `mapstructure:"log"`
+
+	// origins says where each value came from, for errors.
+	origins *cli.Origins
 }
 
 // serverConfig holds the timeouts of the listener clients talk to, so that
 // slow clients (slowloris headers and bodies, idle keep-alives) cannot pin
 // goroutines and memory. Zero values take the defaults; negative ones turn
-// a timeout off.
+// a timeout off. server.body_read_timeout is mirror.Config.BodyReadTimeout.
 type serverConfig struct {
 	// ReadHeaderTimeout bounds reading a request's head. 0 means 10s.
 	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
-	// BodyReadTimeout bounds each read of a request body: the longest a
-	// client may pause while sending one (mirror.Config.BodyReadTimeout).
-	// 0 means 30s.
-	BodyReadTimeout time.Duration `mapstructure:"body_read_timeout"`
 	// IdleTimeout bounds how long a keep-alive connection waits for its
 	// next request. 0 means 2m.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
@@ -60,51 +60,17 @@ const (
 	defaultIdleTimeout       = 2 * time.Minute
 )
 
-// mirrorConfig is the file form of mirror.Config; zero values take
-// mirror's documented defaults.
-type mirrorConfig struct {
-	MaxBodyBytes     int64         `mapstructure:"max_body_bytes"`
-	MaxResponseBytes int64         `mapstructure:"max_response_bytes"`
-	QueueSize        int           `mapstructure:"queue_size"`
-	Workers          int           `mapstructure:"workers"`
-	CandidateTimeout time.Duration `mapstructure:"candidate_timeout"`
-	MaxQueueWait     time.Duration `mapstructure:"max_queue_wait"`
-	SamplePercent    float64       `mapstructure:"sample_percent"`
-	SampleBy         string        `mapstructure:"sample_by"`
-	MaxStreamBytes   int64         `mapstructure:"max_stream_body_bytes"`
-	MaxSpooledBodies int           `mapstructure:"max_spooled_bodies"`
-	MaxBufferedBytes int64         `mapstructure:"max_buffered_bytes"`
-	PrimaryTarget    targetConfig  `mapstructure:"primary_target"`
-	SecondaryTarget  targetConfig  `mapstructure:"secondary_target"`
-	CandidateTarget  targetConfig  `mapstructure:"candidate_target"`
-	MarkerHeader     string        `mapstructure:"marker_header"`
-	MarkerValue      string        `mapstructure:"marker_value"`
-	Routes           []routeConfig `mapstructure:"routes"`
-}
-
-// targetConfig is the file form of mirror.Target.
-type targetConfig struct {
-	Host          string            `mapstructure:"host"`
-	PreserveHost  bool              `mapstructure:"preserve_host"`
-	HostSuffix    string            `mapstructure:"host_suffix"`
-	SetHeaders    map[string]string `mapstructure:"set_headers"`
-	RemoveHeaders []string          `mapstructure:"remove_headers"`
-}
-
-func (t targetConfig) target() mirror.Target {
-	return mirror.Target{
-		Host: t.Host, PreserveHost: t.PreserveHost, HostSuffix: t.HostSuffix,
-		SetHeaders: t.SetHeaders, RemoveHeaders: t.RemoveHeaders,
-	}
-}
-
-type routeConfig struct {
-	Name     string            `mapstructure:"name"`
-	Methods  []string          `mapstructure:"methods"`
-	Path     string            `mapstructure:"path"`
-	Headers  map[string]string `mapstructure:"headers"`
-	Disabled bool              `mapstructure:"disabled"`
-	Unsafe   bool              `mapstructure:"unsafe"`
+// loader loads config. The upstreams are top-level keys and the body read
+// timeout a server one, though mirror.Config holds them.
+var loader = cli.Loader{
+	Prefix: "SHADOW",
+	Flags:  flagKeys,
+	Moved: map[string]string{
+		"primary":                  "mirror.primary",
+		"candidate":                "mirror.candidate",
+		"secondary":                "mirror.secondary",
+		"server.body_read_timeout": "mirror.body_read_timeout",
+	},
 }
 
 // flagKeys maps a flag to the config key it overrides.
@@ -159,16 +125,23 @@ func loadConfig(cmd *cobra.Command) (config, error) {
 }
 
 // decodeConfig is loadConfig without validation, for callers that fill in
-// fields of their own first.
+// fields of their own first, or use only some sections.
 func decodeConfig(cmd *cobra.Command) (config, error) {
 	var cfg config
-	if err := (cli.Loader{Prefix: "SHADOW", Flags: flagKeys}).Load(cmd, &cfg); err != nil {
+	o, err := loader.Load(cmd, &cfg)
+	if err != nil {
 		return config{}, cli.ConfigError(err)
 	}
+	cfg.origins = o
 	return cfg, nil
 }
 
-// validate reports every bad field at once.
+// explain points each error about a key at where its value came from
+// (cli.Origins.Explain).
+func (c config) explain(err error) error { return c.origins.Explain(err) }
+
+// validate reports every bad field at once, each named by its key and
+// where its value came from.
 func (c config) validate() error {
 	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
@@ -180,22 +153,25 @@ func (c config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be positive, got %s", c.ShutdownTimeout))
 	}
-	if err := c.mirrorConfig().Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := c.Compare.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("compare: %w", err))
-	}
-	if err := c.Capture.validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, cli.Under("mirror", c.Mirror.Validate()), cli.Under("compare", c.Compare.Validate()), c.Capture.validate())
 	if _, err := c.reportFormat(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := c.Log.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	errs = append(errs, c.Log.Validate())
+	return c.explain(errors.Join(errs...))
+}
+
+// resolved is c with every zero value that stands for a default replaced
+// by that default, as the proxy, the engine and the listener will run:
+// what --print-config shows. logLevel is the command's default level.
+func (c config) resolved(logLevel slog.Level) config {
+	c.Mirror = c.Mirror.WithDefaults()
+	c.Compare = c.Compare.WithDefaults()
+	c.Server.ReadHeaderTimeout = cmp.Or(c.Server.ReadHeaderTimeout, defaultReadHeaderTimeout)
+	c.Server.IdleTimeout = cmp.Or(c.Server.IdleTimeout, defaultIdleTimeout)
+	c.Capture = c.Capture.resolved()
+	c.Log = c.Log.Resolved(logLevel)
+	return c
 }
 
 // reportFormat is the format of the report file: the configured one, or
@@ -216,39 +192,4 @@ func (c config) reportFormat() (string, error) {
 		return "xml", nil
 	}
 	return "", fmt.Errorf("report_format: %q is not json, md, html or xml (JUnit)", f)
-}
-
-// mirrorConfig converts the file form to the proxy's config.
-func (c config) mirrorConfig() mirror.Config {
-	m := c.Mirror
-	routes := make([]mirror.Route, len(m.Routes))
-	for i, r := range m.Routes {
-		routes[i] = mirror.Route{
-			Name: r.Name, Methods: r.Methods, Path: r.Path, Headers: r.Headers,
-			Disabled: r.Disabled, Unsafe: r.Unsafe,
-		}
-	}
-	return mirror.Config{
-		Primary:            c.Primary,
-		Candidate:          c.Candidate,
-		Secondary:          c.Secondary,
-		MaxBodyBytes:       m.MaxBodyBytes,
-		MaxResponseBytes:   m.MaxResponseBytes,
-		QueueSize:          m.QueueSize,
-		Workers:            m.Workers,
-		CandidateTimeout:   m.CandidateTimeout,
-		MaxQueueWait:       m.MaxQueueWait,
-		SamplePercent:      m.SamplePercent,
-		SampleBy:           m.SampleBy,
-		MaxStreamBodyBytes: m.MaxStreamBytes,
-		MaxSpooledBodies:   m.MaxSpooledBodies,
-		MaxBufferedBytes:   m.MaxBufferedBytes,
-		BodyReadTimeout:    c.Server.BodyReadTimeout,
-		PrimaryTarget:      m.PrimaryTarget.target(),
-		SecondaryTarget:    m.SecondaryTarget.target(),
-		CandidateTarget:    m.CandidateTarget.target(),
-		Routes:             routes,
-		MarkerHeader:       m.MarkerHeader,
-		MarkerValue:        m.MarkerValue,
-	}
 }

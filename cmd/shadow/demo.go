@@ -53,7 +53,7 @@ and what v2 changed are printed at the end.`,
 			if err != nil {
 				return err
 			}
-			if printed, err := cli.PrintConfig(cmd, cfg); printed {
+			if printed, err := loader.PrintConfig(cmd, cfg.resolved(slog.LevelWarn)); printed {
 				return err
 			}
 			if rate <= 0 {
@@ -102,7 +102,7 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 		}
 		servers = append(servers, s)
 	}
-	cfg.Primary, cfg.Secondary, cfg.Candidate = servers[0].URL, servers[1].URL, servers[2].URL
+	cfg.Mirror.Primary, cfg.Mirror.Secondary, cfg.Mirror.Candidate = servers[0].URL, servers[1].URL, servers[2].URL
 	if err := cfg.validate(); err != nil {
 		return cli.ConfigError(err)
 	}
@@ -148,7 +148,7 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 	}
 
 	fmt.Fprintf(out, "shadow demo: proxy on %s\n  primary   v1 %s\n  secondary v1 %s\n  candidate v2 %s\n  load      %g order journeys/s through the proxy (try: curl %s/menu)\n",
-		s.URL(), cfg.Primary, cfg.Secondary, cfg.Candidate, rate, s.URL())
+		s.URL(), cfg.Mirror.Primary, cfg.Mirror.Secondary, cfg.Mirror.Candidate, rate, s.URL())
 	src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) {
 		snap := s.snapshot()
 		snap.Synth = dash.Synth(runner.Snapshot(), duration) // 0: until stopped

@@ -105,11 +105,11 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
-		return cli.ConfigError(fmt.Errorf("compare: %w", err))
+		return cli.ConfigError(cfg.explain(cli.Under("compare", err)))
 	}
-	rec, err := newPipeline(engine, cfg.Capture, captureLabels("replay", map[string]string{"candidate": cfg.Candidate}), logger)
+	rec, err := newPipeline(engine, cfg.Capture, captureLabels("replay", map[string]string{"candidate": cfg.Mirror.Candidate}), logger)
 	if err != nil {
-		return cli.ConfigError(fmt.Errorf("capture: %w", err))
+		return cli.ConfigError(cfg.explain(cli.Under("capture", err)))
 	}
 
 	// With --loop the files are read once per pass; read says what the
@@ -151,13 +151,13 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 	// brought to the same footing before the pipeline judges the whole.
 	// The --header values (credentials, usually) were sent with every
 	// request: an answer that echoes them is scrubbed of them too.
-	red := cfg.Capture.Redact.redactor()
+	red := &cfg.Capture.Redact
 	sent, _ := parseHeaders(rf.headers) // validated by newReplayer
 	observe := func(x *exchange.Exchange) {
 		redactAnswer(red, sent, &x.Candidate)
 		rec.Observe(x)
 	}
-	fmt.Fprintf(out, "shadow replay: sending recorded requests to %s, %s\n", cfg.Candidate, pacing)
+	fmt.Fprintf(out, "shadow replay: sending recorded requests to %s, %s\n", cfg.Mirror.Candidate, pacing)
 	st, runErr := rp.Run(cmd.Context(), records, observe)
 	closeErr := rec.Close()
 
@@ -192,12 +192,7 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 // says in words how it sends.
 func newReplayer(cfg config, rf replayFlags) (_ *replay.Replayer, pacing string, _ error) {
 	var errs []error
-	if err := cfg.Compare.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("compare: %w", err))
-	}
-	if err := cfg.Capture.validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, cli.Under("compare", cfg.Compare.Validate()), cfg.Capture.validate())
 	if _, err := cfg.reportFormat(); err != nil {
 		errs = append(errs, err)
 	}
@@ -217,18 +212,18 @@ func newReplayer(cfg config, rf replayFlags) (_ *replay.Replayer, pacing string,
 		timeout = cfg.Mirror.CandidateTimeout
 	}
 	rcfg := replay.Config{
-		Candidate: cfg.Candidate, Rate: rf.rate, Speed: speed, Loop: rf.loop, Duration: rf.duration, Count: rf.count,
+		Candidate: cfg.Mirror.Candidate, Rate: rf.rate, Speed: speed, Loop: rf.loop, Duration: rf.duration, Count: rf.count,
 		Workers: rf.workers, Timeout: timeout,
 		MaxResponseBytes: cfg.Mirror.MaxResponseBytes, Unsafe: rf.unsafe, KeepSecondary: rf.secondary,
 		MarkerHeader: cfg.Mirror.MarkerHeader, MarkerValue: cfg.Mirror.MarkerValue, SetHeaders: set,
 	}
-	if cfg.Candidate == "" {
+	if cfg.Mirror.Candidate == "" {
 		errs = append(errs, errors.New("candidate: required (--candidate URL)"))
 	} else if err := rcfg.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, "", err
+		return nil, "", cfg.explain(err)
 	}
 	rp, err := replay.New(rcfg)
 	return rp, describePacing(rcfg), err

@@ -39,7 +39,7 @@ tails are counted on stderr. It exits 1 when the verdict is fail.`,
 				return err
 			}
 			if err := cfg.Compare.Validate(); err != nil {
-				return cli.ConfigError(fmt.Errorf("compare: %w", err))
+				return cli.ConfigError(cfg.explain(cli.Under("compare", err)))
 			}
 			switch format {
 			case "", "md", "markdown", "json", "html", "xml", "junit":
@@ -87,7 +87,7 @@ func offlineReport(ctx context.Context, cfg compare.Config, paths []string) (*co
 	var st offlineStats
 	engine, err := compare.New(cfg)
 	if err != nil {
-		return nil, st, cli.ConfigError(fmt.Errorf("compare: %w", err))
+		return nil, st, cli.ConfigError(cli.Under("compare", err))
 	}
 	st.ReadStats, err = capture.ReadFiles(paths, func(r capture.Record) error {
 		if err := ctx.Err(); err != nil {

@@ -34,7 +34,7 @@ pipeline can gate on it.`,
 			if err != nil {
 				return err
 			}
-			if printed, err := cli.PrintConfig(cmd, cfg); printed {
+			if printed, err := loader.PrintConfig(cmd, cfg.resolved(slog.LevelInfo)); printed {
 				return err
 			}
 			logger, err := cfg.Log.Logger(dash.TerminalLog(cmd.ErrOrStderr()), slog.LevelInfo)
@@ -46,7 +46,7 @@ pipeline can gate on it.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "shadow: listening on %s, primary %s, candidate %s\n", s.URL(), cfg.Primary, cfg.Candidate)
+			fmt.Fprintf(out, "shadow: listening on %s, primary %s, candidate %s\n", s.URL(), cfg.Mirror.Primary, cfg.Mirror.Candidate)
 			src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) { return s.snapshot(), nil })
 			rep, err := s.run(cmd.Context(), src, proxyControl{s.proxy}, out)
 			if err != nil {

@@ -43,16 +43,16 @@ type session struct {
 func newSession(cfg config, routes []mirror.Route, command string, logger *slog.Logger) (*session, error) {
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
-		return nil, cli.ConfigError(fmt.Errorf("compare: %w", err))
+		return nil, cli.ConfigError(cfg.explain(cli.Under("compare", err)))
 	}
 	labels := captureLabels(command, map[string]string{
-		"primary": cfg.Primary, "secondary": cfg.Secondary, "candidate": cfg.Candidate,
+		"primary": cfg.Mirror.Primary, "secondary": cfg.Mirror.Secondary, "candidate": cfg.Mirror.Candidate,
 	})
 	rec, err := newPipeline(engine, cfg.Capture, labels, logger)
 	if err != nil {
-		return nil, cli.ConfigError(fmt.Errorf("capture: %w", err))
+		return nil, cli.ConfigError(cfg.explain(cli.Under("capture", err)))
 	}
-	mcfg := cfg.mirrorConfig()
+	mcfg := cfg.Mirror
 	if len(mcfg.Routes) == 0 {
 		mcfg.Routes = routes
 	}
@@ -77,7 +77,7 @@ func (s *session) URL() string { return "http://" + s.ln.Addr().String() }
 
 // snapshot is the run's state for the dashboard and the admin endpoint.
 func (s *session) snapshot() tui.Snapshot {
-	u := dash.Upstreams{Primary: s.cfg.Primary, Candidate: s.cfg.Candidate, Secondary: s.cfg.Secondary, Listen: s.ln.Addr().String(), Started: s.started}
+	u := dash.Upstreams{Primary: s.cfg.Mirror.Primary, Candidate: s.cfg.Mirror.Candidate, Secondary: s.cfg.Mirror.Secondary, Listen: s.ln.Addr().String(), Started: s.started}
 	set := s.proxy.Settings()
 	sh := dash.Shadow(u, s.proxy.Stats(), set.Paused, s.engine.Report())
 	sh.Tuning = dash.Tuning(set)

@@ -52,7 +52,7 @@ a template: they are sent as given.
 			if err != nil {
 				return err
 			}
-			if printed, err := cli.PrintConfig(cmd, cfg); printed {
+			if printed, err := loader.PrintConfig(cmd, cfg.resolved()); printed {
 				return err
 			}
 			sc, err := af.scenario(args[0], cfg)

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,15 +23,9 @@ import (
 // the YAML file (--config), then SYNTH_* env vars (SYNTH_REPORT_OUT for
 // report_out), then flags, each overriding the one before.
 type config struct {
-	// Rate, when above 0, replaces the scenario's rate with a constant
-	// one, clamped to the scenario's ceiling.
-	Rate float64 `mapstructure:"rate"`
-	// Duration, when above 0, replaces the scenario's duration.
-	Duration time.Duration `mapstructure:"duration"`
-	// Target, when set, replaces the scenario's target URL.
-	Target string `mapstructure:"target"`
-	// RunID tags the run's requests; empty means a random id.
-	RunID string `mapstructure:"run_id"`
+	// RunnerOptions holds the keys that override the scenario: rate,
+	// duration, target, run_id and no_preflight.
+	scenarios.RunnerOptions `mapstructure:",squash"`
 	// ReportOut is a report file: .json, .md or .xml (JUnit).
 	ReportOut string `mapstructure:"report_out"`
 	// Out records every request to a result file (.usc), or to files in a
@@ -43,9 +39,6 @@ type config struct {
 	Admin string `mapstructure:"admin"`
 	// AdminToken is the bearer token the admin endpoint requires.
 	AdminToken string `mapstructure:"admin_token"`
-	// NoPreflight skips the request that checks the target answers
-	// before the first journey.
-	NoPreflight bool `mapstructure:"no_preflight"`
 	// Runners, above 1, makes this one of that many runners sharing the
 	// load: it runs 1/Runners of every rate and takes its share of every
 	// feeder's rows; 0 and 1 mean it runs alone. RunnerIndex says which
@@ -55,6 +48,9 @@ type config struct {
 	RunnerIndex int `mapstructure:"runner_index"`
 	// Log says how the run logs (log.format, log.level).
 	Log cli.Log `mapstructure:"log"`
+
+	// origins says where each value came from, for errors.
+	origins *cli.Origins
 }
 
 // flagKeys maps each flag to the config key it overrides.
@@ -96,14 +92,20 @@ func addConfigFlags(cmd *cobra.Command) {
 	cli.AddPrintConfigFlag(cmd)
 }
 
-// loadConfig builds the effective config for cmd and validates it.
+// loader loads config.
+var loader = cli.Loader{Prefix: "SYNTH", Flags: flagKeys}
+
+// loadConfig builds the effective config for cmd and validates it, each
+// error naming its key and where its value came from.
 func loadConfig(cmd *cobra.Command) (config, error) {
 	var cfg config
-	if err := (cli.Loader{Prefix: "SYNTH", Flags: flagKeys}).Load(cmd, &cfg); err != nil {
+	o, err := loader.Load(cmd, &cfg)
+	if err != nil {
 		return config{}, cli.ConfigError(err)
 	}
+	cfg.origins = o
 	if err := cfg.validate(); err != nil {
-		return config{}, cli.ConfigError(err)
+		return config{}, cli.ConfigError(o.Explain(err))
 	}
 	return cfg, nil
 }
@@ -139,6 +141,53 @@ func (c config) validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// resolved is c with its defaults filled in: what --print-config shows.
+func (c config) resolved() config {
+	c.Log = c.Log.Resolved(slog.LevelInfo)
+	return c
+}
+
+// scenarioSettings is what --print-config shows of the scenario a run is
+// given: its settings, defaults resolved; its journeys, feeders and
+// webhooks are left out.
+type scenarioSettings struct {
+	File        string               `mapstructure:"file"`
+	Name        string               `mapstructure:"name"`
+	Target      string               `mapstructure:"target"`
+	Rate        *scenarios.Rate      `mapstructure:"rate"`
+	Stages      []scenarios.Stage    `mapstructure:"stages"`
+	Duration    time.Duration        `mapstructure:"duration"`
+	MaxInFlight int                  `mapstructure:"max_in_flight"`
+	Ceiling     float64              `mapstructure:"ceiling"`
+	Timeout     time.Duration        `mapstructure:"timeout"`
+	Guardrails  scenarios.Guardrails `mapstructure:"guardrails"`
+	Thresholds  scenarios.Thresholds `mapstructure:"thresholds"`
+}
+
+// printRunConfig writes the effective configuration of synth run and, when
+// args names a scenario, that scenario's settings as a second YAML
+// document, so the first still loads as a --config file.
+func printRunConfig(w io.Writer, cfg config, args []string) error {
+	if err := loader.WriteConfig(w, cfg.resolved()); err != nil {
+		return err
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	sc, err := scenarios.Load(args[0])
+	if err != nil {
+		return cli.ConfigError(err)
+	}
+	d := sc.WithDefaults()
+	fmt.Fprintf(w, "---\n# %s, defaults resolved; rate, duration and target above, when set, replace its own\n", args[0])
+	return loader.WriteConfig(w, struct {
+		Scenario scenarioSettings `mapstructure:"scenario"`
+	}{scenarioSettings{
+		File: args[0], Name: d.Name, Target: d.Target, Rate: d.Rate, Stages: d.Stages, Duration: d.Duration,
+		MaxInFlight: d.MaxInFlight, Ceiling: d.Ceiling, Timeout: d.Timeout, Guardrails: d.Guardrails, Thresholds: d.Thresholds,
+	}})
 }
 
 // jobIndexEnv is where a Kubernetes Indexed Job tells each pod its index.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,16 +30,19 @@ func TestConfigPrecedence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config{Rate: 9, Duration: 2 * time.Minute, ReportOut: "env.md", RunID: "from-file", ProgressInterval: 2 * time.Second,
-		Runners: 1, RunnerIndex: -1}
-	if cfg != want {
+	want := config{ReportOut: "env.md", ProgressInterval: 2 * time.Second, Runners: 1, RunnerIndex: -1}
+	want.Rate, want.Duration, want.RunID = 9, 2*time.Minute, "from-file"
+	cfg.origins = nil
+	if fmt.Sprintf("%+v", cfg) != fmt.Sprintf("%+v", want) {
 		t.Errorf("config = %+v, want %+v", cfg, want)
 	}
 }
 
 func TestConfigValidateNamesEveryBadField(t *testing.T) {
 	t.Parallel()
-	err := config{Rate: -1, Duration: -time.Second, ProgressInterval: 0, ReportOut: "x.txt"}.validate()
+	c := config{ReportOut: "x.txt"}
+	c.Rate, c.Duration = -1, -time.Second
+	err := c.validate()
 	want := "rate: want 0 (the scenario's) or a positive rate, got -1\n" +
 		"duration: must not be negative, got -1s\n" +
 		"progress_interval: must be positive, got 0s\n" +
@@ -100,5 +104,59 @@ func TestRunnersShareTheRate(t *testing.T) {
 	// 20/s paces starts at 50ms, 100ms, ... 950ms, each made even if late.
 	if res.Ceiling != 50 || res.Journeys.Started+res.Journeys.Dropped != 19 {
 		t.Errorf("ceiling %v, journeys %+v in 1s; want 50 (half of 100) and 19 starts (half of 40/s)", res.Ceiling, res.Journeys)
+	}
+}
+
+// synth run --print-config needs no scenario; given one, it adds the
+// scenario's settings, defaults resolved, as a second YAML document.
+func TestRunPrintConfig(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run(t, nil, "run", "--print-config", "--rate", "3")
+	if code != cli.ExitOK || !strings.Contains(stdout, "rate: 3\n") || !strings.Contains(stdout, "  level: info\n") || strings.Contains(stdout, "---") {
+		t.Errorf("without a scenario: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	sc := "../../testdata/scenarios/order-journey.yaml"
+	code, stdout, stderr = run(t, nil, "run", "--print-config", sc)
+	for _, want := range []string{"---\n", "scenario:\n", "  name: order-journey\n", "  max_in_flight: 200\n", "  timeout: 30s\n", "    window: 10s\n", "    min_success_rate: 1\n"} {
+		if code != cli.ExitOK || !strings.Contains(stdout, want) {
+			t.Errorf("with %s: exit %d, output lacks %q:\n%s\n%s", sc, code, want, stdout, stderr)
+		}
+	}
+	code, _, stderr = run(t, nil, "run")
+	if code != cli.ExitConfig || !strings.Contains(stderr, "want a scenario file") {
+		t.Errorf("run without a scenario: exit %d, %s", code, stderr)
+	}
+}
+
+// Config errors name the key and where its value came from.
+func TestConfigErrorsNameKeyAndLine(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "synth.yaml")
+	if err := os.WriteFile(file, []byte("rate: 5\nduration: 60\nprogres_interval: 1s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := newRunCmd(nil)
+	if err := cmd.ParseFlags([]string{"--config", file}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := loadConfig(cmd)
+	want := file + ":3: progres_interval: unknown key; did you mean progress_interval?"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+	if err := os.WriteFile(file, []byte("rate: 5\nduration: 60\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SYNTH_RUNNERS", "-1")
+	_, err = loadConfig(cmd)
+	want = file + ":2: duration: want a duration with a unit, like 60s or 60ms; got the bare number 60"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
+	}
+	if err := os.WriteFile(file, []byte("rate: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = loadConfig(cmd)
+	if want := "env SYNTH_RUNNERS: runners: want 1 or more, got -1"; err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant  %s", err, want)
 	}
 }

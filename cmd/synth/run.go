@@ -37,14 +37,17 @@ Flags override SYNTH_* environment variables (SYNTH_RATE, SYNTH_REPORT_OUT,
 ...), which override the --config file.
 
 ` + exitCodesHelp,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
 			}
-			if printed, err := cli.PrintConfig(cmd, cfg); printed {
-				return err
+			if on, _ := cmd.Flags().GetBool("print-config"); on {
+				return printRunConfig(cmd.OutOrStdout(), cfg, args)
+			}
+			if len(args) == 0 {
+				return cli.ConfigError(errors.New("want a scenario file: synth run SCENARIO.yaml (synth validate checks one)"))
 			}
 			return runScenario(cmd.Context(), cfg, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr(), interrupts)
 		},
@@ -75,10 +78,8 @@ func runLoaded(ctx context.Context, cfg config, sc *scenarios.Scenario, stdout, 
 	if err != nil {
 		return cli.ConfigError(err)
 	}
-	opts := scenarios.RunnerOptions{
-		Rate: cfg.Rate, Duration: cfg.Duration, Target: cfg.Target, RunID: cfg.RunID, Logger: logger,
-		Share: share, NoPreflight: cfg.NoPreflight,
-	}
+	opts := cfg.RunnerOptions
+	opts.Logger, opts.Share = logger, share
 	var results *resultWriter
 	if cfg.Out != "" {
 		// The runner calls OnResult only once Run starts; by then results

@@ -44,6 +44,12 @@ type scheduleSettings struct {
 	Log cli.Log `mapstructure:"log"`
 }
 
+// resolved is s with its defaults filled in: what --print-config shows.
+func (s scheduleSettings) resolved() scheduleSettings {
+	s.Log = s.Log.Resolved(slog.LevelInfo)
+	return s
+}
+
 // scheduleFlagKeys maps each settings flag of `synth schedule` to its key.
 var scheduleFlagKeys = map[string]string{
 	"admin": "admin", "admin-token": "admin_token", "log-format": "log.format", "log-level": "log.level",
@@ -95,7 +101,7 @@ Exit codes:
 			if err != nil {
 				return err
 			}
-			if printed, err := cli.PrintConfig(cmd, set); printed {
+			if printed, err := cli.PrintConfig(cmd, set.resolved()); printed {
 				return err
 			}
 			path, _ := cmd.Flags().GetString("config")
@@ -125,20 +131,21 @@ func loadScheduleSettings(cmd *cobra.Command) (scheduleSettings, error) {
 		settings.Flags().AddFlag(cmd.Flags().Lookup(name))
 	}
 	var set scheduleSettings
-	if err := (cli.Loader{Prefix: "SYNTH", Flags: scheduleFlagKeys}).Load(settings, &set); err != nil {
+	o, err := (cli.Loader{Prefix: "SYNTH", Flags: scheduleFlagKeys}).Load(settings, &set)
+	if err != nil {
 		return scheduleSettings{}, cli.ConfigError(err)
 	}
 	var errs []error
 	if set.Admin != "" {
 		if err := (admin.Config{Addr: set.Admin, Token: set.AdminToken}).Validate(); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, dash.AdminConfigError(err))
 		}
 	}
 	if err := set.Log.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return scheduleSettings{}, cli.ConfigError(err)
+		return scheduleSettings{}, cli.ConfigError(o.Explain(err))
 	}
 	return set, nil
 }

@@ -452,7 +452,7 @@ func TestScheduleBadInputExits3(t *testing.T) {
   - {name: c, scenario: good.yaml, cron: "@hourly"}
 `, nil, []string{`entries[0].scenario (a): read scenario`, `entries[1].scenario (b):`, `bad-scenario.yaml:2: rate.rate: want a number, got "fast"`}},
 		{"admin off loopback without a token", "entries:\n  - {name: a, scenario: good.yaml, cron: \"@hourly\"}\n",
-			[]string{"--admin", "0.0.0.0:0"}, []string{"Token is required"}},
+			[]string{"--admin", "0.0.0.0:0"}, []string{"admin_token (--admin-token) is required"}},
 		{"no config", "", nil, []string{"--config: required"}},
 		{"arguments", "", []string{"good.yaml"}, []string{"unknown command"}},
 	}

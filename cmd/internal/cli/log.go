@@ -44,6 +44,18 @@ func (l Log) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Resolved returns l with its defaults filled in, text and def when l has
+// no level: what the command logs with.
+func (l Log) Resolved(def slog.Level) Log {
+	if l.Format == "" {
+		l.Format = "text"
+	}
+	if l.Level == "" {
+		l.Level = strings.ToLower(def.String())
+	}
+	return l
+}
+
 // Logger returns a logger writing to w in l's format, at l's level or, when
 // l has none, at def.
 func (l Log) Logger(w io.Writer, def slog.Level) (*slog.Logger, error) {

@@ -98,7 +98,7 @@ func TestPrintedConfigLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got printConfig
-	if err := (Loader{Prefix: "CLI_PRINT_TEST"}).Load(cmd, &got); err != nil {
+	if _, err := (Loader{Prefix: "CLI_PRINT_TEST"}).Load(cmd, &got); err != nil {
 		t.Fatalf("load printed config: %v\n%s", err, out.String())
 	}
 	var again bytes.Buffer
