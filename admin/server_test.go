@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 func TestHealthAndReady(t *testing.T) {
@@ -113,13 +114,7 @@ func TestRunListensByItself(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	// Addr appears once Run has bound the port.
-	deadline := time.Now().Add(wait)
-	for srv.Addr() == nil && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if srv.Addr() == nil {
-		t.Fatal("Addr still nil: Run did not listen")
-	}
+	testio.Eventually(t, "Run to listen (Addr not nil)", func() bool { return srv.Addr() != nil })
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr, Timeout: wait}).Get("http://" + srv.Addr().String() + "/healthz")

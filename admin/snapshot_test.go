@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 func TestSnapshotRoundTrip(t *testing.T) {
@@ -145,13 +146,7 @@ func TestStreamUntilCancel(t *testing.T) {
 // waitStreamsClosed fails unless the server's stream handlers all return.
 func waitStreamsClosed(t *testing.T, s *Server) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for len(s.streams) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d stream handlers still running %v after their client left", len(s.streams), wait)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testio.Eventually(t, "every stream handler to return once its client left", func() bool { return len(s.streams) == 0 })
 }
 
 func TestStreamEndsOnShutdown(t *testing.T) {

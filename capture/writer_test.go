@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 func TestWriterRoundTrip(t *testing.T) {
@@ -186,22 +187,14 @@ func TestWriterFlushesOnInterval(t *testing.T) {
 		t.Fatalf("directory holds %q, want one .partial file while writing", names)
 	}
 	path := filepath.Join(dir, names[0])
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testio.Eventually(t, "the record to reach the file without Close", func() bool {
 		r, err := Open(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs := readAllRecords(t, r)
-		r.Close()
-		if len(recs) == 1 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("record never reached the file without Close")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer r.Close()
+		return len(readAllRecords(t, r)) == 1
+	})
 }
 
 // A .partial file left by a process that died after a flush reads fully.

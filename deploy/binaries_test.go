@@ -7,21 +7,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
-// binaries are the two commands, built once per test run from this
-// checkout (no -race: they only print help and configuration errors).
+// binaries caches what the built commands' --help says.
 var binaries struct {
-	once sync.Once
-	dir  string
-	err  error
 	mu   sync.Mutex
 	help map[string]*helpText // by "shadow run", "synth", ...
 }
@@ -31,42 +28,7 @@ var binaries struct {
 const execTimeout = time.Minute
 
 // binary returns the path of the built binary name ("shadow" or "synth").
-func binary(t *testing.T, name string) string {
-	t.Helper()
-	binaries.once.Do(func() {
-		binaries.dir, binaries.err = os.MkdirTemp("", "understudy-deploy-test-")
-		if binaries.err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, goTool(), "build", "-o", binaries.dir+string(filepath.Separator), "./cmd/shadow", "./cmd/synth")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binaries.err = fmt.Errorf("go build ./cmd/shadow ./cmd/synth: %v\n%s", err, out)
-		}
-	})
-	if binaries.err != nil {
-		t.Fatal(binaries.err)
-	}
-	return filepath.Join(binaries.dir, name)
-}
-
-func cleanupBinaries() {
-	if binaries.dir != "" {
-		os.RemoveAll(binaries.dir)
-	}
-}
-
-// goTool is the go command that runs this test.
-func goTool() string {
-	if p := filepath.Join(os.Getenv("GOROOT"), "bin", "go"); os.Getenv("GOROOT") != "" {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	return "go"
-}
+func binary(t *testing.T, name string) string { return testio.Binary(t, name) }
 
 // run runs a built binary with args and env (added to a copy of this
 // process's environment without any SHADOW_* or SYNTH_* variable), and
@@ -245,7 +207,7 @@ var positionals = map[string]int{"shadow run": 0, "synth run": 1, "synth schedul
 
 // Every understudy container runs a binary the image has, a subcommand it
 // knows, flags its --help lists with values where they need one, and the
-// right number of arguments. `synth schedule` is checked once it exists.
+// right number of arguments.
 func TestContainerCommands(t *testing.T) {
 	t.Parallel()
 	m := load(t)
@@ -263,9 +225,6 @@ func TestContainerCommands(t *testing.T) {
 			sub := c.Args[0]
 			h := help(t, bin, sub)
 			if h == nil {
-				if bin == "synth" && sub == "schedule" {
-					t.Skipf("`synth schedule` does not exist yet in cmd/synth: its flags %q are checked once it does", c.Args[1:])
-				}
 				t.Fatalf("%s has no subcommand %q", bin, sub)
 			}
 			inv, err := parseArgs(c.Args, h.Flags)

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // instruction is one Dockerfile instruction, continuation lines joined.
@@ -169,7 +171,7 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("Dockerfile:%d: go build packages %v, want [./cmd/shadow ./cmd/synth]", goBuild.Line, pkgs)
 	}
 	if len(pkgs) > 0 {
-		cmd := exec.Command(goTool(), append([]string{"list", "-f", "{{.Name}} {{.Dir}}"}, pkgs...)...)
+		cmd := exec.Command(testio.GoCommand(), append([]string{"list", "-f", "{{.Name}} {{.Dir}}"}, pkgs...)...)
 		cmd.Dir = ".."
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -335,7 +337,7 @@ func TestDockerignore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(goTool(), "list", "-deps", "-f", `{{.Dir}}{{range .GoFiles}}|{{.}}{{end}}{{range .SFiles}}|{{.}}{{end}}{{range .EmbedFiles}}|{{.}}{{end}}`, "./cmd/shadow", "./cmd/synth")
+	cmd := exec.Command(testio.GoCommand(), "list", "-deps", "-f", `{{.Dir}}{{range .GoFiles}}|{{.}}{{end}}{{range .SFiles}}|{{.}}{{end}}{{range .EmbedFiles}}|{{.}}{{end}}`, "./cmd/shadow", "./cmd/synth")
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/understudy-dev/understudy/internal/testio"
 	"go.uber.org/goleak"
 	"go.yaml.in/yaml/v3"
 )
@@ -27,7 +28,7 @@ const imageRepo = "ghcr.io/understudy-dev/understudy"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	cleanupBinaries()
+	testio.RemoveBinaries()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)

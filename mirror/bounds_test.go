@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // Bounds under hostile clients, proven by counting what the proxy holds:
@@ -38,7 +40,7 @@ func slowUploads(t *testing.T, addr string, n int, length, sent int) []net.Conn 
 // settledGoroutines waits until the goroutine count is at most want.
 func settledGoroutines(t *testing.T, want int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("at most %d goroutines", want), func() bool { return runtime.NumGoroutine() <= want })
+	testio.Eventually(t, fmt.Sprintf("at most %d goroutines", want), func() bool { return runtime.NumGoroutine() <= want })
 }
 
 // TestSlowUploadersAreBounded: clients that send a request head with a
@@ -64,7 +66,7 @@ func TestSlowUploadersAreBounded(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 
 	conns := slowUploads(t, addr, uploaders, length, 1)
-	eventually(t, "every upload to be read", func() bool { return p.Stats().InFlight == uploaders })
+	testio.Eventually(t, "every upload to be read", func() bool { return p.Stats().InFlight == uploaders })
 	s := p.Stats()
 	if s.BufferedBytes != budget {
 		t.Errorf("%d slow uploads hold %d bytes of body buffers; want the budget, %d (one %d-byte chunk each for the first %d)",
@@ -85,7 +87,7 @@ func TestSlowUploadersAreBounded(t *testing.T) {
 			t.Errorf("stalled upload got %d, want 408 (or the primary's failure)", res.StatusCode)
 		}
 	}
-	eventually(t, "every upload to be let go", func() bool {
+	testio.Eventually(t, "every upload to be let go", func() bool {
 		s := p.Stats()
 		return s.InFlight == 0 && s.BufferedBytes == 0
 	})
@@ -106,14 +108,14 @@ func TestSlowUploadersHoldNoMemoryOnceGone(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 
 	conns := slowUploads(t, addr, uploaders, 1<<20, 1)
-	eventually(t, "every upload to be read", func() bool { return p.Stats().InFlight == uploaders })
+	testio.Eventually(t, "every upload to be read", func() bool { return p.Stats().InFlight == uploaders })
 	if got, want := p.Stats().BufferedBytes, int64(uploaders*firstBodyChunk); got != want {
 		t.Errorf("%d uploads announcing 1 MiB and sending 1 byte hold %d bytes; want %d (4 KiB each)", uploaders, got, want)
 	}
 	for _, c := range conns {
 		_ = c.Close()
 	}
-	eventually(t, "every upload to be let go", func() bool {
+	testio.Eventually(t, "every upload to be let go", func() bool {
 		s := p.Stats()
 		return s.InFlight == 0 && s.BufferedBytes == 0
 	})
@@ -143,7 +145,7 @@ func TestBodyOverBudget(t *testing.T) {
 	// The holder has sent 40,000 of 60,000 bytes: its buffer has grown to
 	// 60,000 (the Content-Length) to take the rest.
 	holder := slowUploads(t, addr, 1, 60000, 40000)[0]
-	eventually(t, "the holder's buffer to grow", func() bool { return p.Stats().BufferedBytes == 60000 })
+	testio.Eventually(t, "the holder's buffer to grow", func() bool { return p.Stats().BufferedBytes == 60000 })
 
 	wide := strings.Repeat("w", 32<<10)
 	req := request("POST", "/wide", wide)
@@ -167,5 +169,5 @@ func TestBodyOverBudget(t *testing.T) {
 	if x := obs.next(t); len(x.Request.Body) != 60000 {
 		t.Errorf("the holder's copy has %d body bytes, want 60000", len(x.Request.Body))
 	}
-	eventually(t, "the budget to be whole", func() bool { return p.Stats().BufferedBytes == 0 })
+	testio.Eventually(t, "the budget to be whole", func() bool { return p.Stats().BufferedBytes == 0 })
 }

@@ -250,15 +250,3 @@ func (f *front) get(t *testing.T, path string) (*http.Response, []byte) {
 	t.Helper()
 	return f.do(t, http.MethodGet, path, nil, nil)
 }
-
-// eventually polls cond until it holds, failing the test after wait.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}

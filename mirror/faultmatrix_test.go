@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // The fault matrix: real loopback servers and clients that misbehave on
@@ -396,7 +397,7 @@ func leaving(raw string) func(t *testing.T, addr string) []answer {
 // buffered, and no primary error counted for what the client did.
 func settles(received uint64, wantSkip string) func(t *testing.T, p *Proxy, _ []answer) {
 	return func(t *testing.T, p *Proxy, _ []answer) {
-		eventually(t, "every request to end and its body to be let go", func() bool {
+		testio.Eventually(t, "every request to end and its body to be let go", func() bool {
 			s := p.Stats()
 			return s.Received == received && s.InFlight == 0 && s.BufferedBytes == 0
 		})

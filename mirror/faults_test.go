@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // TestPrimaryDown checks the 502 and its clear body, the counter, and that
@@ -208,7 +209,7 @@ func TestObserverPanicIsContained(t *testing.T) {
 		}),
 	})
 	f.get(t, "/one")
-	eventually(t, "the first exchange", func() bool { return calls.Load() == 1 })
+	testio.Eventually(t, "the first exchange", func() bool { return calls.Load() == 1 })
 	f.get(t, "/two")
 	if x := obs.next(t); x.Request.URL != "/two" {
 		t.Errorf("observed %q, want /two", x.Request.URL)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // TestQueueFullDropsCopies proves rule 2: with the only worker busy and the
@@ -39,7 +41,7 @@ func TestQueueFullDropsCopies(t *testing.T) {
 	if !got["/1"] || !got["/2"] {
 		t.Errorf("observed %v, want /1 and /2", got)
 	}
-	eventually(t, "completed = 2", func() bool { return f.Stats().Completed == 2 })
+	testio.Eventually(t, "completed = 2", func() bool { return f.Stats().Completed == 2 })
 }
 
 // TestRequestBodyLimit proves the body rules: every body reaches the
@@ -108,12 +110,12 @@ func TestRequestBodyLimit(t *testing.T) {
 				}
 			} else {
 				// The spool may be discarded a moment after the primary answered.
-				eventually(t, "the skip to be counted", func() bool { return f.Stats().Skipped["body_size"] == 1 })
+				testio.Eventually(t, "the skip to be counted", func() bool { return f.Stats().Skipped["body_size"] == 1 })
 				if s := f.Stats(); s.Mirrored != 0 {
 					t.Errorf("mirrored %d, want 0", s.Mirrored)
 				}
 			}
-			eventually(t, "every spool released", func() bool { return f.spools.Load() == 0 })
+			testio.Eventually(t, "every spool released", func() bool { return f.spools.Load() == 0 })
 		})
 	}
 }
@@ -136,7 +138,7 @@ func TestRequestBodyCutShort(t *testing.T) {
 	fmt.Fprintf(c, "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789")
 	_ = c.(*net.TCPConn).CloseWrite() // the other 90 bytes never come
 	_, _ = http.ReadResponse(bufio.NewReader(c), nil)
-	eventually(t, "the skip to be counted", func() bool { return f.Stats().Skipped["body_error"] == 1 })
+	testio.Eventually(t, "the skip to be counted", func() bool { return f.Stats().Skipped["body_error"] == 1 })
 	if s := f.Stats(); s.Mirrored != 0 {
 		t.Errorf("mirrored %d, want 0", s.Mirrored)
 	}
@@ -175,5 +177,5 @@ func TestSkipCounters(t *testing.T) {
 		t.Errorf("received %d mirrored %d, want 4 1", s.Received, s.Mirrored)
 	}
 	// A client can have its whole answer a moment before the handler returns.
-	eventually(t, "no request in flight", func() bool { return f.Stats().InFlight == 0 })
+	testio.Eventually(t, "no request in flight", func() bool { return f.Stats().InFlight == 0 })
 }

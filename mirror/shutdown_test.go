@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // stuckProxy starts a proxy with one worker whose candidate holds every
@@ -46,7 +48,7 @@ func TestShutdownDrains(t *testing.T) {
 		n, err := f.Shutdown(ctx)
 		done <- result{n, err}
 	}()
-	eventually(t, "Shutdown to begin", f.closing.Load)
+	testio.Eventually(t, "Shutdown to begin", f.closing.Load)
 	if resp, body := f.get(t, "/during"); resp.StatusCode != 200 || string(body) != "ok" {
 		t.Errorf("during shutdown the client got %d %q, want the primary's answer", resp.StatusCode, body)
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // randomBody returns n reproducible random bytes.
@@ -147,7 +149,7 @@ func TestLargeUploadStreamed(t *testing.T) {
 			if x.Primary.Error != "" || string(x.Primary.Body) != want {
 				t.Errorf("exchange primary %q error %q, want %q", x.Primary.Body, x.Primary.Error, want)
 			}
-			eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
+			testio.Eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
 			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 				t.Errorf("spool directory holds %d files after the copy, want none", len(entries))
 			}
@@ -190,7 +192,7 @@ func TestStreamSpoolsBusy(t *testing.T) {
 	if x := obs.next(t); x.Candidate.Error != "" {
 		t.Errorf("first copy: %s", x.Candidate.Error)
 	}
-	eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
+	testio.Eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
 }
 
 // TestStreamPrimaryStopsReading checks that when the primary answers
@@ -224,8 +226,8 @@ func TestStreamPrimaryStopsReading(t *testing.T) {
 			t.Errorf("client got 200, want the primary's 413 or a 502")
 		}
 	}
-	eventually(t, "the spool to be given up", func() bool { return f.Stats().Skipped["stream"] == 1 })
-	eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
+	testio.Eventually(t, "the spool to be given up", func() bool { return f.Stats().Skipped["stream"] == 1 })
+	testio.Eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
 	if s := f.Stats(); s.Mirrored != 0 || s.Skipped["body_error"] != 0 || s.Skipped["body_size"] != 0 {
 		t.Errorf("mirrored %d, body_error %d, body_size %d; want 0 0 0", s.Mirrored, s.Skipped["body_error"], s.Skipped["body_size"])
 	}
@@ -250,8 +252,8 @@ func TestStreamClientBodyCut(t *testing.T) {
 	_, _ = c.Write(bytes.Repeat([]byte("y"), 200<<10)) // the rest never comes
 	_ = c.(*net.TCPConn).CloseWrite()
 	_, _ = http.ReadResponse(bufio.NewReader(c), nil)
-	eventually(t, "the cut body to be counted", func() bool { return f.Stats().Skipped["body_error"] == 1 })
-	eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
+	testio.Eventually(t, "the cut body to be counted", func() bool { return f.Stats().Skipped["body_error"] == 1 })
+	testio.Eventually(t, "the spool to be released", func() bool { return f.spools.Load() == 0 })
 	if s := f.Stats(); s.Mirrored != 0 || s.Skipped["stream"] != 0 {
 		t.Errorf("mirrored %d, stream %d; want 0 0", s.Mirrored, s.Skipped["stream"])
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // TestStaleCopiesDropped proves MaxQueueWait: copies queued behind a
@@ -63,12 +65,12 @@ func TestStaleCopiesDropped(t *testing.T) {
 				t.Fatalf("queue depth %d stale %d before the worker is free, want %d 0", s.QueueDepth, s.Stale, queued)
 			}
 			g.open()
-			eventually(t, "the queue to be worked off", func() bool {
+			testio.Eventually(t, "the queue to be worked off", func() bool {
 				s := f.Stats()
 				return s.QueueDepth == 0 && s.Completed+s.Stale == 1+queued
 			})
 			get("/fresh") // the worker is idle: this copy does not wait
-			eventually(t, "the fresh copy to complete", func() bool { return f.Stats().Completed+f.Stats().Stale == 2+queued })
+			testio.Eventually(t, "the fresh copy to complete", func() bool { return f.Stats().Completed+f.Stats().Stale == 2+queued })
 			if err := f.Close(); err != nil { // every worker returned: nothing more is sent
 				t.Fatal(err)
 			}

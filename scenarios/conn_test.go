@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // gatedServer answers every request only once the gate of its wave is
@@ -122,13 +124,7 @@ journeys: [{name: j, steps: [{name: ping, path: /ping}]}]
 	}
 	settle := func() {
 		srv.open()
-		deadline := time.Now().Add(20 * time.Second)
-		for r.Snapshot().InFlight > 0 {
-			if time.Now().After(deadline) {
-				t.Fatalf("journeys did not finish")
-			}
-			time.Sleep(time.Millisecond)
-		}
+		testio.Eventually(t, "the journeys to finish", func() bool { return r.Snapshot().InFlight == 0 })
 	}
 
 	first := burst(150)

@@ -296,19 +296,6 @@ func (f *fakeShop) waitRequests(t testing.TB, n int) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// timeout.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // runAsync runs r in the background; the returned func waits for the
 // result, failing the test if Run does not return in time.
 func runAsync(t testing.TB, r *Runner) func() *Result {

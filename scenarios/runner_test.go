@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/internal/testio"
 	"go.uber.org/goleak"
 )
 
@@ -365,7 +366,7 @@ func testKillCancelsInFlight(t *testing.T) {
 	r := mustRunner(t, orders(t, 200, "1m", 5), RunnerOptions{Target: shop.URL, Client: client})
 	wait := runAsync(t, r)
 	shop.waitRequests(t, 5)
-	waitFor(t, "a dropped start", func() bool { return r.Snapshot().Journeys.Dropped > 0 })
+	testio.Eventually(t, "a dropped start", func() bool { return r.Snapshot().Journeys.Dropped > 0 })
 	r.Kill()
 	atKill := r.Snapshot().Journeys.Started
 	var wg sync.WaitGroup

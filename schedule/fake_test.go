@@ -173,19 +173,6 @@ func newFakeClock(t time.Time) *fakeClock {
 func (c *fakeClock) set(t time.Time) { c.ns.Store(t.UnixNano()) }
 func (c *fakeClock) now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
 
-// waitFor polls cond until it holds, failing the test after a generous
-// timeout instead of hanging.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // bubble runs f in a synctest bubble, in parallel with other tests: the
 // cron timing, retry delays and blackout checks run on the bubble's clock,
 // so a test of minutes takes no time at all.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/internal/testio"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -61,7 +62,7 @@ journeys:
 	}
 	s := newTestScheduler(t, cfg, Options{})
 	cancel, done := startScheduler(t, s)
-	waitFor(t, "a recorded run", func() bool { return len(s.History()) >= 1 })
+	testio.Eventually(t, "a recorded run", func() bool { return len(s.History()) >= 1 })
 	stopScheduler(t, cancel, done)
 
 	rec := s.History()[0]

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/internal/testio"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -48,13 +49,13 @@ func testOverlapSkippedNeverConcurrent(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "a run to start", func() bool { return len(l.started()) >= 1 })
-	waitFor(t, "two skipped starts", func() bool { return skipped() >= 2 })
+	testio.Eventually(t, "a run to start", func() bool { return len(l.started()) >= 1 })
+	testio.Eventually(t, "two skipped starts", func() bool { return skipped() >= 2 })
 	if got := len(l.started()); got != 1 {
 		t.Fatalf("started %d runs while the first still ran; want 1", got)
 	}
 	close(l.release) // the blocked run ends; later ones end at once
-	waitFor(t, "a second run", func() bool { return len(l.started()) >= 2 })
+	testio.Eventually(t, "a second run", func() bool { return len(l.started()) >= 2 })
 	stopScheduler(t, cancel, done)
 
 	if got := l.maxRunning.Load(); got != 1 {
@@ -136,7 +137,7 @@ func testBlackoutStopsRunningAttempt(t *testing.T) {
 
 	fired := make(chan struct{})
 	go func() { defer close(fired); s.fire(s.entries[0]) }()
-	waitFor(t, "the run to start", func() bool { return l.lastRun() != nil })
+	testio.Eventually(t, "the run to start", func() bool { return l.lastRun() != nil })
 	if l.lastRun().stopped.Load() {
 		t.Fatal("run stopped before the blackout began")
 	}
@@ -225,7 +226,7 @@ func testRetryCancelledByStop(t *testing.T) {
 	cancel, done := startScheduler(t, s)
 	fired := make(chan struct{})
 	go func() { defer close(fired); s.fire(s.entries[0]) }()
-	waitFor(t, "the retry to be due", func() bool { return status(t, s, "e").Retries == 1 })
+	testio.Eventually(t, "the retry to be due", func() bool { return status(t, s, "e").Retries == 1 })
 	stopScheduler(t, cancel, done)
 	select {
 	case <-fired:
@@ -315,11 +316,11 @@ func testGracefulStopWaitsForRun(t *testing.T) {
 		Name: "e", Scenario: scenarioFile(t, t.TempDir(), "s.yaml"), Cron: "@every 1s",
 	}}}, Options{Launcher: l})
 	cancel, done := startScheduler(t, s)
-	waitFor(t, "the run to start", func() bool { return l.lastRun() != nil })
+	testio.Eventually(t, "the run to start", func() bool { return l.lastRun() != nil })
 
 	cancel()
 	run := l.lastRun()
-	waitFor(t, "the run to be asked to stop", run.stopped.Load)
+	testio.Eventually(t, "the run to be asked to stop", run.stopped.Load)
 	select {
 	case <-done:
 		t.Fatal("Run returned while the scenario was still draining")
@@ -349,7 +350,7 @@ func testKill(t *testing.T) {
 		Name: "e", Scenario: scenarioFile(t, t.TempDir(), "s.yaml"), Cron: "@every 1s",
 	}}}, Options{Launcher: l})
 	_, done := startScheduler(t, s)
-	waitFor(t, "the run to start", func() bool { return l.lastRun() != nil })
+	testio.Eventually(t, "the run to start", func() bool { return l.lastRun() != nil })
 	s.Kill()
 	s.Kill() // twice is fine
 	select {
@@ -406,7 +407,7 @@ func testStatusNext(t *testing.T) {
 		{Name: "off", Scenario: scenarioFile(t, dir, "b.yaml"), Cron: never, Enabled: &off},
 	}}, Options{Launcher: newFakeLauncher(nil)})
 	cancel, done := startScheduler(t, s)
-	waitFor(t, "a next time", func() bool { return !status(t, s, "on").Next.IsZero() })
+	testio.Eventually(t, "a next time", func() bool { return !status(t, s, "on").Next.IsZero() })
 	if next := status(t, s, "on").Next; next.Month() != time.January || next.Day() != 1 {
 		t.Errorf("next = %v, want the 1st of January", next)
 	}

@@ -8,6 +8,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // TestGoldenFrames drives the dashboard with teatest through scripted
@@ -91,7 +92,7 @@ func TestGoldenFrames(t *testing.T) {
 					// A snapshot taken after the controls took effect is
 					// shown once the source has answered the call after.
 					n := src.served()
-					waitFor(t, "a snapshot after the controls", func() bool { return src.served() >= n+2 })
+					testio.Eventually(t, "a snapshot after the controls", func() bool { return src.served() >= n+2 })
 				}
 				got := finalView(t, tm)
 				lines := strings.Split(got, "\n")
@@ -128,7 +129,7 @@ func TestPauseAndResumeLeaveTheFrameAsItWas(t *testing.T) {
 				if len(keys) > 0 {
 					waitOutput(t, tm, "mirroring resumed")
 					n := src.served()
-					waitFor(t, "a snapshot after the controls", func() bool { return src.served() >= n+2 })
+					testio.Eventually(t, "a snapshot after the controls", func() bool { return src.served() >= n+2 })
 				}
 				return strings.Split(finalView(t, tm), "\n")
 			}

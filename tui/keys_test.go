@@ -9,6 +9,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // startInstance runs the dashboard on inst and returns once a snapshot has
@@ -20,7 +21,7 @@ func startInstance(t *testing.T, inst *fakeInstance, opts Options) *teatest.Test
 		opts.Interval = testInterval
 	}
 	tm := teatest.NewTestModel(t, New(inst.source(), opts), teatest.WithInitialTermSize(80, 24))
-	waitFor(t, "the first snapshot", func() bool { return inst.servedCount() >= 2 })
+	testio.Eventually(t, "the first snapshot", func() bool { return inst.servedCount() >= 2 })
 	t.Cleanup(func() {
 		_ = tm.Quit()
 		tm.WaitFinished(t, teatest.WithFinalTimeout(waitTimeout))
@@ -31,7 +32,7 @@ func startInstance(t *testing.T, inst *fakeInstance, opts Options) *teatest.Test
 // waitCalls waits until the controller has seen n calls and returns them.
 func waitCalls(t *testing.T, inst *fakeInstance, n int) []string {
 	t.Helper()
-	waitFor(t, fmt.Sprintf("%d controller calls", n), func() bool { return len(inst.Calls()) >= n })
+	testio.Eventually(t, fmt.Sprintf("%d controller calls", n), func() bool { return len(inst.Calls()) >= n })
 	return inst.Calls()
 }
 
@@ -105,7 +106,7 @@ func TestRatePressesReachTheInstanceInOrder(t *testing.T) {
 		tm.Send(runes("+"))
 	}
 	t.Cleanup(func() { t.Log(inst.Calls()) })
-	waitFor(t, "the rate to reach the ceiling", func() bool {
+	testio.Eventually(t, "the rate to reach the ceiling", func() bool {
 		c := inst.Calls()
 		return len(c) > 0 && c[len(c)-1] == "rate 60"
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
+	"github.com/understudy-dev/understudy/internal/testio"
 	"go.uber.org/goleak"
 )
 
@@ -29,18 +30,6 @@ const testInterval = 2 * time.Millisecond
 // waitTimeout bounds every wait; reaching it fails the test.
 const waitTimeout = 10 * time.Second
 
-// waitFor polls cond until it holds, failing the test after waitTimeout.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // startScripted runs the dashboard on src at w×h and returns once it has
 // shown the script's last snapshot: calls are made one at a time, so a
 // call after the last scripted one means that one has been applied.
@@ -51,7 +40,7 @@ func startScripted(t *testing.T, src *fakeSource, opts Options, w, h int) *teate
 	}
 	tm := teatest.NewTestModel(t, New(src, opts), teatest.WithInitialTermSize(w, h))
 	n := len(src.script)
-	waitFor(t, "the script to play out", func() bool { return src.served() > n })
+	testio.Eventually(t, "the script to play out", func() bool { return src.served() > n })
 	return tm
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -43,7 +44,7 @@ func TestRunEndsWhenTheContextIsDone(t *testing.T) {
 	go func() {
 		done <- Run(ctx, src, Options{Interval: testInterval, Input: blockingReader{ctx}, Output: io.Discard})
 	}()
-	waitFor(t, "polls", func() bool { return src.served() > 3 })
+	testio.Eventually(t, "polls", func() bool { return src.served() > 3 })
 	cancel()
 	select {
 	case err := <-done:

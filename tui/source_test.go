@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 func TestFailingSourceShowsInTheStatusBarAndIsRetried(t *testing.T) {
@@ -21,7 +22,7 @@ func TestFailingSourceShowsInTheStatusBarAndIsRetried(t *testing.T) {
 	src.err = errors.New("dial tcp 127.0.0.1:9: connect: connection refused")
 	tm := teatest.NewTestModel(t, New(src, Options{Interval: testInterval}), teatest.WithInitialTermSize(80, 24))
 	waitOutput(t, tm, "connection refused")
-	waitFor(t, "retries", func() bool { return src.served() >= 3 })
+	testio.Eventually(t, "retries", func() bool { return src.served() >= 3 })
 	v := finalView(t, tm)
 	for _, want := range []string{"source error (", "×, retrying): dial tcp 127.0.0.1:9: connect: connection refused", "connecting…"} {
 		if !strings.Contains(v, want) {

@@ -9,6 +9,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/exp/teatest"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // tunedSnap returns a proxy's snapshot reporting percent as its sample
@@ -168,7 +169,7 @@ func TestTuningRefusals(t *testing.T) {
 func startProxy(t *testing.T, p *fakeProxy) *teatest.TestModel {
 	t.Helper()
 	tm := teatest.NewTestModel(t, New(p.source(), Options{Controller: p, Interval: testInterval}), teatest.WithInitialTermSize(100, 30))
-	waitFor(t, "the first snapshot", func() bool { return p.servedCount() >= 2 })
+	testio.Eventually(t, "the first snapshot", func() bool { return p.servedCount() >= 2 })
 	t.Cleanup(func() {
 		_ = tm.Quit()
 		tm.WaitFinished(t, teatest.WithFinalTimeout(waitTimeout))
@@ -185,7 +186,7 @@ func TestSamplePressesReachTheProxyInOrder(t *testing.T) {
 	for range 5 {
 		tm.Send(runes("["))
 	}
-	waitFor(t, "the share to reach 50", func() bool {
+	testio.Eventually(t, "the share to reach 50", func() bool {
 		c := p.Calls()
 		return len(c) > 0 && c[len(c)-1] == "sample 50"
 	})

@@ -156,7 +156,7 @@ func runCapture(t *testing.T) liveCapture {
 		do("GET", loc, "")
 		do("GET", "/menu?token="+secrets[3]+"&lang=en", "")
 	}
-	waitFor(t, out, regexp.MustCompile(fmt.Sprintf(`compared %d `, lc.exchanges)), stop)
+	out.WaitFor(t, "every exchange compared", regexp.MustCompile(fmt.Sprintf(`compared %d `, lc.exchanges)).MatchString)
 	stop()
 	select {
 	case c := <-code:

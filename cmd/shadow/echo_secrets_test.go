@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // echoServer answers like go-httpbin: /headers, /get and /anything echo
@@ -161,16 +162,10 @@ capture:
 		}
 	}
 	var snap []byte
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testio.Eventually(t, "a snapshot with 4 pairs compared", func() bool {
 		snap = httpGet(t, adminURL+"/snapshot")
-		if regexp.MustCompile(`"compared":\s*4\b`).Match(snap) {
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			t.Fatalf("never compared 4 pairs:\n%s", snap)
-		}
-	}
+		return regexp.MustCompile(`"compared":\s*4\b`).Match(snap)
+	})
 	stop()
 	select {
 	case c := <-code:

@@ -42,7 +42,7 @@ func TestRunServesMetrics(t *testing.T) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	waitFor(t, out, regexp.MustCompile(fmt.Sprintf(`compared %d `, gets)), stop)
+	out.WaitFor(t, "every exchange compared", regexp.MustCompile(fmt.Sprintf(`compared %d `, gets)).MatchString)
 
 	resp, err := http.Get(admin + "/metrics")
 	if err != nil {

@@ -37,6 +37,7 @@ func startCmd(t *testing.T, ready *regexp.Regexp, args ...string) (string, func(
 	out := &syncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- execute(ctx, args, out, out) }()
+	t.Cleanup(cancel) // a test that fails before stop() stops it all the same
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if m := ready.FindStringSubmatch(out.String()); m != nil {
@@ -84,7 +85,7 @@ func TestRunGatesOnVerdict(t *testing.T) {
 			t.Fatalf("client got %q, want the primary's %q", body, want)
 		}
 	}
-	waitFor(t, out, regexp.MustCompile(`compared 30 `), stop)
+	out.WaitFor(t, "every exchange compared", regexp.MustCompile(`compared 30 `).MatchString)
 	stop()
 	select {
 	case c := <-code:
@@ -116,19 +117,5 @@ func TestRunGatesOnVerdict(t *testing.T) {
 	}
 	if fi, err := os.Stat(report); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("report mode = %v (%v), want 0600", fi.Mode(), err)
-	}
-}
-
-// waitFor polls out until re matches, so that the test stops shadow only
-// once every exchange was compared.
-func waitFor(t *testing.T, out *syncBuffer, re *regexp.Regexp, stop func()) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !re.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			stop()
-			t.Fatalf("output never matched %q:\n%s", re, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // The listener's timeouts (server.*) free what slow clients hold: a
@@ -41,7 +44,7 @@ server:
 mirror:
   routes: [{unsafe: true}]
 `)
-	base, stop, code, out := startShadow(t, "--config", cfgFile, "--primary", primary.URL, "--candidate", candidate.URL)
+	base, stop, code, _ := startShadow(t, "--config", cfgFile, "--primary", primary.URL, "--candidate", candidate.URL)
 	defer func() {
 		stop()
 		<-code
@@ -89,12 +92,7 @@ mirror:
 			t.Errorf("%s: shadow never closed the connection", kind.name)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > baseline+4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines after the slow clients were cut off, want at most %d as before them:\n%s",
-				runtime.NumGoroutine(), baseline+4, out.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testio.Eventually(t, fmt.Sprintf("at most %d goroutines, as before the slow clients", baseline+4), func() bool {
+		return runtime.NumGoroutine() <= baseline+4
+	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/internal/testio"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/tui"
 )
@@ -251,18 +252,6 @@ func dashboard(t *testing.T, src tui.Source, ctl tui.Controller) (typeKeys func(
 	}
 }
 
-// waitUntil polls cond until it holds, failing the test after 30s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // routeOff reports whether the proxy has mirroring of route switched off.
 func routeOff(p *mirror.Proxy, route string) bool {
 	for _, r := range p.Settings().Routes {
@@ -292,13 +281,13 @@ func TestDashboardTunesTheProxyInProcess(t *testing.T) {
 	proxy := dashboardProxy(t, 0, &log) // 0: the default, all
 	src := &proxySource{proxy: proxy}
 	typeKeys := dashboard(t, src, proxyControl{proxy})
-	waitUntil(t, "the first snapshot shown", func() bool { return src.calls.Load() >= 2 })
+	testio.Eventually(t, "the first snapshot shown", func() bool { return src.calls.Load() >= 2 })
 
 	typeKeys("[")
-	waitUntil(t, "the sample share to drop to 90", func() bool { return proxy.Settings().SamplePercent == 90 })
+	testio.Eventually(t, "the sample share to drop to 90", func() bool { return proxy.Settings().SamplePercent == 90 })
 	typeKeys("r") // the routes, "orders" first
 	typeKeys(" ")
-	waitUntil(t, "route orders to be switched off", func() bool { return routeOff(proxy, "orders") })
+	testio.Eventually(t, "route orders to be switched off", func() bool { return routeOff(proxy, "orders") })
 	if routeOff(proxy, "items") {
 		t.Error("route items was switched off too")
 	}
@@ -343,14 +332,14 @@ func TestDashboardTunesTheProxyAttached(t *testing.T) {
 		return remote.Snapshot(ctx)
 	})
 	typeKeys := dashboard(t, src, remote)
-	waitUntil(t, "the first snapshot shown", func() bool { return shown.Load() >= 2 })
+	testio.Eventually(t, "the first snapshot shown", func() bool { return shown.Load() >= 2 })
 
 	typeKeys("]")
-	waitUntil(t, "the sample share to rise to 60", func() bool { return proxy.Settings().SamplePercent == 60 })
+	testio.Eventually(t, "the sample share to rise to 60", func() bool { return proxy.Settings().SamplePercent == 60 })
 	typeKeys("r")
 	typeKeys("\x1b[B") // down: "items"
 	typeKeys(" ")
-	waitUntil(t, "route items to be switched off", func() bool { return routeOff(proxy, "items") })
+	testio.Eventually(t, "route items to be switched off", func() bool { return routeOff(proxy, "items") })
 	if routeOff(proxy, "orders") {
 		t.Error("route orders was switched off too")
 	}

@@ -208,13 +208,7 @@ func TestRunInterruptStopsThenKills(t *testing.T) {
 		t.Fatalf("no request arrived\nstderr:\n%s", errb.String())
 	}
 	interrupts <- os.Interrupt
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(errb.String(), "synth: stopping") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no stopping message; stderr:\n%s", errb.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	errb.WaitFor(t, "the stopping message", func(s string) bool { return strings.Contains(s, "synth: stopping") })
 	interrupts <- syscall.SIGTERM
 	select {
 	case code := <-codes:

@@ -147,23 +147,11 @@ func startSchedule(t *testing.T, ctx context.Context, interrupts <-chan os.Signa
 
 var adminAddrLog = regexp.MustCompile(`msg="admin server listening" addr=(\S+)`)
 
-// waitFor polls cond until it holds, failing the test after scheduleWait.
-func waitFor(t *testing.T, what string, stderr *syncBuffer, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(scheduleWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; stderr:\n%s", what, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // adminURL waits for the admin server's address in the log.
 func adminURL(t *testing.T, stderr *syncBuffer) string {
 	t.Helper()
 	var m []string
-	waitFor(t, "the admin server", stderr, func() bool {
+	stderr.WaitFor(t, "the admin server", func(string) bool {
 		m = adminAddrLog.FindStringSubmatch(stderr.String())
 		return m != nil
 	})
@@ -315,7 +303,7 @@ entries:
 	// held run only waits for its requests: the figures stand still.
 	stop()
 	var values map[string]float64
-	waitFor(t, "the scheduler to stop scheduling", stderr, func() bool {
+	stderr.WaitFor(t, "the scheduler to stop scheduling", func(string) bool {
 		values = metricValues(t, get(t, client, base+"/metrics"))
 		_, scheduled := values[`synth_schedule_next_run_timestamp_seconds{scenario="every-2s"}`]
 		return !scheduled
@@ -409,7 +397,7 @@ entries:
 		t.Fatalf("no request arrived\nstderr:\n%s", stderr.String())
 	}
 	interrupts <- os.Interrupt
-	waitFor(t, "the stopping message", stderr, func() bool { return strings.Contains(stderr.String(), "synth: stopping") })
+	stderr.WaitFor(t, "the stopping message", func(string) bool { return strings.Contains(stderr.String(), "synth: stopping") })
 	interrupts <- syscall.SIGTERM
 	select {
 	case code := <-codes:

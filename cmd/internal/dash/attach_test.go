@@ -10,9 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -56,18 +54,6 @@ func attach(ctx context.Context, interrupts <-chan os.Signal, out io.Writer, url
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	defer http.DefaultClient.CloseIdleConnections() // the attach client's transport
 	return cmd.ExecuteContext(ctx)
-}
-
-// waitFor polls cond until it holds or wait passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, wait)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Attached to a URL that is not an admin endpoint, or without the token
@@ -158,13 +144,13 @@ func TestAttachSaysErrorsOnceAndStopsOnPermanentOnes(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- attach(context.Background(), nil, &out, ts.URL, "--interval", "5ms") }()
 	lines := func() int { return strings.Count(out.String(), "synth attach-test") }
-	waitFor(t, "plain line", func() bool { return lines() > 0 })
+	testio.Eventually(t, "plain line", func() bool { return lines() > 0 })
 
 	mode.Store(overloaded)
-	waitFor(t, "five refused snapshots", func() bool { return overloads.Load() >= 5 })
+	testio.Eventually(t, "five refused snapshots", func() bool { return overloads.Load() >= 5 })
 	before := lines()
 	mode.Store(healthy)
-	waitFor(t, "line after the overload", func() bool { return lines() > before })
+	testio.Eventually(t, "line after the overload", func() bool { return lines() > before })
 	mode.Store(gone)
 	var got error
 	select {
@@ -201,7 +187,7 @@ func TestAttachEndsOnInterrupt(t *testing.T) {
 					done <- attach(ctx, nil, &out, url, "--interval", "5ms")
 				}
 			}()
-			waitFor(t, "plain line", func() bool { return strings.Contains(out.String(), "synth attach-test") })
+			testio.Eventually(t, "plain line", func() bool { return strings.Contains(out.String(), "synth attach-test") })
 			if viaChannel {
 				interrupts <- syscall.SIGTERM
 			} else {
@@ -219,40 +205,10 @@ func TestAttachEndsOnInterrupt(t *testing.T) {
 	}
 }
 
-var binaries struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// buildBinaries builds shadow and synth once for the tests that signal a
-// real process.
-func buildBinaries(t *testing.T) string {
-	t.Helper()
-	binaries.once.Do(func() {
-		binaries.dir, binaries.err = os.MkdirTemp("", "understudy-dash-test-")
-		if binaries.err != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", binaries.dir+string(filepath.Separator),
-			"github.com/understudy-dev/understudy/cmd/shadow", "github.com/understudy-dev/understudy/cmd/synth")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			binaries.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binaries.err != nil {
-		t.Fatal(binaries.err)
-	}
-	return binaries.dir
-}
-
 // The built binaries, attached with their output in a pipe (no
 // terminal), end with exit code 0 on SIGTERM and SIGINT, and on a URL
 // that is not an admin endpoint exit 3 after saying so once.
 func TestAttachBinaryHonoursSignals(t *testing.T) {
-	dir := buildBinaries(t)
 	url := adminURL(t, admin.Config{})
 	notAdmin := httptest.NewServer(http.NotFoundHandler())
 	defer notAdmin.Close()
@@ -260,7 +216,7 @@ func TestAttachBinaryHonoursSignals(t *testing.T) {
 		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 			t.Run(binary+"/"+sig.String(), func(t *testing.T) {
 				var out testio.Buffer
-				cmd := exec.Command(filepath.Join(dir, binary), "tui", "--attach", url, "--no-tui", "--interval", "10ms")
+				cmd := exec.Command(testio.Binary(t, binary), "tui", "--attach", url, "--no-tui", "--interval", "10ms")
 				cmd.Stdout, cmd.Stderr = &out, &out
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
@@ -273,7 +229,7 @@ func TestAttachBinaryHonoursSignals(t *testing.T) {
 						<-exited
 					}
 				}()
-				waitFor(t, "plain line", func() bool { return strings.Contains(out.String(), "synth attach-test") })
+				testio.Eventually(t, "plain line", func() bool { return strings.Contains(out.String(), "synth attach-test") })
 				if err := cmd.Process.Signal(sig); err != nil {
 					t.Fatal(err)
 				}
@@ -290,7 +246,7 @@ func TestAttachBinaryHonoursSignals(t *testing.T) {
 		t.Run(binary+"/not an admin endpoint", func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
 			defer cancel()
-			out, err := exec.CommandContext(ctx, filepath.Join(dir, binary), "tui", "--attach", notAdmin.URL, "--no-tui", "--interval", "10ms").CombinedOutput()
+			out, err := exec.CommandContext(ctx, testio.Binary(t, binary), "tui", "--attach", notAdmin.URL, "--no-tui", "--interval", "10ms").CombinedOutput()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 				t.Errorf("exit = %v, want code 3\n%s", err, out)

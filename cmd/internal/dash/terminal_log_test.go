@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/internal/testio"
 	"github.com/understudy-dev/understudy/tui"
 )
 
@@ -109,19 +108,11 @@ func TestLoggingDoesNotScrollTheDashboard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the dashboard in tmux")
 	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux is not installed (.ci/run installs it)")
-	}
-	dir := t.TempDir()
-	s := tmux{t: t, socket: filepath.Join(dir, "tmux.sock")}
-	s.run("new-session", "-d", "-s", "dash", "-x", "80", "-y", "24",
-		"env "+tmuxChildEnv+"=1 "+os.Args[0]+" -test.run='^TestLoggingDoesNotScrollTheDashboard$'")
-	t.Cleanup(func() { exec.Command("tmux", "-S", s.socket, "kill-server").Run() })
-	s.run("set-option", "-t", "dash", "remain-on-exit", "on")
+	s := testio.StartTmux(t, 80, 24, "env "+tmuxChildEnv+"=1 "+os.Args[0]+" -test.run='^TestLoggingDoesNotScrollTheDashboard$'")
 
-	before := s.waitFor("updated ")
-	s.run("send-keys", "-t", "dash", "p")
-	after := s.waitFor("mirroring paused;")
+	before := s.WaitFor("updated ")
+	s.Keys("p")
+	after := s.WaitFor("mirroring paused;")
 	for _, screen := range []string{before, after} {
 		lines := strings.Split(screen, "\n")
 		for i, want := range []string{"shadow shadow", "verdict pending", "req "} {
@@ -133,8 +124,8 @@ func TestLoggingDoesNotScrollTheDashboard(t *testing.T) {
 	if strings.Contains(after, "mirror setting changed") {
 		t.Errorf("a log line shows in the dashboard:\n%s", after)
 	}
-	s.run("send-keys", "-t", "dash", "q")
-	s.waitFor("mirror setting changed")
+	s.Keys("q")
+	s.WaitFor("mirror setting changed")
 }
 
 // runLoggingDashboard is the program TestLoggingDoesNotScrollTheDashboard
@@ -182,34 +173,3 @@ func (p *loggingProxy) Resume() error                    { return p.set(false) }
 func (p *loggingProxy) Kill() error                      { return p.set(true) }
 func (p *loggingProxy) Stop() error                      { return nil }
 func (p *loggingProxy) SetRate(float64) (float64, error) { return 0, nil }
-
-// tmux is a terminal a test types into and reads, as a person would.
-type tmux struct {
-	t      *testing.T
-	socket string
-}
-
-func (s tmux) run(args ...string) string {
-	s.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-S", s.socket}, args...)...).CombinedOutput()
-	if err != nil {
-		s.t.Fatalf("tmux %v: %v\n%s", args, err, out)
-	}
-	return string(out)
-}
-
-// waitFor waits until the pane shows want, and returns what it shows.
-func (s tmux) waitFor(want string) string {
-	s.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		screen := s.run("capture-pane", "-p", "-t", "dash")
-		if strings.Contains(screen, want) {
-			return screen
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("the screen never showed %q; it shows:\n%s", want, screen)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/internal/testio"
 	"github.com/understudy-dev/understudy/mirror"
 )
 
@@ -188,7 +189,7 @@ func (rig *shadowRig) await(t testing.TB, n int) {
 // its whole answer a moment before the proxy's handler returns.
 func (rig *shadowRig) settle(t testing.TB) {
 	t.Helper()
-	eventually(t, "no request in flight", func() bool { return rig.proxy.Stats().InFlight == 0 })
+	testio.Eventually(t, "no request in flight", func() bool { return rig.proxy.Stats().InFlight == 0 })
 }
 
 // skipReasons are the proxy's reasons for not mirroring (mirror.Stats).

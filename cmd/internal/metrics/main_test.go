@@ -168,15 +168,3 @@ func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 		return zero
 	}
 }
-
-// eventually polls cond until it holds or fails t after wait.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
