@@ -91,7 +91,8 @@ type Redactor struct {
 	FieldNames []string `mapstructure:"field_names"`
 	// NoDefaultFieldNames drops the default field names, keeping only
 	// FieldNames. The always-redacted headers stay.
-	NoDefaultFieldNames bool `mapstructure:"no_default_field_names"`
+	// It is no config file key: a file cannot turn the defaults off.
+	NoDefaultFieldNames bool `mapstructure:"-"`
 	// FieldPaths names JSON fields by path from the body's root, in the
 	// grammar of compare's normalizers (package internal/jsonpath):
 	// "$.card.number", "$.items[*].cvv", "$.users[0].pin", "$..ssn" (at

@@ -74,7 +74,7 @@ var flagKeys = map[string]string{
 
 func addConfigFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, out, no_tui, progress_interval, admin, admin_token, no_preflight, runners, runner_index, log.format, log.level")
+	f.String("config", "", "YAML config file with any of: rate, duration, target, run_id, report_out, out, no_tui, progress_interval, admin, admin_token, no_preflight, runners, runner_index, log.format, log.level (see README: Configuration)")
 	f.Float64("rate", 0, "journeys per second, replacing the scenario's rate (clamped to its ceiling)")
 	f.Duration("duration", 0, "how long to start journeys for, replacing the scenario's duration")
 	f.String("target", "", "base URL to send to, replacing the scenario's target")

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -129,4 +131,44 @@ func TestPrintConfigOnlyWithFlag(t *testing.T) {
 			t.Errorf("--print-config=%v: printed %v, wrote %q", on, printed, out.String())
 		}
 	}
+}
+
+// A URL's password is a credential whatever its key; structs printed only
+// (a scenario's settings) may carry yaml tags instead.
+func TestWriteConfigMasksURLsAndReadsYAMLTags(t *testing.T) {
+	type rate struct {
+		Type string        `yaml:"type"`
+		Over time.Duration `yaml:"over,omitempty"`
+	}
+	cfg := struct {
+		Primary string `mapstructure:"primary"`
+		Plain   string `mapstructure:"plain"`
+		Rate    rate   `mapstructure:"rate"`
+	}{"https://user:pa55@orders.internal:8443/v1?x=1", "http://orders@not-a-secret", rate{"ramp", time.Minute}}
+	var out bytes.Buffer
+	if err := WriteConfig(&out, cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := "primary: https://<masked>@orders.internal:8443/v1?x=1\nplain: http://<masked>@not-a-secret\nrate:\n  type: ramp\n  over: 1m0s\n"
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// A key declared twice (a squashed struct's and its parent's) is a
+// programming error found by any test that loads the config.
+func TestDuplicateKeyPanics(t *testing.T) {
+	type Inner struct {
+		Rate int `mapstructure:"rate"`
+	}
+	type outer struct {
+		Inner `mapstructure:",squash"`
+		Rate  int `mapstructure:"rate"`
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), `the key "rate" twice`) {
+			t.Errorf("recovered %v, want a panic naming the key", r)
+		}
+	}()
+	newSchema(reflect.TypeOf(outer{}))
 }
