@@ -26,10 +26,15 @@ func readmeSection(t *testing.T, heading string) string {
 	if i < 0 {
 		t.Fatalf("README.md has no %q section", heading)
 	}
-	level := heading[:strings.Index(heading, " ")+1]
+	// The section ends at the next heading of its level or above.
+	level := strings.Index(heading, " ")
 	rest := text[i+1+len(heading):]
-	if j := strings.Index(rest, "\n"+level); j >= 0 {
-		rest = rest[:j]
+	for j := 0; j < len(rest); {
+		line, _, _ := strings.Cut(rest[j:], "\n")
+		if n := len(line) - len(strings.TrimLeft(line, "#")); n > 0 && n <= level && strings.HasPrefix(line[n:], " ") {
+			return rest[:j]
+		}
+		j += len(line) + 1
 	}
 	return rest
 }
@@ -38,7 +43,7 @@ func readmeSection(t *testing.T, heading string) string {
 // the reference every shadow config key must be in.
 func shadowReference(t *testing.T) map[string]any {
 	t.Helper()
-	section := readmeSection(t, "## shadow configuration")
+	section := readmeSection(t, "### shadow configuration")
 	_, block, ok := strings.Cut(section, "```yaml\n")
 	block, _, ok2 := strings.Cut(block, "```")
 	if !ok || !ok2 {

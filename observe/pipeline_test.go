@@ -224,7 +224,7 @@ func TestConfigValidate(t *testing.T) {
 		{"queue", Config{Judge: e, QueueSize: -1}, "QueueSize"},
 		{"judges", Config{Judge: e, Judges: -1}, "Judges"},
 		{"wait", Config{Judge: e, JudgeWait: -time.Second}, "JudgeWait"},
-		{"redactor", Config{Judge: e, Redactor: &capture.Redactor{Key: []byte("short")}}, "Key"},
+		{"redactor", Config{Judge: e, Redactor: &capture.Redactor{Key: []byte("short")}}, "key: has 5 bytes"},
 		{"ok", Config{Judge: e}, ""},
 	}
 	for _, tt := range tests {
