@@ -104,7 +104,7 @@ func TestRunAndReportWriteHTMLAndJUnit(t *testing.T) {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-			waitFor(t, out, regexp.MustCompile(fmt.Sprintf(`compared %d `, requests)), stop)
+			out.WaitFor(t, "every exchange compared", regexp.MustCompile(fmt.Sprintf(`compared %d `, requests)).MatchString)
 			stop()
 			select {
 			case c := <-code:
