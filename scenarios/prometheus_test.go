@@ -115,7 +115,10 @@ rate: {type: relative, query: shop_orders_per_second, factor: 1.5, max: 100, pro
 		s := waitLive(t, r, fmt.Sprintf("the rate to follow %v", step.value), func(s Snapshot) bool {
 			return s.CurrentTarget == step.rate
 		})
-		if l := s.Live[0]; l.Name != "rate" || l.Value != step.value || l.Rate != step.rate || l.Failures != 0 {
+		// A query may time out on a loaded machine (the last rate is held
+		// then, as documented, and counted in Failures); the rate must
+		// follow from the next answer on.
+		if l := s.Live[0]; l.Name != "rate" || l.Value != step.value || l.Rate != step.rate || l.Error != "" {
 			t.Errorf("live status %+v, want value %v making rate %v", l, step.value, step.rate)
 		}
 	}
