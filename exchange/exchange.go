@@ -68,6 +68,10 @@ type Response struct {
 	Error string `msgpack:"error,omitempty" json:"error,omitempty"`
 	// Timeout reports that Error was a deadline being reached.
 	Timeout bool `msgpack:"timeout,omitempty" json:"timeout,omitempty"`
+	// ErrorKind sorts Error into a kind: "tls", "refused", "timeout",
+	// "protocol", "reset" or "other" (wire.Kinds). Empty on success, and
+	// in records made before it existed.
+	ErrorKind string `msgpack:"error_kind,omitempty" json:"error_kind,omitempty"`
 }
 
 // OK reports whether a complete answer arrived.

@@ -160,11 +160,13 @@ type Config struct {
 	// this is the same as setting it on all three.
 	PreserveHost bool `mapstructure:"-"`
 
-	// Transport sends requests to every upstream. nil means two transports
+	// Transport sends requests to every upstream. nil means transports
 	// tuned for proxying (keep-alives, many idle connections per host, no
-	// transparent compression, no environment proxy): one for the primary
-	// and one for the copies, so mirror traffic never competes with the
-	// client's path for connections.
+	// transparent compression, no environment proxy), built from each
+	// Target's TLS and Protocol: each upstream has its own, one per
+	// protocol it is spoken to in, so mirror traffic never competes with
+	// the client's path for connections. When set, the Targets' TLS and
+	// Protocol are not used.
 	Transport http.RoundTripper `mapstructure:"-"`
 	// Observer receives every joined exchange. nil means exchanges are
 	// discarded (and still counted).
@@ -274,6 +276,15 @@ func (c Config) Validate() error {
 	errs = append(errs, c.PrimaryTarget.validate("primary_target")...)
 	errs = append(errs, c.SecondaryTarget.validate("secondary_target")...)
 	errs = append(errs, c.CandidateTarget.validate("candidate_target")...)
+	if primary != nil {
+		errs = append(errs, c.PrimaryTarget.validateFor("primary_target", "primary", primary)...)
+	}
+	if secondary != nil {
+		errs = append(errs, c.SecondaryTarget.validateFor("secondary_target", "secondary", secondary)...)
+	}
+	if candidate != nil {
+		errs = append(errs, c.CandidateTarget.validateFor("candidate_target", "candidate", candidate)...)
+	}
 	for i, r := range c.Routes {
 		errs = append(errs, r.validate(fmt.Sprintf("routes[%d]", i))...)
 	}

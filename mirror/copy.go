@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/wire"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -32,6 +33,7 @@ type job struct {
 	host       string
 	remoteAddr string
 	tls        bool
+	protoMajor int         // the client's HTTP version, which the copies keep
 	teTrailers bool        // the client sent "TE: trailers"
 	header     http.Header // the client's headers without hop-by-hop ones
 	body       []byte      // nil when none; shared read-only by every upstream
@@ -52,6 +54,7 @@ type job struct {
 	res      *http.Response // nil when no answer began
 	tee      tee
 	perr     string // why the primary's answer is missing or incomplete
+	pkind    string // the kind of perr when the primary failed (wire.Kinds)
 }
 
 // newJob captures what the copies need from r. Headers are cloned here, on
@@ -67,6 +70,7 @@ func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, held int64, now 
 		host:       r.Host,
 		remoteAddr: r.RemoteAddr,
 		tls:        r.TLS != nil,
+		protoMajor: r.ProtoMajor,
 		teTrailers: httpguts.HeaderValuesContainsToken(r.Header["Te"], "trailers"),
 		header:     h,
 		body:       body,
@@ -268,6 +272,9 @@ func (p *Proxy) newCopyRequest(ctx context.Context, j *job, h http.Header, t *ta
 	u := j.url
 	u.RawQuery = cleanQuery(u.RawQuery)
 	req.URL = &u
+	if j.protoMajor == 2 { // the upstream picks the transport by it
+		req.Proto, req.ProtoMajor, req.ProtoMinor = "HTTP/2.0", 2, 0
+	}
 	(&httputil.ProxyRequest{Out: req}).SetURL(t.url)
 	req.Host = t.hostFor(j.host)
 	req.Header = h
@@ -286,13 +293,13 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 		return res, false
 	}
 	start := time.Now()
-	resp, err := p.copyTransport.RoundTrip(req)
+	resp, err := t.up.RoundTrip(req)
 	if side == exchange.Candidate {
 		p.candidateDown.record(err)
 	}
 	if err != nil {
 		res.Latency = time.Since(start)
-		return p.failed(ctx, res, "send", err)
+		return p.failed(ctx, res, t, "send", err)
 	}
 	removeHopByHop(resp.Header) // as ReverseProxy does for the primary's answer
 	res.Status, res.Header = resp.StatusCode, resp.Header
@@ -305,7 +312,7 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 		res.Size = max(resp.ContentLength, 0) // 0: unknown
 	}
 	if err != nil {
-		return p.failed(ctx, res, "read answer", err)
+		return p.failed(ctx, res, t, "read answer", err)
 	}
 	if len(resp.Trailer) > 0 {
 		res.Trailer = resp.Trailer // complete once the body was read to its end
@@ -313,9 +320,10 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 	return res, false
 }
 
-// failed records err on res: a timeout when the copy's deadline passed, a
-// cut copy when Shutdown cancelled it, an error otherwise.
-func (p *Proxy) failed(ctx context.Context, res exchange.Response, phase string, err error) (exchange.Response, bool) {
+// failed records err, from asking t, on res: a timeout when the copy's
+// deadline passed, a cut copy when Shutdown cancelled it, an error
+// otherwise. Its kind is counted for t, and the first of each kind logged.
+func (p *Proxy) failed(ctx context.Context, res exchange.Response, t *target, phase string, err error) (exchange.Response, bool) {
 	var ne net.Error
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -328,6 +336,15 @@ func (p *Proxy) failed(ctx context.Context, res exchange.Response, phase string,
 		res.Error = phase + ": " + err.Error()
 	default:
 		res.Error = phase + ": " + err.Error()
+	}
+	kind := wire.ErrorKind(err)
+	if res.Timeout {
+		kind = wire.KindTimeout // the copy's deadline, whatever the transport made of it
+	}
+	res.ErrorKind = kind
+	if t.up.record(kind, res.Error) {
+		p.log.Warn(string(res.Side)+" failed: the first "+kind+" failure; later ones are counted, not logged",
+			"upstream", string(res.Side), "url", t.url.Redacted(), "kind", kind, "err", res.Error)
 	}
 	return res, false
 }
@@ -359,7 +376,7 @@ func (p *Proxy) awaitPrimary(ctx context.Context, j *job) (exchange.Response, bo
 
 // primaryResponse returns the primary's side of j. Call only after done.
 func (j *job) primaryResponse() exchange.Response {
-	r := exchange.Response{Side: exchange.Primary, Error: j.perr, Latency: j.finished.Sub(j.start)}
+	r := exchange.Response{Side: exchange.Primary, Error: j.perr, ErrorKind: j.pkind, Latency: j.finished.Sub(j.start)}
 	if j.res == nil {
 		return r
 	}

@@ -22,4 +22,13 @@
 // Request bodies too large to hold in memory are spooled to a temp file on
 // their way to the primary and mirrored from there, up to
 // MaxStreamBodyBytes.
+//
+// Each upstream has transports of its own, built from its Target's TLS
+// settings (a private CA, a client certificate, a server name) and
+// Protocol (see package wire): a request keeps the HTTP version its client
+// spoke where the upstream can, so that an HTTP/2 client (gRPC, trailers)
+// reaches it over HTTP/2 and an HTTP/1.1 client over HTTP/1.1. A failure
+// reaching an upstream is sorted by kind (tls, refused, timeout, protocol,
+// reset, other), recorded on the exchange, counted per upstream
+// (Stats.Failures) and, the first of each kind, logged with its reason.
 package mirror

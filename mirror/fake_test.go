@@ -32,6 +32,7 @@ func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }
 // seen is one request as a fake backend received it.
 type seen struct {
 	Method, URI, Host string
+	Proto             string // the HTTP version it arrived in
 	Header            http.Header
 	Body              []byte
 }
@@ -54,16 +55,24 @@ type backend struct {
 
 func newBackend(t *testing.T, handler http.HandlerFunc) *backend {
 	t.Helper()
+	return newBackendWith(t, handler, (*httptest.Server).Start)
+}
+
+// newBackendWith is newBackend started by start, which may configure the
+// server first (TLS, protocols).
+func newBackendWith(t *testing.T, handler http.HandlerFunc, start func(*httptest.Server)) *backend {
+	t.Helper()
 	b := &backend{got: make(chan seen, 100)}
-	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		b.got <- seen{Method: r.Method, URI: r.RequestURI, Host: r.Host, Header: r.Header.Clone(), Body: body}
+		b.got <- seen{Method: r.Method, URI: r.RequestURI, Host: r.Host, Proto: r.Proto, Header: r.Header.Clone(), Body: body}
 		if handler == nil {
 			_, _ = io.WriteString(w, "ok")
 			return
 		}
 		handler(w, r)
 	}))
+	start(b.Server)
 	t.Cleanup(func() { closeServer(b.Server) })
 	return b
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/internal/testio"
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // The fault matrix: real loopback servers and clients that misbehave on
@@ -294,7 +296,7 @@ func seenBy(b *backend) []string {
 	for {
 		select {
 		case s := <-b.got:
-			out = append(out, fmt.Sprintf("%s %s %x", s.Method, s.URI, sha256.Sum256(s.Body)))
+			out = append(out, fmt.Sprintf("%s %s %s %x", s.Proto, s.Method, s.URI, sha256.Sum256(s.Body)))
 		default:
 			return out
 		}
@@ -316,6 +318,15 @@ type matrixCase struct {
 	client              func(t *testing.T, addr string) []answer      // a client of the case's own
 	check               func(t *testing.T, p *Proxy, shadow []answer) // shadow's side afterwards
 	sameUpstream        bool                                          // the primary must see the same requests through both
+
+	// HTTP/2 rows: h2 requests are sent by an HTTP/2 client (h2c prior
+	// knowledge) to both fronts, which then speak h2c too; the primary
+	// speaks as says (cfg.PrimaryTarget gets the test CA's ca_file for
+	// TLS), and the plain proxy's transport the protocols that
+	// cfg.PrimaryTarget.Protocol gives for the client's: the same
+	// transport shadow uses.
+	h2 []h2Req
+	as serveAs
 }
 
 // TestFaultMatrix runs every row; see matrixCases.
@@ -332,17 +343,39 @@ func TestFaultMatrix(t *testing.T) {
 			if newPrimary == nil {
 				newPrimary = recorder
 			}
+			cfg := tc.cfg
+			ca, caFile := testCA(t)
+			if tc.as != asHTTP1 || tc.h2 != nil {
+				newPrimary = func(t *testing.T) *backend { return newBackendWith(t, protoPrimary, tc.as.start(t, ca, false)) }
+				if tc.as == asTLS || tc.as == asTLSHTTP1 {
+					cfg.PrimaryTarget.TLS.CAFile = caFile
+				}
+			}
 			primary := newPrimary(t)
 			client := tc.client
 			if client == nil {
 				client = func(t *testing.T, addr string) []answer { return rawClient(t, addr, tc.reqs, nil) }
 			}
+			server := tc.server
+			if tc.h2 != nil {
+				client = func(t *testing.T, addr string) []answer { return h2Client(t, addr, tc.h2) }
+				server = withH2C(tc.server)
+			}
 
 			h, tr := plainProxy(t, primary.URL)
 			t.Cleanup(tr.CloseIdleConnections)
+			if tc.as != asHTTP1 || tc.h2 != nil {
+				major := 1
+				if tc.h2 != nil {
+					major = 2
+				}
+				scheme, _, _ := strings.Cut(primary.URL, ":")
+				tr.Protocols = cfg.PrimaryTarget.Protocol.Protocols(scheme, major)
+				tr.TLSClientConfig = &tls.Config{RootCAs: ca.Pool()}
+			}
 			plainAdjust := func(s *http.Server) {
-				if tc.server != nil {
-					tc.server(s)
+				if server != nil {
+					server(s)
 				}
 				if tc.plainServer != nil {
 					tc.plainServer(s)
@@ -351,12 +384,11 @@ func TestFaultMatrix(t *testing.T) {
 			plain := client(t, serveFront(t, h, plainAdjust))
 			plainSaw := seenBy(primary)
 
-			cfg := tc.cfg
 			cfg.Primary = primary.URL
 			if cfg.Candidate == "" {
 				cfg.Candidate = newBackend(t, nil).URL
 			}
-			p, addr := shadowFront(t, cfg, tc.server)
+			p, addr := shadowFront(t, cfg, server)
 			shadow := client(t, addr)
 			neverWorse(t, shadow, plain)
 			if tc.sameUpstream {
@@ -631,5 +663,11 @@ func matrixCases() []matrixCase {
 			client:      once("POST", "POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789"),
 			check:       status(http.StatusRequestTimeout, settles(1, "")),
 		},
+		{name: "HTTP/2 client, HTTP/1.1 primary", cfg: unsafeAll, h2: h2Reqs, sameUpstream: true, check: mirroredAll(len(h2Reqs))},
+		{name: "HTTP/2 client, h2c primary", as: asH2C, cfg: withProtocol(unsafeAll, wire.H2C), h2: h2Reqs, sameUpstream: true, check: mirroredAll(len(h2Reqs))},
+		{name: "HTTP/2 client, TLS primary offering h2", as: asTLS, cfg: unsafeAll, h2: h2Reqs, sameUpstream: true, check: mirroredAll(len(h2Reqs))},
+		{name: "HTTP/2 client, TLS primary without h2", as: asTLSHTTP1, cfg: unsafeAll, h2: h2Reqs, sameUpstream: true, check: mirroredAll(len(h2Reqs))},
+		{name: "HTTP/1.1 client, h2c primary", as: asH2C, cfg: withProtocol(unsafeAll, wire.H2C), reqs: h1Reqs(), sameUpstream: true, check: mirroredAll(len(h1Reqs()))},
+		{name: "HTTP/1.1 client, TLS primary offering h2", as: asTLS, cfg: unsafeAll, reqs: h1Reqs(), sameUpstream: true, check: mirroredAll(len(h1Reqs()))},
 	}
 }

@@ -13,21 +13,23 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // Proxy serves every request from the primary and mirrors eligible ones to
 // the candidate (and secondary). Create it with New; stop it with Shutdown
 // or Close.
 type Proxy struct {
-	cfg                             Config  // with defaults applied
-	primary, candidate, secondary   *target // secondary is nil when none
-	routes                          []route
-	sampleKey                       sampleKey
-	markerKey                       string // cfg.MarkerHeader, canonical
-	primaryTransport, copyTransport http.RoundTripper
-	log                             *slog.Logger
-	idPrefix                        string
-	spoolDir                        string // where large bodies are spooled: os.TempDir()
+	cfg                           Config  // with defaults applied
+	primary, candidate, secondary *target // secondary is nil when none
+	routes                        []route
+	sampleKey                     sampleKey
+	markerKey                     string // cfg.MarkerHeader, canonical
+	log                           *slog.Logger
+	idPrefix                      string
+	spoolDir                      string // where large bodies are spooled: os.TempDir()
 
 	// settings are the live settings (see settings.go): read with one
 	// atomic load per request, replaced whole under settingsMu.
@@ -111,10 +113,8 @@ func New(cfg Config) (*Proxy, error) {
 		disabled[i] = rt.disabled
 	}
 	p.settings.Store(newSettings(false, cfg.SamplePercent, disabled))
-	p.primaryTransport, p.copyTransport = cfg.Transport, cfg.Transport
-	if cfg.Transport == nil {
-		p.primaryTransport = newTransport(512)
-		p.copyTransport = newTransport(cfg.Workers)
+	if err := p.connect(); err != nil {
+		return nil, fmt.Errorf("mirror config: %w", err)
 	}
 
 	// FlushInterval -1: every write of the primary's answer is flushed to
@@ -122,7 +122,7 @@ func New(cfg Config) (*Proxy, error) {
 	// as it arrives, Content-Length or not.
 	p.plain = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
-		Transport:     p.primaryTransport,
+		Transport:     p.primary.up,
 		FlushInterval: -1,
 		BufferPool:    &bufferPool{},
 		ErrorHandler:  p.errorHandler,
@@ -258,6 +258,45 @@ func (p *Proxy) enqueue(j *job) bool {
 	}
 }
 
+// connect builds each target's transports (see upstream), and warns about
+// every target whose certificates are not verified.
+func (p *Proxy) connect() error {
+	for _, c := range []struct {
+		t       *target
+		cfg     Target
+		side    exchange.Side
+		maxIdle int
+	}{
+		{p.primary, p.cfg.PrimaryTarget, exchange.Primary, 512},
+		{p.candidate, p.cfg.CandidateTarget, exchange.Candidate, p.cfg.Workers},
+		{p.secondary, p.cfg.SecondaryTarget, exchange.Secondary, p.cfg.Workers},
+	} {
+		if c.t == nil {
+			continue
+		}
+		up, err := newUpstream(c.side, c.cfg, c.t.url, c.maxIdle, p.cfg.Transport)
+		if err != nil {
+			p.closeIdle()
+			return fmt.Errorf("%s_target.tls: %w", c.side, err)
+		}
+		c.t.up = up
+		if c.cfg.TLS.InsecureSkipVerify && p.cfg.Transport == nil {
+			p.log.Warn("TLS certificates not verified: insecure_skip_verify is set; anyone on the path can read and change this traffic",
+				"upstream", string(c.side), "url", c.t.url.Redacted())
+		}
+	}
+	return nil
+}
+
+// closeIdle closes the idle connections of every upstream's transports.
+func (p *Proxy) closeIdle() {
+	for _, t := range []*target{p.primary, p.candidate, p.secondary} {
+		if t != nil && t.up != nil {
+			t.up.closeIdle()
+		}
+	}
+}
+
 // rewrite routes an outbound primary request, for both ReverseProxies, as
 // PrimaryTarget says.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
@@ -319,11 +358,15 @@ func (p *Proxy) errorHandler(w http.ResponseWriter, r *http.Request, err error) 
 		return
 	}
 	n := p.counters.primaryErrors.Add(1)
+	kind := wire.ErrorKind(err)
+	first := p.primary.up.record(kind, err.Error())
 	if j != nil {
-		j.perr = "primary: " + err.Error()
+		j.perr, j.pkind = "primary: "+err.Error(), kind
 	}
-	if p.primaryLog.allow(time.Second) {
-		p.log.Warn("primary failed", "method", r.Method, "path", r.URL.Path, "err", err, "primary_errors", n)
+	// The first failure of each kind is always logged; the rest at most
+	// once a second.
+	if p.primaryLog.allow(time.Second) || first {
+		p.log.Warn("primary failed", "method", r.Method, "path", r.URL.Path, "kind", kind, "err", err, "primary_errors", n)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -351,8 +394,9 @@ func (p *Proxy) finishPrimary(j *job, clientCtx context.Context) {
 	case clientCtx.Err() != nil:
 		j.perr = "client went away before the primary's answer was delivered in full"
 	case j.tee.err != nil:
-		j.perr = "read primary answer: " + j.tee.err.Error()
+		j.perr, j.pkind = "read primary answer: "+j.tee.err.Error(), wire.ErrorKind(j.tee.err)
 		p.counters.primaryErrors.Add(1)
+		p.primary.up.record(j.pkind, j.perr)
 	default:
 		j.perr = "primary answer was not delivered in full"
 	}

@@ -25,10 +25,7 @@ func (p *Proxy) Shutdown(ctx context.Context) (abandoned int, err error) {
 		err = ctx.Err()
 	}
 	p.hardCancel() // release the context; nothing is left to cancel
-	closeIdle(p.primaryTransport)
-	if p.copyTransport != p.primaryTransport {
-		closeIdle(p.copyTransport)
-	}
+	p.closeIdle()
 	c := &p.counters
 	n := c.abandoned.Load()
 	p.log.Info("mirror stopped", "received", c.received.Load(), "mirrored", c.mirrored.Load(),

@@ -59,6 +59,12 @@ type Stats struct {
 	// SecondaryTimeouts counts secondary answers cut short by
 	// CandidateTimeout.
 	SecondaryTimeouts uint64
+	// Failures says why requests to each upstream got no (complete)
+	// answer: one entry per upstream and kind of failure seen, the primary
+	// first, then the candidate and the secondary, kinds in wire.Kinds
+	// order. The first failure of each kind to a candidate or secondary
+	// is logged with its reason; later ones are only counted here.
+	Failures []Failure
 
 	// InFlight is how many client requests are being served now.
 	InFlight int64
@@ -72,6 +78,19 @@ type Stats struct {
 	QueueSize int
 	// Workers is the number of workers.
 	Workers int
+}
+
+// Failure counts the requests to one upstream that failed one way.
+type Failure struct {
+	// Upstream is "primary", "candidate" or "secondary".
+	Upstream string
+	// Kind is the kind of failure: one of wire.Kinds (tls, refused,
+	// timeout, protocol, reset, other).
+	Kind string
+	// Count is how many requests failed this way.
+	Count uint64
+	// Reason is the error of the first of them.
+	Reason string
 }
 
 // skipReason says why a request was not mirrored; it indexes
@@ -150,6 +169,11 @@ func (p *Proxy) Stats() Stats {
 	}
 	for i := range c.skipped {
 		s.Skipped[skipNames[i]] = c.skipped[i].Load()
+	}
+	for _, t := range []*target{p.primary, p.candidate, p.secondary} {
+		if t != nil {
+			s.Failures = t.up.appendFailures(s.Failures)
+		}
 	}
 	return s
 }

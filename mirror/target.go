@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // Target says how requests are addressed to one upstream (the primary, the
@@ -46,6 +48,19 @@ type Target struct {
 	// SetHeaders value). Host, Content-Length and Transfer-Encoding
 	// cannot be removed. nil means none.
 	RemoveHeaders []string `mapstructure:"remove_headers"`
+	// TLS secures connections to an https upstream: the CA that signs its
+	// certificate, a client certificate, the name to verify, or no
+	// verification at all (logged as a warning at start). The zero value
+	// verifies against the system's roots. Only for an https URL.
+	TLS wire.ClientTLS `mapstructure:"tls"`
+	// Protocol is the HTTP version spoken to the upstream: wire.Auto (the
+	// zero value) keeps the client's where the upstream can (HTTP/1.1 for
+	// an HTTP/1.1 client; h2, if the upstream offers it, for an HTTP/2
+	// client over TLS; always HTTP/1.1 in the clear), wire.HTTP1, wire.H2
+	// (https only) or wire.H2C (http only, prior knowledge). Upgrade
+	// requests (WebSocket) always go over HTTP/1.1. Not used with
+	// Config.Transport.
+	Protocol wire.Protocol `mapstructure:"protocol"`
 }
 
 // validate reports every bad field of t, each named under field
@@ -85,6 +100,22 @@ func (t Target) validate(field string) []error {
 			bad(fmt.Sprintf("remove_headers[%d]", i), "%q cannot be removed per target%s", k, hostHint(k))
 		}
 	}
+	if err := t.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s.tls: %w", field, err))
+	}
+	return errs
+}
+
+// validateFor reports what of t does not fit its upstream u, named by
+// field ("candidate_target") and the upstream's own key (name).
+func (t Target) validateFor(field, name string, u *url.URL) []error {
+	var errs []error
+	if !t.TLS.IsZero() && u.Scheme != "https" {
+		errs = append(errs, fmt.Errorf("%s.tls: set, but %s %q is not an https:// URL", field, name, u.Redacted()))
+	}
+	if err := t.Protocol.Validate(u.Scheme); err != nil {
+		errs = append(errs, fmt.Errorf("%s.protocol: %w", field, err))
+	}
 	return errs
 }
 
@@ -119,6 +150,7 @@ func hostHint(k string) string {
 
 // target is a compiled Target together with the upstream it addresses.
 type target struct {
+	up       *upstream // where requests to it go
 	url      *url.URL
 	host     string // the Host header unless preserve; "" means url.Host
 	preserve bool

@@ -12,14 +12,14 @@ import (
 // busy proxy open and close a connection per request), no transparent
 // gzip (the upstream's bytes must reach the client unchanged, and copies
 // must be asked for exactly what the primary was asked for), and no
-// environment proxy (a sidecar talks to its upstreams directly).
+// environment proxy (a sidecar talks to its upstreams directly). Its TLS
+// settings and protocols are the upstream's (newUpstream).
 func newTransport(maxIdlePerHost int) *http.Transport {
 	return &http.Transport{
 		DialContext: (&net.Dialer{
 			Timeout:   30 * time.Second,
 			KeepAlive: 30 * time.Second,
 		}).DialContext,
-		ForceAttemptHTTP2:     true,
 		MaxIdleConnsPerHost:   maxIdlePerHost,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,

@@ -35,7 +35,7 @@ const (
 )
 
 // Kinds lists every kind ErrorKind returns, in the order reports show them.
-var Kinds = []string{KindTLS, KindRefused, KindTimeout, KindProtocol, KindReset, KindOther}
+var Kinds = [...]string{KindTLS, KindRefused, KindTimeout, KindProtocol, KindReset, KindOther}
 
 // ErrorKind names the kind of err, an error from sending a request to an
 // upstream or reading its answer (one of Kinds); "" for nil.
