@@ -48,6 +48,8 @@ type counters struct {
 	hardDiffs, statusDiffs, headerDiffs               int64
 	// Pairs whose signature did not fit in sigs, judged on arrival.
 	overflowDiffs, overflowNoise int64
+	// errorKinds counts candidate errors by kind (exchange.Response.ErrorKind).
+	errorKinds map[string]int64
 }
 
 type fieldAgg struct {
@@ -112,6 +114,12 @@ func (a *endpointAgg) record(res *Result, x *exchange.Exchange, e *Engine) {
 			a.c.candidateTimeouts++
 		}
 		a.noteError(x.Candidate.Error)
+		if k := x.Candidate.ErrorKind; k != "" {
+			if a.c.errorKinds == nil {
+				a.c.errorKinds = map[string]int64{}
+			}
+			a.c.errorKinds[k]++
+		}
 		a.primaryLat.Record(x.Primary.Latency)
 		return
 	}

@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
+
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // Bounds of the Markdown report.
@@ -60,7 +63,7 @@ func (m *md) summary(r *Report) {
 	m.p("| Differing pairs (noise excluded) | %d (%s) |\n", t.Diffs, pct(t.DiffRate))
 	m.p("| Pairs differing only by noise | %d |\n", t.NoiseOnly)
 	m.p("| Pairs with a secondary answer | %d |\n", t.SecondarySamples)
-	m.p("| Candidate errors | %d (%s; %s) |\n", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"))
+	m.p("| Candidate errors | %d (%s; %s%s) |\n", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"), errorKindsText(t.CandidateErrorKinds))
 	m.p("| Primary errors (not compared) | %d |\n", t.PrimaryErrors)
 	m.p("| Pairs with truncated bodies | %d |\n", t.Truncated)
 	m.p("| Pairs too large to compare completely | %d |\n", t.TooLarge)
@@ -307,4 +310,24 @@ func longestRun(s string, c byte) int {
 		}
 	}
 	return best
+}
+
+// errorKindsText lists candidate errors by kind, in wire.Kinds order
+// (then any other kind by name), after a separator; "" for none.
+func errorKindsText(kinds map[string]int64) string {
+	if len(kinds) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range wire.Kinds {
+		if n := kinds[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(kinds)) {
+		if !slices.Contains(wire.Kinds[:], k) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, kinds[k]))
+		}
+	}
+	return "; by kind: " + strings.Join(parts, ", ")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -81,6 +82,10 @@ type Counts struct {
 	CandidateErrors int64 `json:"candidate_errors"`
 	// CandidateTimeouts is the CandidateErrors that were timeouts.
 	CandidateTimeouts int64 `json:"candidate_timeouts"`
+	// CandidateErrorKinds counts the CandidateErrors by kind: "tls",
+	// "refused", "timeout", "protocol", "reset", "other" (wire.Kinds), as
+	// the proxy sorted them; empty when none was sorted.
+	CandidateErrorKinds map[string]int64 `json:"candidate_error_kinds,omitempty"`
 	// ErrorRate is CandidateErrors / (Pairs + CandidateErrors).
 	ErrorRate float64 `json:"error_rate"`
 	// PrimaryErrors is the exchanges where the primary failed; they are
@@ -256,6 +261,7 @@ func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
 		},
 		Fields: make([]FieldReport, 0, len(a.fields)),
 	}
+	out.CandidateErrorKinds = maps.Clone(c.errorKinds)
 	noisy := map[string]bool{}
 	for path, fa := range a.fields {
 		fr := FieldReport{
@@ -344,6 +350,12 @@ func totals(eps []EndpointReport) Totals {
 		t.HeaderDiffs += c.HeaderDiffs
 		t.CandidateErrors += c.CandidateErrors
 		t.CandidateTimeouts += c.CandidateTimeouts
+		for k, n := range c.CandidateErrorKinds {
+			if t.CandidateErrorKinds == nil {
+				t.CandidateErrorKinds = map[string]int64{}
+			}
+			t.CandidateErrorKinds[k] += n
+		}
 		t.PrimaryErrors += c.PrimaryErrors
 		t.SecondarySamples += c.SecondarySamples
 		t.Truncated += c.Truncated

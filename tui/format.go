@@ -201,3 +201,28 @@ func sanitize(s string, keepNewlines bool) string {
 	}
 	return b.String()
 }
+
+// failureText renders failures for one line: each upstream's kinds and
+// counts, with the first failure's reason, which says what to fix.
+func failureText(fs []UpstreamFailure) string {
+	if len(fs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("failing: ")
+	for i, f := range fs {
+		switch {
+		case i == 0:
+			b.WriteString(f.Upstream + " ")
+		case f.Upstream != fs[i-1].Upstream:
+			b.WriteString("; " + f.Upstream + " ")
+		default:
+			b.WriteString(", ")
+		}
+		b.WriteString(f.Kind + " " + fmtCount(f.Count))
+	}
+	if fs[0].Reason != "" {
+		b.WriteString(" (" + fs[0].Reason + ")")
+	}
+	return oneLine(b.String())
+}

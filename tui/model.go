@@ -651,6 +651,9 @@ func (m Model) statusLine() string {
 		e := fmt.Sprintf("source error (%d×, retrying): %s", m.failures, oneLine(m.srcErr.Error()))
 		parts = append(parts, st.StatusError.Render(e))
 	}
+	if m.have && m.snap.Shadow != nil && len(m.snap.Shadow.Failures) > 0 {
+		parts = append(parts, st.StatusError.Render(failureText(m.snap.Shadow.Failures)))
+	}
 	if m.notice != "" && !m.confirming {
 		if m.noticeErr {
 			parts = append(parts, st.StatusError.Render(oneLine(m.notice)))

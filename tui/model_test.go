@@ -107,6 +107,26 @@ func TestTabsFollowTheKindsPresent(t *testing.T) {
 	}
 }
 
+// TestStatusLineNamesUpstreamFailures shows why an upstream fails on the
+// status line, and nothing when none does.
+func TestStatusLineNamesUpstreamFailures(t *testing.T) {
+	t.Parallel()
+	script := shadowScript(2)
+	failing := *script[1].Shadow
+	failing.Failures = []UpstreamFailure{{Upstream: "candidate", Kind: "tls", Count: 3, Reason: "x509: certificate signed by unknown authority"}}
+	script[1].Shadow = &failing
+	m := applied(t, Options{}, script[:1]...)
+	if strings.Contains(m.statusLine(), "failing") {
+		t.Errorf("status line without failures: %q", m.statusLine())
+	}
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 200, Height: 40})
+	next, _ = next.Update(snapshotMsg{seq: 2, snap: script[1]})
+	want := "failing: candidate tls 3 (x509: certificate signed by unknown authority)"
+	if got := next.(Model).statusLine(); !strings.Contains(got, want) {
+		t.Errorf("status line %q, want %q in it", got, want)
+	}
+}
+
 func TestResizeAdapts(t *testing.T) {
 	t.Parallel()
 	m := applied(t, Options{}, bothScript(5)...)

@@ -62,6 +62,9 @@ func plainShadow(s Snapshot, sh *ShadowSnapshot) string {
 	if sh.Paused {
 		parts = append(parts, "paused")
 	}
+	if f := failureText(sh.Failures); f != "" {
+		parts = append(parts, f)
+	}
 	return oneLine(strings.Join(parts, " · "))
 }
 

@@ -15,6 +15,12 @@ func TestPlain(t *testing.T) {
 	tuned.Tuning = tuningFixture()
 	allOn := shadowAt(0)
 	allOn.Tuning = &Tuning{SamplePercent: 100, Routes: []MirrorRoute{{Name: "a"}}}
+	failing := shadowAt(0)
+	failing.Failures = []UpstreamFailure{
+		{Upstream: "candidate", Kind: "tls", Count: 7, Reason: "send: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
+		{Upstream: "candidate", Kind: "refused", Count: 2},
+		{Upstream: "secondary", Kind: "protocol", Count: 1, Reason: "send: remote error: tls: no application protocol"},
+	}
 	hostile := synthAt(0)
 	hostile.Scenario = "evil\x1b[2J\nname"
 
@@ -40,6 +46,8 @@ func TestPlain(t *testing.T) {
 		{"sampled, a route off", Snapshot{Time: t0, Shadow: tuned},
 			"shadow · up 58m00s · received 120,000 · mirrored 118,000 · sample 50% · routes off cancel-order · " +
 				"compared 117,500 · dropped 12 · candidate errors 7 · diffs 5,344/116,950 in 4/7 endpoints · verdict fail"},
+		{"upstream failures by kind, the first reason", Snapshot{Time: t0, Shadow: failing}, shadowLine +
+			" · failing: candidate tls 7, refused 2; secondary protocol 1 (send: tls: failed to verify certificate: x509: certificate signed by unknown authority)"},
 		{"everything mirrored says nothing more", Snapshot{Time: t0, Shadow: allOn}, shadowLine},
 		{"control characters are neutralised", Snapshot{Synth: hostile},
 			"synth evil\uFFFD[2J name · 30% stage 2/3 · 1m30s/5m00s · rate 20.0/20.0/s · in-flight 14 · " +

@@ -56,6 +56,10 @@ type ShadowSnapshot struct {
 	// CandidateTimeouts the subset that hit the candidate timeout.
 	CandidateErrors   uint64 `json:"candidate_errors"`
 	CandidateTimeouts uint64 `json:"candidate_timeouts"`
+	// Failures says why requests to the upstreams got no answer: one
+	// entry per upstream and kind of failure, the primary's first; empty
+	// when none failed. The status line shows them.
+	Failures []UpstreamFailure `json:"failures,omitempty"`
 
 	// QueueDepth is how many copies wait for a worker, out of QueueSize.
 	QueueDepth int `json:"queue_depth"`
@@ -76,6 +80,18 @@ type ShadowSnapshot struct {
 
 	// Endpoints holds per-endpoint results; the producer bounds its length.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
+}
+
+// UpstreamFailure counts the requests to one upstream that failed one way.
+type UpstreamFailure struct {
+	// Upstream is "primary", "candidate" or "secondary".
+	Upstream string `json:"upstream"`
+	// Kind is "tls", "refused", "timeout", "protocol", "reset" or "other".
+	Kind string `json:"kind"`
+	// Count is how many requests failed this way.
+	Count uint64 `json:"count"`
+	// Reason is the error of the first of them.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Tuning is what can be changed about a proxy's mirroring while it runs:

@@ -16,6 +16,7 @@ import (
 
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // config is the effective configuration of `shadow run` and `shadow demo`:
@@ -25,6 +26,7 @@ import (
 // tags (see loader for the keys written elsewhere).
 type config struct {
 	Listen          string         `mapstructure:"listen"`
+	ListenTLS       wire.ServerTLS `mapstructure:"listen_tls"`
 	SummaryInterval time.Duration  `mapstructure:"summary_interval"`
 	ShutdownTimeout time.Duration  `mapstructure:"shutdown_timeout"`
 	NoTUI           bool           `mapstructure:"no_tui"`
@@ -47,18 +49,14 @@ type config struct {
 // goroutines and memory. Zero values take the defaults; negative ones turn
 // a timeout off. server.body_read_timeout is mirror.Config.BodyReadTimeout.
 type serverConfig struct {
-	// ReadHeaderTimeout bounds reading a request's head. 0 means 10s.
+	// ReadHeaderTimeout bounds reading a request's head (and a TLS
+	// handshake). 0 means 10s (wire.DefaultReadHeaderTimeout).
 	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
 	// IdleTimeout bounds how long a keep-alive connection waits for its
-	// next request. 0 means 2m.
+	// next request. 0 means 2m
+	// (wire.DefaultIdleTimeout).
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
 }
-
-// Listener defaults; the body read timeout's is mirror's.
-const (
-	defaultReadHeaderTimeout = 10 * time.Second
-	defaultIdleTimeout       = 2 * time.Minute
-)
 
 // loader loads config. The upstreams are top-level keys and the body read
 // timeout a server one, though mirror.Config holds them.
@@ -76,6 +74,9 @@ var loader = cli.Loader{
 // flagKeys maps a flag to the config key it overrides.
 var flagKeys = map[string]string{
 	"listen":           "listen",
+	"tls-cert":         "listen_tls.cert_file",
+	"tls-key":          "listen_tls.key_file",
+	"tls-client-ca":    "listen_tls.client_ca_file",
 	"primary":          "primary",
 	"candidate":        "candidate",
 	"secondary":        "secondary",
@@ -96,6 +97,9 @@ func addConfigFlags(cmd *cobra.Command, listen, adminAddr string) {
 	f := cmd.Flags()
 	f.String("config", "", "YAML config file (see README: Configuration)")
 	f.String("listen", listen, "address the proxy listens on")
+	f.String("tls-cert", "", "serve HTTPS (h2 and http/1.1) with this PEM certificate, re-read when it changes; needs --tls-key")
+	f.String("tls-key", "", "the PEM key of --tls-cert")
+	f.String("tls-client-ca", "", "require client certificates signed by a CA of this PEM file (mTLS)")
 	f.String("admin", adminAddr, `admin endpoint (snapshot, control, metrics, pprof); "" turns it off; off loopback it needs --admin-token`)
 	f.String("admin-token", "", "bearer token the admin endpoint requires (env SHADOW_ADMIN_TOKEN)")
 	f.String("primary", "", "base URL of the live service (its answers go to clients)")
@@ -147,6 +151,9 @@ func (c config) validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen: %w", err))
 	}
+	if err := c.ListenTLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("listen_tls: %w", err))
+	}
 	if c.SummaryInterval <= 0 {
 		errs = append(errs, fmt.Errorf("summary_interval: must be positive, got %s", c.SummaryInterval))
 	}
@@ -167,8 +174,8 @@ func (c config) validate() error {
 func (c config) resolved(logLevel slog.Level) config {
 	c.Mirror = c.Mirror.WithDefaults()
 	c.Compare = c.Compare.WithDefaults()
-	c.Server.ReadHeaderTimeout = cmp.Or(c.Server.ReadHeaderTimeout, defaultReadHeaderTimeout)
-	c.Server.IdleTimeout = cmp.Or(c.Server.IdleTimeout, defaultIdleTimeout)
+	c.Server.ReadHeaderTimeout = cmp.Or(c.Server.ReadHeaderTimeout, wire.DefaultReadHeaderTimeout)
+	c.Server.IdleTimeout = cmp.Or(c.Server.IdleTimeout, wire.DefaultIdleTimeout)
 	c.Capture = c.Capture.resolved()
 	c.Log = c.Log.Resolved(logLevel)
 	return c

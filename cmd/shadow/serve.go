@@ -1,12 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -19,8 +17,7 @@ import (
 // stops accepting and finishes in-flight requests, then the proxy drains
 // its queued copies, both within ShutdownTimeout.
 func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) error {
-	ln, logger := s.ln, s.logger
-	srv := s.cfg.Server.httpServer(s.proxy, logger)
+	ln, logger, srv := s.ln, s.logger, s.srv
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -69,15 +66,4 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 	}
 	fmt.Fprintln(out, line)
 	return serveErr
-}
-
-// httpServer returns the server for the proxy's listener, with the
-// configured timeouts (http.Server reads a negative one as none).
-func (c serverConfig) httpServer(h http.Handler, logger *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: cmp.Or(c.ReadHeaderTimeout, defaultReadHeaderTimeout),
-		IdleTimeout:       cmp.Or(c.IdleTimeout, defaultIdleTimeout),
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/observe"
 	"github.com/understudy-dev/understudy/tui"
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // session is one parallel run: the proxy and the engine that judges what
@@ -28,6 +29,7 @@ type session struct {
 	proxy   *mirror.Proxy
 	engine  *compare.Engine
 	rec     *observe.Pipeline
+	srv     *wire.Server // serves proxy on ln
 	ln      net.Listener
 	started time.Time
 	logger  *slog.Logger
@@ -63,17 +65,26 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 		rec.Discard()
 		return nil, cli.ConfigError(err)
 	}
+	srv, err := wire.NewServer(wire.ServerConfig{
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, IdleTimeout: cfg.Server.IdleTimeout,
+		TLS: cfg.ListenTLS, Logger: logger,
+	}, proxy)
+	if err != nil {
+		proxy.Close()
+		rec.Discard()
+		return nil, cli.ConfigError(fmt.Errorf("listen_tls: %w", err))
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		proxy.Close()
 		rec.Discard()
 		return nil, cli.Aborted(fmt.Errorf("listen: %w", err))
 	}
-	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, ln: ln, started: time.Now(), logger: logger}, nil
+	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, srv: srv, ln: ln, started: time.Now(), logger: logger}, nil
 }
 
 // URL is the proxy's base URL.
-func (s *session) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *session) URL() string { return s.srv.Scheme() + "://" + s.ln.Addr().String() }
 
 // snapshot is the run's state for the dashboard and the admin endpoint.
 func (s *session) snapshot() tui.Snapshot {

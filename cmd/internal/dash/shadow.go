@@ -48,6 +48,9 @@ func Shadow(u Upstreams, st mirror.Stats, paused bool, rep *compare.Report) *tui
 		CandidateP99:      millis(rep.Totals.CandidateP99Ms),
 		Endpoints:         make([]tui.Endpoint, 0, len(rep.Endpoints)),
 	}
+	for _, f := range st.Failures {
+		s.Failures = append(s.Failures, tui.UpstreamFailure{Upstream: f.Upstream, Kind: f.Kind, Count: f.Count, Reason: f.Reason})
+	}
 	judged := false
 	for _, ep := range rep.Endpoints {
 		judged = judged || ep.Verdict != compare.NotJudged
