@@ -89,7 +89,7 @@ func TestParseBad(t *testing.T) {
 		want     []string
 	}{
 		{"unknown key", "max_in_flight: 200", "max_in_flight: 200\ncolour: red",
-			[]string{`order.yaml:6: colour: unknown field "colour" (want one of name, target, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`}},
+			[]string{`order.yaml:6: colour: unknown field "colour" (want one of name, target, tls, protocol, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`}},
 		{"unknown nested key", "weight: 3", "weight: 3\n    retries: 2",
 			[]string{`order.yaml:11: journeys[0].retries: unknown field "retries" (want one of name, weight, think, steps, cleanup)`}},
 		{"bad duration", "duration: 1m", "duration: 1 minute",
@@ -159,7 +159,7 @@ func TestParseBad(t *testing.T) {
 		{"many at once", "duration: 1m", "duration: soon\ncolour: red",
 			[]string{
 				`order.yaml:4: duration: bad duration "soon": want a number with a unit, like 500ms, 10s or 2m`,
-				`order.yaml:5: colour: unknown field "colour" (want one of name, target, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`,
+				`order.yaml:5: colour: unknown field "colour" (want one of name, target, tls, protocol, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`,
 			}},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,7 @@ import (
 	"github.com/brianvoe/gofakeit/v7"
 
 	"github.com/understudy-dev/understudy/stats"
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // RunnerOptions adjust how a Runner runs a scenario. The zero value runs
@@ -94,7 +95,7 @@ type Runner struct {
 	guard       *guardrail
 	starts      *stats.Window // journey starts, for the current rate
 	client      *http.Client
-	transport   *http.Transport // ours to close; nil with RunnerOptions.Client
+	transport   *wire.Transport // ours to close; nil with RunnerOptions.Client
 	log         *slog.Logger
 	onResult    func(StepResult)
 	tags        Tags
@@ -196,14 +197,21 @@ func NewRunner(sc *Scenario, opts RunnerOptions) (*Runner, error) {
 	r.token <- &runState{state: StateReady, seg: segment{sched: sched}, live: status}
 	r.client = opts.Client
 	if r.client == nil {
-		r.transport = http.DefaultTransport.(*http.Transport).Clone()
+		tr := http.DefaultTransport.(*http.Transport).Clone()
 		// Keep a connection for every journey that may run at once. The
 		// default's cap of 100 idle connections in all closed the extra
 		// ones after every burst, and the next burst dialled them again:
 		// at high rates that fed on itself until the run fell far behind.
-		r.transport.MaxIdleConnsPerHost = int(r.maxInFlight)
-		r.transport.MaxIdleConns = 0
-		r.transport.DialContext = limitDials(r.transport.DialContext, maxDials)
+		tr.MaxIdleConnsPerHost = int(r.maxInFlight)
+		tr.MaxIdleConns = 0
+		tr.DialContext = limitDials(tr.DialContext, maxDials)
+		// The scenario's TLS settings and protocol, by wire as shadow's
+		// upstreams.
+		scheme, _, _ := strings.Cut(r.target, "://")
+		var err error
+		if r.transport, err = wire.NewTransport(tr, sc.TLS, sc.Protocol.Protocols(scheme, 0)); err != nil {
+			return nil, fmt.Errorf("new runner: tls: %w", err)
+		}
 		r.client = &http.Client{
 			Transport:     r.transport,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -225,6 +233,13 @@ func checkOptions(sc *Scenario, opts RunnerOptions) error {
 	}
 	if opts.Target != "" {
 		v.target("Target", opts.Target)
+		scheme, _, _ := strings.Cut(opts.Target, "://")
+		if err := sc.Protocol.Validate(scheme); err != nil {
+			v.add("Target", "the scenario's protocol: %v", err)
+		}
+		if !sc.TLS.IsZero() && scheme != "https" {
+			v.add("Target", "the scenario has a tls block, but %q is not an https:// URL", opts.Target)
+		}
 	}
 	if sh := opts.Share; sh.Count < 0 || sh.Index < 0 || (sh.Count > 0 && sh.Index >= sh.Count) || (sh.Count == 0 && sh.Index != 0) {
 		v.add("Share", "want runner Index 0 to Count-1 of Count runners, got %d of %d", sh.Index, sh.Count)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/notify"
+	"github.com/understudy-dev/understudy/wire"
 )
 
 // Defaults applied to a Scenario's zero fields.
@@ -53,6 +54,15 @@ type Scenario struct {
 	// Target is the base URL every step path is appended to, such as
 	// http://127.0.0.1:8080. Required.
 	Target string `yaml:"target"`
+	// TLS secures requests to an https target: the CA that signs its
+	// certificate (a private CA), a client certificate for mTLS, the name
+	// to verify, or no verification at all. The zero value verifies
+	// against the system's roots. Only for an https target.
+	TLS wire.ClientTLS `yaml:"tls"`
+	// Protocol is the HTTP version spoken to the target: "auto" (the zero
+	// value: h2 when an https target offers it, HTTP/1.1 otherwise),
+	// "http1", "h2" (https only) or "h2c" (http only, prior knowledge).
+	Protocol wire.Protocol `yaml:"protocol"`
 	// Rate is how many journeys start per second. Exactly one of Rate and
 	// Stages must be set.
 	Rate *Rate `yaml:"rate"`

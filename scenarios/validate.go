@@ -124,6 +124,7 @@ func (v *validator) scenario() {
 		v.add("name", "required: name the scenario")
 	}
 	v.target("target", s.Target)
+	v.wire(s.Target)
 	v.rates()
 	if s.Duration < 0 {
 		v.add("duration", "must not be negative, got %v", s.Duration)
@@ -182,6 +183,21 @@ func (v *validator) target(field, target string) {
 		v.add(field, "want a URL with a host, got %q", target)
 	case u.RawQuery != "" || u.Fragment != "":
 		v.add(field, "want a base URL without query or fragment, got %q", target)
+	}
+}
+
+// wire checks the tls block and the protocol against the target's scheme.
+func (v *validator) wire(target string) {
+	s := v.s
+	scheme, _, _ := strings.Cut(target, "://")
+	if err := s.TLS.Validate(); err != nil {
+		v.add("tls", "%v", err)
+	}
+	if !s.TLS.IsZero() && scheme != "https" {
+		v.add("tls", "set, but the target %q is not an https:// URL", target)
+	}
+	if err := s.Protocol.Validate(scheme); err != nil {
+		v.add("protocol", "%v", err)
 	}
 }
 
