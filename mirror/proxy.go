@@ -152,7 +152,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 
-	if r.Body != nil && r.Body != http.NoBody {
+	// ContentLength 0 is an empty body: an HTTP/2 request has a body
+	// reader even when its stream ended with its headers (a GET).
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		b := p.watchBody(w, r.Body)
 		defer b.finish() // last: nothing reads the body any more
 		r = withBody(r, context.WithValue(r.Context(), bodyKey{}, b), b, r.ContentLength)
