@@ -346,3 +346,46 @@ func TestServerConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowClientsCutOff checks that a client that opens a connection and
+// stalls, in a TLS handshake or in the h2c preface, is disconnected by
+// ReadHeaderTimeout instead of holding the connection.
+func TestSlowClientsCutOff(t *testing.T) {
+	t.Parallel()
+	ca := newCA(t)
+	certFile, keyFile := writePair(t, t.TempDir(), issue(t, ca, "server"))
+	short := ServerConfig{ReadHeaderTimeout: 100 * time.Millisecond}
+	withTLS := short
+	withTLS.TLS = ServerTLS{CertFile: certFile, KeyFile: keyFile}
+	tests := []struct {
+		name string
+		cfg  ServerConfig
+		send string
+	}{
+		{"TLS handshake never sent", withTLS, ""},
+		{"TLS ClientHello cut short", withTLS, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"},
+		{"h2c preface cut short", short, "PRI * HTTP/2.0\r\n"},
+		{"HTTP/1.1 head cut short", short, "GET / HTTP/1.1\r\nHost: x\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			base := serve(t, tc.cfg, protoEcho)
+			_, addr, _ := strings.Cut(base, "://")
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, tc.send); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(wait))
+			_, err = io.Copy(io.Discard, c)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Errorf("the server kept a stalled connection open for %s", wait)
+			}
+		})
+	}
+}
