@@ -94,7 +94,7 @@ func TestComparatorAndPathValidation(t *testing.T) {
 	}{
 		{"every kind", Config{Comparators: []ComparatorRule{{Kind: "json"}, {Kind: "xml"}, {Kind: "form"}, {Kind: "text"}, {Kind: "binary"}, {Kind: "auto"}, {}}}, ""},
 		{"unknown kind", Config{Comparators: []ComparatorRule{{Route: "/a", Kind: "json"}, {Route: "/b", Kind: "yaml"}}},
-			`comparators[1].kind: unknown comparator "yaml" (want json, xml, form, text, binary or auto)`},
+			`comparators[1].kind: unknown comparator "yaml" (want json, xml, form, protobuf, text, binary or auto)`},
 		{"bad route", Config{Comparators: []ComparatorRule{{Route: "orders", Kind: "xml"}}}, "comparators[0].route: want a route template"},
 		{"XML and form paths", Config{Normalizers: []Normalizer{
 			{Kind: Ignore, Path: "//ts"}, {Kind: Tolerance, Path: "/o/@w", Tolerance: 1}, {Kind: Set, Path: "form.tag"},

@@ -79,6 +79,10 @@ type Config struct {
 	// from the same exchanges in the same order is identical. 0 picks a
 	// random seed.
 	Seed uint64 `json:"seed,omitempty" yaml:"seed,omitempty" mapstructure:"seed"`
+	// Schemas finds the descriptors of gRPC methods, so that protobuf
+	// messages compare by field name ("$.order.items[2].price"). Nil
+	// compares them by field number ("$.1.3[2].2"); see protobuf.go.
+	Schemas MessageResolver `json:"-" yaml:"-" mapstructure:"-"`
 }
 
 // NoiseConfig holds the thresholds that decide, per endpoint and field,

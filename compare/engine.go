@@ -157,7 +157,8 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 	}
 	res.Outcome = Compared
 	kind := e.comparatorFor(ep)
-	r := rules{kind: kind, formats: formatsFor(kind), ns: e.normalizersFor(ep), budget: e.cfg.Budget}
+	r := rules{kind: kind, formats: formatsFor(kind), ns: e.normalizersFor(ep), budget: e.cfg.Budget,
+		request: x.Request.URL, schemas: e.cfg.Schemas}
 	pb, cb := newBody(&x.Primary), newBody(&x.Candidate)
 	res.primaryBody, res.candidateBody = pb.content, cb.content
 	pc := e.pair(&x.Primary, &x.Candidate, &pb, &cb, &r)
@@ -195,8 +196,8 @@ func (p pairDiff) all() []Difference {
 // pair compares two answers: status, headers, body.
 func (e *Engine) pair(a, b *exchange.Response, ab, bb *body, r *rules) pairDiff {
 	var out pairDiff
-	if a.Status != b.Status {
-		out.status = []Difference{{Path: "status", Kind: Changed, Primary: fmt.Sprint(a.Status), Candidate: fmt.Sprint(b.Status), field: "status"}}
+	if d, ok := statusDiff(a, b); ok { // the gRPC status for gRPC answers
+		out.status = []Difference{d}
 		out.fields = append(out.fields, "status")
 	}
 	out.headers = diffHeaders(a.Header, b.Header, e.headers, r.ns)

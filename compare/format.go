@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"mime"
+	"net/http"
 	"strings"
 
 	"github.com/understudy-dev/understudy/exchange"
@@ -11,8 +12,8 @@ import (
 
 // A format reads and diffs the bodies of one kind. Each format is one
 // file that owns all of it: json.go, xml.go, form.go, text.go and
-// binary.go. The engine only picks the format of a pair of bodies (see
-// diffBodies); a new format (protobuf) is a new file and its line in
+// binary.go, protobuf.go. The engine only picks the format of a pair of
+// bodies (see diffBodies); a new format is a new file and its line in
 // structured.
 type format interface {
 	// kind names the format, as Config.Comparators force it.
@@ -47,11 +48,19 @@ type prefixReader interface {
 	diffPrefixes(p, c *body, r *rules, col *collector) bool
 }
 
+// A contextReader is a format whose reading of a body depends on its
+// exchange, not only on its bytes: protobuf decodes the messages with the
+// descriptors of the request's method and undoes each answer's own
+// grpc-encoding. readAs calls parseIn in place of parse.
+type contextReader interface {
+	parseIn(b *body, r *rules) (doc any, ok bool)
+}
+
 // structured are the formats that automatic choice tries, in this order.
 // A body of one of them against a body that is not is a type change at
 // "body"; bodies of none compare as text when both are text, else as
 // bytes.
-var structured = [...]format{jsonFormat{}, xmlFormat{}, formFormat{}}
+var structured = [...]format{jsonFormat{}, xmlFormat{}, formFormat{}, protobufFormat{}}
 
 // The formats that structured bodies fall back to.
 var (
@@ -105,10 +114,12 @@ func formatNames() string {
 
 // rules say how the bodies of one exchange are compared.
 type rules struct {
-	kind    ComparatorKind // forced by the route, or AutoComparator
-	formats []format       // the structured formats to try, in order
-	ns      []*normalizer  // the normalizers of the exchange's endpoint
-	budget  Budget         // per comparison
+	kind    ComparatorKind  // forced by the route, or AutoComparator
+	formats []format        // the structured formats to try, in order
+	ns      []*normalizer   // the normalizers of the exchange's endpoint
+	budget  Budget          // per comparison
+	request string          // the request's URL: a gRPC method's full name
+	schemas MessageResolver // Config.Schemas; nil for none
 }
 
 // claims reports whether a body is to be read in format f: f is forced,
@@ -129,6 +140,7 @@ type body struct {
 	truncated   bool   // content is a prefix of the answer's
 	size        int64  // the full content length; 0 when unknown
 	contentType string
+	header      http.Header // the answer's
 
 	readings [len(structured) + 2]reading // every format, in the order read
 	n        int
@@ -148,6 +160,7 @@ func newBody(r *exchange.Response) body {
 	if ct := r.Header["Content-Type"]; len(ct) > 0 { // Get, without canonicalizing a canonical name
 		b.contentType = ct[0]
 	}
+	b.header = r.Header
 	b.content, b.truncated, b.size = decodeContent(r)
 	return b
 }
@@ -164,7 +177,14 @@ func (b *body) readAs(f format, claimed bool, r *rules, bud *budget) (any, bool)
 	}
 	rd := reading{f: f}
 	if claimed {
-		if doc, ok := f.parse(b.content); ok {
+		var doc any
+		var ok bool
+		if cr, isCR := f.(contextReader); isCR {
+			doc, ok = cr.parseIn(b, r)
+		} else {
+			doc, ok = f.parse(b.content)
+		}
+		if ok {
 			rd.doc, rd.ok = f.normalize(doc, r.ns, bud), true
 			rd.tooLarge = bud.spent
 		}

@@ -15,8 +15,9 @@ import (
 // behaviour under test: clocks and cache ages, per-request ids and
 // traces, timing, session cookies (Set-Cookie carries fresh session ids),
 // framing that depends on how the body was written (Content-Length,
-// chunked encoding; the bodies themselves are compared) and
-// infrastructure stamps.
+// chunked encoding; the bodies themselves are compared), infrastructure
+// stamps, and the gRPC status of an answer of trailers only (its
+// grpc-status is judged as the pair's status, wherever it is sent).
 var DefaultIgnoreHeaders = []string{
 	"Age",
 	"Alt-Svc",
@@ -25,6 +26,9 @@ var DefaultIgnoreHeaders = []string{
 	"Content-Length",
 	"Date",
 	"Expires",
+	"Grpc-Message",
+	"Grpc-Status",
+	"Grpc-Status-Details-Bin",
 	"Keep-Alive",
 	"Last-Modified",
 	"Nel",

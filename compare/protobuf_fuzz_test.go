@@ -1,0 +1,102 @@
+package compare
+
+import (
+	"bytes"
+	be "encoding/binary"
+	"slices"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// protoSeeds are wire messages for the protobuf fuzz tests: real
+// encodings of the shop's messages, and hand-made oddities.
+func protoSeeds(f *testing.F) [][]byte {
+	f.Helper()
+	seeds := [][]byte{
+		orderMsg(f, `{"id":"o-1","items":[{"sku":"a","qty":1,"unit_price":2.5}],"labels":{"k":"v"},"stock":{"3":{"sku":"c"}},
+			"note":"n","total_cents":"-5","signature":"AQI=","created_at":"2024-05-01T12:00:00.120Z","coupon":"C","card":{"number":"1"},
+			"parent":{"paypal":{"email":"e"}}}`),
+		orderMsg(f, `{"state":7,"created_at":"0001-01-01T00:00:00Z","coupon":""}`),
+		nil,
+	}
+	var odd []byte
+	odd = protowire.AppendTag(odd, 1, protowire.BytesType) // id twice: the last wins
+	odd = protowire.AppendString(odd, "a")
+	odd = protowire.AppendTag(odd, 1, protowire.BytesType)
+	odd = protowire.AppendString(odd, "b")
+	odd = protowire.AppendTag(odd, 3, protowire.BytesType) // an item
+	odd = protowire.AppendBytes(odd, protowire.AppendVarint(protowire.AppendTag(nil, 2, protowire.VarintType), 300))
+	odd = protowire.AppendTag(odd, 99, protowire.StartGroupType) // an unknown group
+	odd = protowire.AppendTag(odd, 1, protowire.VarintType)
+	odd = protowire.AppendVarint(odd, 1)
+	odd = protowire.AppendTag(odd, 99, protowire.EndGroupType)
+	odd = protowire.AppendTag(odd, 2, protowire.Fixed32Type) // state with the wrong wire type
+	odd = be.LittleEndian.AppendUint32(odd, 1)
+	seeds = append(seeds, odd)
+	var packed []byte // an item whose qty comes packed (a list field would)
+	packed = protowire.AppendTag(packed, 11, protowire.BytesType)
+	packed = protowire.AppendBytes(packed, []byte{0x0a, 0x02, 0xff, 0xfe})
+	return append(seeds, packed)
+}
+
+// FuzzProtobufDecode: the fast decoder never panics, and wherever it
+// answers, dynamicpb decodes the message too, into a tree that the diff
+// finds equal. The by-number reader never panics either.
+func FuzzProtobufDecode(f *testing.F) {
+	for _, s := range protoSeeds(f) {
+		f.Add(s)
+	}
+	svc := shopSchemas(f)
+	types := []protoreflect.MessageDescriptor{svc[getOrder].Output(), svc[getOrder].Input(),
+		svc[getOrder].Output().Fields().ByName("items").Message()}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		rawMessage(b, 0)
+		for _, md := range types {
+			fast, ok := decodeFast(b, planFor(md))
+			if !ok {
+				continue
+			}
+			slow, ok := decodeMessage(b, md)
+			if !ok {
+				t.Fatalf("%s: the fast path read %x, dynamicpb does not", md.FullName(), b)
+			}
+			c := collector{budget: newBudget(Budget{}.withDefaults())}
+			jsonFormat{}.diff(fast, slow, &c)
+			if d := c.done(); len(d.diffs) > 0 {
+				t.Fatalf("%s: %x: the fast path and dynamicpb differ: %+v", md.FullName(), b, d.diffs)
+			}
+		}
+	})
+}
+
+// FuzzGRPCFrames: splitting a body into frames never panics, keeps every
+// message of an uncompressed body, and holds no more than the bound when
+// frames are compressed.
+func FuzzGRPCFrames(f *testing.F) {
+	msg := orderMsg(f, `{"id":"o-1"}`)
+	f.Add(frames(msg, msg), "")
+	f.Add(gzipFrame(f, msg), "gzip")
+	f.Add([]byte{0, 0, 0, 0, 9, 1}, "")
+	f.Add([]byte{2, 0, 0, 0, 0}, "")
+	f.Fuzz(func(t *testing.T, body []byte, encoding string) {
+		msgs, ok := grpcFrames(body, encoding)
+		if !ok {
+			return
+		}
+		total := 0
+		for _, m := range msgs {
+			total += len(m)
+		}
+		if total > maxDecoded {
+			t.Fatalf("%d bytes of messages, above the bound %d", total, maxDecoded)
+		}
+		if !bytes.ContainsRune(body, 1) && !slices.Equal(frames(msgs...), body) { // no frame can be compressed
+			t.Fatalf("frames of %x re-framed are %x", body, frames(msgs...))
+		}
+		for _, m := range msgs { // and each message reads by field number or not, without panicking
+			readProtobuf(frames(m), "application/grpc", "", nil)
+		}
+	})
+}
