@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/internal/grpcstatus"
 )
 
 // The status of a gRPC answer is its grpc-status, not its HTTP status: a
@@ -15,15 +16,6 @@ import (
 // "NOT_FOUND"), and an answer that is not a gRPC one has the status a
 // gRPC client would see: what the gRPC spec maps its HTTP status to
 // ("UNAVAILABLE (HTTP 503)"). grpc-message is not compared.
-
-// grpcCodeNames are the gRPC status codes by number, as the gRPC spec
-// names them.
-var grpcCodeNames = [...]string{
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-	"UNAUTHENTICATED",
-}
 
 // The gRPC codes that HTTP statuses map to.
 const (
@@ -83,7 +75,7 @@ func grpcStatus(r *exchange.Response) (int, string) {
 		if err != nil || code < 0 {
 			return -1, "malformed grpc-status " + quote(clipTo(v[0], 32))
 		}
-		return code, grpcCodeName(code)
+		return code, grpcstatus.Name(code)
 	}
 	code := grpcUnknown
 	switch r.Status {
@@ -100,14 +92,5 @@ func grpcStatus(r *exchange.Response) (int, string) {
 	case 429, 502, 503, 504:
 		code = grpcUnavailable
 	}
-	return code, grpcCodeName(code) + " (HTTP " + strconv.Itoa(r.Status) + ")"
-}
-
-// grpcCodeName names a gRPC status code: "NOT_FOUND", or "CODE(42)" for
-// a code the spec does not name.
-func grpcCodeName(code int) string {
-	if code >= 0 && code < len(grpcCodeNames) {
-		return grpcCodeNames[code]
-	}
-	return "CODE(" + strconv.Itoa(code) + ")"
+	return code, grpcstatus.Name(code) + " (HTTP " + strconv.Itoa(r.Status) + ")"
 }

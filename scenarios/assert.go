@@ -22,7 +22,11 @@ func checkAnswer(sp *stepPlan, status int, body []byte, latency time.Duration, d
 	vars := data.Vars
 	var fs []failure
 	a := sp.assert
-	if len(a.Status) > 0 {
+	if sp.grpc != nil {
+		if f, ok := checkGRPCStatus(a, status); !ok {
+			fs = append(fs, f)
+		}
+	} else if len(a.Status) > 0 {
 		if !slices.Contains(a.Status, status) {
 			fs = append(fs, failure{"status", fmt.Sprintf("status %d, want one of %v", status, a.Status)})
 		}

@@ -159,6 +159,7 @@ type stepPlan struct {
 	captures Captures
 	assert   Assert
 	json     []jsonCheck
+	grpc     *grpcPlan // a gRPC call instead of an HTTP request
 }
 
 // jsonCheck is a JSON assertion whose wanted value may be a template
@@ -253,6 +254,9 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, tra
 		r.rec.unsent(sp, data.JourneyID, "missing_capture", fmt.Sprintf("variable %q was not captured", name))
 		return false
 	}
+	if sp.grpc != nil {
+		return r.grpcStep(ctx, sp, data, trace, from)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	span := trace.Child()
@@ -292,16 +296,24 @@ func (r *Runner) step(ctx context.Context, sp *stepPlan, data *TemplateData, tra
 // report hands one sent request to RunnerOptions.OnResult.
 func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, span traceparent.TraceParent, status int,
 	from time.Time, latency time.Duration, errKind string, fs []failure) {
-	res := StepResult{
-		Scenario: r.plan.scenario.Name, RunID: r.runID, JourneyID: data.JourneyID, Journey: sp.journey, Step: sp.name, Cleanup: sp.cleanup,
-		Method: req.Method, URL: req.URL.String(), Tags: make(map[string]string, 5),
-		TraceID: span.TraceIDString(), SpanID: span.ParentIDString(),
-		Status: status, Start: from, Latency: latency, ErrorKind: errKind,
-	}
+	res := r.stepResult(sp, data, span, status, from, latency, errKind, fs)
+	res.Method, res.URL, res.Tags = req.Method, req.URL.String(), make(map[string]string, 5)
 	for _, name := range []string{r.tags.Synthetic, r.tags.Run, r.tags.Journey, r.tags.Baggage, traceparentHeader} {
 		if v := req.Header.Values(name); len(v) > 0 {
 			res.Tags[name] = strings.Join(v, ", ")
 		}
+	}
+	r.onResult(res)
+}
+
+// stepResult is the StepResult of one sent request but for what was
+// requested (Method, URL, Tags).
+func (r *Runner) stepResult(sp *stepPlan, data *TemplateData, span traceparent.TraceParent, status int,
+	from time.Time, latency time.Duration, errKind string, fs []failure) StepResult {
+	res := StepResult{
+		Scenario: r.plan.scenario.Name, RunID: r.runID, JourneyID: data.JourneyID, Journey: sp.journey, Step: sp.name, Cleanup: sp.cleanup,
+		TraceID: span.TraceIDString(), SpanID: span.ParentIDString(),
+		Status: status, Start: from, Latency: latency, ErrorKind: errKind,
 	}
 	if len(fs) > 0 {
 		res.Failures = make([]CheckFailure, len(fs))
@@ -309,7 +321,7 @@ func (r *Runner) report(sp *stepPlan, req *http.Request, data *TemplateData, spa
 			res.Failures[i] = CheckFailure{Check: f.check, Msg: f.msg}
 		}
 	}
-	r.onResult(res)
+	return res
 }
 
 // newRequest renders a step into a tagged request with the traceparent.

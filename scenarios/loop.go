@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"fmt"
 	mrand "math/rand/v2"
 	"strconv"
 	"sync"
@@ -26,6 +27,10 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	if !r.ran.CompareAndSwap(false, true) {
 		return nil, errors.New("run scenario: this runner has already run")
 	}
+	if err := r.startGRPC(ctx); err != nil {
+		return nil, fmt.Errorf("run scenario: %w", err)
+	}
+	defer r.stopGRPC()
 	st := <-r.token // the loop owns the state until it hands it back
 	reqCtx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -127,6 +127,7 @@ var (
 	jsonAssertTyp  = reflect.TypeFor[JSONAssertions]()
 	thinkType      = reflect.TypeFor[Think]()
 	guardrailsType = reflect.TypeFor[Guardrails]()
+	statusesType   = reflect.TypeFor[Statuses]()
 )
 
 // decode stores n into v, whose path in the scenario is field.
@@ -158,6 +159,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		return
 	case v.Type() == guardrailsType:
 		d.guardrails(n, v.Addr().Interface().(*Guardrails), field)
+		return
+	case v.Type() == statusesType:
+		v.Set(reflect.ValueOf(d.statuses(n, field)))
 		return
 	}
 	switch v.Kind() {

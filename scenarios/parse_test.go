@@ -89,7 +89,7 @@ func TestParseBad(t *testing.T) {
 		want     []string
 	}{
 		{"unknown key", "max_in_flight: 200", "max_in_flight: 200\ncolour: red",
-			[]string{`order.yaml:6: colour: unknown field "colour" (want one of name, target, tls, protocol, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`}},
+			[]string{`order.yaml:6: colour: unknown field "colour" (want one of name, target, tls, protocol, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, grpc, journeys)`}},
 		{"unknown nested key", "weight: 3", "weight: 3\n    retries: 2",
 			[]string{`order.yaml:11: journeys[0].retries: unknown field "retries" (want one of name, weight, think, steps, cleanup)`}},
 		{"bad duration", "duration: 1m", "duration: 1 minute",
@@ -137,7 +137,7 @@ func TestParseBad(t *testing.T) {
 		{"template fails to run", "{{ intRange 1 3 }}", "{{ intRange 3 1 }}",
 			[]string{`order.yaml:16: journeys[0].steps[0].body: template line 1: at <intRange 3 1>: error calling intRange: intRange 3 1: the second bound is below the first`}},
 		{"bad status", "status: [201]", "status: [201, 99]",
-			[]string{`order.yaml:18: journeys[0].steps[0].assert.status[1]: want an HTTP status between 100 and 599, got 99`}},
+			[]string{`order.yaml:18: journeys[0].steps[0].assert.status[1]: want an HTTP status between 100 and 599 (gRPC statuses go with grpc steps), got 99`}},
 		{"lower-case method", "method: POST\n        path: /orders\n", "method: post\n        path: /orders\n",
 			[]string{`order.yaml:13: journeys[0].steps[0].method: want an upper-case HTTP method like GET or POST, got "post"`}},
 		{"relative path", "path: /orders\n", "path: orders\n",
@@ -159,7 +159,7 @@ func TestParseBad(t *testing.T) {
 		{"many at once", "duration: 1m", "duration: soon\ncolour: red",
 			[]string{
 				`order.yaml:4: duration: bad duration "soon": want a number with a unit, like 500ms, 10s or 2m`,
-				`order.yaml:5: colour: unknown field "colour" (want one of name, target, tls, protocol, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, journeys)`,
+				`order.yaml:5: colour: unknown field "colour" (want one of name, target, tls, protocol, rate, stages, duration, max_in_flight, ceiling, timeout, seed, prometheus, guardrails, data, notify, thresholds, grpc, journeys)`,
 			}},
 	}
 	for _, tt := range tests {

@@ -17,8 +17,12 @@ const maxPreflightTime = 10 * time.Second
 // checkTarget sends the pre-flight request: one tagged HEAD / to the
 // target, so that a target that is down ends the run at once rather than
 // after a window of failed journeys. Any answer will do, whatever its
-// status: only a target that does not answer at all fails.
+// status: only a target that does not answer at all fails. A scenario of
+// gRPC steps only checks that the target accepts a gRPC connection.
 func (r *Runner) checkTarget(ctx context.Context) error {
+	if r.plan.onlyGRPC() {
+		return r.checkGRPCTarget(ctx)
+	}
 	ctx, cancel := context.WithTimeout(ctx, min(r.timeout, maxPreflightTime))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, r.target+"/", nil)

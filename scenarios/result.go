@@ -151,13 +151,15 @@ type StepStats struct {
 	// Latency is measured from the journey's intended start for a first
 	// step, from the send for the others.
 	Latency stats.Summary `json:"latency"`
-	// Status counts answers by status code.
+	// Status counts answers by status code (a gRPC step's by gRPC code:
+	// 0 is OK).
 	Status map[int]int64 `json:"status,omitempty"`
 	// Errors counts requests that got no answer, by kind (timeout,
 	// connection_refused, ...).
 	Errors map[string]int64 `json:"errors,omitempty"`
 	// Checks counts failed checks by name (status, max_latency,
-	// json.<path>, capture.<name>, missing_capture, template).
+	// json.<path>, capture.<name>, missing_capture, template, and
+	// descriptor for a gRPC method without one).
 	Checks map[string]int64 `json:"checks,omitempty"`
 	// Exemplars are the first few failures, for reading.
 	Exemplars []Exemplar `json:"exemplars,omitempty"`

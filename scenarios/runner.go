@@ -111,6 +111,7 @@ type Runner struct {
 	live        []*liveQuery  // production queries: the relative rate's first
 	relative    *relativeRate // nil unless the rate follows a query
 	feeders     []*feeder     // by name
+	rpc         *grpcTarget   // the gRPC steps' connection, while Run runs
 
 	// token holds the run's state whenever no loop owns it: before Run and
 	// after it. ctl carries controls to the loop while it owns it.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/notify"
+	"github.com/understudy-dev/understudy/protoschema"
 	"github.com/understudy-dev/understudy/wire"
 )
 
@@ -98,12 +99,17 @@ type Scenario struct {
 	Notify []notify.Target `yaml:"notify"`
 	// Thresholds decide whether a finished run passed.
 	Thresholds Thresholds `yaml:"thresholds"`
+	// GRPC says where the descriptors of gRPC steps' methods come from:
+	// descriptor sets, .proto files (relative to the scenario file) or
+	// the target's server reflection. Required with gRPC steps.
+	GRPC protoschema.Config `yaml:"grpc"`
 	// Journeys are the user paths to run, chosen by weight. At least one.
 	Journeys []Journey `yaml:"journeys"`
 
-	file   string            // file name for error messages
-	lines  map[string]int    // field path -> line in file
-	tables map[string]*table // the feeders' files, read by Parse
+	file    string               // file name for error messages
+	lines   map[string]int       // field path -> line in file
+	tables  map[string]*table    // the feeders' files, read by Parse
+	schemas *protoschema.Schemas // the descriptor sets and .proto files, read by Parse
 }
 
 // Rate kinds accepted in Rate.Type.
@@ -295,7 +301,9 @@ type Journey struct {
 
 // Step is one templated request and what its answer must look like.
 // Path, Body and header values are text/template templates (see
-// TemplateData for the data and funcs they get).
+// TemplateData for the data and funcs they get). A step with GRPC makes a
+// gRPC call instead (see GRPCCall): it has no Method, Path or Body, and
+// its Headers are sent as metadata.
 type Step struct {
 	// Name identifies the step in reports. Required, unique in its journey.
 	Name string `yaml:"name"`
@@ -308,6 +316,8 @@ type Step struct {
 	Headers map[string]string `yaml:"headers"`
 	// Body is the request body; empty sends none.
 	Body string `yaml:"body"`
+	// GRPC makes the step a unary gRPC call to the target.
+	GRPC *GRPCCall `yaml:"grpc"`
 	// Capture stores values from the JSON answer for later steps, as
 	// name: gjson path. A path that matches nothing fails the step.
 	Capture Captures `yaml:"capture"`
@@ -330,10 +340,11 @@ type Capture struct {
 }
 
 // Assert is what a step's answer must satisfy. The zero value accepts
-// any 2xx or 3xx answer.
+// any 2xx or 3xx answer (a gRPC step's: OK).
 type Assert struct {
-	// Status lists the accepted status codes. Empty accepts 200-399.
-	Status []int `yaml:"status"`
+	// Status lists the accepted status codes. Empty accepts 200-399, and
+	// OK for a gRPC step, whose codes are gRPC's (OK, NOT_FOUND or 5).
+	Status Statuses `yaml:"status"`
 	// JSON maps gjson paths to the values they must equal.
 	JSON JSONAssertions `yaml:"json"`
 	// MaxLatency fails answers slower than this. Zero disables the check.

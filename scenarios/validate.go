@@ -153,6 +153,9 @@ func (v *validator) scenario() {
 		v.add("journeys", "required: at least one journey")
 	}
 	v.live()
+	for _, p := range s.GRPC.Check() {
+		v.add("grpc."+p.Key, "%s", p.Msg)
+	}
 	for i, t := range s.Notify {
 		for _, p := range t.Check() {
 			v.add(fmt.Sprintf("notify[%d].%s", i, p.Key), "%s", p.Msg)
@@ -357,7 +360,7 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 	if !methodRE.MatchString(sp.method) {
 		v.add(field+".method", "want an upper-case HTTP method like GET or POST, got %q", st.Method)
 	}
-	if !strings.HasPrefix(st.Path, "/") {
+	if !strings.HasPrefix(st.Path, "/") && st.GRPC == nil {
 		v.add(field+".path", "want a path starting with /, got %q", st.Path)
 	}
 	sample := &TemplateData{Synthetic: true, RunID: "validate", JourneyID: "validate-1", Vars: map[string]string{},
@@ -416,9 +419,12 @@ func (v *validator) step(p *plan, jp *journeyPlan, st *Step, field string, clean
 			v.add(cf, "required: a JSON path into the answer, like id or items.0.sku")
 		}
 	}
+	if st.GRPC != nil {
+		v.grpcStep(st, sp, field, v.loadSchemas(), compile, sample)
+	}
 	for i, code := range st.Assert.Status {
-		if code < 100 || code > 599 {
-			v.add(fmt.Sprintf("%s.assert.status[%d]", field, i), "want an HTTP status between 100 and 599, got %d", code)
+		if (code < 100 || code > 599) && st.GRPC == nil {
+			v.add(fmt.Sprintf("%s.assert.status[%d]", field, i), "want an HTTP status between 100 and 599 (gRPC statuses go with grpc steps), got %d", code)
 		}
 	}
 	for _, ja := range st.Assert.JSON {
