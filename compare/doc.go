@@ -15,7 +15,9 @@
 // compared by format (format.go): a small interface — detect, parse,
 // normalize, diff — with one file per format that owns all four: JSON
 // (json.go, with its decoder, prefixes, values and diff in json*.go), XML
-// (xml.go), form (form.go), text (text.go) and binary (binary.go). The
+// (xml.go), form (form.go), protobuf for gRPC answers (protobuf.go, with
+// its decoders and wire diff in protobuf*.go; grpcstatus.go makes the
+// gRPC status the pair's status), text (text.go) and binary (binary.go). The
 // engine picks the format of a pair and stays out of its business; a new
 // format is one more file. Normalizers (normalize.go) say what to rewrite;
 // where is a path in the syntax of the format it reaches, parsed in

@@ -286,6 +286,16 @@ func (d *jsonDiffer) pruneArray(x, y []any) (any, any, bool) {
 	return sx, sy, sx != nil
 }
 
+// node diffs two values at the current path (d.steps), as diff does two
+// roots: for a caller that walks part of the trees itself (the protobuf
+// format's wire diff) and leaves the rest to the JSON diff.
+func (d *jsonDiffer) node(a, b any) {
+	if x, y, differ := d.prune(a, b); differ {
+		d.err = nil
+		d.compare(a, b, x, y)
+	}
+}
+
 // compare has go-cmp compare the skeletons x and y of the trees a and b,
 // reporting every difference to the collector. If go-cmp fails, what it
 // reported is taken back and the pair is one difference at "body".

@@ -96,7 +96,51 @@ func FuzzGRPCFrames(f *testing.F) {
 			t.Fatalf("frames of %x re-framed are %x", body, frames(msgs...))
 		}
 		for _, m := range msgs { // and each message reads by field number or not, without panicking
-			readProtobuf(frames(m), "application/grpc", "", nil)
+			readProtobuf(frames(m), "application/grpc", "", nil, false)
+		}
+	})
+}
+
+// FuzzProtobufWireDiff: comparing two messages on the wire finds the
+// differences their whole trees show.
+func FuzzProtobufWireDiff(f *testing.F) {
+	seeds := protoSeeds(f)
+	seeds = append(seeds,
+		orderMsg(f, `{"id":"o-1","items":[{"sku":"a","qty":1,"unit_price":2.5},{"sku":"b"}],"card":{"number":"1"},"labels":{"k":"w"}}`),
+		orderMsg(f, `{"id":"o-1","items":[{"sku":"a","qty":2,"unit_price":2.5}],"paypal":{"email":"e"},"parent":{"id":"p","card":{}}}`))
+	for _, a := range seeds {
+		for _, b := range seeds {
+			f.Add(a, b)
+		}
+	}
+	unary, stream := shopSchemas(f)[getOrder], shopSchemas(f)[watchOrders]
+	plan := planFor(unary.Output())
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		if !readsFast(a, plan) || !readsFast(b, plan) {
+			return
+		}
+		md, pb := unary, frames(b)
+		if len(a)%2 == 1 { // a stream of a against one of b, b and a
+			md, pb = stream, frames(b, b, a)
+		}
+		judge := func(lazy bool) bodyDiff {
+			x, _ := readProtobuf(frames(a), "application/grpc", "", md, lazy)
+			y, _ := readProtobuf(pb, "application/grpc", "", md, lazy)
+			c := collector{budget: newBudget(Budget{}.withDefaults())}
+			protobufFormat{}.diff(x, y, &c)
+			return c.done()
+		}
+		whole, wire := judge(false), judge(true)
+		if whole.tooLarge || len(whole.diffs) >= maxDifferences {
+			return
+		}
+		if !slices.Equal(whole.fields, wire.fields) || len(whole.diffs) != len(wire.diffs) {
+			t.Fatalf("%x against %x:\nwhole trees %+v\non the wire %+v", a, b, whole.diffs, wire.diffs)
+		}
+		for i := range whole.diffs {
+			if w, g := whole.diffs[i], wire.diffs[i]; w.Path != g.Path || w.Kind != g.Kind || w.Primary != g.Primary || w.Candidate != g.Candidate {
+				t.Fatalf("%x against %x: difference %d: whole trees %+v, on the wire %+v", a, b, i, w, g)
+			}
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -80,7 +81,18 @@ type planField struct {
 	closed   bool                            // a closed enum: unknown numbers are unknown fields
 	enum     map[protoreflect.EnumNumber]any // value names, as tree nodes
 	fd       protoreflect.FieldDescriptor
-	key, val *planField // of a map field's entries
+	key, val *planField                  // of a map field's entries
+	sub      atomic.Pointer[messagePlan] // of a message field, once asked for
+}
+
+// subPlan returns the plan of a message field's type.
+func (f *planField) subPlan() *messagePlan {
+	if p := f.sub.Load(); p != nil {
+		return p
+	}
+	p := planFor(f.fd.Message())
+	f.sub.Store(p)
+	return p
 }
 
 // implicitField is a field without presence and its default's tree.
@@ -194,7 +206,8 @@ func (p *messagePlan) field(n protowire.Number) *planField {
 // of one string copy of the message, as the JSON decoder's are.
 type wireDecoder struct {
 	b     []byte
-	s     string // string(b)
+	s     string // string(b); "" to copy each string read
+	check bool   // only check that the fast path reads the message: build nothing
 	depth int
 	kvs   []member  // the singular fields of the messages being read, a stack
 	lists []listAcc // their list and map fields, a stack
@@ -229,8 +242,37 @@ func (d *wireDecoder) acc(lb int, f *planField) *listAcc {
 // decodeFast decodes a message of type p, or reports false when the
 // fast path gives the message up (see above).
 func decodeFast(b []byte, p *messagePlan) (any, bool) {
-	d := wireDecoder{b: b, s: string(b)}
-	return d.message(p, 0, len(b))
+	d := wireDecoders.Get().(*wireDecoder)
+	d.b, d.s = b, string(b)
+	v, ok := d.message(p, 0, len(b))
+	d.release()
+	return v, ok
+}
+
+// readsFast reports whether decodeFast reads a message, without building
+// its tree.
+func readsFast(b []byte, p *messagePlan) bool {
+	d := wireDecoders.Get().(*wireDecoder)
+	d.b, d.check = b, true
+	_, ok := d.message(p, 0, len(b))
+	d.release()
+	return ok
+}
+
+// wireDecoders keeps decoders' stacks between messages.
+var wireDecoders = sync.Pool{New: func() any { return new(wireDecoder) }}
+
+// release returns d to the pool, holding nothing of the message.
+func (d *wireDecoder) release() {
+	d.reset()
+	wireDecoders.Put(d)
+}
+
+// reset drops what d holds of a message, keeping its stacks' room.
+func (d *wireDecoder) reset() {
+	clear(d.kvs[:cap(d.kvs)])
+	clear(d.lists[:cap(d.lists)])
+	d.b, d.s, d.check, d.depth, d.kvs, d.lists = nil, "", false, 0, d.kvs[:0], d.lists[:0]
 }
 
 // message decodes d.s[from:to] as a message of type p.
@@ -241,13 +283,19 @@ func (d *wireDecoder) message(p *messagePlan, from, to int) (any, bool) {
 	if p.wkt == wktOther {
 		return decodeMessage(d.b[from:to], p.md)
 	}
+	check := d.check // what they accept depends on their values: read them (they are small)
+	d.check = false
 	t, ok := d.fields(p, from, to)
+	d.check = check
 	if !ok {
 		return nil, false
 	}
 	m := t.(map[string]any)
 	switch p.wkt {
 	case wktTimestamp:
+		if d.check {
+			return nil, timestampOK(m["seconds"], m["nanos"])
+		}
 		return timestampText(m["seconds"], m["nanos"])
 	case wktWrapper:
 		return m["value"], true
@@ -261,11 +309,8 @@ func (d *wireDecoder) message(p *messagePlan, from, to int) (any, bool) {
 // timestampText writes a Timestamp as protojson does, or reports false
 // for one protojson refuses (and dynamicpb shows as its fields).
 func timestampText(seconds, nanos any) (any, bool) {
-	s, _ := seconds.(json.Number)
-	n, _ := nanos.(json.Number)
-	secs, err1 := strconv.ParseInt(string(s), 10, 64)
-	ns, err2 := strconv.ParseInt(string(n), 10, 64)
-	if err1 != nil || err2 != nil || secs < -62135596800 || secs > 253402300799 || ns < 0 || ns > 999999999 {
+	secs, ns, ok := timestampValues(seconds, nanos)
+	if !ok {
 		return nil, false
 	}
 	x := time.Unix(secs, ns).UTC().Format("2006-01-02T15:04:05.000000000")
@@ -273,6 +318,23 @@ func timestampText(seconds, nanos any) (any, bool) {
 	x = strings.TrimSuffix(x, "000")
 	x = strings.TrimSuffix(x, ".000")
 	return x + "Z", true
+}
+
+// timestampOK reports whether timestampText writes a Timestamp.
+func timestampOK(seconds, nanos any) bool {
+	_, _, ok := timestampValues(seconds, nanos)
+	return ok
+}
+
+// timestampValues reads a Timestamp's fields, in the range protojson
+// writes.
+func timestampValues(seconds, nanos any) (int64, int64, bool) {
+	s, _ := seconds.(json.Number)
+	n, _ := nanos.(json.Number)
+	secs, err1 := strconv.ParseInt(string(s), 10, 64)
+	ns, err2 := strconv.ParseInt(string(n), 10, 64)
+	ok := err1 == nil && err2 == nil && secs >= -62135596800 && secs <= 253402300799 && ns >= 0 && ns <= 999999999
+	return secs, ns, ok
 }
 
 // fields decodes d.s[from:to] as the fields of a message of type p.
@@ -334,6 +396,7 @@ func (d *wireDecoder) read(p *messagePlan, from, to, kb, lb int) (any, bool) {
 		}
 		b, off = b[m:], off+m
 		switch {
+		case d.check && (f.key != nil || f.list):
 		case f.key != nil:
 			e, ok := v.(map[string]any)
 			if !ok {
@@ -354,8 +417,13 @@ func (d *wireDecoder) read(p *messagePlan, from, to, kb, lb int) (any, bool) {
 				}
 				members[f.oneof-1] = f.index + 1
 			}
-			d.kvs = append(d.kvs, member{f.name, v})
+			if !d.check {
+				d.kvs = append(d.kvs, member{f.name, v})
+			}
 		}
+	}
+	if d.check {
+		return nil, true
 	}
 	out := make(map[string]any, len(d.kvs)-kb+len(d.lists)-lb+len(p.implicit)+len(unknown))
 	for _, kv := range d.kvs[kb:] {
@@ -405,18 +473,21 @@ func (d *wireDecoder) value(f *planField, b []byte, off int) (any, int, bool) {
 		if n < 0 {
 			return nil, 0, false
 		}
+		if d.check && f.kind != protoreflect.EnumKind {
+			return nil, n, true
+		}
 		v, ok := varintTree(f, x)
 		return v, n, ok
 	case protowire.Fixed32Type:
 		x, n := protowire.ConsumeFixed32(b)
-		if n < 0 {
-			return nil, 0, false
+		if n < 0 || d.check {
+			return nil, n, n >= 0
 		}
 		return fixed32Tree(f, x), n, true
 	case protowire.Fixed64Type:
 		x, n := protowire.ConsumeFixed64(b)
-		if n < 0 {
-			return nil, 0, false
+		if n < 0 || d.check {
+			return nil, n, n >= 0
 		}
 		return fixed64Tree(f, x), n, true
 	}
@@ -427,19 +498,27 @@ func (d *wireDecoder) value(f *planField, b []byte, off int) (any, int, bool) {
 	start := off + n - len(x)
 	switch f.kind {
 	case protoreflect.StringKind:
-		s := d.s[start : start+len(x)]
-		if f.utf8 && !utf8.ValidString(s) {
+		if f.utf8 && !utf8.Valid(x) {
 			return nil, 0, false
 		}
-		return s, n, true
+		switch {
+		case d.check:
+			return nil, n, true
+		case d.s == "":
+			return string(x), n, true
+		}
+		return d.s[start : start+len(x)], n, true
 	case protoreflect.BytesKind:
+		if d.check {
+			return nil, n, true
+		}
 		return base64.StdEncoding.EncodeToString(x), n, true
 	case protoreflect.MessageKind:
 		if f.key != nil { // a map entry: key and value, defaults filled
 			e, ok := d.entry(f, start, start+len(x))
 			return e, n, ok
 		}
-		v, ok := d.message(planFor(f.fd.Message()), start, start+len(x))
+		v, ok := d.message(f.subPlan(), start, start+len(x))
 		return v, n, ok
 	}
 	return nil, 0, false
@@ -448,9 +527,9 @@ func (d *wireDecoder) value(f *planField, b []byte, off int) (any, int, bool) {
 // entry decodes a map entry into {"key": k, "value": v}, with the
 // defaults of what it lacks, as dynamicpb reads one.
 func (d *wireDecoder) entry(f *planField, from, to int) (any, bool) {
-	e, ok := d.message(planFor(f.fd.Message()), from, to)
-	if !ok {
-		return nil, false
+	e, ok := d.message(f.subPlan(), from, to)
+	if !ok || d.check {
+		return nil, ok
 	}
 	m := e.(map[string]any)
 	for k := range m {
@@ -464,7 +543,7 @@ func (d *wireDecoder) entry(f *planField, from, to int) (any, bool) {
 	if _, ok := m["value"]; !ok {
 		if f.val.kind != protoreflect.MessageKind {
 			m["value"] = valueTree(f.val.fd, f.val.fd.Default())
-		} else if m["value"], ok = d.message(planFor(f.val.fd.Message()), 0, 0); !ok {
+		} else if m["value"], ok = d.message(f.val.subPlan(), 0, 0); !ok {
 			return nil, false
 		}
 	}
@@ -499,8 +578,10 @@ func (d *wireDecoder) packed(lb int, f *planField, b []byte) bool {
 			}
 			v = fixed64Tree(f, x)
 		}
-		a := d.acc(lb, f)
-		a.vals = append(a.vals, v)
+		if !d.check {
+			a := d.acc(lb, f)
+			a.vals = append(a.vals, v)
+		}
 		b = b[n:]
 	}
 	return true
