@@ -108,7 +108,10 @@ func (protobufFormat) parseIn(b *body, r *rules) (any, bool) {
 	if v := b.header["Grpc-Encoding"]; len(v) > 0 {
 		enc = v[0]
 	}
-	return readProtobuf(b.content, b.contentType, enc, md, !slices.ContainsFunc(r.ns, reachesJSON))
+	// Messages are left undecoded unless normalizers reach a stream: see
+	// protobufdiff.go.
+	lazy := md != nil && (!md.IsStreamingServer() || !slices.ContainsFunc(r.ns, reachesJSON))
+	return readProtobuf(b.content, b.contentType, enc, md, lazy)
 }
 
 // isProtobufType reports whether a Content-Type names a bare protobuf
@@ -128,14 +131,16 @@ type protoDoc struct {
 	stream bool                           // root is the list of messages
 	none   bool                           // not a stream, and no message at all
 	// payloads are the messages when they are not decoded (root is nil):
-	// compared on the wire (protobufdiff.go), decoded when needed.
+	// compared on the wire (protobufdiff.go), decoded when needed, with
+	// ns, the normalizers that reach them.
 	payloads [][]byte
+	ns       []*normalizer
 }
 
 // readProtobuf reads a body: gRPC frames (or, for a bare protobuf
 // Content-Type, one message), each decoded with md's output type when md
-// is known. With lazy (no normalizer will rewrite the trees), messages
-// the fast decoder reads are left undecoded, to be compared on the wire.
+// is known. With lazy, messages the fast decoder reads are left
+// undecoded, to be compared on the wire.
 func readProtobuf(content []byte, contentType, encoding string, md protoreflect.MethodDescriptor, lazy bool) (any, bool) {
 	var desc protoreflect.MessageDescriptor
 	if md != nil {
@@ -237,14 +242,21 @@ func grpcFrames(body []byte, encoding string) ([][]byte, bool) {
 
 func (protobufFormat) normalize(doc any, ns []*normalizer, b *budget) any {
 	d := doc.(protoDoc)
-	if !d.none && d.payloads == nil { // undecoded: no normalizer reaches it
+	switch {
+	case d.none:
+	case d.payloads != nil: // normalized with the parts the diff decodes
+		if slices.ContainsFunc(ns, reachesJSON) {
+			d.ns = ns
+		}
+	default:
 		d.root = jsonFormat{}.normalize(d.root, ns, b)
 	}
 	return d
 }
 
-// decoded returns a doc with its messages decoded.
-func (d protoDoc) decoded() protoDoc {
+// decoded returns a doc with its messages decoded and normalized,
+// charging b.
+func (d protoDoc) decoded(b *budget) protoDoc {
 	if d.payloads == nil {
 		return d
 	}
@@ -259,6 +271,9 @@ func (d protoDoc) decoded() protoDoc {
 	} else if len(msgs) > 0 {
 		d.root = msgs[0]
 	}
+	if d.ns != nil && !d.none {
+		d.root = jsonFormat{}.normalize(d.root, d.ns, b)
+	}
 	return d
 }
 
@@ -272,7 +287,7 @@ func (protobufFormat) diff(a, b any, c *collector) {
 		bareNumbers(c, from)
 		return
 	}
-	x, y = x.decoded(), y.decoded()
+	x, y = x.decoded(&c.budget), y.decoded(&c.budget)
 	switch {
 	case x.none && y.none:
 		return

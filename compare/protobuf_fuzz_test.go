@@ -101,8 +101,24 @@ func FuzzGRPCFrames(f *testing.F) {
 	})
 }
 
+// fuzzNormalizers reach the shop's orders in every way.
+var fuzzNormalizers = func() []*normalizer {
+	ns, err := compileNormalizers([]Normalizer{
+		{Kind: Ignore, Path: "$.trace_id"},
+		{Kind: Replace, Builtin: "rfc3339", Path: "$..created_at"},
+		{Kind: Tolerance, Path: "$.items[*].unit_price", Tolerance: 0.5},
+		{Kind: Sort, Path: "$.items", Key: "sku"},
+		{Kind: Set, Path: "$.parent.items"},
+		{Kind: Replace, Pattern: "[0-9]", Replacement: "#"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return ns
+}()
+
 // FuzzProtobufWireDiff: comparing two messages on the wire finds the
-// differences their whole trees show.
+// differences their whole trees show, with normalizers too.
 func FuzzProtobufWireDiff(f *testing.F) {
 	seeds := protoSeeds(f)
 	seeds = append(seeds,
@@ -123,10 +139,16 @@ func FuzzProtobufWireDiff(f *testing.F) {
 		if len(a)%2 == 1 { // a stream of a against one of b, b and a
 			md, pb = stream, frames(b, b, a)
 		}
+		var ns []*normalizer
+		if len(b)%2 == 1 && md == unary { // and with normalizers of every kind
+			ns = fuzzNormalizers
+		}
 		judge := func(lazy bool) bodyDiff {
+			c := collector{budget: newBudget(Budget{}.withDefaults())}
 			x, _ := readProtobuf(frames(a), "application/grpc", "", md, lazy)
 			y, _ := readProtobuf(pb, "application/grpc", "", md, lazy)
-			c := collector{budget: newBudget(Budget{}.withDefaults())}
+			x = protobufFormat{}.normalize(x, ns, &c.budget)
+			y = protobufFormat{}.normalize(y, ns, &c.budget)
 			protobufFormat{}.diff(x, y, &c)
 			return c.done()
 		}

@@ -8,14 +8,19 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// Two messages of the same type are compared on the wire first when no
-// normalizer rewrites them (protobufFormat.normalize would change
-// nothing): a field whose encodings are the same bytes on both sides has
-// the same value, so only the fields whose encodings differ are decoded,
-// into partial trees that the JSON diff compares as it would the whole
-// ones, and a message field that differs is compared the same way, one
-// level down. A pair that differs in one field out of a hundred decodes a
-// handful. The differences are the ones the whole trees give (the kept
+// Two messages of the same type are compared on the wire first: a field
+// whose encodings are the same bytes on both sides has the same value, so
+// only the fields whose encodings differ are decoded, into partial trees
+// that the JSON diff compares as it would the whole ones, and a message
+// field that differs is compared the same way, one level down. A pair
+// that differs in one field out of a hundred decodes a handful.
+//
+// With normalizers, the fields of a unary answer's message that differ
+// are decoded whole, and the partial trees normalized from the root:
+// every normalizer acts where its path leads, on what is there (Sort and
+// Set on one list, Ignore, Replace and Tolerance on one value), so fields
+// encoded alike normalize alike and are still skipped. A stream with
+// normalizers is decoded whole. The differences are the ones the whole trees give (the kept
 // ones may be others when there are more than a Result lists, as the
 // order of the walk differs); FuzzProtobufWireDiff checks that.
 //
@@ -28,8 +33,9 @@ import (
 // d, whose steps hold the path.
 type wireDiffer struct {
 	d      *jsonDiffer
-	da, db wireDecoder // partial decodes, copying the strings they read
-	spans  []span      // the fields of the messages being compared, a stack
+	ns     []*normalizer // the normalizers of a unary answer; nil for none
+	da, db wireDecoder   // partial decodes, copying the strings they read
+	spans  []span        // the fields of the messages being compared, a stack
 }
 
 // wireDiffers keeps the differs' stacks between comparisons.
@@ -39,7 +45,7 @@ var wireDiffers = sync.Pool{New: func() any { return new(wireDiffer) }}
 func (w *wireDiffer) release() {
 	w.da.reset()
 	w.db.reset()
-	w.d, w.spans = nil, w.spans[:0]
+	w.d, w.ns, w.spans = nil, nil, w.spans[:0]
 	wireDiffers.Put(w)
 }
 
@@ -59,7 +65,7 @@ func wireDiff(x, y protoDoc, c *collector) {
 	d := jsonDiffers.Get().(*jsonDiffer)
 	d.c = c
 	w := wireDiffers.Get().(*wireDiffer)
-	w.d = d
+	w.d, w.ns = d, x.ns
 	defer w.release()
 	p := planFor(x.desc)
 	if !x.stream {
@@ -138,7 +144,7 @@ func (w *wireDiffer) message(p *messagePlan, a, b []byte) {
 			if v, ok := rawGroup(b, gb, key); ok {
 				put(&pb, key, v)
 			}
-		case f.kind == protoreflect.MessageKind && f.key == nil && !f.subPlan().wellKnown &&
+		case w.ns == nil && f.kind == protoreflect.MessageKind && f.key == nil && !f.subPlan().wellKnown &&
 			(f.list && len(ga) > 0 && len(gb) > 0 || !f.list && len(ga) == 1 && len(gb) == 1):
 			later = append(later, deferred{f, ga, gb})
 		default:
@@ -158,11 +164,18 @@ func (w *wireDiffer) message(p *messagePlan, a, b []byte) {
 			pb = map[string]any{}
 		}
 		x, y := any(pa), any(pb)
-		if p.oneofs > 0 {
-			ow := oneofWalk{c: w.d.c, steps: w.d.steps}
-			x, y, _, _ = ow.message(p.md, pa, pb)
+		if w.ns != nil {
+			x, y = w.normalize(x), w.normalize(y)
 		}
-		w.d.node(x, y)
+		// Oneofs of this message; with normalizers, also of the message
+		// fields decoded whole.
+		if p.oneofs > 0 || w.ns != nil && hasOneofs(p.md) {
+			ow := oneofWalk{c: w.d.c, steps: w.d.steps}
+			x, y, _, _ = ow.message(p.md, x, y)
+		}
+		if !w.d.c.spent {
+			w.d.node(x, y)
+		}
 	}
 	for _, l := range later {
 		sub := l.f.subPlan()
@@ -204,6 +217,9 @@ func (w *wireDiffer) whole(p *messagePlan, a, b []byte) {
 	if !okx || !oky { // not reached: readsFast accepted the bodies
 		return
 	}
+	if w.ns != nil {
+		x, y = w.normalize(x), w.normalize(y)
+	}
 	if p.oneofs > 0 || hasOneofs(p.md) {
 		ow := oneofWalk{c: w.d.c, steps: w.d.steps}
 		x, y, _, _ = ow.message(p.md, x, y)
@@ -211,6 +227,11 @@ func (w *wireDiffer) whole(p *messagePlan, a, b []byte) {
 	if !w.d.c.spent {
 		w.d.node(x, y)
 	}
+}
+
+// normalize normalizes a unary answer's (partial) tree from its root.
+func (w *wireDiffer) normalize(t any) any {
+	return jsonFormat{}.normalize(t, w.ns, &w.d.c.budget)
 }
 
 // fieldSpans lists the fields of a message in field number order (the
