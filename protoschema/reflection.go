@@ -1,7 +1,5 @@
 package protoschema
 
-//lint:file-ignore SA1019 v1alpha is deprecated, and it is what servers without v1 answer: the fallback.
-
 import (
 	"context"
 	"errors"
@@ -11,7 +9,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	rv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
-	rv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/descriptorpb"
@@ -21,8 +18,9 @@ import (
 // file that defines the service and its imports.
 const maxReflectedFiles = 512
 
-// reflector asks a server for descriptors through gRPC server reflection:
-// the v1 service, or v1alpha once the server has said it has no v1.
+// reflector asks a server for descriptors through gRPC server reflection
+// (grpc-go's generated v1 client types): the v1 service, or v1alpha once
+// the server has said it has no v1.
 type reflector struct {
 	conn  grpc.ClientConnInterface
 	alpha atomic.Bool // the server answered v1 with Unimplemented
@@ -103,27 +101,39 @@ func (r *reflector) fetch(ctx context.Context, symbol string, alpha bool) ([]*de
 	return out, nil
 }
 
+// v1alphaMethod is the v1alpha reflection service's one method. Its
+// messages are v1's, field for field, so v1's types speak to it.
+const v1alphaMethod = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+
 func (r *reflector) open(ctx context.Context, alpha bool) (reflectionStream, error) {
+	method := rv1.ServerReflection_ServerReflectionInfo_FullMethodName
 	if alpha {
-		s, err := rv1alpha.NewServerReflectionClient(r.conn).ServerReflectionInfo(ctx)
-		return v1alphaStream{s}, err
+		method = v1alphaMethod
 	}
-	s, err := rv1.NewServerReflectionClient(r.conn).ServerReflectionInfo(ctx)
-	return v1Stream{s}, err
+	cs, err := r.conn.NewStream(ctx, &rv1.ServerReflection_ServiceDesc.Streams[0], method)
+	if err != nil {
+		return nil, err
+	}
+	return stream{&grpc.GenericClientStream[rv1.ServerReflectionRequest, rv1.ServerReflectionResponse]{ClientStream: cs}}, nil
 }
 
-// v1Stream speaks grpc.reflection.v1.
-type v1Stream struct {
+// stream is one reflection stream, of either version.
+type stream struct {
 	s grpc.BidiStreamingClient[rv1.ServerReflectionRequest, rv1.ServerReflectionResponse]
 }
 
-func (v v1Stream) ask(symbol, file string) ([][]byte, error) {
+func (v stream) ask(symbol, file string) ([][]byte, error) {
 	req := &rv1.ServerReflectionRequest{MessageRequest: &rv1.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: symbol}}
 	if file != "" {
 		req.MessageRequest = &rv1.ServerReflectionRequest_FileByFilename{FileByFilename: file}
 	}
 	if err := v.s.Send(req); err != nil {
-		return nil, recvErr(v.s.RecvMsg(new(rv1.ServerReflectionResponse)), err)
+		// Send says io.EOF once the server has ended the stream; why
+		// (Unimplemented, for a server without the service) RecvMsg says.
+		if rerr := v.s.RecvMsg(new(rv1.ServerReflectionResponse)); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
 	}
 	resp, err := v.s.Recv()
 	if err != nil {
@@ -136,41 +146,4 @@ func (v v1Stream) ask(symbol, file string) ([][]byte, error) {
 		return fdr.GetFileDescriptorProto(), nil
 	}
 	return nil, errors.New("the server answered with no file descriptors")
-}
-
-// v1alphaStream speaks grpc.reflection.v1alpha, the same protocol.
-type v1alphaStream struct {
-	s grpc.BidiStreamingClient[rv1alpha.ServerReflectionRequest, rv1alpha.ServerReflectionResponse]
-}
-
-func (v v1alphaStream) ask(symbol, file string) ([][]byte, error) {
-	req := &rv1alpha.ServerReflectionRequest{MessageRequest: &rv1alpha.ServerReflectionRequest_FileContainingSymbol{FileContainingSymbol: symbol}}
-	if file != "" {
-		req.MessageRequest = &rv1alpha.ServerReflectionRequest_FileByFilename{FileByFilename: file}
-	}
-	if err := v.s.Send(req); err != nil {
-		return nil, recvErr(v.s.RecvMsg(new(rv1alpha.ServerReflectionResponse)), err)
-	}
-	resp, err := v.s.Recv()
-	if err != nil {
-		return nil, err
-	}
-	if e := resp.GetErrorResponse(); e != nil {
-		return nil, status.Error(codes.Code(e.GetErrorCode()), e.GetErrorMessage())
-	}
-	if fdr := resp.GetFileDescriptorResponse(); fdr != nil {
-		return fdr.GetFileDescriptorProto(), nil
-	}
-	return nil, errors.New("the server answered with no file descriptors")
-}
-
-// recvErr returns the stream's status when a Send failed: grpc-go's Send
-// returns io.EOF once the server has ended the stream, and the reason
-// (Unimplemented, for a server without the service) is what RecvMsg
-// says.
-func recvErr(recv, send error) error {
-	if recv != nil {
-		return recv
-	}
-	return send
 }
