@@ -129,7 +129,7 @@ func scenarioKeys(top map[string]any) bool {
 	for k := range top {
 		switch k {
 		case "name", "target", "rate", "stages", "duration", "max_in_flight", "ceiling", "timeout", "seed",
-			"prometheus", "guardrails", "data", "notify", "thresholds", "journeys", "tls", "protocol":
+			"prometheus", "guardrails", "data", "notify", "thresholds", "journeys", "tls", "protocol", "grpc":
 		default:
 			return false
 		}
