@@ -8,7 +8,8 @@
 //	    on: [failed, aborted]
 //	    format: slack
 //
-// synth run and synth schedule send these; any tool with a run summary can.
+// synth run, synth schedule and shadow run send these; any tool with a run
+// summary can.
 package notify
 
 import (
@@ -65,13 +66,13 @@ const DefaultTimeout = 10 * time.Second
 type Target struct {
 	// Webhook is the URL posted to. A webhook URL is often a credential
 	// (Slack's are): prefer WebhookEnv, which keeps it out of files.
-	Webhook string `yaml:"webhook"`
+	Webhook string `yaml:"webhook" mapstructure:"webhook"`
 	// WebhookEnv names the environment variable holding the URL.
-	WebhookEnv string `yaml:"webhook_env"`
+	WebhookEnv string `yaml:"webhook_env" mapstructure:"webhook_env"`
 	// On lists the events posted. Empty means failed and aborted.
-	On []Event `yaml:"on"`
+	On []Event `yaml:"on" mapstructure:"on"`
 	// Format is FormatJSON or FormatSlack. Empty means FormatJSON.
-	Format string `yaml:"format"`
+	Format string `yaml:"format" mapstructure:"format"`
 }
 
 // Problem is one thing wrong with a Target: the key, as written in the

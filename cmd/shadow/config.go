@@ -16,6 +16,7 @@ import (
 
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/notify"
 	"github.com/understudy-dev/understudy/wire"
 )
 
@@ -25,20 +26,21 @@ import (
 // The domain packages' Config structs are loaded as they are, by their
 // tags (see loader for the keys written elsewhere).
 type config struct {
-	Listen          string         `mapstructure:"listen"`
-	ListenTLS       wire.ServerTLS `mapstructure:"listen_tls"`
-	SummaryInterval time.Duration  `mapstructure:"summary_interval"`
-	ShutdownTimeout time.Duration  `mapstructure:"shutdown_timeout"`
-	NoTUI           bool           `mapstructure:"no_tui"`
-	ReportOut       string         `mapstructure:"report_out"`
-	ReportFormat    string         `mapstructure:"report_format"`
-	Admin           string         `mapstructure:"admin"`
-	AdminToken      string         `mapstructure:"admin_token"`
-	Server          serverConfig   `mapstructure:"server"`
-	Mirror          mirror.Config  `mapstructure:"mirror"`
-	Compare         compare.Config `mapstructure:"compare"`
-	Capture         captureConfig  `mapstructure:"capture"`
-	Log             cli.Log        `mapstructure:"log"`
+	Listen          string          `mapstructure:"listen"`
+	ListenTLS       wire.ServerTLS  `mapstructure:"listen_tls"`
+	SummaryInterval time.Duration   `mapstructure:"summary_interval"`
+	ShutdownTimeout time.Duration   `mapstructure:"shutdown_timeout"`
+	NoTUI           bool            `mapstructure:"no_tui"`
+	ReportOut       string          `mapstructure:"report_out"`
+	ReportFormat    string          `mapstructure:"report_format"`
+	Admin           string          `mapstructure:"admin"`
+	AdminToken      string          `mapstructure:"admin_token"`
+	Server          serverConfig    `mapstructure:"server"`
+	Mirror          mirror.Config   `mapstructure:"mirror"`
+	Compare         compare.Config  `mapstructure:"compare"`
+	Capture         captureConfig   `mapstructure:"capture"`
+	Log             cli.Log         `mapstructure:"log"`
+	Notify          []notify.Target `mapstructure:"notify"`
 
 	// origins says where each value came from, for errors.
 	origins *cli.Origins
@@ -165,6 +167,11 @@ func (c config) validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.Log.Validate())
+	for i, t := range c.Notify {
+		for _, p := range t.Check() {
+			errs = append(errs, fmt.Errorf("notify[%d].%s: %s", i, p.Key, p.Msg))
+		}
+	}
 	return c.explain(errors.Join(errs...))
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
@@ -48,7 +49,9 @@ pipeline can gate on it.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "shadow: listening on %s, primary %s, candidate %s\n", s.URL(), cfg.Mirror.Primary, cfg.Mirror.Candidate)
 			src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) { return s.snapshot(), nil })
+			started := time.Now()
 			rep, err := s.run(cmd.Context(), src, proxyControl{s.proxy}, out)
+			tell(cmd.Context(), cfg, started, rep, err, logger)
 			if err != nil {
 				return err
 			}

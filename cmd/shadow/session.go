@@ -157,10 +157,6 @@ func finishReport(cfg config, rep *compare.Report, out io.Writer) (*compare.Repo
 		}
 		fmt.Fprintf(out, "shadow: report written to %s\n", cfg.ReportOut)
 	}
-	fmt.Fprintf(out, "shadow: verdict %s: %d pairs compared, %d differ (%.2f%%), %d candidate errors\n",
-		rep.Verdict, rep.Totals.Pairs, rep.Totals.Diffs, 100*rep.Totals.DiffRate, rep.Totals.CandidateErrors)
-	for _, r := range rep.Reasons {
-		fmt.Fprintf(out, "  - %s\n", r)
-	}
+	fmt.Fprint(out, "shadow: "+verdictText(rep))
 	return rep, nil
 }

@@ -20,7 +20,8 @@ const Masked = "<masked>"
 // secretWords are the parts of a key, or of a name in a map (a header's,
 // a variable's), that mark its value as a secret. A key named just "key"
 // is a secret under "redact" only (the keyed hash of redaction; elsewhere
-// it is a sort key).
+// it is a sort key); one named just "webhook" is one everywhere (a
+// webhook's URL holds its token, Slack's in the path).
 var secretWords = []string{"token", "secret", "password", "passwd", "api_key", "api-key", "apikey", "authorization", "cookie", "credential"}
 
 // AddPrintConfigFlag declares --print-config on cmd.
@@ -113,7 +114,7 @@ func configNode(v reflect.Value, key string, secret bool) (*yaml.Node, error) {
 			if name == "" || name == "-" || !f.IsExported() {
 				continue
 			}
-			val, err := configNode(v.Field(i), name, secret || isSecret(name) || name == "key" && key == "redact")
+			val, err := configNode(v.Field(i), name, secret || isSecret(name) || name == "webhook" || name == "key" && key == "redact")
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
