@@ -32,6 +32,9 @@ type endpointAgg struct {
 	mu     sync.Mutex
 	c      counters
 	fields map[string]*fieldAgg
+	// proxy holds the fields whose differences shadow itself made
+	// (Difference.Proxy), bounded like fields.
+	proxy map[string]*fieldAgg
 	// sigs counts pairs with body differences by the set of differing
 	// fields, so that diff counts can be decided at report time with the
 	// noise learned from all exchanges, whatever their order.
@@ -48,6 +51,8 @@ type counters struct {
 	hardDiffs, statusDiffs, headerDiffs               int64
 	// Pairs whose signature did not fit in sigs, judged on arrival.
 	overflowDiffs, overflowNoise int64
+	// proxyOnly counts pairs whose only differences were the proxy's.
+	proxyOnly int64
 	// errorKinds counts candidate errors by kind (exchange.Response.ErrorKind).
 	errorKinds map[string]int64
 }
@@ -69,6 +74,7 @@ func newEndpointAgg(ep Endpoint, rng *rand.Rand) *endpointAgg {
 		ep:     ep,
 		rng:    rng,
 		fields: map[string]*fieldAgg{},
+		proxy:  map[string]*fieldAgg{},
 		sigs:   map[string]*signature{},
 		errs:   map[string]int64{},
 	}
@@ -171,13 +177,14 @@ func (a *endpointAgg) record(res *Result, x *exchange.Exchange, e *Engine) {
 			return smp.exemplar(*d, res)
 		})
 	}
+	a.recordProxy(res, x, e, &smp)
 	switch {
 	case res.hard:
 		a.c.hardDiffs++
 		if len(res.Status) > 0 {
 			a.c.statusDiffs++
 		}
-		if len(res.Headers) > 0 {
+		if slices.ContainsFunc(res.Headers, isReal) {
 			a.c.headerDiffs++
 		}
 	case len(body) > 0:
@@ -193,6 +200,51 @@ func (a *endpointAgg) record(res *Result, x *exchange.Exchange, e *Engine) {
 		default:
 			a.c.overflowDiffs++
 		}
+	}
+}
+
+// recordProxy counts the fields whose differences were all the proxy's,
+// with exemplars, and the pair as proxy-only when nothing else differs.
+// Callers hold mu.
+func (a *endpointAgg) recordProxy(res *Result, x *exchange.Exchange, e *Engine, smp **sample) {
+	if len(res.proxyFields) == 0 {
+		return
+	}
+	if len(res.fields) == 0 {
+		a.c.proxyOnly++
+	}
+	for _, f := range res.proxyFields {
+		fa := a.proxy[f]
+		if fa == nil {
+			if len(a.proxy) >= e.cfg.MaxFields {
+				continue // bounded; they do not count anyway
+			}
+			fa = &fieldAgg{kinds: map[Kind]int64{}}
+			a.proxy[f] = fa
+		}
+		fa.diffs++
+		var d *Difference
+		for _, list := range [][]Difference{res.Headers, res.Body} {
+			for i := range list {
+				if list[i].Proxy && list[i].Field() == f {
+					d = &list[i]
+					break
+				}
+			}
+			if d != nil {
+				break
+			}
+		}
+		if d == nil {
+			continue
+		}
+		fa.kinds[d.Kind]++
+		fa.offer(e.cfg.Exemplars, a.rng, func() Exemplar {
+			if *smp == nil {
+				*smp = newSample(x, res, e.cfg.ExemplarBytes)
+			}
+			return (*smp).exemplar(*d, res)
+		})
 	}
 }
 
@@ -277,7 +329,14 @@ type sample struct {
 	reqBody, primaryBody, candBody string
 	primaryStatus, candidateStatus int
 	truncated                      bool
+	diffs                          []Difference // every difference, shared read-only by the exemplars
+	omitted                        int
 }
+
+// maxExemplarDiffs bounds the differences an exemplar lists. The list is
+// shared by every exemplar taken from one exchange, so it costs once per
+// exchange kept, not once per field.
+const maxExemplarDiffs = 16
 
 func newSample(x *exchange.Exchange, res *Result, limit int) *sample {
 	s := &sample{
@@ -295,21 +354,30 @@ func newSample(x *exchange.Exchange, res *Result, limit int) *sample {
 	s.truncated = s.truncated || cut
 	s.candBody, cut = excerpt(res.candidateBody, limit)
 	s.truncated = s.truncated || cut
+	all := res.Differences()
+	s.omitted = res.Omitted
+	if len(all) > maxExemplarDiffs {
+		s.omitted += len(all) - maxExemplarDiffs
+		all = all[:maxExemplarDiffs]
+	}
+	s.diffs = slices.Clip(slices.Clone(all))
 	return s
 }
 
 func (s *sample) exemplar(d Difference, res *Result) Exemplar {
 	ex := Exemplar{
-		ExchangeID:      s.id,
-		Method:          s.method,
-		URL:             s.url,
-		Difference:      d,
-		PrimaryStatus:   s.primaryStatus,
-		CandidateStatus: s.candidateStatus,
-		RequestBody:     s.reqBody,
-		PrimaryBody:     s.primaryBody,
-		CandidateBody:   s.candBody,
-		Truncated:       s.truncated,
+		ExchangeID:         s.id,
+		Method:             s.method,
+		URL:                s.url,
+		Difference:         d,
+		PrimaryStatus:      s.primaryStatus,
+		CandidateStatus:    s.candidateStatus,
+		RequestBody:        s.reqBody,
+		PrimaryBody:        s.primaryBody,
+		CandidateBody:      s.candBody,
+		Truncated:          s.truncated,
+		Differences:        s.diffs,
+		OmittedDifferences: s.omitted,
 	}
 	for _, n := range res.Noise {
 		if n.Path == d.Path {

@@ -7,9 +7,11 @@ package compare
 type candidateView struct {
 	// Name is the candidate's name: "candidate" while a report holds one.
 	Name string
-	// Verdict and Reasons are the candidate's verdict and why.
-	Verdict string
-	Reasons []string
+	// Verdict, Headline and Reasons are the candidate's verdict, its one
+	// line, and why.
+	Verdict  string
+	Headline string
+	Reasons  []string
 	// Endpoints are the candidate's endpoints, in report order.
 	Endpoints []EndpointReport
 }
@@ -20,7 +22,7 @@ const defaultCandidate = "candidate"
 // candidates returns the report's candidates. Today a Report judges one
 // candidate, so this is the report itself.
 func candidates(r *Report) []candidateView {
-	return []candidateView{{Name: defaultCandidate, Verdict: r.Verdict, Reasons: r.Reasons, Endpoints: r.Endpoints}}
+	return []candidateView{{Name: defaultCandidate, Verdict: r.Verdict, Headline: r.Headline, Reasons: r.Reasons, Endpoints: r.Endpoints}}
 }
 
 // endpointName is how reports and reasons name an endpoint.

@@ -122,6 +122,13 @@ type VerdictRule struct {
 	// candidate failed or timed out while the primary answered. 0 means
 	// DefaultMaxErrorRate; negative disables the check.
 	MaxErrorRate float64 `json:"max_error_rate,omitempty" yaml:"max_error_rate,omitempty" mapstructure:"max_error_rate"`
+	// Latency is the latency gate: how much slower than the primary the
+	// candidate may be, per endpoint. The zero value takes the defaults
+	// (on); see LatencyRule.
+	Latency LatencyRule `json:"max_latency_regression" yaml:"max_latency_regression" mapstructure:"max_latency_regression"`
+	// Routes override the rule for some endpoints; the first entry whose
+	// Route matches an endpoint wins. nil means none.
+	Routes []RouteRule `json:"routes,omitempty" yaml:"routes,omitempty" mapstructure:"routes"`
 }
 
 // NormalizerKind says what a Normalizer does.
@@ -265,10 +272,20 @@ func (v VerdictRule) validate() error {
 	if err := checkRate("max_diff_rate", v.MaxDiffRate); err != nil {
 		return err
 	}
-	if v.MaxErrorRate < 0 {
-		return nil // disabled
+	if v.MaxErrorRate >= 0 {
+		if err := checkRate("max_error_rate", v.MaxErrorRate); err != nil {
+			return err
+		}
 	}
-	return checkRate("max_error_rate", v.MaxErrorRate)
+	if err := v.Latency.validate(); err != nil {
+		return fmt.Errorf("max_latency_regression.%w", err)
+	}
+	for i, r := range v.Routes {
+		if err := r.validate(); err != nil {
+			return fmt.Errorf("routes[%d].%w", i, err)
+		}
+	}
+	return nil
 }
 
 func checkRate(name string, v float64) error {
@@ -395,6 +412,7 @@ func (c Config) WithDefaults() Config {
 	if c.Verdict.MaxErrorRate == 0 {
 		c.Verdict.MaxErrorRate = DefaultMaxErrorRate
 	}
+	c.Verdict.Latency = c.Verdict.Latency.withDefaults()
 	return c
 }
 

@@ -162,17 +162,24 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 	pb, cb := newBody(&x.Primary), newBody(&x.Candidate)
 	res.primaryBody, res.candidateBody = pb.content, cb.content
 	pc := e.pair(&x.Primary, &x.Candidate, &pb, &cb, &r)
+	// What the proxy itself set differently on each side (marker, Host,
+	// ...) and the service echoed back is shown, never counted.
+	res.proxyFields = markProxy(injections{x.Primary.Injected, x.Candidate.Injected}, pc.status, pc.headers, pc.body.diffs)
 	res.Status, res.Headers, res.Body = pc.status, pc.headers, capList(pc.body.diffs, &res.Omitted)
 	res.Omitted += pc.body.omitted
-	res.fields, res.hard = pc.fields, pc.hard()
+	res.fields = withoutFields(pc.fields, res.proxyFields)
+	res.hard = len(pc.status) > 0 || slices.ContainsFunc(pc.headers, isReal)
 	res.Truncated, res.TooLarge = pc.body.truncated, pc.body.tooLarge
 
 	if s := x.Secondary; s != nil && s.OK() {
 		sb := newBody(s)
 		ps := e.pair(&x.Primary, s, &pb, &sb, &r)
-		res.Noise = capList(ps.all(), &res.Omitted)
+		// The proxy's own differences are not noise either: learning them
+		// as noise would hide a candidate that really differs there.
+		pf := markProxy(injections{x.Primary.Injected, s.Injected}, ps.status, ps.headers, ps.body.diffs)
+		res.Noise = capList(withoutProxy(ps.all()), &res.Omitted)
 		res.Omitted += ps.body.omitted
-		res.noiseFields, res.hasSecond = ps.fields, true
+		res.noiseFields, res.hasSecond = withoutFields(ps.fields, pf), true
 		res.noiseStatus = len(ps.status) > 0
 		res.Truncated = res.Truncated || ps.body.truncated
 		res.TooLarge = res.TooLarge || ps.body.tooLarge
@@ -186,8 +193,6 @@ type pairDiff struct {
 	body            bodyDiff
 	fields          []string // distinct fields, sorted
 }
-
-func (p pairDiff) hard() bool { return len(p.status) > 0 || len(p.headers) > 0 }
 
 func (p pairDiff) all() []Difference {
 	return slices.Concat(p.status, p.headers, p.body.diffs)
@@ -261,7 +266,7 @@ func (e *Engine) classify(res *Result, agg *endpointAgg) {
 		return ok && learned != nil && learned[i]
 	}
 	for i := range res.Body {
-		res.Body[i].Noise = noisy(res.Body[i].Field())
+		res.Body[i].Noise = !res.Body[i].Proxy && noisy(res.Body[i].Field())
 	}
 	res.Differs = res.hard
 	for _, f := range res.fields {
@@ -274,6 +279,9 @@ func (e *Engine) classify(res *Result, agg *endpointAgg) {
 // isBodyField reports whether a field is part of the body (and so can be
 // noise) rather than the status or a header.
 func isBodyField(f string) bool { return f != "status" && !isHeaderPath(f) }
+
+// isReal reports whether a difference is not the proxy's own.
+func isReal(d Difference) bool { return !d.Proxy }
 
 // upper upper-cases an HTTP method; an empty method is GET, as in
 // net/http.

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/understudy-dev/understudy/internal/numfmt"
 	"github.com/understudy-dev/understudy/wire"
 )
 
@@ -24,11 +25,13 @@ const (
 // fields with an example each, noise, and candidate errors.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	m := &md{w: bw, shown: map[string]bool{}}
+	m := &md{w: bw, shown: map[string]bool{}, listed: map[string]bool{}}
 	m.header(r)
 	m.summary(r)
 	m.endpoints(r)
+	m.latency(r)
 	m.topFields(r)
+	m.proxy(r)
 	m.noise(r)
 	m.errors(r)
 	if err := bw.Flush(); err != nil {
@@ -39,7 +42,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 type md struct {
 	w     *bufio.Writer
-	shown map[string]bool // exchanges whose bodies were already printed
+	shown  map[string]bool // exchanges whose bodies were already printed
+	listed map[string]bool // exchanges whose differences were already listed
 }
 
 func (m *md) p(format string, args ...any) { fmt.Fprintf(m.w, format, args...) }
@@ -47,6 +51,13 @@ func (m *md) p(format string, args ...any) { fmt.Fprintf(m.w, format, args...) }
 func (m *md) header(r *Report) {
 	m.p("# understudy comparison report\n\n")
 	m.p("**Verdict: %s**\n\n", strings.ToUpper(r.Verdict))
+	if r.Headline != "" {
+		m.p("%s\n\n", mdText(r.Headline))
+	}
+	if r.Totals.CandidateUnreachable() {
+		m.p("> **Candidate unreachable** for %d of %d copies%s: check that it is running and that its address and TLS settings are right.\n\n",
+			r.Totals.Unreachable(), r.Totals.Pairs+r.Totals.CandidateErrors, errorKindsText(r.Totals.CandidateErrorKinds))
+	}
 	for _, reason := range r.Reasons {
 		m.p("- %s\n", mdText(reason))
 	}
@@ -62,6 +73,7 @@ func (m *md) summary(r *Report) {
 	m.p("| Compared pairs | %d |\n", t.Pairs)
 	m.p("| Differing pairs (noise excluded) | %d (%s) |\n", t.Diffs, pct(t.DiffRate))
 	m.p("| Pairs differing only by noise | %d |\n", t.NoiseOnly)
+	m.p("| Pairs differing only where shadow changed the request (proxy) | %d |\n", t.ProxyOnly)
 	m.p("| Pairs with a secondary answer | %d |\n", t.SecondarySamples)
 	m.p("| Candidate errors | %d (%s; %s%s) |\n", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"), errorKindsText(t.CandidateErrorKinds))
 	m.p("| Primary errors (not compared) | %d |\n", t.PrimaryErrors)
@@ -73,6 +85,14 @@ func (m *md) summary(r *Report) {
 	m.p("An endpoint is judged once it has %d pairs; it fails when more than %s of its pairs differ", ru.MinPairs, pct(ru.MaxDiffRate))
 	if ru.MaxErrorRate >= 0 {
 		m.p(" or the candidate fails more than %s of its requests", pct(ru.MaxErrorRate))
+	}
+	if l := ru.Latency; l.enabled() {
+		m.p(", or the candidate's latency exceeds %s (judged from %d pairs)", latencyLimitsText(l), l.MinPairs)
+	} else {
+		m.p("; the latency gate is off")
+	}
+	if len(ru.Routes) > 0 {
+		m.p("; %s override this per route (see the endpoints table)", plural(int64(len(ru.Routes)), "verdict.routes entry"))
 	}
 	m.p(". A body field is noise when the secondary also differs from the primary on it (after %d samples) "+
 		"and the candidate's excess over that rate is at most %s of its own rate or %s; status and header differences always count.\n\n",
@@ -87,12 +107,19 @@ func (m *md) endpoints(r *Report) {
 	}
 	m.p("| Endpoint | Verdict | Pairs | Diffs | Diff rate | Noise only | Candidate errors | Primary p99 | Candidate p99 |\n")
 	m.p("|---|---|--:|--:|--:|--:|--:|--:|--:|\n")
+	var overrides []string
 	for _, e := range r.Endpoints {
 		m.p("| %s | %s | %d | %d | %s | %d | %d | %s | %s |\n",
 			mdCell(e.Method+" "+e.Route), strings.ReplaceAll(e.Verdict, "_", " "), e.Pairs, e.Diffs, pct(e.DiffRate), e.NoiseOnly,
 			e.CandidateErrors, msText(e.PrimaryP99Ms), msText(e.CandidateP99Ms))
+		if e.RuleOverride != "" {
+			overrides = append(overrides, fmt.Sprintf("- %s: %s\n", mdCode(endpointName(&e)), mdText(e.RuleOverride)))
+		}
 	}
 	m.p("\n")
+	if len(overrides) > 0 {
+		m.p("Rules overridden per route (verdict.routes):\n\n%s\n", strings.Join(overrides, ""))
+	}
 }
 
 type epField struct {
@@ -105,7 +132,7 @@ func (m *md) topFields(r *Report) {
 	for i := range r.Endpoints {
 		e := &r.Endpoints[i]
 		for j := range e.Fields {
-			if f := &e.Fields[j]; !f.Noisy && f.Diffs > 0 {
+			if f := &e.Fields[j]; !f.Noisy && !f.Proxy && f.Diffs > 0 {
 				top = append(top, epField{e, f})
 			}
 		}
@@ -130,12 +157,43 @@ func (m *md) topFields(r *Report) {
 		}
 		m.p("\n\n")
 		if len(t.f.Exemplars) > 0 {
-			m.exemplar(&t.f.Exemplars[0])
+			m.exemplar(t.ep, &t.f.Exemplars[0])
 		}
 	}
 }
 
-func (m *md) exemplar(x *Exemplar) {
+// pairDifferences lists every difference of an exemplar's pair, once
+// per exchange.
+func (m *md) pairDifferences(ep *EndpointReport, x *Exemplar) {
+	if len(x.Differences) <= 1 && x.OmittedDifferences == 0 {
+		return
+	}
+	if x.ExchangeID != "" {
+		if m.listed[x.ExchangeID] {
+			m.p("Every difference of this pair: as in exchange %s above.\n\n", mdCode(x.ExchangeID))
+			return
+		}
+		m.listed[x.ExchangeID] = true
+	}
+	m.p("Every difference of this pair:\n\n| Path | Kind | Primary | Candidate | Class |\n|---|---|---|---|---|\n")
+	for _, o := range x.Differences {
+		m.p("| %s | %s | %s | %s | %s |\n", mdCell(o.Path), strings.ReplaceAll(string(o.Kind), "_", " "),
+			cellValue(o.Primary), cellValue(o.Candidate), diffClass(ep, o))
+	}
+	if x.OmittedDifferences > 0 {
+		m.p("\n%s more not listed.\n", plural(int64(x.OmittedDifferences), "difference"))
+	}
+	m.p("\n")
+}
+
+func cellValue(v string) string {
+	if v == "" {
+		return "(absent)"
+	}
+	return mdCell(v)
+}
+
+func (m *md) exemplar(ep *EndpointReport, x *Exemplar) {
 	d := x.Difference
 	m.p("Example: %s", mdCode(x.Method+" "+x.URL))
 	if x.ExchangeID != "" {
@@ -156,6 +214,7 @@ func (m *md) exemplar(x *Exemplar) {
 	if d.Detail != "" {
 		m.codeBlock("diff", d.Detail)
 	}
+	m.pairDifferences(ep, x)
 	if x.RequestBody == "" && x.PrimaryBody == "" && x.CandidateBody == "" {
 		return
 	}
@@ -265,11 +324,95 @@ func valueText(v string) string {
 	return mdCode(v)
 }
 
-func msText(v float64) string {
-	if v == 0 {
-		return "–"
+func msText(v float64) string { return numfmt.Ms(v) }
+
+// diffClass names how a difference of ep counts: "proxy" (shadow made
+// it), "noise" (it, or its field, is noise), or "counts".
+func diffClass(ep *EndpointReport, d Difference) string {
+	switch {
+	case d.Proxy:
+		return "proxy"
+	case d.Noise:
+		return "noise"
 	}
-	return fmt.Sprintf("%.1f ms", v)
+	f := d.Field()
+	for i := range ep.Fields {
+		if ep.Fields[i].Path == f && ep.Fields[i].Noisy {
+			return "noise"
+		}
+	}
+	return "counts"
+}
+
+// latency lists the latency gate's checks per endpoint.
+func (m *md) latency(r *Report) {
+	if len(r.Endpoints) == 0 {
+		return
+	}
+	m.p("## Latency gate\n\n")
+	if l := r.Rules.Latency; l.enabled() {
+		m.p("Candidate over primary, per endpoint: at most %s, judged once an endpoint has %d pairs.\n\n", latencyLimitsText(l), l.MinPairs)
+	} else {
+		m.p("Off (verdict.max_latency_regression): latencies are shown, not judged.\n\n")
+	}
+	m.p("| Endpoint | Primary p50 / p99 | Candidate p50 / p99 | Ratio p50 / p99 | Latency |\n|---|--:|--:|--:|---|\n")
+	for i := range r.Endpoints {
+		e := &r.Endpoints[i]
+		state := "-"
+		if lc := e.Latency; lc != nil {
+			switch {
+			case lc.Failed:
+				state = "**fail**: " + lc.Reason
+			case lc.Judged:
+				state = "pass"
+			default:
+				state = lc.Reason
+			}
+		}
+		p50, p99 := "-", "-"
+		if lc := e.Latency; lc != nil {
+			p50, p99 = ratioText(lc.P50Ratio), ratioText(lc.P99Ratio)
+		}
+		m.p("| %s | %s / %s | %s / %s | %s / %s | %s |\n", mdCell(endpointName(e)), msText(e.PrimaryP50Ms), msText(e.PrimaryP99Ms),
+			msText(e.CandidateP50Ms), msText(e.CandidateP99Ms), p50, p99, mdText(state))
+	}
+	m.p("\n")
+}
+
+func ratioText(x float64) string {
+	if x == 0 {
+		return "-"
+	}
+	return numfmt.Ratio(x)
+}
+
+// proxy lists the fields whose differences shadow itself made.
+func (m *md) proxy(r *Report) {
+	var rows []epField
+	for i := range r.Endpoints {
+		e := &r.Endpoints[i]
+		for j := range e.Fields {
+			if f := &e.Fields[j]; f.Proxy {
+				rows = append(rows, epField{e, f})
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	m.p("## Made by shadow (class proxy)\n\n")
+	m.p("Differences whose two values are exactly what shadow set on each side's request (marker header, Host, " +
+		"X-Forwarded-*, set headers), echoed back by the service. Shown, never counted.\n\n")
+	m.p("| Endpoint | Field | Pairs | Example |\n|---|---|--:|---|\n")
+	for _, rw := range rows {
+		ex := ""
+		if len(rw.f.Exemplars) > 0 {
+			d := rw.f.Exemplars[0].Difference
+			ex = mdCell(d.Primary) + " → " + mdCell(d.Candidate)
+		}
+		m.p("| %s | %s | %d | %s |\n", mdCell(endpointName(rw.ep)), mdCell(rw.f.Path), rw.f.Diffs, ex)
+	}
+	m.p("\n")
 }
 
 // mdCode renders s as an inline code span: newlines flattened, fence

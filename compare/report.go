@@ -24,6 +24,10 @@ const (
 	Pass      = "pass"
 	Fail      = "fail"
 	NotJudged = "not_judged" // endpoints with too few pairs
+	// Inconclusive is a report's verdict when nothing could be decided:
+	// no endpoint had enough pairs, or the candidate was unreachable for
+	// most copies. It is neither a pass nor a fail.
+	Inconclusive = "inconclusive"
 )
 
 // Report is a point-in-time copy of the engine's aggregates, with a
@@ -32,8 +36,11 @@ const (
 type Report struct {
 	// Schema is ReportSchema.
 	Schema string `json:"schema"`
-	// Verdict is Pass or Fail.
+	// Verdict is Pass, Fail or Inconclusive.
 	Verdict string `json:"verdict"`
+	// Headline says the verdict in one line: the worst endpoint by diff
+	// rate and how many others fail, or why nothing could be decided.
+	Headline string `json:"headline,omitempty"`
 	// Reasons explain the verdict, failures first.
 	Reasons []string `json:"reasons"`
 	// Rules are the thresholds the verdict and the noise judgement used.
@@ -58,6 +65,10 @@ type Rules struct {
 	NoiseAbsoluteThreshold float64 `json:"noise_absolute_threshold"`
 	// NoiseMinSamples is NoiseConfig.MinSamples.
 	NoiseMinSamples int `json:"noise_min_samples"`
+	// Latency is VerdictRule.Latency, with its defaults.
+	Latency LatencyRule `json:"max_latency_regression"`
+	// Routes are VerdictRule.Routes.
+	Routes []RouteRule `json:"routes,omitempty"`
 }
 
 // Counts are the counters shared by Totals and EndpointReport.
@@ -73,6 +84,10 @@ type Counts struct {
 	DiffRate float64 `json:"diff_rate"`
 	// NoiseOnly is the pairs whose only differences are noise.
 	NoiseOnly int64 `json:"noise_only"`
+	// ProxyOnly is the pairs whose only differences shadow itself made
+	// (class proxy: the marker header, Host, X-Forwarded-*, set headers,
+	// echoed back by the service); they do not count as diffs.
+	ProxyOnly int64 `json:"proxy_only,omitempty"`
 	// StatusDiffs counts pairs whose status codes differ.
 	StatusDiffs int64 `json:"status_diffs"`
 	// HeaderDiffs counts pairs with header differences.
@@ -126,6 +141,11 @@ type EndpointReport struct {
 	Route string `json:"route"`
 	// Verdict is Pass, Fail or NotJudged.
 	Verdict string `json:"verdict"`
+	// RuleOverride says how a verdict.routes entry changed the rule for
+	// this endpoint ("max_diff_rate 5%"); empty when none applies.
+	RuleOverride string `json:"rule_override,omitempty"`
+	// Latency is the latency gate's check of this endpoint.
+	Latency *LatencyCheck `json:"latency,omitempty"`
 	Counts
 	// Fields lists every field that differed, noise included.
 	Fields []FieldReport `json:"fields"`
@@ -150,6 +170,9 @@ type FieldReport struct {
 	// Noisy reports that the field's differences are judged noise and do
 	// not make pairs differ.
 	Noisy bool `json:"noisy"`
+	// Proxy reports that the field's differences were made by shadow
+	// itself (class proxy, see Difference.Proxy): shown, never counted.
+	Proxy bool `json:"proxy,omitempty"`
 	// Kinds counts the pairs by the kind of the field's first difference.
 	Kinds map[Kind]int64 `json:"kinds,omitempty"`
 	// Exemplars are example pairs: the first ones and a random sample.
@@ -167,6 +190,13 @@ type Exemplar struct {
 	URL string `json:"url"`
 	// Difference is the concrete difference ("$.items[2].price").
 	Difference Difference `json:"difference"`
+	// Differences is every difference of the pair (status, headers,
+	// body; proxy ones included and marked), up to maxExemplarDiffs, so
+	// an exemplar shows the whole story, not only its field.
+	Differences []Difference `json:"differences,omitempty"`
+	// OmittedDifferences counts the pair's differences left out of
+	// Differences.
+	OmittedDifferences int `json:"omitted_differences,omitempty"`
 	// Secondary is the primary/secondary difference at the same path in
 	// the same exchange, when there was one.
 	Secondary *Difference `json:"secondary,omitempty"`
@@ -214,6 +244,8 @@ func (e *Engine) Report() *Report {
 			NoiseRelativeThreshold: e.cfg.Noise.RelativeThreshold,
 			NoiseAbsoluteThreshold: e.cfg.Noise.AbsoluteThreshold,
 			NoiseMinSamples:        e.cfg.Noise.MinSamples,
+			Latency:                e.cfg.Verdict.Latency,
+			Routes:                 e.cfg.Verdict.Routes,
 		},
 		Endpoints: make([]EndpointReport, 0, len(aggs)),
 	}
@@ -288,7 +320,15 @@ func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
 		noisy[path] = fr.Noisy
 		out.Fields = append(out.Fields, fr)
 	}
-	slices.SortFunc(out.Fields, func(x, y FieldReport) int { return compareFields(x.Path, y.Path) })
+	for path, fa := range a.proxy {
+		fr := FieldReport{Path: path, Diffs: fa.diffs, DiffRate: rate(fa.diffs, c.pairs), Proxy: true,
+			Exemplars: slices.Clone(fa.exemplars), Kinds: maps.Clone(fa.kinds)}
+		out.Fields = append(out.Fields, fr)
+	}
+	slices.SortFunc(out.Fields, func(x, y FieldReport) int {
+		return cmp.Or(compareFields(x.Path, y.Path), cmp.Compare(boolInt(x.Proxy), boolInt(y.Proxy)))
+	})
+	out.ProxyOnly = c.proxyOnly
 
 	out.Diffs = c.hardDiffs + c.overflowDiffs
 	out.NoiseOnly = c.overflowNoise
@@ -315,6 +355,13 @@ func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
 		return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Error, y.Error))
 	})
 	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // compareFields orders status first, then headers, then body fields.
@@ -346,6 +393,7 @@ func totals(eps []EndpointReport) Totals {
 		t.Pairs += c.Pairs
 		t.Diffs += c.Diffs
 		t.NoiseOnly += c.NoiseOnly
+		t.ProxyOnly += c.ProxyOnly
 		t.StatusDiffs += c.StatusDiffs
 		t.HeaderDiffs += c.HeaderDiffs
 		t.CandidateErrors += c.CandidateErrors

@@ -51,6 +51,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 // htmlReport is what the page template shows.
 type htmlReport struct {
 	Verdict, VerdictText string
+	Headline             string
+	Unreachable          string // "N of M copies (refused N)" when the candidate was unreachable for most
 	Reasons              []string
 	Summary, Settings    []htmlRow
 	Candidates           []htmlCandidate
@@ -75,6 +77,10 @@ type htmlEndpoint struct {
 	DiffRateText           string
 	PrimaryP99, CandP99    string
 	Summary                string
+	LatencyState           string // "pass", "fail", "not_judged", "off"
+	LatencyText            string
+	P99Ratio               float64
+	P99RatioText           string
 	Fields                 []htmlField
 	Examples               []*htmlExample
 	Chart                  latencyChart
@@ -113,6 +119,7 @@ func newHTMLReport(r *Report) htmlReport {
 	v := htmlReport{
 		Verdict:     r.Verdict,
 		VerdictText: strings.ToUpper(words(r.Verdict)),
+		Headline:    r.Headline,
 		Reasons:     r.Reasons,
 		CSS:         template.CSS(htmlCSS),
 		JS:          template.JS(htmlJS),
@@ -123,8 +130,9 @@ func newHTMLReport(r *Report) htmlReport {
 			{Label: "Compared pairs", Value: fmt.Sprint(t.Pairs)},
 			{Label: "Differing pairs (noise excluded)", Value: fmt.Sprintf("%d (%s)", t.Diffs, pct(t.DiffRate))},
 			{Label: "Pairs differing only by noise", Value: fmt.Sprint(t.NoiseOnly)},
+			{Label: "Pairs differing only where shadow changed the request (proxy)", Value: fmt.Sprint(t.ProxyOnly)},
 			{Label: "Pairs with a secondary answer", Value: fmt.Sprint(t.SecondarySamples)},
-			{Label: "Candidate errors", Value: fmt.Sprintf("%d (%s; %s)", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"))},
+			{Label: "Candidate errors", Value: fmt.Sprintf("%d (%s; %s%s)", t.CandidateErrors, pct(t.ErrorRate), plural(t.CandidateTimeouts, "timeout"), errorKindsText(t.CandidateErrorKinds))},
 			{Label: "Primary errors (not compared)", Value: fmt.Sprint(t.PrimaryErrors)},
 			{Label: "Pairs with truncated bodies", Value: fmt.Sprint(t.Truncated)},
 			{Label: "Pairs too large to compare completely", Value: fmt.Sprint(t.TooLarge)},
@@ -138,7 +146,14 @@ func newHTMLReport(r *Report) htmlReport {
 			{Label: "Noise: candidate excess, relative", Value: pct(ru.NoiseRelativeThreshold), Key: "compare.noise.relative_threshold"},
 			{Label: "Noise: candidate excess, absolute", Value: pct(ru.NoiseAbsoluteThreshold), Key: "compare.noise.absolute_threshold"},
 			{Label: "Noise: secondary samples first", Value: fmt.Sprint(ru.NoiseMinSamples), Key: "compare.noise.min_samples"},
+			{Label: "Latency gate", Value: latencyGateText(ru.Latency), Key: "compare.verdict.max_latency_regression"},
 		},
+	}
+	for _, rr := range ru.Routes {
+		v.Settings = append(v.Settings, htmlRow{Label: "Override for " + rr.Route, Value: routeRuleText(rr), Key: "compare.verdict.routes"})
+	}
+	if t.CandidateUnreachable() {
+		v.Unreachable = fmt.Sprintf("%d of %d copies%s", t.Unreachable(), t.Pairs+t.CandidateErrors, errorKindsText(t.CandidateErrorKinds))
 	}
 	cs := candidates(r)
 	v.Several = len(cs) > 1
@@ -157,6 +172,32 @@ func errorLimit(r float64) string {
 		return "not checked"
 	}
 	return pct(r)
+}
+
+// latencyGateText states the latency gate's limits.
+func latencyGateText(l LatencyRule) string {
+	if !l.enabled() {
+		return "off"
+	}
+	return fmt.Sprintf("%s, from %d pairs", latencyLimitsText(l), l.MinPairs)
+}
+
+// routeRuleText states what a verdict.routes entry sets.
+func routeRuleText(rr RouteRule) string {
+	var parts []string
+	if rr.MinPairs != nil {
+		parts = append(parts, fmt.Sprintf("min_pairs %d", *rr.MinPairs))
+	}
+	if rr.MaxDiffRate != nil {
+		parts = append(parts, "max_diff_rate "+pct(*rr.MaxDiffRate))
+	}
+	if rr.MaxErrorRate != nil {
+		parts = append(parts, "max_error_rate "+errorLimit(*rr.MaxErrorRate))
+	}
+	if rr.Latency != nil {
+		parts = append(parts, "latency "+latencyGateText(LatencyRule{}.withDefaults().over(*rr.Latency)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // words spells an identifier ("not_judged", "type_changed") as words.
@@ -186,8 +227,26 @@ func newHTMLEndpoint(id string, order int, ep *EndpointReport) htmlEndpoint {
 		CandP99:        msText(ep.CandidateP99Ms),
 		Summary:        endpointSummary(ep),
 		Chart:          newLatencyChart(&ep.Counts),
+		LatencyState:   "off",
+		LatencyText:    "not checked",
+		P99RatioText:   "-",
+	}
+	if lc := ep.Latency; lc != nil {
+		h.LatencyText, h.P99Ratio, h.P99RatioText = latencyCheckText(lc), lc.P99Ratio, ratioText(lc.P99Ratio)
+		switch {
+		case lc.Failed:
+			h.LatencyState = Fail
+		case lc.Judged:
+			h.LatencyState = Pass
+		case lc.Enabled:
+			h.LatencyState = NotJudged
+		}
 	}
 	byExchange := map[string]*htmlExample{}
+	noisy := map[string]bool{}
+	for _, f := range ep.Fields {
+		noisy[f.Path] = noisy[f.Path] || f.Noisy
+	}
 	for i := range ep.Fields {
 		f := &ep.Fields[i]
 		hf := htmlField{
@@ -209,6 +268,9 @@ func newHTMLEndpoint(id string, order int, ep *EndpointReport) htmlEndpoint {
 				h.Examples = append(h.Examples, ex)
 			}
 			ex.add(f, x)
+			for _, o := range x.Differences { // the pair's other differences too
+				ex.addDiff(o, noisy[o.Field()], nil)
+			}
 			hf.Examples = append(hf.Examples, htmlLink{ID: ex.ID, Label: ex.Label})
 		}
 		h.Fields = append(h.Fields, hf)
@@ -233,28 +295,33 @@ func newHTMLExample(id string, n int, x *Exemplar) *htmlExample {
 
 // add records x's difference on the example, once per path.
 func (ex *htmlExample) add(f *FieldReport, x *Exemplar) {
+	ex.addDiff(x.Difference, f.Noisy, x.Secondary)
+	ex.Truncated = ex.Truncated || x.Truncated
+}
+
+// addDiff records one difference on the example, once per path.
+func (ex *htmlExample) addDiff(diff Difference, noisy bool, secondary *Difference) {
 	for _, d := range ex.Diffs {
-		if d.Path == x.Difference.Path {
+		if d.Path == diff.Path {
 			return
 		}
 	}
 	d := htmlDiff{
-		Difference: x.Difference,
-		KindText:   words(string(x.Difference.Kind)),
-		Noise:      x.Difference.Noise || f.Noisy,
+		Difference: diff,
+		KindText:   words(string(diff.Kind)),
+		Noise:      diff.Noise || noisy,
 	}
-	if x.Secondary != nil {
-		d.HasSecondary, d.Secondary = true, x.Secondary.Candidate
+	if secondary != nil {
+		d.HasSecondary, d.Secondary = true, secondary.Candidate
 	}
 	ex.Diffs = append(ex.Diffs, d)
-	ex.Truncated = ex.Truncated || x.Truncated
 }
 
 // render marks up the bodies with every difference of the example.
 func (ex *htmlExample) render() {
 	m := make(marks, len(ex.Diffs))
 	for _, d := range ex.Diffs {
-		m[d.Path] = d.Noise
+		m[d.Path] = d.Noise || d.Proxy // marked, but not as a difference that counts
 	}
 	ex.Primary = bodyHTML(ex.primaryBody, ex.candidateBody, m)
 	ex.Candidate = bodyHTML(ex.candidateBody, ex.primaryBody, m)

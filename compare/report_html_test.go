@@ -77,7 +77,7 @@ func TestReportHTMLNothingToShow(t *testing.T) {
 	if err := e.Report().WriteHTML(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`data-verdict="fail"`, "nothing was judged", "No exchanges were observed."} {
+	for _, want := range []string{`data-verdict="inconclusive"`, "nothing was judged", "No exchanges were observed."} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("empty report lacks %q", want)
 		}

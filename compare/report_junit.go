@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -33,13 +34,18 @@ func junitSuite(c candidateView, rules Rules) junit.Suite {
 		s.Cases = append(s.Cases, junitEndpoint(class, &c.Endpoints[i], c.Reasons, rules))
 	}
 	v := junit.Case{Class: class, Name: "verdict", Out: strings.Join(c.Reasons, "\n")}
-	if c.Verdict == Fail {
-		msg := "verdict fail"
-		if len(c.Reasons) > 0 {
-			msg = c.Reasons[0]
-		}
-		v.Failure = &junit.Failure{Message: msg, Text: v.Out}
+	msg := c.Headline
+	if msg == "" && len(c.Reasons) > 0 {
+		msg = c.Reasons[0]
+	}
+	switch c.Verdict {
+	case Fail:
+		v.Failure = &junit.Failure{Message: cmp.Or(msg, "verdict fail"), Text: v.Out}
 		v.Out = ""
+	case Inconclusive:
+		// Neither a pass nor a fail: nothing could be decided, and CI
+		// shows it as such.
+		v.Skipped = &junit.Skipped{Message: cmp.Or(msg, "verdict inconclusive")}
 	}
 	s.Cases = append(s.Cases, v)
 	return s
@@ -88,10 +94,16 @@ func endpointSummary(ep *EndpointReport) string {
 // differed (noise marked) and the candidate's errors.
 func failureDetail(ep *EndpointReport, rules Rules) string {
 	var b strings.Builder
+	if ep.RuleOverride != "" {
+		fmt.Fprintf(&b, "rule for this route (verdict.routes): %s\n", ep.RuleOverride)
+	}
 	fmt.Fprintf(&b, "diff rate %s of %d pairs (max %s)\n", pct(ep.DiffRate), ep.Pairs, pct(rules.MaxDiffRate))
 	if rules.MaxErrorRate >= 0 {
 		fmt.Fprintf(&b, "candidate error rate %s of %d requests (max %s)\n",
 			pct(ep.ErrorRate), ep.Pairs+ep.CandidateErrors, pct(rules.MaxErrorRate))
+	}
+	if lc := ep.Latency; lc != nil {
+		fmt.Fprintf(&b, "latency: %s\n", latencyCheckText(lc))
 	}
 	if len(ep.Fields) > 0 {
 		b.WriteString("fields:\n")
@@ -103,6 +115,9 @@ func failureDetail(ep *EndpointReport, rules Rules) string {
 		}
 		if f.Noisy {
 			b.WriteString("; noise, not counted")
+		}
+		if f.Proxy {
+			b.WriteString("; made by shadow itself (class proxy), not counted")
 		}
 		b.WriteString("\n")
 	}

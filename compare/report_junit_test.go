@@ -55,7 +55,7 @@ func TestReportJUnitCases(t *testing.T) {
 		{"shadow/candidate GET /health", "skipped", "not judged: 3 pairs and 0 candidate errors, fewer than min_pairs 20"},
 		{"shadow/candidate POST /orders", "skipped", "not judged: 5 pairs and 1 candidate error, fewer than min_pairs 20"},
 		{"shadow/candidate GET /orders/{id}", "fail", "10% of 30 pairs differ (max 1%); top fields: $.items[*].price (3), $.total.amount (3)"},
-		{"shadow/candidate verdict", "fail", "GET /orders/{id}: 10% of 30 pairs differ (max 1%); top fields: $.items[*].price (3), $.total.amount (3)"},
+		{"shadow/candidate verdict", "fail", "fail: GET /orders/{id}: 10% of 30 pairs differ (max 1%); no other endpoint fails"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("cases (-want +got):\n%s", diff)
@@ -86,9 +86,10 @@ func TestReportJUnitErrorsAndNothingJudged(t *testing.T) {
 	if text := doc.Suites[0].Cases[0].Failure.Text; !strings.Contains(text, "3× dial tcp 127.0.0.1:1: connection refused") {
 		t.Errorf("failure text lacks the candidate's error:\n%s", text)
 	}
-	// Nothing judged: no endpoint case fails, the verdict case does.
+	// Nothing judged: inconclusive, neither a pass nor a fail: the
+	// verdict case is skipped with the reason.
 	_, got = junitOutcomes(t, mustEngine(t, Config{}).Report())
-	if len(got) != 1 || got[0].Result != "fail" || !strings.Contains(got[0].Message, "nothing was judged") {
-		t.Errorf("empty report cases %+v, want one failing verdict case", got)
+	if len(got) != 1 || got[0].Result != "skipped" || !strings.Contains(got[0].Message, "inconclusive: no exchanges were observed, so nothing was judged") {
+		t.Errorf("empty report cases %+v, want one skipped verdict case", got)
 	}
 }

@@ -50,6 +50,13 @@ type Difference struct {
 	// secondary differs from the primary on the same field in this
 	// exchange, or the engine has learned that the field is noisy.
 	Noise bool `json:"noise,omitempty"`
+	// Proxy reports that shadow itself made this difference (class
+	// proxy): both values are exactly what the proxy set on the request
+	// it sent to each side (Response.Injected: the marker header, Host,
+	// X-Forwarded-*, set headers, traceparent), echoed back by the
+	// service. It is shown but never counted, with or without a
+	// secondary.
+	Proxy bool `json:"proxy,omitempty"`
 
 	field string // Path with array indexes generalized; see Field
 }
@@ -173,6 +180,7 @@ type Result struct {
 
 	fields      []string // distinct Field()s of primary/candidate differences, sorted
 	noiseFields []string // distinct Field()s of primary/secondary differences, sorted
+	proxyFields []string // distinct Field()s whose differences are all the proxy's, sorted
 	hard        bool     // a status or header difference
 	hasSecond   bool     // a secondary answer was compared
 	noiseStatus bool     // primary and secondary statuses differ

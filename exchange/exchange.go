@@ -72,6 +72,14 @@ type Response struct {
 	// "protocol", "reset" or "other" (wire.Kinds). Empty on success, and
 	// in records made before it existed.
 	ErrorKind string `msgpack:"error_kind,omitempty" json:"error_kind,omitempty"`
+	// Injected holds what the proxy itself set or rewrote on the request
+	// it sent to this side, beyond what the client sent: canonical header
+	// name to the value sent ("Host" for the Host header; "" for a header
+	// it removed). The marker header, Host, X-Forwarded-*, per-target set
+	// headers and traceparent go here, so compare can tell a difference
+	// the proxy made (a service echoing its request) from one the
+	// candidate made. Nil in records made before it existed.
+	Injected map[string]string `msgpack:"injected,omitempty" json:"injected,omitempty"`
 }
 
 // OK reports whether a complete answer arrived.

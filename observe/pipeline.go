@@ -208,9 +208,9 @@ func Record(x *exchange.Exchange, res compare.Result) *capture.ExchangeRecord {
 			p = "body." + p
 		}
 		switch {
-		case d.Noise && len(rec.Noise) < MaxRecordedPaths:
+		case (d.Noise || d.Proxy) && len(rec.Noise) < MaxRecordedPaths: // the proxy's own: not the candidate's
 			rec.Noise = append(rec.Noise, p)
-		case !d.Noise && len(rec.Diffs) < MaxRecordedPaths:
+		case !d.Noise && !d.Proxy && len(rec.Diffs) < MaxRecordedPaths:
 			rec.Diffs = append(rec.Diffs, p)
 		}
 	}
