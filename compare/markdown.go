@@ -41,7 +41,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 }
 
 type md struct {
-	w     *bufio.Writer
+	w      *bufio.Writer
 	shown  map[string]bool // exchanges whose bodies were already printed
 	listed map[string]bool // exchanges whose differences were already listed
 }
