@@ -14,7 +14,7 @@ import (
 // old readers cannot make sense of the file and must refuse it.
 const (
 	FormatMajor = 1
-	FormatMinor = 0
+	FormatMinor = 1
 )
 
 // MaxRecordBytes bounds one encoded record. The Writer refuses larger

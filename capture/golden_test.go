@@ -23,6 +23,23 @@ var update = flag.Bool("update", false, "write testdata/v<major>.<minor>.usc for
 // readable is the point.
 var goldenContent = map[string]func() (Header, []Record){
 	"1.0": goldenV1,
+	"1.1": goldenV1_1,
+}
+
+// goldenV1_1 is the content of testdata/v1.1.usc: 1.0's, with what the
+// proxy set on each side's request (exchange.Response.Injected). Do not
+// change it.
+func goldenV1_1() (Header, []Record) {
+	hdr, recs := goldenV1()
+	hdr.Version = "1.1"
+	for _, r := range recs {
+		if x := r.Exchange; x != nil {
+			x.Exchange.Primary.Injected = map[string]string{"Host": "primary:8080", "X-Forwarded-For": "10.0.0.1"}
+			x.Exchange.Secondary.Injected = map[string]string{"Host": "secondary:8080", "X-Shadow-Request": "1"}
+			x.Exchange.Candidate.Injected = map[string]string{"Host": "candidate:8080", "X-Shadow-Request": "1"}
+		}
+	}
+	return hdr, recs
 }
 
 // goldenV1 is the content of testdata/v1.0.usc. Do not change it.

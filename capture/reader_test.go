@@ -139,7 +139,7 @@ func TestReaderFlippedByteLosesOneRecord(t *testing.T) {
 		if diff := cmp.Diff(want, got, recordOpts); diff != "" {
 			t.Fatalf("header byte %d flipped: records (-want +got):\n%s", off, diff)
 		}
-		if hdr.Tool != "" || hdr.Version != "1.0" || stats.CorruptFrames != 1 {
+		if hdr.Tool != "" || hdr.Version != versionString(FormatMajor, FormatMinor) || stats.CorruptFrames != 1 {
 			t.Fatalf("header byte %d flipped: header %+v, stats %+v", off, hdr, stats)
 		}
 	}

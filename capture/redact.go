@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -231,6 +232,16 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 	x.Request.URL, _ = p.redactURL(x.Request.URL)
 	x.Request.Body = p.body(x.Request.Body, x.Request.Header, false, arena)
 	p.collectDerived(orig)
+	// What the proxy itself sent each side (set headers may hold a
+	// credential of the proxy's) is redacted by name, and its secrets
+	// scrubbed from every answer like the client's.
+	x.Primary.Injected = p.injected(x.Primary.Injected)
+	if x.Secondary != nil && len(x.Secondary.Injected) > 0 {
+		s := *x.Secondary
+		s.Injected = p.injected(s.Injected)
+		x.Secondary = &s
+	}
+	x.Candidate.Injected = p.injected(x.Candidate.Injected)
 	p.collecting = false
 	if p.buildMatcher() {
 		x.Request.URL = p.scrubString(x.Request.URL)
@@ -244,6 +255,33 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 		x.Secondary = &s
 	}
 	p.response(&x.Candidate, arena)
+}
+
+// injected returns m, or a redacted copy of it when it holds secrets
+// (by header name, and by the token after an auth scheme).
+func (p *redaction) injected(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return m
+	}
+	h := make(http.Header, len(m))
+	for k, v := range m {
+		h[k] = []string{v}
+	}
+	p.collectDerived(h)
+	red := p.header(h)
+	var out map[string]string
+	for k, v := range m {
+		if nv := red[k][0]; nv != v {
+			if out == nil {
+				out = maps.Clone(m)
+			}
+			out[k] = nv
+		}
+	}
+	if out == nil {
+		return m
+	}
+	return out
 }
 
 func (p *redaction) response(r *exchange.Response, arena *[]byte) {

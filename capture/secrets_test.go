@@ -2,6 +2,8 @@ package capture
 
 import (
 	"net/http"
+	"strings"
+	"testing"
 
 	"github.com/understudy-dev/understudy/exchange"
 )
@@ -102,4 +104,32 @@ func secretSynth() (*SynthRecord, []string) {
 		URL:    "https://bot:sec-userinfo-oooo@shop.example/pay?api_key=sec-synthq-pppp&n=1",
 		Tags:   map[string]string{"Authorization": "Bearer sec-tag-qqqq", "X-Synthetic": "true"},
 	}, []string{"sec-userinfo-oooo", "sec-synthq-pppp", "sec-tag-qqqq"}
+}
+
+// What the proxy set on a side's request (a set_headers credential of
+// its own) is stored redacted, and scrubbed from that side's echo.
+func TestRedactInjected(t *testing.T) {
+	t.Parallel()
+	x := &exchange.Exchange{
+		Request: exchange.Request{Method: "GET", URL: "/echo", Header: http.Header{}},
+		Primary: exchange.Response{Status: 200, Injected: map[string]string{"Host": "primary:80"}},
+		Candidate: exchange.Response{Status: 200,
+			Injected: map[string]string{"Host": "candidate:80", "Authorization": "Bearer proxy-own-token-123", "X-Shadow-Request": "1"},
+			Header:   http.Header{"Content-Type": {"application/json"}},
+			Body:     []byte(`{"seen":"Bearer proxy-own-token-123"}`)},
+	}
+	orig := x.Candidate.Injected
+	(&Redactor{}).Redact(x)
+	if got := x.Candidate.Injected["Authorization"]; got != Redacted {
+		t.Errorf("injected Authorization stored as %q, want %q", got, Redacted)
+	}
+	if x.Candidate.Injected["Host"] != "candidate:80" || x.Candidate.Injected["X-Shadow-Request"] != "1" || x.Primary.Injected["Host"] != "primary:80" {
+		t.Errorf("other injections changed: %v / %v", x.Primary.Injected, x.Candidate.Injected)
+	}
+	if orig["Authorization"] != "Bearer proxy-own-token-123" {
+		t.Error("the proxy's own map was written into")
+	}
+	if strings.Contains(string(x.Candidate.Body), "proxy-own-token-123") {
+		t.Errorf("the echoed token survived in the body: %s", x.Candidate.Body)
+	}
 }

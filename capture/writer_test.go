@@ -51,7 +51,7 @@ func TestWriterRoundTrip(t *testing.T) {
 	}
 	gh.Created = time.Time{}
 	wantHdr := hdr
-	wantHdr.Version = "1.0"
+	wantHdr.Version = versionString(FormatMajor, FormatMinor)
 	if diff := cmp.Diff(wantHdr, gh); diff != "" {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}

@@ -43,6 +43,9 @@ type Report struct {
 	Headline string `json:"headline,omitempty"`
 	// Reasons explain the verdict, failures first.
 	Reasons []string `json:"reasons"`
+	// FailedOn names what a failing verdict failed on: FailDiffs,
+	// FailErrors, FailLatency. Empty unless Verdict is Fail.
+	FailedOn []string `json:"failed_on,omitempty"`
 	// Rules are the thresholds the verdict and the noise judgement used.
 	Rules Rules `json:"rules"`
 	// Totals sum all endpoints.

@@ -21,7 +21,17 @@ type Judgement struct {
 	Headline string
 	// Reasons explain the verdict, failures first.
 	Reasons []string
+	// FailedOn names the limits broken when Verdict is Fail, in the order
+	// FailDiffs, FailErrors, FailLatency; nil otherwise.
+	FailedOn []string
 }
+
+// What a failing verdict failed on (Judgement.FailedOn, Report.FailedOn).
+const (
+	FailDiffs   = "diffs"   // the candidate differs beyond the rule
+	FailErrors  = "errors"  // the candidate failed too many requests
+	FailLatency = "latency" // the candidate is slower than the rule allows
+)
 
 // failure is one endpoint breaking one limit.
 type failure struct {
@@ -57,19 +67,19 @@ func JudgeCandidate(eps []EndpointReport, totals Counts, rule VerdictRule) Judge
 		name := endpointName(ep)
 		if ep.Pairs >= int64(r.MinPairs) && ep.DiffRate > r.MaxDiffRate {
 			ep.Verdict = Fail
-			fails = append(fails, failure{ep, "diffs", fmt.Sprintf("%s: %s of %s pairs differ (max %s)%s",
+			fails = append(fails, failure{ep, FailDiffs, fmt.Sprintf("%s: %s of %s pairs differ (max %s)%s",
 				name, numfmt.Pct(ep.DiffRate), numfmt.Count(ep.Pairs), numfmt.Pct(r.MaxDiffRate), topFields(ep))})
 		}
 		if r.MaxErrorRate >= 0 && attempts >= int64(r.MinPairs) && ep.ErrorRate > r.MaxErrorRate {
 			ep.Verdict = Fail
-			fails = append(fails, failure{ep, "errors", fmt.Sprintf("%s: candidate failed %s of %s requests (%s timeouts%s; max %s)",
+			fails = append(fails, failure{ep, FailErrors, fmt.Sprintf("%s: candidate failed %s of %s requests (%s timeouts%s; max %s)",
 				name, numfmt.Pct(ep.ErrorRate), numfmt.Count(attempts), numfmt.Count(ep.CandidateTimeouts),
 				errorKindsText(ep.CandidateErrorKinds), numfmt.Pct(r.MaxErrorRate))})
 		}
 		switch lc := ep.Latency; {
 		case lc.Failed:
 			ep.Verdict = Fail
-			fails = append(fails, failure{ep, "latency", name + ": candidate slower: " + lc.Reason})
+			fails = append(fails, failure{ep, FailLatency, name + ": candidate slower: " + lc.Reason})
 		case !lc.Judged && lc.Enabled:
 			latencySkipped++
 		}
@@ -90,6 +100,11 @@ func JudgeCandidate(eps []EndpointReport, totals Counts, rule VerdictRule) Judge
 	case len(fails) > 0:
 		j.Verdict = Fail
 		j.Headline = failHeadline(fails)
+		for _, what := range []string{FailDiffs, FailErrors, FailLatency} {
+			if slices.ContainsFunc(fails, func(f failure) bool { return f.what == what }) {
+				j.FailedOn = append(j.FailedOn, what)
+			}
+		}
 	case judged == 0:
 		// A release gate must not pass on no evidence: a run too short,
 		// or whose mirroring never worked, is inconclusive and says why.
@@ -139,7 +154,7 @@ func failHeadline(fails []failure) string {
 	eps := map[*EndpointReport]bool{}
 	for _, f := range fails {
 		eps[f.ep] = true
-		if f.ep.DiffRate > worst.ep.DiffRate || (f.ep == worst.ep && f.what == "diffs") {
+		if f.ep.DiffRate > worst.ep.DiffRate || (f.ep == worst.ep && f.what == FailDiffs) {
 			worst = f
 		}
 	}
@@ -217,7 +232,7 @@ func overrideText(base, r VerdictRule) string {
 // judge sets the verdict of each endpoint and of the report.
 func judge(r *Report, rule VerdictRule) {
 	j := JudgeCandidate(r.Endpoints, r.Totals.Counts, rule)
-	r.Verdict, r.Headline, r.Reasons = j.Verdict, j.Headline, j.Reasons
+	r.Verdict, r.Headline, r.Reasons, r.FailedOn = j.Verdict, j.Headline, j.Reasons, j.FailedOn
 }
 
 // topFields names up to three non-noise fields with the most diffs.

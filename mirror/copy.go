@@ -204,7 +204,10 @@ func (p *Proxy) runCopy(j *job) {
 	countFailure(&cand, &c.candidateErrors, &c.candidateTimeouts)
 	if sec != nil {
 		countFailure(sec, &c.secondaryErrors, &c.secondaryTimeouts)
+		sec.Injected = p.injected(j, p.secondary, true)
 	}
+	prim.Injected = p.injected(j, p.primary, false)
+	cand.Injected = p.injected(j, p.candidate, true)
 	x := &exchange.Exchange{
 		Request: exchange.Request{
 			ID:       p.idPrefix + "-" + strconv.FormatUint(j.seq, 10),

@@ -212,11 +212,12 @@ func (r *Replayer) send(ctx context.Context, x *exchange.Exchange) (*exchange.Ex
 	out.Candidate = exchange.Response{Side: exchange.Candidate}
 	rctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	req, err := r.request(rctx, &x.Request)
+	req, injected, err := r.request(rctx, &x.Request, liveInjections(x))
 	if err != nil {
 		out.Candidate.Error = err.Error()
 		return out, true
 	}
+	out.Candidate.Injected = injected
 	start := time.Now()
 	resp, err := r.client.Do(req)
 	if err == nil {

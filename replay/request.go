@@ -14,8 +14,11 @@ import (
 )
 
 // request builds the replayed request: the recorded method, URI, headers
-// and body, sent to the candidate with the marker and SetHeaders.
-func (r *Replayer) request(ctx context.Context, rec *exchange.Request) (*http.Request, error) {
+// and body, sent to the candidate with what the live proxy set on the
+// live run's copy (recorded, see injections), the marker and SetHeaders.
+// injected is what this request carries beyond the recorded headers
+// (exchange.Response.Injected of the replayed answer).
+func (r *Replayer) request(ctx context.Context, rec *exchange.Request, live map[string]string) (_ *http.Request, injected map[string]string, _ error) {
 	uri := rec.URL
 	if u, err := url.Parse(uri); err == nil && u.IsAbs() {
 		uri = u.RequestURI() // absolute-form request target
@@ -33,7 +36,7 @@ func (r *Replayer) request(ctx context.Context, rec *exchange.Request) (*http.Re
 	}
 	req, err := http.NewRequestWithContext(ctx, method, r.base+uri, body)
 	if err != nil {
-		return nil, fmt.Errorf("replay request %s %q: %w", method, rec.URL, err)
+		return nil, nil, fmt.Errorf("replay request %s %q: %w", method, rec.URL, err)
 	}
 	h := rec.Header.Clone()
 	if h == nil {
@@ -42,12 +45,50 @@ func (r *Replayer) request(ctx context.Context, rec *exchange.Request) (*http.Re
 	removeHopByHop(h)
 	h.Del("Content-Length")
 	h.Del("Host")
+	injected = make(map[string]string, len(live)+2+len(r.cfg.SetHeaders))
+	for k, v := range live {
+		switch {
+		case k == "Host", k == liveMarker, isRedacted(v):
+			// The Host is the replay target's own; the marker is set
+			// below; a redacted credential cannot be sent again.
+			continue
+		case v == "":
+			h.Del(k)
+		default:
+			h.Set(k, v)
+		}
+		injected[k] = v
+	}
+	injected["Host"] = req.URL.Host
 	for name, vs := range r.cfg.SetHeaders {
-		h[textproto.CanonicalMIMEHeaderKey(name)] = append([]string(nil), vs...)
+		k := textproto.CanonicalMIMEHeaderKey(name)
+		h[k] = append([]string(nil), vs...)
+		injected[k] = strings.Join(vs, ", ")
 	}
 	h.Set(r.cfg.MarkerHeader, r.cfg.MarkerValue)
+	injected[textproto.CanonicalMIMEHeaderKey(r.cfg.MarkerHeader)] = r.cfg.MarkerValue
 	req.Header = h
-	return req, nil
+	return req, injected, nil
+}
+
+// liveMarker is the marker the live proxy sets by default; the replay
+// sets its own (MarkerHeader) instead.
+const liveMarker = DefaultMarkerHeader
+
+// isRedacted reports whether a recorded value was redacted (capture's
+// "[REDACTED]" or "hmac:…" replacements), so it is not the value sent.
+func isRedacted(v string) bool {
+	return strings.Contains(v, "[REDACTED]") || strings.HasPrefix(v, "hmac:")
+}
+
+// liveInjections is what the live proxy set on the recorded exchange's
+// copy: the candidate's record, or the primary's when the candidate has
+// none (their forwarding headers are the same).
+func liveInjections(x *exchange.Exchange) map[string]string {
+	if len(x.Candidate.Injected) > 0 {
+		return x.Candidate.Injected
+	}
+	return x.Primary.Injected
 }
 
 // read fills resp into a Response: status, headers, the body up to

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/internal/atomicfile"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/notify"
 	"github.com/understudy-dev/understudy/wire"
@@ -165,6 +166,11 @@ func (c config) validate() error {
 	errs = append(errs, cli.Under("mirror", c.Mirror.Validate()), cli.Under("compare", c.Compare.Validate()), c.Capture.validate())
 	if _, err := c.reportFormat(); err != nil {
 		errs = append(errs, err)
+	} else if c.ReportOut != "" {
+		// Found now, not after an hour of traffic with the report lost.
+		if err := atomicfile.CheckWritable(c.ReportOut); err != nil {
+			errs = append(errs, fmt.Errorf("report_out: the report could not be written: %w", err))
+		}
 	}
 	errs = append(errs, c.Log.Validate())
 	for i, t := range c.Notify {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/internal/numfmt"
 	"github.com/understudy-dev/understudy/notify"
 )
 
@@ -33,7 +34,7 @@ func tell(ctx context.Context, cfg config, started time.Time, rep *compare.Repor
 		sum.Event, sum.Verdict = notify.Passed, "PASS"
 	}
 	if rep != nil {
-		sum.Text = verdictText(rep)
+		sum.Text = verdictText(rep, "")
 		if cfg.ReportOut != "" {
 			sum.Reports = []string{cfg.ReportOut}
 		}
@@ -53,12 +54,17 @@ func targetName(base string) string {
 	return "candidate"
 }
 
-// verdictText is the verdict line shadow prints at the end of a run and
-// its reasons, one per line.
-func verdictText(rep *compare.Report) string {
+// verdictText is the verdict line shadow prints at the end of a run, the
+// headline and the verdict's reasons, one per line; prefix starts the
+// verdict and headline lines.
+func verdictText(rep *compare.Report, prefix string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "verdict %s: %d pairs compared, %d differ (%.2f%%), %d candidate errors\n",
-		rep.Verdict, rep.Totals.Pairs, rep.Totals.Diffs, 100*rep.Totals.DiffRate, rep.Totals.CandidateErrors)
+	t := rep.Totals
+	fmt.Fprintf(&b, "%sverdict %s: %s pairs compared, %s differ (%s), %s candidate errors\n", prefix,
+		rep.Verdict, numfmt.Count(t.Pairs), numfmt.Count(t.Diffs), numfmt.Pct(t.DiffRate), numfmt.Count(t.CandidateErrors))
+	if rep.Headline != "" {
+		fmt.Fprintf(&b, "%s%s\n", prefix, rep.Headline)
+	}
 	for _, r := range rep.Reasons {
 		fmt.Fprintf(&b, "  - %s\n", r)
 	}

@@ -182,10 +182,10 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 		return cli.Aborted(fmt.Errorf("replay interrupted: %w", runErr))
 	case closeErr != nil:
 		return cli.Aborted(closeErr)
-	case rep.Verdict == compare.Fail:
-		return cli.Failed(errors.New("verdict fail: the candidate differs beyond the configured rule"))
+	case read.Exchanges == 0:
+		return cli.Inconclusive(fmt.Errorf("verdict inconclusive (exit %d): the capture input holds no exchange records, so nothing was replayed", cli.ExitInconclusive))
 	}
-	return nil
+	return verdictError(rep)
 }
 
 // newReplayer checks the settings replay uses and builds the replayer; pacing

@@ -12,6 +12,7 @@ import (
 	"github.com/understudy-dev/understudy/capture"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/internal/atomicfile"
 )
 
 func newReportCmd() *cobra.Command {
@@ -46,6 +47,11 @@ tails are counted on stderr. It exits 1 when the verdict is fail.`,
 			default:
 				return cli.ConfigError(fmt.Errorf("format: %q is not md, json, html or xml (JUnit)", format))
 			}
+			if out != "" {
+				if err := atomicfile.CheckWritable(out); err != nil {
+					return cli.ConfigError(fmt.Errorf("out: the report could not be written: %w", err))
+				}
+			}
 			rep, stats, err := offlineReport(cmd.Context(), cfg.Compare, args)
 			stderr := cmd.ErrOrStderr()
 			fmt.Fprintln(stderr, "shadow report: "+readSummary(stats))
@@ -59,10 +65,10 @@ tails are counted on stderr. It exits 1 when the verdict is fail.`,
 				fmt.Fprintf(stderr, "shadow report: written to %s\n", out)
 			}
 			fmt.Fprintf(stderr, "shadow report: verdict %s: %d pairs compared, %d differ\n", rep.Verdict, rep.Totals.Pairs, rep.Totals.Diffs)
-			if rep.Verdict == compare.Fail {
-				return cli.Failed(errors.New("verdict fail: the candidate differs beyond the configured rule"))
+			if stats.Exchanges == 0 {
+				return cli.Inconclusive(fmt.Errorf("verdict inconclusive (exit %d): the capture input holds no exchange records, so nothing was judged", cli.ExitInconclusive))
 			}
-			return nil
+			return verdictError(rep)
 		},
 	}
 	f := cmd.Flags()

@@ -36,6 +36,55 @@ type session struct {
 	// beforeShutdown, when set, runs once serving ends and before the
 	// proxy stops: load sources stop here.
 	beforeShutdown func()
+	// stop says when the run ends by itself; the zero value: never.
+	stop stopRule
+}
+
+// stopRule says when a run stops by itself, besides Ctrl-C and SIGTERM.
+type stopRule struct {
+	// duration ends the run after this long; 0: never.
+	duration time.Duration
+	// untilPairs ends the run once every endpoint seen has this many
+	// compared pairs; 0: never.
+	untilPairs int
+}
+
+// stopCtx returns ctx ended also when the run's stop rule says, and the
+// function that releases it. Reaching the pairs is checked ten times a
+// second, which costs a lock per endpoint.
+func (s *session) stopCtx(ctx context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	if d := s.stop.duration; d > 0 {
+		t := time.AfterFunc(d, func() {
+			s.logger.Info("--duration reached: stopping", "duration", d)
+			cancel()
+		})
+		prev := cancel
+		cancel = func() { t.Stop(); prev() }
+	}
+	if n := s.stop.untilPairs; n > 0 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				if pairs, eps := s.engine.FewestPairs(); eps > 0 && pairs >= int64(n) {
+					s.logger.Info("every endpoint seen has enough pairs (--until-pairs): stopping", "endpoints", eps, "pairs", n)
+					cancel()
+					return
+				}
+			}
+		}()
+		prev := cancel
+		cancel = func() { prev(); <-done }
+	}
+	return ctx, cancel
 }
 
 // newSession builds the engine, the observer pipeline in front of it (and the
@@ -110,6 +159,8 @@ func (s *session) registerMetrics(reg prometheus.Registerer) error {
 // admin endpoint beside it, then shuts down and returns the final report.
 // src and ctl are what the dashboard and admin endpoint show and steer.
 func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, out io.Writer) (*compare.Report, error) {
+	ctx, release := s.stopCtx(ctx)
+	defer release()
 	adminAddr, stopAdmin, err := dash.StartAdmin(ctx, dash.AdminConfig{
 		Addr: s.cfg.Admin, Token: s.cfg.AdminToken, Source: src, Controller: ctl, Logger: s.logger,
 		Metrics: s.registerMetrics,
@@ -157,6 +208,6 @@ func finishReport(cfg config, rep *compare.Report, out io.Writer) (*compare.Repo
 		}
 		fmt.Fprintf(out, "shadow: report written to %s\n", cfg.ReportOut)
 	}
-	fmt.Fprint(out, "shadow: "+verdictText(rep))
+	fmt.Fprint(out, verdictText(rep, "shadow: "))
 	return rep, nil
 }

@@ -45,3 +45,29 @@ func Write(path string, perm os.FileMode, write func(io.Writer) error) (err erro
 	}
 	return os.Rename(tmp, path)
 }
+
+// CheckWritable reports whether Write could write path now: its directory
+// exists and takes a new file, and path is not a directory. It creates
+// and removes a temporary file there, as Write would, so a run that will
+// write its report at the end can refuse a bad path at the start instead
+// of losing the report after the work.
+func CheckWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("%q is a directory, not a file", path)
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Errorf("directory %q: %w", dir, err)
+	case !fi.IsDir():
+		return fmt.Errorf("%q is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.check")
+	if err != nil {
+		return fmt.Errorf("cannot create files in %q: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}

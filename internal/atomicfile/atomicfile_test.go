@@ -54,3 +54,29 @@ func TestWriteToMissingDir(t *testing.T) {
 		t.Fatal("writing into a missing directory succeeded")
 	}
 }
+
+func TestCheckWritable(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := CheckWritable(filepath.Join(dir, "report.json")); err != nil {
+		t.Errorf("writable path refused: %v", err)
+	}
+	for _, bad := range []string{filepath.Join(dir, "missing", "report.json"), dir} {
+		if err := CheckWritable(bad); err == nil {
+			t.Errorf("CheckWritable(%q) = nil, want an error", bad)
+		}
+	}
+	left, _ := os.ReadDir(dir)
+	if len(left) != 0 {
+		t.Errorf("the check left %d files behind", len(left))
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		ro := filepath.Join(dir, "ro")
+		if err := os.Mkdir(ro, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckWritable(filepath.Join(ro, "r.json")); err == nil {
+			t.Error("a read-only directory was accepted")
+		}
+	}
+}

@@ -8,18 +8,25 @@ import (
 
 // Exit codes shared by every command of both binaries.
 const (
-	ExitOK      = 0
-	ExitFail    = 1 // the run worked and its verdict is fail
-	ExitAborted = 2 // the run could not be completed: aborted, killed, runtime error
-	ExitConfig  = 3 // bad flags, configuration or input file
+	ExitOK           = 0
+	ExitFail         = 1 // the run worked and its verdict is fail: a real regression
+	ExitAborted      = 2 // the run could not be completed: aborted, killed, runtime error
+	ExitConfig       = 3 // bad flags, configuration or input file
+	ExitInconclusive = 4 // the run worked but decided nothing: too little judged, candidate unreachable, empty input
 )
 
-// ExitCodesHelp documents the exit codes for --help.
+// ExitCodesHelp documents the exit codes for --help; README's table says
+// the same.
 const ExitCodesHelp = `Exit codes:
-  0  ok: the run passed
-  1  the run completed and failed its verdict (assertions, thresholds, diffs)
-  2  the run could not complete: aborted by a guardrail, killed, or a runtime error
-  3  bad flags, configuration or input file`
+  0  pass: the run completed and its verdict is pass
+  1  fail: the run completed and found a real regression (diffs, candidate
+     errors or latency beyond the rule; failed assertions or thresholds)
+  2  could not complete: aborted by a guardrail, killed, or a runtime error
+     (a report that could not be written, a listener that could not start)
+  3  bad input: bad flags, configuration or input file
+  4  inconclusive: the run completed but decided nothing: no endpoint had
+     enough pairs, the candidate was unreachable for most copies, or the
+     input held no records`
 
 // ExitError carries an exit code out of a cobra command.
 type ExitError struct {
@@ -38,6 +45,27 @@ func Aborted(err error) error { return &ExitError{Code: ExitAborted, Err: err} }
 
 // Failed marks err as a failed verdict: exit code 1.
 func Failed(err error) error { return &ExitError{Code: ExitFail, Err: err} }
+
+// Inconclusive marks err as a run that decided nothing: exit code 4.
+func Inconclusive(err error) error { return &ExitError{Code: ExitInconclusive, Err: err} }
+
+// CodeName names an exit code as ExitCodesHelp does ("fail",
+// "inconclusive"), for messages that say which one they are.
+func CodeName(code int) string {
+	switch code {
+	case ExitOK:
+		return "pass"
+	case ExitFail:
+		return "fail"
+	case ExitAborted:
+		return "could not complete"
+	case ExitConfig:
+		return "bad input"
+	case ExitInconclusive:
+		return "inconclusive"
+	}
+	return fmt.Sprintf("exit %d", code)
+}
 
 // Code prints err (if any) as "binary: err" to stderr and returns the exit
 // code it carries; errors without one (cobra's own: unknown command or

@@ -17,6 +17,7 @@ func TestCode(t *testing.T) {
 		{Failed(errors.New("verdict fail")), ExitFail},
 		{Aborted(errors.New("killed")), ExitAborted},
 		{ConfigError(errors.New("bad")), ExitConfig},
+		{Inconclusive(errors.New("nothing judged")), ExitInconclusive},
 		{fmt.Errorf("wrapped: %w", Aborted(errors.New("x"))), ExitAborted},
 		{errors.New(`unknown command "x"`), ExitConfig}, // cobra's own
 	}

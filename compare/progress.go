@@ -1,0 +1,23 @@
+package compare
+
+// FewestPairs returns the fewest compared pairs any endpoint seen so far
+// has, and how many endpoints were seen, so a run can stop once every
+// endpoint has enough to be judged. It locks each endpoint briefly and
+// copies nothing.
+func (e *Engine) FewestPairs() (pairs int64, endpoints int) {
+	e.mu.RLock()
+	aggs := make([]*endpointAgg, 0, len(e.endpoints))
+	for _, a := range e.endpoints {
+		aggs = append(aggs, a)
+	}
+	e.mu.RUnlock()
+	for i, a := range aggs {
+		a.mu.Lock()
+		n := a.c.pairs
+		a.mu.Unlock()
+		if i == 0 || n < pairs {
+			pairs = n
+		}
+	}
+	return pairs, len(aggs)
+}
