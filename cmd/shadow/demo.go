@@ -46,7 +46,8 @@ func newDemoCmd() *cobra.Command {
 second v1 as secondary, v2 as candidate), the proxy in front of them, and
 synthetic order journeys through the proxy, then show both on the
 dashboard. Nothing leaves this machine. Quit with q or Ctrl-C; the verdict
-and what v2 changed are printed at the end.`,
+and what v2 changed are printed at the end, and the exit code is the
+verdict's, as for shadow run (v2 has real regressions: 1, fail).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := decodeConfig(cmd)
@@ -160,10 +161,10 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 	if err != nil {
 		return err
 	}
-	// The demo's verdict is expected to fail (v2 has real regressions), so
-	// it does not set the exit code.
+	// v2 has real regressions: the demo's verdict fails, and its exit
+	// code says so, as `shadow run` would.
 	printFindings(out, rep)
-	return nil
+	return verdictError(rep)
 }
 
 // printFindings lists, per endpoint, the fields the candidate changed and

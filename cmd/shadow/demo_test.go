@@ -16,8 +16,12 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	code := execute(context.Background(), []string{
 		"demo", "--duration", "3s", "--summary-interval", "1s", "--seed", "1", "--rate", "40", "--no-tui",
 	}, &out, &errOut)
-	if code != cli.ExitOK {
-		t.Fatalf("exit code %d, stderr:\n%s\nstdout:\n%s", code, errOut.String(), out.String())
+	// v2 regresses: the demo exits with the verdict's code, fail.
+	if code != cli.ExitFail {
+		t.Fatalf("exit code %d, want %d (verdict fail); stderr:\n%s\nstdout:\n%s", code, cli.ExitFail, errOut.String(), out.String())
+	}
+	if !bytes.Contains(errOut.Bytes(), []byte("verdict fail (exit 1): the candidate differs beyond the configured rule")) {
+		t.Errorf("stderr does not name the fail and its code:\n%s", errOut.String())
 	}
 	m := regexp.MustCompile(`compared ([\d,]+) · .* diffs ([\d,]+)/`).FindAllStringSubmatch(out.String(), -1)
 	if len(m) == 0 {

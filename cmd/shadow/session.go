@@ -53,11 +53,12 @@ type stopRule struct {
 // function that releases it. Reaching the pairs is checked ten times a
 // second, which costs a lock per endpoint.
 func (s *session) stopCtx(ctx context.Context) (context.Context, func()) {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, end := context.WithCancel(ctx)
+	cancel := end
 	if d := s.stop.duration; d > 0 {
 		t := time.AfterFunc(d, func() {
 			s.logger.Info("--duration reached: stopping", "duration", d)
-			cancel()
+			end()
 		})
 		prev := cancel
 		cancel = func() { t.Stop(); prev() }
@@ -76,7 +77,7 @@ func (s *session) stopCtx(ctx context.Context) (context.Context, func()) {
 				}
 				if pairs, eps := s.engine.FewestPairs(); eps > 0 && pairs >= int64(n) {
 					s.logger.Info("every endpoint seen has enough pairs (--until-pairs): stopping", "endpoints", eps, "pairs", n)
-					cancel()
+					end()
 					return
 				}
 			}
