@@ -59,6 +59,9 @@ func plainShadow(s Snapshot, sh *ShadowSnapshot) string {
 			strconv.Itoa(differing)+"/"+strconv.Itoa(len(sh.Endpoints))+" endpoints",
 		"verdict "+verdict,
 	)
+	if sh.CandidateUnreachable {
+		parts = append(parts, "CANDIDATE UNREACHABLE for most copies")
+	}
 	if sh.Paused {
 		parts = append(parts, "paused")
 	}

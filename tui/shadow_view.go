@@ -343,6 +343,11 @@ func (v ShadowView) stateLine() string {
 		verdict = st.Good.Render("PASS")
 	case "fail":
 		verdict = st.Bad.Render("FAIL")
+	case "inconclusive":
+		verdict = st.Muted.Render("INCONCLUSIVE")
+	}
+	if s.CandidateUnreachable {
+		verdict = st.Bad.Render("CANDIDATE UNREACHABLE") + " " + verdict
 	}
 	if len(s.Reasons) > 0 {
 		verdict += " " + oneLine(s.Reasons[0])

@@ -36,11 +36,16 @@ type ShadowSnapshot struct {
 	// Started is when the proxy started; the dashboard's header shows the
 	// uptime from it.
 	Started time.Time `json:"started"`
-	// Verdict is the judgement so far: "pass", "fail", or "" when there is
-	// not enough traffic yet.
+	// Verdict is the judgement so far: "pass", "fail", "inconclusive"
+	// (the candidate unreachable), or "" when there is not enough
+	// traffic yet.
 	Verdict string `json:"verdict"`
 	// Reasons explains the verdict, one reason per entry.
 	Reasons []string `json:"reasons,omitempty"`
+	// CandidateUnreachable reports that most copies never reached the
+	// candidate (refused connections, failed TLS handshakes): it is down
+	// or misaddressed, and nothing it answered can be judged.
+	CandidateUnreachable bool `json:"candidate_unreachable,omitempty"`
 
 	// Received counts client requests; Mirrored those copied to the
 	// candidate; Compared the pairs judged; Dropped the copies lost to

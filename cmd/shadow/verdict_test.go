@@ -191,6 +191,13 @@ func TestRunExitCodes(t *testing.T) {
 		if strings.Contains(out, "differs beyond") {
 			t.Errorf("an unreachable candidate is said to differ:\n%s", out)
 		}
+		// The live lines say it while it happens, not only at the end.
+		if !strings.Contains(out, "verdict inconclusive · CANDIDATE UNREACHABLE for most copies") {
+			t.Errorf("the live lines do not show the candidate unreachable:\n%s", out)
+		}
+		if md := rep.Totals.CandidateErrorKinds["refused"]; md == 0 {
+			t.Errorf("candidate error kinds %v, want refused counted", rep.Totals.CandidateErrorKinds)
+		}
 	})
 	t.Run("4 nothing judged", func(t *testing.T) {
 		t.Parallel()

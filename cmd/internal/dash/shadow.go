@@ -56,8 +56,12 @@ func Shadow(u Upstreams, st mirror.Stats, paused bool, rep *compare.Report) *tui
 		judged = judged || ep.Verdict != compare.NotJudged
 		s.Endpoints = append(s.Endpoints, endpoint(ep))
 	}
-	if judged {
+	s.CandidateUnreachable = rep.Totals.CandidateUnreachable()
+	if judged || s.CandidateUnreachable {
 		s.Verdict, s.Reasons = rep.Verdict, rep.Reasons
+		if rep.Headline != "" && rep.Verdict != compare.Pass {
+			s.Reasons = append([]string{rep.Headline}, rep.Reasons...)
+		}
 	}
 	return s
 }
@@ -100,7 +104,7 @@ func endpoint(ep compare.EndpointReport) tui.Endpoint {
 }
 
 func exemplar(x compare.Exemplar) tui.Exemplar {
-	return tui.Exemplar{
+	ex := tui.Exemplar{
 		Method:          x.Method,
 		URL:             x.URL,
 		RequestBody:     x.RequestBody,
@@ -115,6 +119,12 @@ func exemplar(x compare.Exemplar) tui.Exemplar {
 			Candidate: x.Difference.Candidate,
 		}},
 	}
+	for _, d := range x.Differences { // the pair's others, after its own
+		if d.Path != x.Difference.Path {
+			ex.Differences = append(ex.Differences, tui.Difference{Path: d.Path, Kind: string(d.Kind), Primary: d.Primary, Candidate: d.Candidate})
+		}
+	}
+	return ex
 }
 
 func millis(ms float64) time.Duration { return time.Duration(ms * float64(time.Millisecond)) }

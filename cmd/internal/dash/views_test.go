@@ -63,6 +63,24 @@ func TestShadowView(t *testing.T) {
 	}
 }
 
+// A candidate that refuses most copies is shown as unreachable while the
+// run goes on, with the verdict's headline first, not as "pending".
+func TestShadowViewCandidateUnreachable(t *testing.T) {
+	t.Parallel()
+	rep := &compare.Report{Verdict: compare.Inconclusive, Headline: "inconclusive: the candidate was unreachable for 9 of 10 copies",
+		Reasons: []string{"more"},
+		Totals:  compare.Totals{Counts: compare.Counts{Pairs: 1, CandidateErrors: 9, CandidateErrorKinds: map[string]int64{"refused": 9}}},
+		Endpoints: []compare.EndpointReport{{Method: "GET", Route: "/", Verdict: compare.NotJudged}}}
+	got := Shadow(Upstreams{}, mirror.Stats{}, false, rep)
+	if !got.CandidateUnreachable || got.Verdict != compare.Inconclusive || len(got.Reasons) != 2 || got.Reasons[0] != rep.Headline {
+		t.Errorf("snapshot unreachable %v, verdict %q, reasons %q; want unreachable, inconclusive, headline first", got.CandidateUnreachable, got.Verdict, got.Reasons)
+	}
+	rep.Totals.CandidateErrorKinds = map[string]int64{"timeout": 9} // slow, not absent: its own failures
+	if got := Shadow(Upstreams{}, mirror.Stats{}, false, rep); got.CandidateUnreachable {
+		t.Error("a candidate timing out is shown as unreachable")
+	}
+}
+
 func TestShadowViewBoundsExemplars(t *testing.T) {
 	t.Parallel()
 	f := compare.FieldReport{Path: "$.a", Diffs: 100}
