@@ -44,10 +44,13 @@ const (
 	Killed Event = "killed"
 	// Stopped: someone stopped the run gracefully and it held.
 	Stopped Event = "stopped"
+	// Inconclusive: the run ended without enough to decide on (shadow:
+	// nothing or too little judged, a candidate unreachable).
+	Inconclusive Event = "inconclusive"
 )
 
 // Events lists every Event, in order.
-var Events = []Event{Passed, Failed, Aborted, Killed, Stopped}
+var Events = []Event{Passed, Failed, Aborted, Killed, Stopped, Inconclusive}
 
 // Formats a webhook's body may take.
 const (
@@ -69,7 +72,8 @@ type Target struct {
 	Webhook string `yaml:"webhook" mapstructure:"webhook"`
 	// WebhookEnv names the environment variable holding the URL.
 	WebhookEnv string `yaml:"webhook_env" mapstructure:"webhook_env"`
-	// On lists the events posted. Empty means failed and aborted.
+	// On lists the events posted. Empty means failed, aborted and
+	// inconclusive.
 	On []Event `yaml:"on" mapstructure:"on"`
 	// Format is FormatJSON or FormatSlack. Empty means FormatJSON.
 	Format string `yaml:"format" mapstructure:"format"`
@@ -126,7 +130,7 @@ func eventList() string {
 // wants reports whether t posts e.
 func (t Target) wants(e Event) bool {
 	if len(t.On) == 0 {
-		return e == Failed || e == Aborted
+		return e == Failed || e == Aborted || e == Inconclusive
 	}
 	return slices.Contains(t.On, e)
 }

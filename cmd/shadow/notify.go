@@ -30,6 +30,8 @@ func tell(ctx context.Context, cfg config, started time.Time, rep *compare.Repor
 		sum.Event, sum.Verdict, sum.Reason = notify.Aborted, "ABORTED", runErr.Error()
 	case rep.Verdict == compare.Fail:
 		sum.Event, sum.Verdict = notify.Failed, "FAIL"
+	case rep.Verdict == compare.Inconclusive:
+		sum.Event, sum.Verdict = notify.Inconclusive, "INCONCLUSIVE"
 	default:
 		sum.Event, sum.Verdict = notify.Passed, "PASS"
 	}
