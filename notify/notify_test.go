@@ -150,7 +150,7 @@ func TestCheck(t *testing.T) {
 		{Target{}, []string{"webhook: required"}},
 		{Target{Webhook: "https://a/x", WebhookEnv: "X"}, []string{"webhook_env: set webhook or webhook_env, not both"}},
 		{Target{Webhook: "ftp://host/secret"}, []string{`webhook: want an http:// or https:// URL, got "ftp://host/..."`}},
-		{Target{Webhook: "https://a/x", On: []Event{"done"}, Format: "xml"}, []string{`on[0]: want one of passed, failed, aborted, killed, stopped, got "done"`, `format: want "json" or "slack", got "xml"`}},
+		{Target{Webhook: "https://a/x", On: []Event{"done"}, Format: "xml"}, []string{`on[0]: want one of passed, failed, aborted, killed, stopped, inconclusive, got "done"`, `format: want "json" or "slack", got "xml"`}},
 	}
 	for _, tt := range tests {
 		var got []string

@@ -239,7 +239,9 @@ func TestDemoCaptures(t *testing.T) {
 	code := execute(context.Background(), []string{
 		"demo", "--duration", "1500ms", "--summary-interval", "1s", "--seed", "3", "--rate", "20", "--no-tui", "--capture", dir,
 	}, &out, &errOut)
-	if code != cli.ExitOK {
+	// The demo exits with its verdict's code; 1.5 s of load may judge too
+	// little to decide. Only a run that did not complete is wrong here.
+	if code != cli.ExitOK && code != cli.ExitFail && code != cli.ExitInconclusive {
 		t.Fatalf("exit code %d\n%s\n%s", code, errOut.String(), out.String())
 	}
 	st, err := capture.ReadFiles([]string{dir}, nil)

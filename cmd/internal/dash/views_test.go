@@ -68,8 +68,8 @@ func TestShadowView(t *testing.T) {
 func TestShadowViewCandidateUnreachable(t *testing.T) {
 	t.Parallel()
 	rep := &compare.Report{Verdict: compare.Inconclusive, Headline: "inconclusive: the candidate was unreachable for 9 of 10 copies",
-		Reasons: []string{"more"},
-		Totals:  compare.Totals{Counts: compare.Counts{Pairs: 1, CandidateErrors: 9, CandidateErrorKinds: map[string]int64{"refused": 9}}},
+		Reasons:   []string{"more"},
+		Totals:    compare.Totals{Counts: compare.Counts{Pairs: 1, CandidateErrors: 9, CandidateErrorKinds: map[string]int64{"refused": 9}}},
 		Endpoints: []compare.EndpointReport{{Method: "GET", Route: "/", Verdict: compare.NotJudged}}}
 	got := Shadow(Upstreams{}, mirror.Stats{}, false, rep)
 	if !got.CandidateUnreachable || got.Verdict != compare.Inconclusive || len(got.Reasons) != 2 || got.Reasons[0] != rep.Headline {
