@@ -95,7 +95,7 @@ journeys: [{name: j, steps: [{name: s, path: /}]}]
 			"replaced below: the journeys line goes",
 		}},
 		{"bad notify", "rate: {rate: 1}\nnotify: [{on: [done]}, {webhook: 'http://h', webhook_env: X, format: xml}]", []string{
-			`x.yaml:6: notify[0].on[0]: want one of passed, failed, aborted, killed, stopped, got "done"`,
+			`x.yaml:6: notify[0].on[0]: want one of passed, failed, aborted, killed, stopped, inconclusive, got "done"`,
 			"x.yaml:6: notify[0].webhook: required: the URL to post to (or webhook_env: the variable holding it)",
 			`x.yaml:6: notify[1].format: want "json" or "slack", got "xml"`,
 			"x.yaml:6: notify[1].webhook_env: set webhook or webhook_env, not both",
