@@ -242,11 +242,31 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 		x.Secondary = &s
 	}
 	x.Candidate.Injected = p.injected(x.Candidate.Injected)
+	if len(x.Outbound) > 0 {
+		// The calls the sides made to dependencies are requests too: what
+		// they hold by name (the primary's API key to a payment service)
+		// is searched for everywhere else, like the client's secrets.
+		x.Outbound = append([]exchange.OutboundCall(nil), x.Outbound...)
+		for i := range x.Outbound {
+			c := &x.Outbound[i]
+			h := c.Header
+			c.Header = p.header(c.Header)
+			c.URL, _ = p.redactURL(c.URL)
+			c.Body = p.body(c.Body, c.Header, c.BodyTruncated, arena)
+			p.collectDerived(h)
+		}
+	}
 	p.collecting = false
 	if p.buildMatcher() {
 		x.Request.URL = p.scrubString(x.Request.URL)
 		x.Request.Header = p.scrubHeader(x.Request.Header)
 		x.Request.Body = p.transformBody(x.Request.Body, x.Request.Header, false, arena, p.scrubBody)
+		for i := range x.Outbound {
+			c := &x.Outbound[i]
+			c.URL = p.scrubString(c.URL)
+			c.Header = p.scrubHeader(c.Header)
+			c.Body = p.transformBody(c.Body, c.Header, c.BodyTruncated, arena, p.scrubBody)
+		}
 	}
 	p.response(&x.Primary, arena)
 	if x.Secondary != nil {
@@ -255,6 +275,11 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 		x.Secondary = &s
 	}
 	p.response(&x.Candidate, arena)
+	for i := range x.Outbound {
+		c := &x.Outbound[i]
+		p.response(&c.Response, arena)
+		c.Response.Error = p.scrubString(c.Response.Error)
+	}
 }
 
 // injected returns m, or a redacted copy of it when it holds secrets

@@ -206,6 +206,13 @@ func exchangeEntries(r *ExchangeRecord) int {
 			header(resp.Trailer)
 		}
 	}
+	for i := range x.Outbound {
+		c := &x.Outbound[i]
+		n += structEntries / 16 // the call's own fields
+		header(c.Header)
+		header(c.Response.Header)
+		header(c.Response.Trailer)
+	}
 	return n
 }
 

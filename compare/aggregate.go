@@ -55,6 +55,9 @@ type counters struct {
 	proxyOnly int64
 	// errorKinds counts candidate errors by kind (exchange.Response.ErrorKind).
 	errorKinds map[string]int64
+	// outboundDiffs counts pairs whose outbound calls differ;
+	// outboundRefused the candidate's outbound calls egress refused.
+	outboundDiffs, outboundRefused int64
 }
 
 type fieldAgg struct {
@@ -110,6 +113,7 @@ func (a *endpointAgg) record(res *Result, x *exchange.Exchange, e *Engine) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.c.exchanges++
+	a.c.outboundRefused += refusedCalls(x)
 	switch res.Outcome {
 	case PrimaryFailed:
 		a.c.primaryErrors++
@@ -178,6 +182,9 @@ func (a *endpointAgg) record(res *Result, x *exchange.Exchange, e *Engine) {
 		})
 	}
 	a.recordProxy(res, x, e, &smp)
+	if res.outbound {
+		a.c.outboundDiffs++
+	}
 	switch {
 	case res.hard:
 		a.c.hardDiffs++
@@ -252,7 +259,7 @@ func (a *endpointAgg) recordProxy(res *Result, x *exchange.Exchange, e *Engine, 
 // difference (nil when all of them were omitted).
 func firstDifferences(res *Result) []*Difference {
 	out := make([]*Difference, len(res.fields))
-	for _, list := range [][]Difference{res.Status, res.Headers, res.Body} {
+	for _, list := range [][]Difference{res.Status, res.Headers, res.Body, res.Outbound} {
 		for j := range list {
 			if i, ok := slices.BinarySearch(res.fields, list[j].Field()); ok && out[i] == nil {
 				out[i] = &list[j]

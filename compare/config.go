@@ -83,6 +83,11 @@ type Config struct {
 	// messages compare by field name ("$.order.items[2].price"). Nil
 	// compares them by field number ("$.1.3[2].2"); see protobuf.go.
 	Schemas MessageResolver `json:"-" yaml:"-" mapstructure:"-"`
+	// Outbound compares the candidate's outbound calls with the primary's
+	// (exchange.Exchange.Outbound, recorded by egress): its differences
+	// count like a status or header difference. Nil leaves outbound calls
+	// alone.
+	Outbound OutboundJudge `json:"-" yaml:"-" mapstructure:"-"`
 }
 
 // NoiseConfig holds the thresholds that decide, per endpoint and field,

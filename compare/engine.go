@@ -184,6 +184,7 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 		res.Truncated = res.Truncated || ps.body.truncated
 		res.TooLarge = res.TooLarge || ps.body.tooLarge
 	}
+	e.judgeOutbound(x, &res)
 	return res
 }
 
@@ -278,7 +279,7 @@ func (e *Engine) classify(res *Result, agg *endpointAgg) {
 
 // isBodyField reports whether a field is part of the body (and so can be
 // noise) rather than the status or a header.
-func isBodyField(f string) bool { return f != "status" && !isHeaderPath(f) }
+func isBodyField(f string) bool { return f != "status" && !isHeaderPath(f) && !isOutboundPath(f) }
 
 // isReal reports whether a difference is not the proxy's own.
 func isReal(d Difference) bool { return !d.Proxy }

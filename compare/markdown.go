@@ -32,6 +32,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	m.latency(r)
 	m.topFields(r)
 	m.proxy(r)
+	m.outbound(r)
 	m.noise(r)
 	m.errors(r)
 	if err := bw.Flush(); err != nil {
@@ -80,7 +81,11 @@ func (m *md) summary(r *Report) {
 	m.p("| Pairs with truncated bodies | %d |\n", t.Truncated)
 	m.p("| Pairs too large to compare completely | %d |\n", t.TooLarge)
 	m.p("| Primary latency p50 / p99 | %s / %s |\n", msText(t.PrimaryP50Ms), msText(t.PrimaryP99Ms))
-	m.p("| Candidate latency p50 / p99 | %s / %s |\n\n", msText(t.CandidateP50Ms), msText(t.CandidateP99Ms))
+	m.p("| Candidate latency p50 / p99 | %s / %s |\n", msText(t.CandidateP50Ms), msText(t.CandidateP99Ms))
+	for _, row := range outboundRows(t) {
+		m.p("| %s | %s |\n", row.Label, row.Value)
+	}
+	m.p("\n")
 	ru := r.Rules
 	m.p("An endpoint is judged once it has %d pairs; it fails when more than %s of its pairs differ", ru.MinPairs, pct(ru.MaxDiffRate))
 	if ru.MaxErrorRate >= 0 {

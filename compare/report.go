@@ -127,6 +127,14 @@ type Counts struct {
 	CandidateP50Ms float64 `json:"candidate_p50_ms"`
 	// CandidateP99Ms is the candidate's 99th percentile latency.
 	CandidateP99Ms float64 `json:"candidate_p99_ms"`
+	// OutboundDiffs counts the pairs whose candidate called dependencies
+	// differently from the primary (Config.Outbound): another body, URL
+	// or header, or another number of calls. They count in Diffs.
+	OutboundDiffs int64 `json:"outbound_diffs,omitempty"`
+	// OutboundRefused counts the candidate's calls to dependencies that
+	// egress refused (answered 503, never sent) because the primary made
+	// no such call, or the call carried no trace context.
+	OutboundRefused int64 `json:"outbound_refused,omitempty"`
 }
 
 // Totals sums every endpoint.
@@ -289,6 +297,8 @@ func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
 			SecondarySamples:  c.secondary,
 			Truncated:         c.truncated,
 			TooLarge:          c.tooLarge,
+			OutboundDiffs:     c.outboundDiffs,
+			OutboundRefused:   c.outboundRefused,
 			PrimaryP50Ms:      ms(a.primaryLat.Quantile(0.5)),
 			PrimaryP99Ms:      ms(a.primaryLat.Quantile(0.99)),
 			CandidateP50Ms:    ms(a.candidateLat.Quantile(0.5)),
@@ -411,6 +421,8 @@ func totals(eps []EndpointReport) Totals {
 		t.SecondarySamples += c.SecondarySamples
 		t.Truncated += c.Truncated
 		t.TooLarge += c.TooLarge
+		t.OutboundDiffs += c.OutboundDiffs
+		t.OutboundRefused += c.OutboundRefused
 	}
 	t.DiffRate = rate(t.Diffs, t.Pairs)
 	t.ErrorRate = rate(t.CandidateErrors, t.Pairs+t.CandidateErrors)

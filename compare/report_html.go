@@ -155,6 +155,7 @@ func newHTMLReport(r *Report) htmlReport {
 	if t.CandidateUnreachable() {
 		v.Unreachable = fmt.Sprintf("%d of %d copies%s", t.Unreachable(), t.Pairs+t.CandidateErrors, errorKindsText(t.CandidateErrorKinds))
 	}
+	v.Summary = append(v.Summary, outboundRows(t)...)
 	cs := candidates(r)
 	v.Several = len(cs) > 1
 	for i, c := range cs {

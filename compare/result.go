@@ -163,6 +163,10 @@ type Result struct {
 	// Noise holds the differences between primary and secondary, sorted
 	// by path; empty without a secondary.
 	Noise []Difference `json:"noise,omitempty"`
+	// Outbound holds the differences between the candidate's and the
+	// primary's outbound calls to dependencies (Config.Outbound), paths
+	// starting with OutboundPrefix; the ones marked Noise do not count.
+	Outbound []Difference `json:"outbound,omitempty"`
 	// Omitted counts differences left out of Headers, Body and Noise to
 	// keep a Result bounded (maxDifferences per list).
 	Omitted int `json:"omitted,omitempty"`
@@ -184,6 +188,7 @@ type Result struct {
 	hard        bool     // a status or header difference
 	hasSecond   bool     // a secondary answer was compared
 	noiseStatus bool     // primary and secondary statuses differ
+	outbound    bool     // an outbound difference that is not noise
 
 	primaryBody, candidateBody []byte // content as compared (decompressed)
 }
@@ -192,12 +197,18 @@ type Result struct {
 const maxDifferences = 100
 
 // Differences returns every primary/candidate difference: status, then
-// headers, then body.
+// headers, then body, then the outbound calls' (noise left out).
 func (r Result) Differences() []Difference {
-	out := make([]Difference, 0, len(r.Status)+len(r.Headers)+len(r.Body))
+	out := make([]Difference, 0, len(r.Status)+len(r.Headers)+len(r.Body)+len(r.Outbound))
 	out = append(out, r.Status...)
 	out = append(out, r.Headers...)
-	return append(out, r.Body...)
+	out = append(out, r.Body...)
+	for _, d := range r.Outbound {
+		if !d.Noise {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // maxValueLen bounds the display text of one value in a Difference.

@@ -128,6 +128,10 @@ type Limits struct {
 	MaxMemoryBytes int64 `yaml:"max_memory_bytes" mapstructure:"max_memory_bytes"`
 }
 
+// WithDefaults returns l with every zero value replaced by the default it
+// stands for: the limits an Egress made by New runs with.
+func (l Limits) WithDefaults() Limits { return l.withDefaults() }
+
 // withDefaults returns l with zero values replaced.
 func (l Limits) withDefaults() Limits {
 	l.MaxBodyBytes = cmp.Or(l.MaxBodyBytes, DefaultMaxBodyBytes)

@@ -89,18 +89,23 @@ func (d *EndpointDiff) Findings() []string {
 		out = append(out, fmt.Sprintf("%s made %s to %s where the primary made %s", side, calls(d.OtherCalls), ep, prim))
 	}
 	for _, p := range d.Pairs {
-		which := ""
-		if d.PrimaryCalls > 1 || d.OtherCalls > 1 {
-			which = fmt.Sprintf(" (call %d)", p.Ordinal+1)
-		}
 		for _, df := range p.Differences {
 			if df.Noise {
 				continue
 			}
-			out = append(out, fmt.Sprintf("%s called %s%s %s", side, ep, which, describe(df)))
+			out = append(out, d.finding(p, df))
 		}
 	}
 	return out
+}
+
+// finding says in a sentence how one call of a pair differs.
+func (d *EndpointDiff) finding(p CallPair, df compare.Difference) string {
+	which := ""
+	if d.PrimaryCalls > 1 || d.OtherCalls > 1 {
+		which = fmt.Sprintf(" (call %d)", p.Ordinal+1)
+	}
+	return fmt.Sprintf("%s called %s%s %s", d.Side, d.Endpoint, which, describe(df))
 }
 
 func calls(n int) string {
@@ -134,6 +139,7 @@ type Differ struct {
 // requests of calls (their routes are the calls' paths). The zero Config
 // is ready to use.
 func NewDiffer(cfg compare.Config) (*Differ, error) {
+	cfg.Outbound = nil // the Differ is the engine's outbound judge, not its own
 	e, err := compare.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("egress differ: %w", err)

@@ -199,6 +199,13 @@ type Route struct {
 	// cannot cause real side effects: a candidate writing to a shared
 	// database would duplicate them.
 	Unsafe bool `mapstructure:"unsafe"`
+	// Egress names the dependencies (shadow's egress.name) whose calls the
+	// candidate and secondary make for this route's writes, answered by
+	// shadow's egress from the primary's calls and never sent: writes
+	// mirrored without their side effects. It needs Unsafe. The proxy
+	// does not read it; shadow checks the names and shows the route as
+	// write-mirrored through them.
+	Egress []string `mapstructure:"egress"`
 }
 
 // Validate reports every bad field of c, each named, joined in one error.
@@ -302,6 +309,9 @@ func (r Route) validate(field string) []error {
 		if !httpguts.ValidHeaderFieldName(m) { // a method is an RFC 9110 token, like a field name
 			errs = append(errs, fmt.Errorf("%s.methods[%d]: %q is not a valid method", field, j, m))
 		}
+	}
+	if len(r.Egress) > 0 && !r.Unsafe {
+		errs = append(errs, fmt.Errorf("%s.egress: set unsafe: true too; mirroring writes stays an explicit opt-in, egress only keeps their calls from reaching %s", field, strings.Join(r.Egress, ", ")))
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Headers)) { // sorted: a stable message
 		if !httpguts.ValidHeaderFieldName(k) {

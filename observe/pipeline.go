@@ -62,6 +62,11 @@ type Config struct {
 	JudgeWait time.Duration
 	// Logger receives the first write failure. Nil discards.
 	Logger *slog.Logger
+	// Outbound, when set, supplies each exchange's outbound calls
+	// (exchange.Exchange.Outbound) by its trace id, taken when the
+	// exchange is observed, so that they are judged and recorded with it.
+	// Nil leaves Outbound as the exchange has it.
+	Outbound OutboundSource
 }
 
 // Validate reports the first setting out of range.
@@ -168,6 +173,11 @@ func (p *Pipeline) OnJudged(fn func(*exchange.Exchange, compare.Result)) {
 // a capture file. x is not modified. It waits at most JudgeWait for a
 // judge and never for the writer.
 func (p *Pipeline) Observe(x *exchange.Exchange) {
+	if p.cfg.Outbound != nil {
+		// Taken even when the exchange is dropped below, so that its
+		// calls are not held until they expire.
+		x = withOutbound(x, p.cfg.Outbound)
+	}
 	if !p.judges.acquire() {
 		p.busy.Add(1)
 		return

@@ -54,9 +54,13 @@ func (c captureConfig) resolved() captureConfig {
 
 // newPipeline returns the observer pipeline for engine; with cfg.Dir set
 // it starts the capture files there, with the labels in the files' header.
-func newPipeline(engine *compare.Engine, cfg captureConfig, labels map[string]string, logger *slog.Logger) (*observe.Pipeline, error) {
+// Each of opts then adjusts the pipeline's config.
+func newPipeline(engine *compare.Engine, cfg captureConfig, labels map[string]string, logger *slog.Logger, opts ...func(*observe.Config)) (*observe.Pipeline, error) {
 	red := &cfg.Redact
 	pcfg := observe.Config{Judge: engine, Redactor: red, Dir: cfg.Dir, QueueSize: cfg.QueueSize, Logger: logger}
+	for _, o := range opts {
+		o(&pcfg)
+	}
 	if cfg.Dir != "" {
 		w, err := capture.NewWriter(capture.WriterOptions{
 			Dir: cfg.Dir, MaxFileBytes: cfg.MaxFileBytes, Redactor: red,

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/egress"
 	"github.com/understudy-dev/understudy/internal/atomicfile"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/notify"
@@ -42,10 +43,22 @@ type config struct {
 	Capture         captureConfig   `mapstructure:"capture"`
 	Log             cli.Log         `mapstructure:"log"`
 	Notify          []notify.Target `mapstructure:"notify"`
+	// Egress is the egress section: the top-level keys egress (the
+	// dependencies), egress_proxy and egress_limits (see egress.go).
+	Egress `mapstructure:",squash"`
 
 	// origins says where each value came from, for errors.
 	origins *cli.Origins
+	// egress, when set, is the egress already listening that the session
+	// serves (the demo binds it before starting its services); nil: the
+	// session starts one from Egress.
+	egress *egressRun
 }
+
+// Egress is egress.Config under a name of its own, so that config can
+// embed it (the loader takes the keys of an embedded struct, squashed, as
+// its own) as the field Egress.
+type Egress = egress.Config
 
 // serverConfig holds the timeouts of the listener clients talk to, so that
 // slow clients (slowloris headers and bodies, idle keep-alives) cannot pin
@@ -172,7 +185,7 @@ func (c config) validate() error {
 			errs = append(errs, fmt.Errorf("report_out: the report could not be written: %w", err))
 		}
 	}
-	errs = append(errs, c.Log.Validate())
+	errs = append(errs, c.Log.Validate(), c.validateEgress())
 	for i, t := range c.Notify {
 		for _, p := range t.Check() {
 			errs = append(errs, fmt.Errorf("notify[%d].%s: %s", i, p.Key, p.Msg))
@@ -191,6 +204,9 @@ func (c config) resolved(logLevel slog.Level) config {
 	c.Server.IdleTimeout = cmp.Or(c.Server.IdleTimeout, wire.DefaultIdleTimeout)
 	c.Capture = c.Capture.resolved()
 	c.Log = c.Log.Resolved(logLevel)
+	if c.egressOn() {
+		c.Egress.Limits = c.Egress.Limits.WithDefaults()
+	}
 	return c
 }
 

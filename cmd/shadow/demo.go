@@ -54,7 +54,7 @@ verdict's, as for shadow run (v2 has real regressions: 1, fail).`,
 			if err != nil {
 				return err
 			}
-			if printed, err := loader.PrintConfig(cmd, cfg.resolved(slog.LevelWarn)); printed {
+			if printed, err := printConfig(cmd, cfg, slog.LevelWarn); printed {
 				return err
 			}
 			if rate <= 0 {

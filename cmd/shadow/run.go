@@ -38,7 +38,7 @@ can gate on it (see Exit codes in shadow --help).`,
 			if err != nil {
 				return err
 			}
-			if printed, err := loader.PrintConfig(cmd, cfg.resolved(slog.LevelInfo)); printed {
+			if printed, err := printConfig(cmd, cfg, slog.LevelInfo); printed {
 				return err
 			}
 			logger, err := cfg.Log.Logger(dash.TerminalLog(cmd.ErrOrStderr()), slog.LevelInfo)

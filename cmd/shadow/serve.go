@@ -52,6 +52,7 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 	if err != nil {
 		logger.Warn("mirror copies abandoned at shutdown", "abandoned", abandoned, "err", err)
 	}
+	s.egress.stop() // after the copies: one in flight needs its calls answered
 	// Every observer call has returned: the capture files can be finished.
 	if err := s.rec.Close(); err != nil {
 		logger.Error("capture incomplete", "err", err)
@@ -63,6 +64,9 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 		time.Since(s.started).Round(time.Second), abandoned)
 	if c := s.rec.Summary(); c != "" {
 		line += "; " + c
+	}
+	if e := s.egress.summary(); e != "" {
+		line += "; " + e
 	}
 	fmt.Fprintln(out, line)
 	return serveErr

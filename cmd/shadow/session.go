@@ -38,6 +38,8 @@ type session struct {
 	beforeShutdown func()
 	// stop says when the run ends by itself; the zero value: never.
 	stop stopRule
+	// egress serves the dependency listeners; nil without egress.
+	egress *egressRun
 }
 
 // stopRule says when a run stops by itself, besides Ctrl-C and SIGTERM.
@@ -93,6 +95,22 @@ func (s *session) stopCtx(ctx context.Context) (context.Context, func()) {
 // listener. routes, when the config has none, become the proxy's routes.
 // command labels the capture files ("run", "demo").
 func newSession(cfg config, routes []mirror.Route, command string, logger *slog.Logger) (*session, error) {
+	eg := cfg.egress
+	if eg == nil {
+		var err error
+		if eg, err = newEgressRun(cfg, logger); err != nil {
+			return nil, err
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			eg.stop()
+		}
+	}()
+	if j := eg.judge(); j != nil {
+		cfg.Compare.Outbound = j
+	}
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
 		return nil, cli.ConfigError(cfg.explain(cli.Under("compare", err)))
@@ -100,7 +118,7 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 	labels := captureLabels(command, map[string]string{
 		"primary": cfg.Mirror.Primary, "secondary": cfg.Mirror.Secondary, "candidate": cfg.Mirror.Candidate,
 	})
-	rec, err := newPipeline(engine, cfg.Capture, labels, logger)
+	rec, err := newPipeline(engine, cfg.Capture, labels, logger, eg.observe)
 	if err != nil {
 		return nil, cli.ConfigError(cfg.explain(cli.Under("capture", err)))
 	}
@@ -118,7 +136,7 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 	srv, err := wire.NewServer(wire.ServerConfig{
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		TLS: cfg.ListenTLS, Logger: logger,
-	}, proxy)
+	}, eg.trace(proxy))
 	if err != nil {
 		proxy.Close()
 		rec.Discard()
@@ -130,7 +148,9 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 		rec.Discard()
 		return nil, cli.Aborted(fmt.Errorf("listen: %w", err))
 	}
-	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, srv: srv, ln: ln, started: time.Now(), logger: logger}, nil
+	ok = true
+	eg.start(logger)
+	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, srv: srv, ln: ln, started: time.Now(), logger: logger, egress: eg}, nil
 }
 
 // URL is the proxy's base URL.
@@ -169,6 +189,7 @@ func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, 
 	if err != nil {
 		s.proxy.Close()
 		s.ln.Close()
+		s.egress.stop()
 		s.rec.Discard()
 		return nil, cli.ConfigError(err)
 	}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/egress"
+	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/mirror"
+	"github.com/understudy-dev/understudy/observe"
+)
+
+// egressOn reports whether the config declares egress: dependencies, the
+// forward-proxy listeners or limits. Without it shadow runs no egress
+// listener and unsafe routes behave as they always did.
+func (c config) egressOn() bool {
+	e := c.Egress
+	return len(e.Dependencies) > 0 || e.Proxy != (egress.Listeners{}) || e.Limits != (egress.Limits{})
+}
+
+// validateEgress checks the egress section (its errors name the keys the
+// user wrote: "egress[0].primary_listen") and the routes' egress names.
+func (c config) validateEgress() error {
+	var errs []error
+	if c.egressOn() {
+		errs = append(errs, c.Egress.Validate())
+	}
+	names := map[string]bool{}
+	for _, d := range c.Egress.Dependencies {
+		names[d.Name] = true
+	}
+	for i, r := range c.Mirror.Routes {
+		for j, n := range r.Egress {
+			if names[n] {
+				continue
+			}
+			known := "no dependencies are configured under egress"
+			if len(names) > 0 {
+				known = "configured: " + strings.Join(slices.Sorted(maps.Keys(names)), ", ")
+			}
+			errs = append(errs, fmt.Errorf("mirror.routes[%d].egress[%d]: %q is no egress dependency (%s)", i, j, n, known))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// printConfig is --print-config: the effective config, then a comment
+// saying which routes mirror writes and through which dependencies.
+func printConfig(cmd *cobra.Command, cfg config, level slog.Level) (bool, error) {
+	printed, err := loader.PrintConfig(cmd, cfg.resolved(level))
+	if printed && err == nil {
+		writeMirrorNote(cmd.OutOrStdout(), cfg.Mirror.Routes, cfg.egressOn())
+	}
+	return printed, err
+}
+
+// writeMirrorNote writes, as YAML comments, how each route that opts in
+// to unsafe methods mirrors them.
+func writeMirrorNote(w io.Writer, routes []mirror.Route, egressOn bool) {
+	var lines []string
+	for i, r := range routes {
+		if !r.Unsafe || r.Disabled {
+			continue
+		}
+		name := r.Name
+		if name == "" {
+			name = fmt.Sprintf("routes[%d]", i)
+		}
+		what := strings.Join(r.Methods, ",")
+		if what == "" {
+			what = "any method"
+		}
+		what += " " + cmpOr(r.Path, "any path")
+		switch {
+		case len(r.Egress) > 0:
+			lines = append(lines, fmt.Sprintf("#   %s (%s): write-mirrored through egress %s: the copies' calls to it are answered from the primary's, never sent", name, what, strings.Join(r.Egress, ", ")))
+		case egressOn:
+			lines = append(lines, fmt.Sprintf("#   %s (%s): unsafe methods mirrored with no egress dependency named (mirror.routes[%d].egress): calls the copies make reach real services", name, what, i))
+		default:
+			lines = append(lines, fmt.Sprintf("#   %s (%s): unsafe methods mirrored without egress: the copies' side effects are real", name, what))
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "# Routes that mirror writes:")
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// egressRun is a session's egress: its listeners, served from when the
+// session starts until the proxy has drained its copies (a copy still in
+// flight needs its calls answered), and the differ the engine judges
+// outbound calls with. The nil *egressRun is a session without egress:
+// every method does nothing.
+type egressRun struct {
+	e      *egress.Egress
+	differ *egress.Differ
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// newEgressRun builds and binds the egress of cfg (nil when egress is
+// off), so that its listeners' addresses are known before the services
+// that call them are started.
+func newEgressRun(cfg config, logger *slog.Logger) (*egressRun, error) {
+	if !cfg.egressOn() {
+		return nil, nil
+	}
+	ecfg := cfg.Egress
+	ecfg.Redactor = &cfg.Capture.Redact
+	ecfg.Logger = logger
+	e, err := egress.New(ecfg)
+	if err != nil {
+		return nil, cli.ConfigError(cfg.explain(errors.Unwrap(err)))
+	}
+	differ, err := egress.NewDiffer(cfg.Compare)
+	if err != nil {
+		return nil, cli.ConfigError(cfg.explain(cli.Under("compare", err)))
+	}
+	if err := e.Listen(); err != nil {
+		return nil, cli.Aborted(err)
+	}
+	return &egressRun{e: e, differ: differ}, nil
+}
+
+// judge is the engine's outbound judge; nil without egress.
+func (r *egressRun) judge() *egress.Differ {
+	if r == nil {
+		return nil
+	}
+	return r.differ
+}
+
+// observe has the pipeline take each exchange's outbound calls.
+func (r *egressRun) observe(c *observe.Config) {
+	if r != nil {
+		c.Outbound = r.e
+	}
+}
+
+// trace puts egress.Trace in front of h, so that every request carries one
+// traceparent on all its copies; h itself without egress.
+func (r *egressRun) trace(h http.Handler) http.Handler {
+	if r == nil {
+		return h
+	}
+	return egress.Trace(h)
+}
+
+// start serves the listeners until stop.
+func (r *egressRun) start(logger *slog.Logger) {
+	if r == nil || r.done != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel, r.done = cancel, make(chan error, 1)
+	go func() {
+		err := r.e.Run(ctx)
+		if err != nil {
+			logger.Error("egress", "err", err)
+		}
+		r.done <- err
+	}()
+}
+
+// stop shuts the listeners down (copies still waiting are refused) and
+// waits for them; it is safe to call more than once, and without start.
+func (r *egressRun) stop() {
+	if r == nil {
+		return
+	}
+	if r.done == nil {
+		_ = r.e.Close()
+		return
+	}
+	r.cancel()
+	if _, ok := <-r.done; ok { // the error was logged by start
+		close(r.done)
+	}
+}
+
+// url is the base URL a side's instance is given for a dependency.
+func (r *egressRun) url(dependency string, side exchange.Side) string {
+	if r == nil {
+		return ""
+	}
+	return r.e.URL(dependency, side)
+}
+
+// summary says what egress did, for the final summary line; "" without
+// egress.
+func (r *egressRun) summary() string {
+	if r == nil {
+		return ""
+	}
+	st := r.e.Stats()
+	s := fmt.Sprintf("egress: %d primary calls forwarded (%d recorded), candidate %d calls answered from them, %d refused",
+		st.Primary.Forwarded, st.Primary.Recorded, st.Candidate.Answered, sum(st.Candidate.Refused))
+	if len(st.Candidate.Refused) > 0 {
+		var rs []string
+		for _, reason := range slices.Sorted(maps.Keys(st.Candidate.Refused)) {
+			rs = append(rs, fmt.Sprintf("%s %d", reason, st.Candidate.Refused[reason]))
+		}
+		s += " (" + strings.Join(rs, ", ") + ")"
+	}
+	if st.Secondary.Calls > 0 {
+		s += fmt.Sprintf(", secondary %d answered, %d refused", st.Secondary.Answered, sum(st.Secondary.Refused))
+	}
+	return s
+}
+
+func sum(m map[egress.Reason]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
