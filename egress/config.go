@@ -43,6 +43,13 @@ type Config struct {
 	Proxy Listeners `yaml:"egress_proxy" mapstructure:"egress_proxy"`
 	// Limits bound what is recorded and how long it is held.
 	Limits Limits `yaml:"egress_limits" mapstructure:"egress_limits"`
+	// Trace says which trace a client request is served under, on every
+	// side: TraceRequest (a new one for every request, so that each
+	// exchange is matched with exactly its own calls) or TraceClient (the
+	// client's when it sends a valid one, so that the primary's spans join
+	// the client's trace; requests that share a trace id then share one
+	// record, see the package doc). "" means TraceRequest.
+	Trace TraceMode `yaml:"egress_trace" mapstructure:"egress_trace"`
 
 	// Redactor removes credentials from the calls Take returns. nil means
 	// the zero capture.Redactor: the default secret names.
@@ -208,6 +215,11 @@ func (c Config) Validate() error {
 				bad(fmt.Sprintf("%s.routes[%d]", key, j), "%v", err)
 			}
 		}
+	}
+	switch c.Trace {
+	case "", TraceRequest, TraceClient:
+	default:
+		bad("egress_trace", "%q: want %q (a new trace per request) or %q (the client's)", c.Trace, TraceRequest, TraceClient)
 	}
 	l := c.Limits
 	if l.MaxBodyBytes < 0 {

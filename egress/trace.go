@@ -53,6 +53,48 @@ func Trace(next http.Handler) http.Handler {
 	})
 }
 
+// TraceEach is Trace that gives every request a trace of its own, also
+// one that carries a valid traceparent (kept in TraceInfo.Replaced; its
+// sampled flag carries over). Clients that send one trace id with many
+// requests (a synthetic journey, a front end's page view) would otherwise
+// share one record across those requests: a request's exchange, when it
+// completes, would take calls made for the others. With a trace per
+// request each exchange holds exactly its own calls, at the price of the
+// primary's spans starting a new trace rather than joining the client's.
+func TraceEach(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := TraceInfo{Set: true, Replaced: r.Header.Values(traceparent.Header)}
+		tp := traceparent.New()
+		if old, ok := traceparent.FromHeader(r.Header); ok {
+			tp.Flags = old.Flags
+		}
+		r.Header.Set(traceparent.Header, tp.String())
+		info.Traceparent = r.Header.Get(traceparent.Header)
+		info.TraceID = tp.TraceIDString()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), traceInfoKey{}, info)))
+	})
+}
+
+// TraceMode says how shadow gives a request its trace: Config.Trace.
+type TraceMode string
+
+// The trace modes.
+const (
+	// TraceRequest gives every client request a new trace (TraceEach).
+	TraceRequest TraceMode = "request"
+	// TraceClient keeps a client's valid traceparent (Trace).
+	TraceClient TraceMode = "client"
+)
+
+// Middleware returns the handler of the mode in front of next: Trace for
+// TraceClient, TraceEach for TraceRequest and the zero value.
+func (m TraceMode) Middleware(next http.Handler) http.Handler {
+	if m == TraceClient {
+		return Trace(next)
+	}
+	return TraceEach(next)
+}
+
 // TraceFromContext returns what Trace did to the request whose context
 // this is; false when the request did not pass through Trace.
 func TraceFromContext(ctx context.Context) (TraceInfo, bool) {

@@ -206,6 +206,7 @@ func (c config) resolved(logLevel slog.Level) config {
 	c.Log = c.Log.Resolved(logLevel)
 	if c.egressOn() {
 		c.Egress.Limits = c.Egress.Limits.WithDefaults()
+		c.Egress.Trace = cmp.Or(c.Egress.Trace, egress.TraceRequest)
 	}
 	return c
 }

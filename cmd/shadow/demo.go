@@ -17,16 +17,22 @@ import (
 	"github.com/understudy-dev/understudy/cmd/internal/dash"
 	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/demo"
+	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/scenarios"
 	"github.com/understudy-dev/understudy/tui"
 )
 
 // demoRoutes opts order creation and cancellation in to mirroring, so that
-// the three instances hold the same orders and later reads line up.
-var demoRoutes = []mirror.Route{
-	{Name: "create-order", Methods: []string{"POST"}, Path: "/orders", Unsafe: true},
-	{Name: "cancel-order", Methods: []string{"POST"}, Path: "/orders/{id}/cancel", Unsafe: true},
+// the three instances hold the same orders and later reads line up. Order
+// creation charges the payment service: with egress, the copies' charges
+// are answered from the primary's (demoEgress).
+func demoRoutes(withEgress bool) []mirror.Route {
+	create := mirror.Route{Name: "create-order", Methods: []string{"POST"}, Path: "/orders", Unsafe: true}
+	if withEgress {
+		create.Egress = []string{demoPayments}
+	}
+	return []mirror.Route{create, {Name: "cancel-order", Methods: []string{"POST"}, Path: "/orders/{id}/cancel", Unsafe: true}}
 }
 
 // demoLength is how long the demo's load runs when no --duration is given:
@@ -38,6 +44,7 @@ func newDemoCmd() *cobra.Command {
 		rate     float64
 		duration time.Duration
 		seed     int64
+		noEgress bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -71,7 +78,7 @@ verdict's, as for shadow run (v2 has real regressions: 1, fail).`,
 			if err != nil {
 				return cli.ConfigError(err)
 			}
-			return runDemo(ctx, cfg, rate, duration, seed, cmd.OutOrStdout(), logger)
+			return runDemo(ctx, cfg, rate, duration, seed, !noEgress, cmd.OutOrStdout(), logger)
 		},
 	}
 	addConfigFlags(cmd, "127.0.0.1:0", "127.0.0.1:0")
@@ -79,16 +86,32 @@ verdict's, as for shadow run (v2 has real regressions: 1, fail).`,
 	f.Float64Var(&rate, "rate", 20, "order journeys started per second (each is 1 to 4 requests)")
 	f.DurationVar(&duration, "duration", 0, "stop after this long (0 = until q or Ctrl-C)")
 	f.Int64Var(&seed, "seed", 0, "random seed for the services and the load (0 = from the clock)")
+	f.BoolVar(&noEgress, "no-egress", false, "let every copy of the order service charge the payment service itself (3 charges per order) instead of mirroring POST /orders through egress")
 	return cmd
 }
 
-func runDemo(ctx context.Context, cfg config, rate float64, duration time.Duration, seed int64, out io.Writer, logger *slog.Logger) (err error) {
+func runDemo(ctx context.Context, cfg config, rate float64, duration time.Duration, seed int64, withEgress bool, out io.Writer, logger *slog.Logger) (err error) {
 	var servers []*demo.Server
 	defer func() {
 		for _, s := range servers {
 			err = errors.Join(err, s.Close())
 		}
 	}()
+	pay, err := demo.StartPayments()
+	if err != nil {
+		return cli.Aborted(fmt.Errorf("start demo payments: %w", err))
+	}
+	servers = append(servers, pay)
+	withEgress = withEgress && !cfg.egressOn() // a configured egress knows no demo payments
+	if withEgress {
+		cfg.Egress = demoEgress(pay.URL)
+	}
+	eg, err := newEgressRun(cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer eg.stop()
+	cfg.egress = eg
 	for i, v := range []int{1, 1, 2} {
 		// Each instance gets its own seed, so that random fields (eta)
 		// differ between them as they would between real replicas: that
@@ -97,17 +120,21 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 		if seed != 0 {
 			instanceSeed = seed*10 + int64(i)
 		}
-		s, err := demo.Start(demo.Options{Version: v, Seed: instanceSeed})
+		payments := pay.URL
+		if withEgress {
+			payments = eg.url(demoPayments, []exchange.Side{exchange.Primary, exchange.Secondary, exchange.Candidate}[i])
+		}
+		s, err := demo.Start(demo.Options{Version: v, Seed: instanceSeed, Payments: payments})
 		if err != nil {
 			return cli.Aborted(fmt.Errorf("start demo service v%d: %w", v, err))
 		}
 		servers = append(servers, s)
 	}
-	cfg.Mirror.Primary, cfg.Mirror.Secondary, cfg.Mirror.Candidate = servers[0].URL, servers[1].URL, servers[2].URL
+	cfg.Mirror.Primary, cfg.Mirror.Secondary, cfg.Mirror.Candidate = servers[1].URL, servers[2].URL, servers[3].URL
 	if err := cfg.validate(); err != nil {
 		return cli.ConfigError(err)
 	}
-	s, err := newSession(cfg, demoRoutes, "demo", logger)
+	s, err := newSession(cfg, demoRoutes(withEgress), "demo", logger)
 	if err != nil {
 		return err
 	}
@@ -150,6 +177,10 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 
 	fmt.Fprintf(out, "shadow demo: proxy on %s\n  primary   v1 %s\n  secondary v1 %s\n  candidate v2 %s\n  load      %g order journeys/s through the proxy (try: curl %s/menu)\n",
 		s.URL(), cfg.Mirror.Primary, cfg.Mirror.Secondary, cfg.Mirror.Candidate, rate, s.URL())
+	if withEgress {
+		fmt.Fprintf(out, "  payments  %s, charged on POST /orders: the primary's charges through egress %s, the copies' answered by egress %s and %s\n",
+			pay.URL, eg.url(demoPayments, exchange.Primary), eg.url(demoPayments, exchange.Secondary), eg.url(demoPayments, exchange.Candidate))
+	}
 	src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) {
 		snap := s.snapshot()
 		snap.Synth = dash.Synth(runner.Snapshot(), duration) // 0: until stopped
@@ -164,6 +195,7 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 	// v2 has real regressions: the demo's verdict fails, and its exit
 	// code says so, as `shadow run` would.
 	printFindings(out, rep)
+	printCharges(out, rep, pay.Payments, runner.Snapshot(), withEgress)
 	return verdictError(rep)
 }
 

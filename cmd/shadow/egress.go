@@ -112,6 +112,7 @@ func cmpOr(s, def string) string {
 type egressRun struct {
 	e      *egress.Egress
 	differ *egress.Differ
+	mode   egress.TraceMode
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -137,7 +138,7 @@ func newEgressRun(cfg config, logger *slog.Logger) (*egressRun, error) {
 	if err := e.Listen(); err != nil {
 		return nil, cli.Aborted(err)
 	}
-	return &egressRun{e: e, differ: differ}, nil
+	return &egressRun{e: e, differ: differ, mode: ecfg.Trace}, nil
 }
 
 // judge is the engine's outbound judge; nil without egress.
@@ -155,13 +156,14 @@ func (r *egressRun) observe(c *observe.Config) {
 	}
 }
 
-// trace puts egress.Trace in front of h, so that every request carries one
-// traceparent on all its copies; h itself without egress.
+// trace puts egress's trace middleware (egress_trace) in front of h, so
+// that every request carries one traceparent on all its copies; h itself
+// without egress.
 func (r *egressRun) trace(h http.Handler) http.Handler {
 	if r == nil {
 		return h
 	}
-	return egress.Trace(h)
+	return r.mode.Middleware(h)
 }
 
 // start serves the listeners until stop.
@@ -190,6 +192,10 @@ func (r *egressRun) stop() {
 		_ = r.e.Close()
 		return
 	}
+	// The proxy has drained: no copy waits for a call any more, and a
+	// connection a service dialled but never used must not hold the
+	// listeners open for the server's grace.
+	_ = r.e.Close()
 	r.cancel()
 	if _, ok := <-r.done; ok { // the error was logged by start
 		close(r.done)
