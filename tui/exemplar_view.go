@@ -13,6 +13,10 @@ import (
 	"github.com/charmbracelet/x/ansi"
 )
 
+// outboundPrefix starts the path of a difference in what the candidate
+// sent to a dependency (compare.OutboundPrefix); its Detail is shown.
+const outboundPrefix = "outbound "
+
 // maxBodyShown bounds how much of a body the exemplar view renders, so a
 // producer that sends a huge body cannot make every redraw slow.
 const maxBodyShown = 64 << 10
@@ -161,6 +165,10 @@ func (v *ExemplarView) content() string {
 		line := sign + " " + pad(oneLine(d.Path), pathW, false) + "  " + val
 		b.WriteString(style.Render(line))
 		b.WriteString("\n")
+		if d.Detail != "" && strings.HasPrefix(d.Path, outboundPrefix) {
+			b.WriteString(st.Muted.Render("  " + oneLine(d.Detail)))
+			b.WriteString("\n")
+		}
 	}
 
 	section("PRIMARY ANSWER · " + strconv.Itoa(ex.PrimaryStatus))

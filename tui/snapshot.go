@@ -225,6 +225,11 @@ type Difference struct {
 	// side that lacks the value.
 	Primary   string `json:"primary,omitempty"`
 	Candidate string `json:"candidate,omitempty"`
+	// Detail says the difference in words when the values alone do not:
+	// for an outbound call ("outbound POST payments /charges $.amount"),
+	// "candidate called POST payments /charges with $.amount 10.01 where
+	// the primary sent 10.00". Empty for most.
+	Detail string `json:"detail,omitempty"`
 }
 
 // SynthSnapshot is the state of a synthetic run: pacing, progress, per-step

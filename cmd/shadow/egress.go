@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/compare"
 	"github.com/understudy-dev/understudy/egress"
 	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/mirror"
@@ -104,6 +105,17 @@ func cmpOr(s, def string) string {
 	return s
 }
 
+// withOutboundJudge has the engine of cfg judge the outbound calls that
+// capture records hold, as the live run did.
+func withOutboundJudge(cfg *compare.Config) error {
+	d, err := egress.NewDiffer(*cfg)
+	if err != nil {
+		return err
+	}
+	cfg.Outbound = d
+	return nil
+}
+
 // egressRun is a session's egress: its listeners, served from when the
 // session starts until the proxy has drained its copies (a copy still in
 // flight needs its calls answered), and the differ the engine judges
@@ -113,6 +125,7 @@ type egressRun struct {
 	e      *egress.Egress
 	differ *egress.Differ
 	mode   egress.TraceMode
+	deps   []egress.Dependency
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -138,7 +151,7 @@ func newEgressRun(cfg config, logger *slog.Logger) (*egressRun, error) {
 	if err := e.Listen(); err != nil {
 		return nil, cli.Aborted(err)
 	}
-	return &egressRun{e: e, differ: differ, mode: ecfg.Trace}, nil
+	return &egressRun{e: e, differ: differ, mode: ecfg.Trace, deps: ecfg.Dependencies}, nil
 }
 
 // judge is the engine's outbound judge; nil without egress.
@@ -208,6 +221,28 @@ func (r *egressRun) url(dependency string, side exchange.Side) string {
 		return ""
 	}
 	return r.e.URL(dependency, side)
+}
+
+// describe prints where each dependency's listeners are, the base URLs
+// each side's instance must be given.
+func (r *egressRun) describe(w io.Writer) {
+	if r == nil {
+		return
+	}
+	for _, d := range r.deps {
+		line := fmt.Sprintf("shadow: egress %s (%s):", d.Name, d.Upstream)
+		for _, side := range []exchange.Side{exchange.Primary, exchange.Secondary, exchange.Candidate} {
+			if u := r.e.URL(d.Name, side); u != "" {
+				line += fmt.Sprintf(" %s %s", side, u)
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, side := range []exchange.Side{exchange.Primary, exchange.Secondary, exchange.Candidate} {
+		if u := r.e.URL("", side); u != "" {
+			fmt.Fprintf(w, "shadow: egress proxy (HTTP_PROXY) for the %s: %s\n", side, u)
+		}
+	}
 }
 
 // summary says what egress did, for the final summary line; "" without

@@ -91,6 +91,9 @@ type offlineStats struct {
 // capture file is bad input; damage inside a file is counted, not an error.
 func offlineReport(ctx context.Context, cfg compare.Config, paths []string) (*compare.Report, offlineStats, error) {
 	var st offlineStats
+	if err := withOutboundJudge(&cfg); err != nil {
+		return nil, st, cli.ConfigError(cli.Under("compare", err))
+	}
 	engine, err := compare.New(cfg)
 	if err != nil {
 		return nil, st, cli.ConfigError(cli.Under("compare", err))

@@ -117,6 +117,7 @@ func exemplar(x compare.Exemplar) tui.Exemplar {
 			Kind:      string(x.Difference.Kind),
 			Primary:   x.Difference.Primary,
 			Candidate: x.Difference.Candidate,
+			Detail:    x.Difference.Detail,
 		}},
 	}
 	for _, d := range x.Differences { // the pair's others, after its own
