@@ -26,9 +26,10 @@ var goldenContent = map[string]func() (Header, []Record){
 	"1.1": goldenV1_1,
 }
 
-// goldenV1_1 is the content of testdata/v1.1.usc: 1.0's, with what the
-// proxy set on each side's request (exchange.Response.Injected). Do not
-// change it.
+// goldenV1_1 is the content of testdata/v1.1.usc: 1.0's, version 1.1,
+// with the keys 1.1 added: what the proxy set on each side's request
+// (exchange.Response.Injected), and the first exchange with the outbound
+// calls egress recorded for it. Do not change it.
 func goldenV1_1() (Header, []Record) {
 	hdr, recs := goldenV1()
 	hdr.Version = "1.1"
@@ -39,6 +40,21 @@ func goldenV1_1() (Header, []Record) {
 			x.Exchange.Candidate.Injected = map[string]string{"Host": "candidate:8080", "X-Shadow-Request": "1"}
 		}
 	}
+	t0 := hdr.Created
+	req := []byte(`{"amount":9.99,"currency":"EUR"}`)
+	ans := []byte(`{"id":"ch_000001","status":"succeeded"}`)
+	answer := exchange.Response{Side: exchange.Primary, Status: 201,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: ans, Size: int64(len(ans)), Latency: 900 * time.Microsecond}
+	call := exchange.OutboundCall{Side: exchange.Primary, Dependency: "payments", Method: "POST", URL: "/charges",
+		Template: "/charges", Header: http.Header{"Content-Type": {"application/json"}}, Body: req, BodySize: int64(len(req)),
+		Started: t0, Response: answer}
+	cand := call
+	cand.Side, cand.Matched = exchange.Candidate, true
+	cand.Response.Side = exchange.Candidate
+	refused := exchange.OutboundCall{Side: exchange.Candidate, Dependency: "payments", Method: "POST", URL: "/notify",
+		Template: "/notify", Started: t0, Refused: "no_match",
+		Response: exchange.Response{Side: exchange.Candidate, Status: 503, Error: "the primary made no call POST payments /notify"}}
+	recs[0].Exchange.Exchange.Outbound = []exchange.OutboundCall{call, cand, refused}
 	return hdr, recs
 }
 
