@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"html"
 	"html/template"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,6 +259,142 @@ func TestReplayHeaderSecretsAreRedacted(t *testing.T) {
 		}
 		if i := bytes.Index(b, []byte(secret)); i >= 0 {
 			t.Errorf("%s holds the --header credential: ...%q...", p, b[max(0, i-60):min(len(b), i+30)])
+		}
+	}
+}
+
+// forwarder is a service behind shadow that passes what its client sent
+// on to a dependency (through the base URL it is given once shadow's egress
+// listens), with a credential of its own, and answers with the
+// dependency's echo: the client's secrets and the service's reach the
+// outbound calls' requests and answers under names no rule knows.
+// version 2 adds a field, so the outbound calls differ.
+func forwarder(t *testing.T, version int, base *atomic.Pointer[string], ownKey string) *httptest.Server {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		fwd := map[string]any{"passed_on": string(body), "note": r.Header.Get("Authorization"), "cookie_seen": r.Header.Get("Cookie")}
+		if version == 2 {
+			fwd["v2"] = true
+		}
+		b, _ := json.Marshal(fwd)
+		req, _ := http.NewRequestWithContext(r.Context(), "POST", *base.Load()+"/anything?"+r.URL.RawQuery, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Api-Key", ownKey)
+		req.Header.Set("X-Forwarded-Auth", r.Header.Get("X-Auth-Token"))
+		req.Header.Set("Traceparent", r.Header.Get("Traceparent"))
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Secrets that reach a dependency's calls (the client's, passed on in
+// fields of other names, and the service's own API key), and that the
+// dependency echoes back, reach none of what shadow stores or shows:
+// capture files, --report-out, `shadow report` in every format, the admin
+// /snapshot and the run's output.
+func TestOutboundSecretsAreRedactedEverywhere(t *testing.T) {
+	const ownKey = "svc-own-key-778899aa"
+	dep := echoServer(t, 1)
+	var pURL, sURL, cURL atomic.Pointer[string]
+	primary, secondary, candidate := forwarder(t, 1, &pURL, ownKey), forwarder(t, 1, &sURL, ownKey), forwarder(t, 2, &cURL, ownKey)
+	tmp := t.TempDir()
+	dir, reportOut := filepath.Join(tmp, "captures"), filepath.Join(tmp, "live.json")
+	config := writeFile(t, "shadow.yaml", `
+mirror:
+  max_queue_wait: -1s
+  routes:
+    - {name: anything, methods: [POST], path: /anything, unsafe: true, egress: [echo]}
+compare:
+  verdict: {min_pairs: 1}
+egress:
+  - {name: echo, upstream: `+dep.URL+`, primary_listen: 127.0.0.1:0, secondary_listen: 127.0.0.1:0, candidate_listen: 127.0.0.1:0}
+`)
+	base, adminURL, stop, code, out := startShadowAdmin(t, "--config", config, "--primary", primary.URL,
+		"--secondary", secondary.URL, "--candidate", candidate.URL, "--capture", dir, "--report-out", reportOut)
+	m := regexp.MustCompile(`egress echo \(\S+\): primary (\S+) secondary (\S+) candidate (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		stop()
+		t.Fatalf("no egress listeners printed:\n%s", out.String())
+	}
+	pURL.Store(&m[1])
+	sURL.Store(&m[2])
+	cURL.Store(&m[3])
+
+	s := echoedSecrets
+	q := url.Values{"token": {s["q_token"]}, "password": {s["q_password"]}, "page": {"canary-page"}}
+	jsonBody, _ := json.Marshal(map[string]string{"password": s["b_password"], "card_number": s["b_card"], "user": "canary-user"})
+	const requests = 3
+	for range requests {
+		req, _ := http.NewRequest("POST", base+"/anything?"+q.Encode(), bytes.NewReader(jsonBody))
+		req.Header.Set("Authorization", "Bearer "+s["bearer"])
+		req.Header.Set("Cookie", "session="+s["cookie"])
+		req.Header.Set("X-Auth-Token", s["authtoken"])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			stop()
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Contains(got, []byte(ownKey)) {
+			stop()
+			t.Fatalf("the client did not get the dependency's echo through the primary: %s", got)
+		}
+	}
+	var snap []byte
+	testio.Eventually(t, "a snapshot with every pair compared", func() bool {
+		snap = httpGet(t, adminURL+"/snapshot")
+		return regexp.MustCompile(fmt.Sprintf(`"compared":\s*%d\b`, requests)).Match(snap)
+	})
+	stop()
+	select {
+	case c := <-code:
+		if c != cli.ExitFail {
+			t.Fatalf("shadow run exit code %d, want %d (the candidate differs)\n%s", c, cli.ExitFail, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("shadow run did not stop")
+	}
+	_, md, _ := runReport(t, dir)
+	_, js, _ := runReport(t, "--format", "json", dir)
+	_, page, _ := runReport(t, "--format", "html", dir)
+	_, junit, _ := runReport(t, "--format", "xml", dir)
+	outputs := map[string][]byte{"admin /snapshot": snap, "shadow report (md)": []byte(md), "shadow report (json)": []byte(js),
+		"shadow report (html)": []byte(page), "shadow report (xml)": []byte(junit), "shadow run output": []byte(out.String())}
+	for _, p := range append(filesIn(t, dir), reportOut) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs[p] = b
+	}
+	// The outbound calls are in the files, and differ, so the test can fail.
+	if !strings.Contains(md, "outbound POST echo /anything $.v2") || !bytes.Contains(outputs[reportOut], []byte("outbound POST echo /anything")) {
+		t.Fatalf("no outbound difference reported, so the test proves nothing:\n%s", md)
+	}
+	secrets := map[string]string{"own key": ownKey}
+	for _, k := range []string{"bearer", "cookie", "authtoken", "q_token", "q_password", "b_password", "b_card"} {
+		secrets[k] = s[k]
+	}
+	for name, b := range outputs {
+		for k, v := range secrets {
+			for _, form := range escapedForms(v) {
+				if i := bytes.Index(b, []byte(form)); i >= 0 {
+					t.Errorf("%s holds secret %s as %q: ...%q...", name, k, form, b[max(0, i-80):min(len(b), i+len(form)+20)])
+				}
+			}
 		}
 	}
 }
