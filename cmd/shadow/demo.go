@@ -194,8 +194,8 @@ func runDemo(ctx context.Context, cfg config, rate float64, duration time.Durati
 	}
 	// v2 has real regressions: the demo's verdict fails, and its exit
 	// code says so, as `shadow run` would.
-	printFindings(out, rep)
 	printCharges(out, rep, pay.Payments, runner.Snapshot(), withEgress)
+	printFindings(out, rep) // last: it ends with where the full report is
 	return verdictError(rep)
 }
 

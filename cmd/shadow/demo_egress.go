@@ -49,7 +49,7 @@ func printCharges(out io.Writer, rep *compare.Report, pay *demo.Payments, load s
 		}
 	}
 	if withEgress {
-		fmt.Fprintln(out, "What v2 sent to its dependencies, through egress (never sent on):")
+		fmt.Fprintln(out, "\nWhat v2 sent to its dependencies, through egress (never sent on):")
 		printOrNone(out, lines)
 	}
 	orders, charges := placedOrders(load), pay.Charges()
