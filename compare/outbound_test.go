@@ -100,6 +100,16 @@ func TestOutboundJudged(t *testing.T) {
 						t.Errorf("markdown lacks %q:\n%s", want, md.String())
 					}
 				}
+				var page bytes.Buffer
+				if err := rep.WriteHTML(&page); err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{"Candidate outbound calls refused by egress", "outbound POST payments /notify calls",
+					"candidate made 1 call to POST payments /notify where the primary made none"} {
+					if !strings.Contains(page.String(), want) {
+						t.Errorf("html report lacks %q", want)
+					}
+				}
 			}
 		})
 	}
