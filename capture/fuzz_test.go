@@ -79,7 +79,8 @@ func FuzzReader(f *testing.F) {
 // accepts must be a single msgpack value the decoder can walk, and
 // decoding it must neither panic nor allocate out of proportion.
 func FuzzDecodeRecord(f *testing.F) {
-	for _, v := range []any{sampleExchange(1), sampleSynth(2), &Header{Tool: "t", Labels: map[string]string{"a": "b"}}} {
+	_, withOutbound := goldenV1_1() // an exchange with outbound calls, since 1.1
+	for _, v := range []any{sampleExchange(1), sampleSynth(2), &Header{Tool: "t", Labels: map[string]string{"a": "b"}}, withOutbound[0].Exchange} {
 		b, err := msgpack.Marshal(v)
 		if err != nil {
 			f.Fatal(err)
