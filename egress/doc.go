@@ -63,7 +63,11 @@
 // side per trace, the age of a trace (RecordTTL) and the bytes of all
 // records together (MaxMemoryBytes; the oldest traces are evicted first,
 // counted). Expired traces are swept when new ones arrive: the store runs
-// no goroutine of its own.
+// no goroutine of its own. The id of an evicted trace is remembered for
+// RecordTTL (at most 4096 of them), and the trace's later calls are
+// refused as evicted (the primary's forwarded, not recorded) rather than
+// recorded afresh, where they would be misread as calls the primary never
+// made.
 //
 // # Limits of the approach
 //

@@ -34,6 +34,16 @@ type store struct {
 	traces map[string]*trace
 	age    *list.List // of *trace, oldest first
 
+	// evicted remembers when each trace evicted before it was taken was
+	// evicted, for RecordTTL (at most maxEvictedIDs of them), so that the trace's later calls are not recorded in
+	// a new trace of the same id: a copy's call would wait for a primary
+	// call that is gone, then be reported as one the primary never made,
+	// or be paired with a later call of the primary's by a restarted
+	// ordinal.
+	evicted     map[string]time.Time
+	evictedIDs  []string // a ring of maxEvictedIDs
+	evictedNext int
+
 	used atomic.Int64 // bytes charged to the budget
 	peak atomic.Int64 // the most used has been
 
@@ -47,10 +57,11 @@ type store struct {
 // documented defaults.
 func newStore(lim Limits) *store {
 	return &store{
-		lim:    lim.withDefaults(),
-		traces: map[string]*trace{},
-		age:    list.New(),
-		stop:   make(chan struct{}),
+		lim:     lim.withDefaults(),
+		traces:  map[string]*trace{},
+		evicted: map[string]time.Time{},
+		age:     list.New(),
+		stop:    make(chan struct{}),
 	}
 }
 
@@ -126,6 +137,9 @@ func (s *store) begin(side exchange.Side, k key, req *http.Request, path string,
 	defer s.mu.Unlock()
 	s.sweep(now)
 	t := s.traces[k.trace]
+	if at, ok := s.evicted[k.trace]; ok && t == nil && now.Sub(at) < s.lim.RecordTTL {
+		return nil, nil, RefusedEvicted
+	}
 	if t == nil {
 		// Evicting every other trace makes room: Validate keeps the
 		// budget above traceCost.
@@ -262,6 +276,9 @@ func (s *store) sweep(now time.Time) {
 // copies still waiting in it. s.mu is held.
 func (s *store) removeLocked(t *trace, why Reason) {
 	delete(s.traces, t.id)
+	if why == RefusedEvicted {
+		s.rememberEvictedLocked(t.id, time.Now())
+	}
 	s.age.Remove(t.elem)
 	released := t.fixed
 	for _, side := range t.calls {
@@ -279,6 +296,25 @@ func (s *store) removeLocked(t *trace, why Reason) {
 			sl.publish(nil, string(why))
 		}
 	}
+}
+
+// maxEvictedIDs bounds the evicted trace ids remembered (about 100 bytes
+// each, outside the memory budget).
+const maxEvictedIDs = 4096
+
+// rememberEvictedLocked notes that trace id was evicted at now, forgetting
+// the oldest id past maxEvictedIDs. s.mu is held.
+func (s *store) rememberEvictedLocked(id string, now time.Time) {
+	if _, ok := s.evicted[id]; !ok {
+		if len(s.evictedIDs) < maxEvictedIDs {
+			s.evictedIDs = append(s.evictedIDs, id)
+		} else {
+			delete(s.evicted, s.evictedIDs[s.evictedNext])
+			s.evictedIDs[s.evictedNext] = id
+			s.evictedNext = (s.evictedNext + 1) % maxEvictedIDs
+		}
+	}
+	s.evicted[id] = now
 }
 
 // reserve charges n bytes for a call of trace t, evicting the oldest other

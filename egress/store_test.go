@@ -3,6 +3,7 @@ package egress
 import (
 	"context"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -172,5 +173,45 @@ func TestBudget(t *testing.T) {
 	s.take("one")
 	if st := s.stats(); st.BytesHeld != 0 {
 		t.Errorf("after Take: %d bytes held, want 0", st.BytesHeld)
+	}
+}
+
+// TestEvictedTraceStaysGone: once a trace is evicted, its later calls are
+// refused as evicted, on every side, for RecordTTL, instead of starting a
+// new record of the same id in which a copy's call would wait for a
+// primary call that is gone (and be reported as one the primary never
+// made) or pair with a later primary call by a restarted ordinal. A taken
+// trace's id may be used again. The ids remembered are bounded.
+func TestEvictedTraceStaysGone(t *testing.T) {
+	t.Parallel()
+	s := newStore(Limits{MaxBodyBytes: 16 << 10, MaxMemoryBytes: 64 << 10, RecordTTL: time.Hour})
+	c, _ := beginT(t, s, exchange.Primary, "old")
+	s.appendBody(c, true, []byte(strings.Repeat("x", 16<<10)))
+	for i := range 8 { // newer traces push "old" out of the budget
+		c, _ := beginT(t, s, exchange.Primary, "new"+string(rune('a'+i)))
+		s.appendBody(c, true, []byte(strings.Repeat("y", 16<<10)))
+	}
+	if s.stats().EvictedMemory == 0 {
+		t.Fatal("nothing evicted: the test proves nothing")
+	}
+	for _, side := range []exchange.Side{exchange.Candidate, exchange.Primary, exchange.Secondary} {
+		if _, _, reason := s.begin(side, k("old"), httptest.NewRequest("POST", "/charges", nil), "/charges", time.Now()); reason != RefusedEvicted {
+			t.Errorf("%s call in the evicted trace: reason %q, want %q", side, reason, RefusedEvicted)
+		}
+	}
+	if _, _, reason := s.begin(exchange.Candidate, k("old"), httptest.NewRequest("POST", "/charges", nil), "/charges", time.Now().Add(2*time.Hour)); reason != "" {
+		t.Errorf("a call after RecordTTL: refused %q, want a new record", reason)
+	}
+	beginT(t, s, exchange.Primary, "taken")
+	s.take("taken")
+	beginT(t, s, exchange.Primary, "taken") // a client's trace id, used again
+
+	for i := range maxEvictedIDs + 10 {
+		s.mu.Lock()
+		s.rememberEvictedLocked("id"+strconv.Itoa(i), time.Now())
+		s.mu.Unlock()
+	}
+	if len(s.evicted) != maxEvictedIDs || len(s.evictedIDs) != maxEvictedIDs {
+		t.Errorf("%d evicted ids remembered (%d in the ring), want at most %d", len(s.evicted), len(s.evictedIDs), maxEvictedIDs)
 	}
 }

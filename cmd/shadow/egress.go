@@ -126,8 +126,10 @@ type egressRun struct {
 	differ *egress.Differ
 	mode   egress.TraceMode
 	deps   []egress.Dependency
-	cancel context.CancelFunc
-	done   chan error
+	// maxMemory is egress_limits.max_memory_bytes, resolved.
+	maxMemory int64
+	cancel    context.CancelFunc
+	done      chan error
 }
 
 // newEgressRun builds and binds the egress of cfg (nil when egress is
@@ -151,7 +153,7 @@ func newEgressRun(cfg config, logger *slog.Logger) (*egressRun, error) {
 	if err := e.Listen(); err != nil {
 		return nil, cli.Aborted(err)
 	}
-	return &egressRun{e: e, differ: differ, mode: ecfg.Trace, deps: ecfg.Dependencies}, nil
+	return &egressRun{e: e, differ: differ, mode: ecfg.Trace, deps: ecfg.Dependencies, maxMemory: ecfg.Limits.WithDefaults().MaxMemoryBytes}, nil
 }
 
 // judge is the engine's outbound judge; nil without egress.
@@ -263,6 +265,13 @@ func (r *egressRun) summary() string {
 	}
 	if st.Secondary.Calls > 0 {
 		s += fmt.Sprintf(", secondary %d answered, %d refused", st.Secondary.Answered, sum(st.Secondary.Refused))
+	}
+	s += fmt.Sprintf("; records peaked at %d of %d bytes", st.PeakBytes, r.maxMemory)
+	if n := st.EvictedMemory + st.EvictedTTL + st.OverBudget; n > 0 {
+		s += fmt.Sprintf(" (%d evicted for memory, %d for age, %d not recorded for the budget)", st.EvictedMemory, st.EvictedTTL, st.OverBudget)
+	}
+	if n := st.Primary.NotRecorded; n > 0 {
+		s += fmt.Sprintf(", %d primary calls not recorded whole", n)
 	}
 	return s
 }

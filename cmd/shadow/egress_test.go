@@ -326,3 +326,125 @@ egress_limits: {max_wait: 1s}
 		})
 	}
 }
+
+// blobService fetches a blob from its dependency through the base URL it
+// is given, passing on the trace context, and says what it got.
+func blobService(t *testing.T, base *atomic.Pointer[string]) *httptest.Server {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 10 * time.Second}
+	t.Cleanup(client.CloseIdleConnections)
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), "GET", *base.Load()+"/blob", nil)
+		req.Header.Set(traceparent.Header, r.Header.Get(traceparent.Header))
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":%d,"bytes":%d}`, resp.StatusCode, n)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Huge, slow answers of a dependency, many at once, cost egress no more
+// than egress_limits.max_memory_bytes (the peak of the bytes it held is
+// printed and checked): the primary gets every byte of each, and the
+// copies, whose calls cannot be replayed from a record cut at
+// max_body_bytes, are refused (incomplete), never sent on.
+func TestRunEgressBoundedWithHugeSlowAnswers(t *testing.T) {
+	const blob, budget = 1 << 20, 256 << 10
+	var served atomic.Int64
+	chunk := strings.Repeat("b", 16<<10)
+	dep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		for range blob / len(chunk) {
+			if _, err := io.WriteString(w, chunk); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush() // slow: piece by piece
+		}
+	}))
+	t.Cleanup(dep.Close)
+	var pURL, sURL, cURL atomic.Pointer[string]
+	primary, secondary, candidate := blobService(t, &pURL), blobService(t, &sURL), blobService(t, &cURL)
+	config := writeFile(t, "shadow.yaml", fmt.Sprintf(`
+mirror: {max_queue_wait: -1s}
+compare: {verdict: {min_pairs: 1}}
+egress:
+  - {name: blobs, upstream: %s, primary_listen: 127.0.0.1:0, secondary_listen: 127.0.0.1:0, candidate_listen: 127.0.0.1:0}
+egress_limits: {max_body_bytes: 65536, max_memory_bytes: %d}
+`, dep.URL, budget))
+	report := filepath.Join(t.TempDir(), "report.json")
+	base, stop, code, out := startShadow(t, "--config", config, "--primary", primary.URL, "--secondary", secondary.URL,
+		"--candidate", candidate.URL, "--report-out", report, "--summary-interval", "100ms", "--no-tui")
+	out.WaitFor(t, "the egress listeners", regexp.MustCompile(`egress blobs`).MatchString)
+	m := regexp.MustCompile(`egress blobs \(\S+\): primary (\S+) secondary (\S+) candidate (\S+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		stop()
+		t.Fatalf("no egress listeners printed:\n%s", out.String())
+	}
+	pURL.Store(&m[1])
+	sURL.Store(&m[2])
+	cURL.Store(&m[3])
+
+	const requests = 16
+	var wg sync.WaitGroup
+	for range requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Get(base + "/fetch")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := fmt.Sprintf(`{"status":200,"bytes":%d}`, blob); string(body) != want {
+				t.Errorf("client got %s, want the primary's %s", body, want)
+			}
+		}()
+	}
+	wg.Wait()
+	out.WaitFor(t, "every request compared", regexp.MustCompile(fmt.Sprintf(`compared %d `, requests)).MatchString)
+	stop()
+	select {
+	case <-code:
+	case <-time.After(30 * time.Second):
+		t.Fatal("shadow did not stop")
+	}
+	if n := served.Load(); n != requests {
+		t.Errorf("the dependency served %d blobs for %d requests, want one each: the copies' calls must never reach it", n, requests)
+	}
+	// Each copy is refused as incomplete (the record was cut at
+	// max_body_bytes) or evicted (pushed out of the budget by the others).
+	sm := regexp.MustCompile(`egress: (\d+) primary calls forwarded \(0 recorded\), candidate 0 calls answered from them, (\d+) refused \(((?:evicted \d+|incomplete \d+|, )+)\).*records peaked at (\d+) of (\d+) bytes`).FindStringSubmatch(out.String())
+	if sm == nil {
+		t.Fatalf("no egress summary with every copy refused, evicted or incomplete:\n%s", out.String())
+	}
+	if sm[1] != fmt.Sprint(requests) || sm[2] != fmt.Sprint(requests) || sm[5] != fmt.Sprint(budget) {
+		t.Errorf("summary %q: want %d forwarded, %d refused, a budget of %d", sm[0], requests, requests, budget)
+	}
+	var peak int64
+	fmt.Sscan(sm[4], &peak)
+	if peak == 0 || peak > budget {
+		t.Errorf("egress held at most %d bytes, want some and no more than the %d budget (%d answers of %d bytes in flight)", peak, budget, requests, blob)
+	}
+	// The report counts the refusals of the traces still held when their
+	// exchanges completed; an evicted trace took its copies' calls with it
+	// (the summary above counts them all).
+	var rep compare.Report
+	data, _ := os.ReadFile(report)
+	if err := json.Unmarshal(data, &rep); err != nil || rep.Totals.OutboundRefused == 0 || rep.Totals.OutboundRefused > requests {
+		t.Errorf("report: %d candidate calls refused (%v), want 1 to %d", rep.Totals.OutboundRefused, err, requests)
+	}
+	// The candidate called what the primary called: eviction must not read
+	// as a call the primary never made.
+	if rep.Totals.OutboundDiffs != 0 {
+		t.Errorf("report: %d pairs with outbound differences, want none:\n%s", rep.Totals.OutboundDiffs, data)
+	}
+}
