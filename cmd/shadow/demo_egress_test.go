@@ -20,7 +20,9 @@ func TestDemoChargesOncePerOrder(t *testing.T) {
 	run := func(args ...string) (charged, placed int, out string) {
 		var buf, errOut bytes.Buffer
 		code := execute(context.Background(), append([]string{"demo", "--duration", "2s", "--seed", "3", "--rate", "30", "--no-tui", "--summary-interval", "1h"}, args...), &buf, &errOut)
-		if code != cli.ExitOK {
+		// The demo exits with its verdict's code: fail (v2 regresses) or,
+		// on a machine too busy to judge enough in 2 s, inconclusive.
+		if code != cli.ExitFail && code != cli.ExitInconclusive {
 			t.Fatalf("exit code %d, stderr:\n%s\nstdout:\n%s", code, errOut.String(), buf.String())
 		}
 		m := charges.FindStringSubmatch(buf.String())
