@@ -173,6 +173,10 @@ type Config struct {
 	Observer Observer `mapstructure:"-"`
 	// Logger receives the proxy's log. nil means slog.Default().
 	Logger *slog.Logger `mapstructure:"-"`
+	// GRPCMethods says which gRPC methods are client-streaming, so their
+	// calls are passed through from their start (see grpc.go). nil means
+	// a call is known to stream by its second message.
+	GRPCMethods GRPCMethods `mapstructure:"-"`
 }
 
 // Route turns mirroring on or off for matching requests and opts in to
@@ -206,6 +210,13 @@ type Route struct {
 	// does not read it; shadow checks the names and shows the route as
 	// write-mirrored through them.
 	Egress []string `mapstructure:"egress"`
+	// GRPCStreams mirrors client-streaming and bidi gRPC calls on this
+	// route too: the client's messages are kept (at most MaxBodyBytes)
+	// and sent to the copies once the client has sent its last one, so
+	// an interactive stream's copy sees all of them at once. Off, such
+	// calls are passed through and not mirrored (Skipped["grpc_stream"]).
+	// Unary and server-streaming calls are mirrored either way.
+	GRPCStreams bool `mapstructure:"grpc_streams"`
 }
 
 // Validate reports every bad field of c, each named, joined in one error.

@@ -39,6 +39,8 @@ type job struct {
 	body       []byte      // nil when none; shared read-only by every upstream
 	held       int64       // body budget bytes body takes, given back by letGo
 	spool      *spool      // a streamed body instead of body; nil when none
+	grpc       bool        // a gRPC call (see grpc.go)
+	gbody      *grpcBody   // a gRPC call's body, until it is complete; nil when none
 	received   time.Time
 	queued     time.Time // when the copy was queued, for MaxQueueWait
 
@@ -252,6 +254,9 @@ func (p *Proxy) copyHeader(j *job) http.Header {
 		h["User-Agent"] = []string{""} // as ReverseProxy: send none rather than Go's
 	}
 	h[p.markerKey] = []string{p.cfg.MarkerValue}
+	if j.grpc {
+		p.setGRPCTimeout(j, h)
+	}
 	return h
 }
 
@@ -308,10 +313,17 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 	res.Status, res.Header = resp.StatusCode, resp.Header
 	var more bool
 	res.Body, more, err = readBounded(resp.Body, p.cfg.MaxResponseBytes, resp.ContentLength)
+	var dropped int64
+	if more && j.grpc && err == nil {
+		dropped, err = drainForTrailers(resp.Body) // for the gRPC status
+	}
 	_ = resp.Body.Close() // unread past the limit: the connection is closed, not drained
 	res.Latency = time.Since(start)
 	res.Size, res.Truncated = int64(len(res.Body)), more
-	if more {
+	switch {
+	case more && j.grpc:
+		res.Size += 1 + dropped // readBounded's probe byte, and the rest
+	case more:
 		res.Size = max(resp.ContentLength, 0) // 0: unknown
 	}
 	if err != nil {

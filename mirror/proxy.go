@@ -151,6 +151,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.received.Add(1)
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
+	if isGRPCRequest(r) {
+		p.serveGRPC(w, r) // its body is a stream: see grpc.go
+		return
+	}
 
 	// ContentLength 0 is an empty body: an HTTP/2 request has a body
 	// reader even when its stream ended with its headers (a GET).
@@ -205,7 +209,7 @@ func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
 	switch {
 	case rt != nil && s.disabled[rt.index]:
 		return nil, skipRoute, false
-	case !mirrorable(r.Method, rt):
+	case !mirrorable(r.Method, rt) && !isGRPCRequest(r): // gRPC: see serveGRPC
 		return nil, skipMethod, false
 	case len(r.Header["Upgrade"]) > 0:
 		// A WebSocket or h2c upgrade turns into a tunnel, not an exchange.
@@ -385,6 +389,9 @@ func (p *Proxy) finishPrimary(j *job, clientCtx context.Context) {
 	j.finished = time.Now()
 	if j.spool != nil {
 		j.spool.discard(skipStream) // unless the primary read the body to its end
+	}
+	if j.gbody != nil {
+		j.gbody.discard(skipStream) // likewise
 	}
 	switch {
 	case j.res == nil:

@@ -164,7 +164,7 @@ func TestSkipCounters(t *testing.T) {
 	}
 	obs.next(t)
 	s := f.Stats()
-	want := map[string]uint64{"method": 2, "route": 1, "paused": 0, "sample": 0, "body_size": 0, "body_error": 0, "stream": 0, "upgrade": 0, "shutdown": 0, "candidate_down": 0, "body_budget": 0}
+	want := map[string]uint64{"method": 2, "route": 1, "paused": 0, "sample": 0, "body_size": 0, "body_error": 0, "stream": 0, "upgrade": 0, "shutdown": 0, "candidate_down": 0, "body_budget": 0, "grpc_stream": 0}
 	if len(s.Skipped) != len(want) {
 		t.Errorf("skip reasons %v, want exactly the keys of %v", s.Skipped, want)
 	}

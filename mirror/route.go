@@ -95,6 +95,8 @@ type route struct {
 	headers  []headerCond
 	disabled bool // as configured; the live value is in settings.disabled
 	unsafe   bool
+	// grpcStreams mirrors client-streaming and bidi gRPC calls.
+	grpcStreams bool
 }
 
 // headerCond is one Route.Headers entry with its key canonicalised once, so
@@ -111,7 +113,7 @@ func compileRoutes(rs []Route) ([]route, error) {
 		if err != nil {
 			return nil, fmt.Errorf("routes[%d].path: %w", i, err)
 		}
-		c := route{index: i, name: r.Name, path: p, disabled: r.Disabled, unsafe: r.Unsafe}
+		c := route{index: i, name: r.Name, path: p, disabled: r.Disabled, unsafe: r.Unsafe, grpcStreams: r.GRPCStreams}
 		if c.name == "" {
 			c.name = r.Path
 		}

@@ -39,7 +39,9 @@ type Stats struct {
 	// last copies: skipped for a second at a time, with one copy probing
 	// it, so a dead candidate costs no dial per request), "body_budget"
 	// (buffering the body would have taken the bodies held past
-	// MaxBufferedBytes). Every reason is present, zero or not.
+	// MaxBufferedBytes), "grpc_stream" (a client-streaming or bidi gRPC
+	// call on a route without GRPCStreams). Every reason is present, zero
+	// or not.
 	Skipped map[string]uint64
 
 	// PrimaryErrors counts primary failures: every 502 the proxy answered
@@ -109,6 +111,7 @@ const (
 	skipShutdown
 	skipCandidateDown
 	skipBodyBudget
+	skipGRPCStream
 	numSkipReasons
 )
 
@@ -126,6 +129,7 @@ var skipNames = [numSkipReasons]string{
 
 	skipCandidateDown: "candidate_down",
 	skipBodyBudget:    "body_budget",
+	skipGRPCStream:    "grpc_stream",
 }
 
 func (s skipReason) String() string { return skipNames[s] }

@@ -16,12 +16,15 @@ import (
 // the upstream can: an HTTP/1.1 client's request goes over HTTP/1.1, an
 // HTTP/2 client's over HTTP/2 when the upstream offers h2 by ALPN (over
 // TLS). A request asking for a protocol upgrade (WebSocket) always goes
-// over HTTP/1.1, the only version that has them. Each transport has its
-// own connections, so the protocols never share a pool.
+// over HTTP/1.1, the only version that has them; a gRPC call always over
+// HTTP/2, the only version it has (under wire.Auto: h2c to an http
+// upstream, h2 to an https one). Each transport has its own connections,
+// so the protocols never share a pool.
 type upstream struct {
 	side     exchange.Side
 	h1, h2   http.RoundTripper // for HTTP/1 and HTTP/2 clients' requests
 	upgrade  http.RoundTripper // for upgrade requests
+	grpc     http.RoundTripper // for gRPC calls
 	all      []http.RoundTripper
 	failures [numKinds]failureCount
 }
@@ -51,7 +54,7 @@ var kindIndex = func() map[string]int {
 func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared http.RoundTripper) (*upstream, error) {
 	up := &upstream{side: side}
 	if shared != nil {
-		up.h1, up.h2, up.upgrade, up.all = shared, shared, shared, []http.RoundTripper{shared}
+		up.h1, up.h2, up.upgrade, up.grpc, up.all = shared, shared, shared, shared, []http.RoundTripper{shared}
 		return up, nil
 	}
 	made := map[string]http.RoundTripper{}
@@ -77,6 +80,9 @@ func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared h
 	if up.upgrade, err = build(wire.HTTP1.Protocols(u.Scheme, 1)); err != nil {
 		return nil, err
 	}
+	if up.grpc, err = build(grpcProtocol(t.Protocol, u.Scheme).Protocols(u.Scheme, 2)); err != nil {
+		return nil, err
+	}
 	return up, nil
 }
 
@@ -87,6 +93,8 @@ func (up *upstream) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case len(req.Header["Upgrade"]) > 0:
 		return up.upgrade.RoundTrip(req)
+	case isGRPCRequest(req):
+		return up.grpc.RoundTrip(req)
 	case req.ProtoMajor == 2:
 		return up.h2.RoundTrip(req)
 	}

@@ -49,6 +49,12 @@ type Call struct {
 // 127.0.0.1 in the clear (h2c) until the test ends.
 func Start(t testing.TB, refl Reflection) *Server {
 	t.Helper()
+	return StartService(t, refl, interop.NewTestServer())
+}
+
+// StartService is Start serving impl (a Variant, say) as the TestService.
+func StartService(t testing.TB, refl Reflection, impl testgrpc.TestServiceServer) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +70,7 @@ func Start(t testing.TB, refl Reflection) *Server {
 			return h(srv, ss)
 		}),
 	)
-	testgrpc.RegisterTestServiceServer(gs, interop.NewTestServer())
+	testgrpc.RegisterTestServiceServer(gs, impl)
 	switch refl {
 	case ReflectionV1:
 		reflection.Register(gs)
