@@ -2,7 +2,10 @@ package compare
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
+
+	"github.com/understudy-dev/understudy/exchange"
 )
 
 func TestAutomaticTemplates(t *testing.T) {
@@ -95,5 +98,29 @@ func TestMaxEndpointsFoldsIntoOther(t *testing.T) {
 	want := []string{"* (other)=2", "GET /a=2", "GET /b=1"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("endpoints = %v, want %v", got, want)
+	}
+}
+
+func TestGRPCEndpointNotTemplated(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpc := http.Header{"Content-Type": {"application/grpc+proto"}}
+	for _, path := range []string{
+		"/shop.v1.OrderService/Place",
+		"/shop.v1.OrderService/Get",
+		"/grpc.testing.TestService/UnaryCall",
+		"/acme.payments.v20240501.Ledger/Post123",
+	} {
+		x := &exchange.Exchange{Request: exchange.Request{Method: "POST", URL: path, Header: grpc}}
+		if got := e.endpoint(x, true); got.Route != path || got.Method != "POST" {
+			t.Errorf("endpoint of a gRPC call to %s = %v, want POST %s", path, got, path)
+		}
+	}
+	// The same path without a gRPC Content-Type is templated as ever.
+	x := &exchange.Exchange{Request: exchange.Request{Method: "POST", URL: "/acme.payments.v20240501.Ledger/Post123"}}
+	if got := e.endpoint(x, true); got.Route == x.Request.URL {
+		t.Errorf("a plain POST to %s kept its path: %v", x.Request.URL, got)
 	}
 }

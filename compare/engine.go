@@ -107,8 +107,12 @@ func (e *Engine) Compare(x *exchange.Exchange) Result {
 }
 
 // endpoint names the exchange's endpoint (before folding into OtherRoute).
+// A gRPC call's is its full method name (see grpcEndpoint).
 func (e *Engine) endpoint(x *exchange.Exchange, learn bool) Endpoint {
 	method := upper(x.Request.Method)
+	if route, ok := grpcEndpoint(&x.Request); ok {
+		return Endpoint{Method: method, Route: route}
+	}
 	return Endpoint{Method: method, Route: e.tmpl.template(method, x.Request.URL, learn)}
 }
 

@@ -94,3 +94,17 @@ func grpcStatus(r *exchange.Response) (int, string) {
 	}
 	return code, grpcstatus.Name(code) + " (HTTP " + strconv.Itoa(r.Status) + ")"
 }
+
+// grpcEndpoint returns the route of a gRPC call's endpoint: its full
+// method name ("/pkg.Service/Method"), as it is. Templating would fold a
+// service name that looks like an id ("/shop.v1.OrderService2/Get" is
+// long and has digits), or many methods of one service, into "{id}";
+// MaxEndpoints still bounds how many there are. A request is a gRPC call
+// when its Content-Type is gRPC's.
+func grpcEndpoint(r *exchange.Request) (string, bool) {
+	ct := r.Header["Content-Type"]
+	if len(ct) == 0 || !isGRPCType(ct[0]) {
+		return "", false
+	}
+	return requestPath(r.URL), true
+}

@@ -237,12 +237,19 @@ func (b *grpcBody) keep(p []byte) {
 }
 
 // Close closes the client's body. The transport closes it after reading
-// it to its end, or when the primary's answer ended first: a primary that
-// fails a call at once often answers before its transport has read the
-// client's half-close. A body that holds exactly one whole message then
-// is the request of a unary or server-streaming call, and its copy is
-// sent; any other is discarded (Skipped["stream"]).
+// it to its end, or when the primary's answer ended first (see finish).
 func (b *grpcBody) Close() error {
+	b.finish()
+	return b.src.Close()
+}
+
+// finish ends a body whose end was not read: the transport closed it, or
+// the primary's answer was delivered whole first. A primary often answers
+// before its transport has read the client's half-close, which follows
+// the message at once; a body that holds exactly one whole message then
+// is the request of a unary or server-streaming call, and its copy is
+// sent. Any other is discarded (Skipped["stream"]).
+func (b *grpcBody) finish() {
 	b.mu.Lock()
 	one := b.state == spoolReading && b.msgs == 1 && b.parsed == 1 && len(b.buf) == b.next
 	b.mu.Unlock()
@@ -250,7 +257,6 @@ func (b *grpcBody) Close() error {
 		b.complete()
 	}
 	b.discard(skipStream)
-	return b.src.Close()
 }
 
 // complete queues the copy of a body read to its end.

@@ -547,3 +547,26 @@ func TestGRPCTrailersOnlyIntact(t *testing.T) {
 	}
 	t.Logf("through a plain ReverseProxy, %d of %d trailers-only answers lost their status", wrong(viaPlain), calls)
 }
+
+// TestGRPCEveryUnaryCallMirrored: each unary call is mirrored, whether
+// the primary answers before or after its transport has read the
+// client's half-close.
+func TestGRPCEveryUnaryCallMirrored(t *testing.T) {
+	primary := grpctest.Start(t, grpctest.NoReflection)
+	candidate := grpctest.Start(t, grpctest.NoReflection)
+	p, client := grpcFront(t, Config{Primary: grpcURL(primary), Candidate: grpcURL(candidate)})
+	const calls = 300
+	for i := range calls {
+		req := &testgrpc.SimpleRequest{ResponseSize: int32(i % 16)}
+		if i%2 == 1 {
+			req.ResponseStatus = &testgrpc.EchoStatus{Code: int32(codes.NotFound)}
+		}
+		_, _ = client.UnaryCall(ctxWait(t), req)
+	}
+	if _, err := p.Shutdown(ctxWait(t)); err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Stats(); s.Mirrored != calls || s.Completed != calls {
+		t.Errorf("mirrored %d, completed %d of %d calls; skipped %v", s.Mirrored, s.Completed, calls, s.Skipped)
+	}
+}

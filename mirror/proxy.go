@@ -391,7 +391,7 @@ func (p *Proxy) finishPrimary(j *job, clientCtx context.Context) {
 		j.spool.discard(skipStream) // unless the primary read the body to its end
 	}
 	if j.gbody != nil {
-		j.gbody.discard(skipStream) // likewise
+		j.gbody.finish() // sent if the primary read one whole message, else discarded
 	}
 	switch {
 	case j.res == nil:

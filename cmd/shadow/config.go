@@ -19,6 +19,7 @@ import (
 	"github.com/understudy-dev/understudy/internal/atomicfile"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/notify"
+	"github.com/understudy-dev/understudy/protoschema"
 	"github.com/understudy-dev/understudy/wire"
 )
 
@@ -46,6 +47,10 @@ type config struct {
 	// Egress is the egress section: the top-level keys egress (the
 	// dependencies), egress_proxy and egress_limits (see egress.go).
 	Egress `mapstructure:",squash"`
+
+	// GRPC says where the descriptors of gRPC methods come from (see
+	// grpc.go).
+	GRPC protoschema.Config `mapstructure:"grpc"`
 
 	// origins says where each value came from, for errors.
 	origins *cli.Origins
@@ -191,6 +196,7 @@ func (c config) validate() error {
 			errs = append(errs, fmt.Errorf("notify[%d].%s: %s", i, p.Key, p.Msg))
 		}
 	}
+	errs = append(errs, problems(c.GRPC.Validate()))
 	return c.explain(errors.Join(errs...))
 }
 

@@ -53,6 +53,7 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 		logger.Warn("mirror copies abandoned at shutdown", "abandoned", abandoned, "err", err)
 	}
 	s.egress.stop() // after the copies: one in flight needs its calls answered
+	s.grpc.close()  // nothing compares any more
 	// Every observer call has returned: the capture files can be finished.
 	if err := s.rec.Close(); err != nil {
 		logger.Error("capture incomplete", "err", err)
@@ -67,6 +68,9 @@ func (s *session) serve(ctx context.Context, d dash.Display, out io.Writer) erro
 	}
 	if e := s.egress.summary(); e != "" {
 		line += "; " + e
+	}
+	if c := s.grpc.summary(); c != "" {
+		line += "; " + c
 	}
 	fmt.Fprintln(out, line)
 	return serveErr

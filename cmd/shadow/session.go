@@ -33,6 +33,7 @@ type session struct {
 	ln      net.Listener
 	started time.Time
 	logger  *slog.Logger
+	grpc    *grpcSchemas // nil without a grpc section; closed when serving ends
 	// beforeShutdown, when set, runs once serving ends and before the
 	// proxy stops: load sources stop here.
 	beforeShutdown func()
@@ -111,6 +112,19 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 	if j := eg.judge(); j != nil {
 		cfg.Compare.Outbound = j
 	}
+	g, err := loadGRPC(cfg, logger)
+	if err != nil {
+		return nil, cli.ConfigError(err)
+	}
+	if g != nil {
+		cfg.Compare.Schemas, cfg.Mirror.GRPCMethods = g, g
+	}
+	started := false
+	defer func() {
+		if !started {
+			g.close()
+		}
+	}()
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
 		return nil, cli.ConfigError(cfg.explain(cli.Under("compare", err)))
@@ -148,9 +162,9 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 		rec.Discard()
 		return nil, cli.Aborted(fmt.Errorf("listen: %w", err))
 	}
-	ok = true
+	ok, started = true, true
 	eg.start(logger)
-	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, srv: srv, ln: ln, started: time.Now(), logger: logger, egress: eg}, nil
+	return &session{cfg: cfg, proxy: proxy, engine: engine, rec: rec, srv: srv, ln: ln, started: time.Now(), logger: logger, egress: eg, grpc: g}, nil
 }
 
 // URL is the proxy's base URL.
@@ -188,6 +202,7 @@ func (s *session) run(ctx context.Context, src tui.Source, ctl dash.Controller, 
 	})
 	if err != nil {
 		s.proxy.Close()
+		s.grpc.close()
 		s.ln.Close()
 		s.egress.stop()
 		s.rec.Discard()

@@ -41,6 +41,15 @@ func (o *Origins) Of(key string) string {
 	return ""
 }
 
+// File is the path of the config file the values were read from; "" when
+// there was none.
+func (o *Origins) File() string {
+	if o == nil || o.file == nil {
+		return ""
+	}
+	return o.file.path
+}
+
 // Explain rewrites each error joined in err whose message starts with a
 // key path ("mirror.workers: -1 is negative") to start with where the
 // key's value came from ("shadow.yaml:7: mirror.workers: -1 is

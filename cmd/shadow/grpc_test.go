@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+
+	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/internal/grpctest"
+)
+
+// grpcReport is what the gRPC tests read of a JSON report.
+type grpcReport struct {
+	Verdict   string
+	Endpoints []struct {
+		Method, Route string
+		Pairs         int
+		StatusDiffs   int `json:"status_diffs"`
+		Fields        []struct {
+			Path  string
+			Diffs int
+			Noisy bool
+		}
+	}
+}
+
+// TestGRPCParallelRun runs shadow in front of real interop servers: a
+// primary and a secondary that agree but for a noisy field (hostname,
+// new on every call), and a candidate that changes one field
+// (server_id) and fails one kind of call with NOT_FOUND. With the
+// descriptors from a descriptor set, from .proto files or from the
+// primary's reflection, the report names the changed field by its proto
+// path, learns the noisy one, counts the status differences, and reads
+// the same in all three (the differential test at the level of the
+// command); the client gets the primary's answers all along.
+func TestGRPCParallelRun(t *testing.T) {
+	protoset := grpctest.DescriptorSet(t)
+	protoDir := grpctest.ProtoDir(t)
+	sources := map[string]string{
+		"descriptor_sets": fmt.Sprintf("  descriptor_sets: [%s]\n", protoset),
+		"proto_files":     fmt.Sprintf("  proto_files: [%s]\n  import_paths: [%s]\n", grpctest.ProtoFile, protoDir),
+		"reflection":      "  reflection: true\n",
+	}
+	got := map[string][]string{}
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range sources {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		t.Run(name, func(t *testing.T) {
+			got[name] = runGRPCShadow(t, sources[name])
+		})
+	}
+	want := got["descriptor_sets"]
+	for name, fields := range got {
+		if !slices.Equal(fields, want) {
+			t.Errorf("fields with %s: %q; with descriptor_sets: %q", name, fields, want)
+		}
+	}
+}
+
+// runGRPCShadow runs one parallel run with the grpc section given and
+// returns the report's fields of UnaryCall, as "path diffs noisy".
+func runGRPCShadow(t *testing.T, grpcSection string) []string {
+	primary := grpctest.StartService(t, grpctest.ReflectionV1, grpctest.Variant{ServerID: "v1", NoisyHostname: true}.Service())
+	secondary := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v1", NoisyHostname: true}.Service())
+	candidate := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v2", NoisyHostname: true, NotFoundSize: 7}.Service())
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "shadow.yaml")
+	yaml := fmt.Sprintf("primary: http://%s\nsecondary: http://%s\ncandidate: http://%s\ngrpc:\n%s", primary.Addr, secondary.Addr, candidate.Addr, grpcSection)
+	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "report.json")
+	base, stop, code, out := startShadow(t, "--config", cfgFile, "--report-out", report, "--summary-interval", "100ms", "--no-tui")
+
+	cc, err := grpc.NewClient(strings.TrimPrefix(base, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := testgrpc.NewTestServiceClient(cc)
+	const ok, notFound = 30, 5
+	for i := range ok + notFound {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		size := int32(8)
+		if i >= ok {
+			size = 7
+		}
+		m, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{ResponseSize: size, FillServerId: true})
+		cancel()
+		if err != nil || m.GetServerId() != "v1" || int32(len(m.GetPayload().GetBody())) != size {
+			t.Fatalf("call %d: got %v, %v (%v); want the primary's answer", i, m, err, status.Code(err) == codes.OK)
+		}
+	}
+	out.WaitFor(t, "every exchange compared", regexp.MustCompile(fmt.Sprintf(`compared %d `, ok+notFound)).MatchString)
+	stop()
+	select {
+	case c := <-code:
+		if c != cli.ExitFail {
+			t.Fatalf("exit code %d, want %d (verdict fail)\n%s", c, cli.ExitFail, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("shadow did not stop after cancel")
+	}
+	if strings.Contains(out.String(), "compared by field number") {
+		t.Errorf("answers compared without descriptors:\n%s", out.String())
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep grpcReport
+	if err := json.Unmarshal(data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != "fail" || len(rep.Endpoints) != 1 {
+		t.Fatalf("report: %+v; want verdict fail on one endpoint", rep)
+	}
+	ep := rep.Endpoints[0]
+	if ep.Method != "POST" || ep.Route != "/grpc.testing.TestService/UnaryCall" || ep.Pairs != ok+notFound || ep.StatusDiffs != notFound {
+		t.Errorf("endpoint %s %s: %d pairs, %d status differences; want POST /grpc.testing.TestService/UnaryCall, %d, %d",
+			ep.Method, ep.Route, ep.Pairs, ep.StatusDiffs, ok+notFound, notFound)
+	}
+	var fields []string
+	byPath := map[string]int{}
+	for i, f := range ep.Fields {
+		fields = append(fields, fmt.Sprintf("%s %d %v", f.Path, f.Diffs, f.Noisy))
+		byPath[f.Path] = i
+	}
+	if i, found := byPath["$.server_id"]; !found || ep.Fields[i].Noisy || ep.Fields[i].Diffs != ok {
+		t.Errorf("fields %q: want $.server_id differing in %d pairs, not noise", fields, ok)
+	}
+	if i, found := byPath["$.hostname"]; !found || !ep.Fields[i].Noisy {
+		t.Errorf("fields %q: want $.hostname learned as noise", fields)
+	}
+	if i, found := byPath["status"]; !found || ep.Fields[i].Diffs != notFound {
+		t.Errorf("fields %q: want status differing in %d pairs", fields, notFound)
+	}
+	return fields
+}
+
+// TestGRPCConfigErrors: a bad grpc section is named by key and line.
+func TestGRPCConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		section string
+		want    []string // with the config file's path for %s
+	}{
+		{"  reflection_timout: 2s\n", []string{"%s:4: grpc.reflection_timout: unknown key; did you mean grpc.reflection_timeout?"}},
+		{"  descriptor_sets: [missing.protoset]\n  proto_files: [api.txt]\n", []string{"%s:5: grpc.proto_files[0]: want a .proto file"}},
+		{"  descriptor_sets: [missing.protoset]\n", []string{"%s:4: grpc.descriptor_sets[0]: missing.protoset:"}},
+	} {
+		dir := t.TempDir()
+		cfgFile := filepath.Join(dir, "shadow.yaml")
+		yaml := "primary: http://127.0.0.1:1\ncandidate: http://127.0.0.1:2\ngrpc:\n" + tc.section
+		if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out := &syncBuffer{}
+		c := execute(context.Background(), []string{"run", "--config", cfgFile, "--admin", "", "--listen", "127.0.0.1:0"}, out, out)
+		if c != cli.ExitConfig {
+			t.Errorf("exit code %d, want %d", c, cli.ExitConfig)
+		}
+		for _, want := range tc.want {
+			if want = fmt.Sprintf(want, cfgFile); !strings.Contains(out.String(), want) {
+				t.Errorf("output lacks %q:\n%s", want, out.String())
+			}
+		}
+	}
+}
