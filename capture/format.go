@@ -62,6 +62,9 @@ const (
 	KindExchange Kind = 1
 	// KindSynth is a synthetic step result: Record.Synth is set.
 	KindSynth Kind = 2
+	// KindDescriptors holds protobuf descriptors that gRPC exchange
+	// records refer to: Record.Descriptors is set. Since version 1.1.
+	KindDescriptors Kind = 3
 )
 
 // String returns the kind's name, for logs and reports.
@@ -73,6 +76,8 @@ func (k Kind) String() string {
 		return "exchange"
 	case KindSynth:
 		return "synth"
+	case KindDescriptors:
+		return "descriptors"
 	default:
 		return fmt.Sprintf("kind(%d)", uint8(k))
 	}

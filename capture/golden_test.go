@@ -29,7 +29,8 @@ var goldenContent = map[string]func() (Header, []Record){
 // goldenV1_1 is the content of testdata/v1.1.usc: 1.0's, version 1.1,
 // with the keys 1.1 added: what the proxy set on each side's request
 // (exchange.Response.Injected), and the first exchange with the outbound
-// calls egress recorded for it. Do not change it.
+// calls egress recorded for it; then a descriptor record and a gRPC
+// exchange that refers to it. Do not change it.
 func goldenV1_1() (Header, []Record) {
 	hdr, recs := goldenV1()
 	hdr.Version = "1.1"
@@ -55,7 +56,51 @@ func goldenV1_1() (Header, []Record) {
 		Template: "/notify", Started: t0, Refused: "no_match",
 		Response: exchange.Response{Side: exchange.Candidate, Status: 503, Error: "the primary made no call POST payments /notify"}}
 	recs[0].Exchange.Exchange.Outbound = []exchange.OutboundCall{call, cand, refused}
+	t0 = time.Date(2025, 6, 7, 8, 9, 10, 0, time.UTC)
+	set := goldenDescriptorSet()
+	hash := DescriptorHash(set)
+	msg := []byte{0, 0, 0, 0, 4, 0x0a, 0x02, 'o', 'k'} // one message: field 1 = "ok"
+	recs = append(recs,
+		Record{Kind: KindDescriptors, Descriptors: &DescriptorRecord{Hash: hash, Set: set}},
+		Record{Kind: KindExchange, Exchange: &ExchangeRecord{
+			Exchange: exchange.Exchange{
+				Request: exchange.Request{
+					ID: "grpc1", Method: "POST", URL: "/golden.v1.Echo/Say", Host: "echo",
+					Header:   http.Header{"Content-Type": {"application/grpc"}, "Grpc-Timeout": {"1S"}},
+					Body:     []byte{0, 0, 0, 0, 0},
+					Received: t0,
+				},
+				Primary: exchange.Response{Side: exchange.Primary, Status: 200,
+					Header: http.Header{"Content-Type": {"application/grpc"}}, Trailer: http.Header{"Grpc-Status": {"0"}},
+					Body: msg, Size: int64(len(msg)), Latency: time.Millisecond},
+				Candidate: exchange.Response{Side: exchange.Candidate, Status: 200,
+					Header:  http.Header{"Content-Type": {"application/grpc"}, "Grpc-Status": {"5"}, "Grpc-Message": {"gone"}},
+					Latency: time.Millisecond},
+			},
+			Endpoint: "POST /golden.v1.Echo/Say", Differs: true, Diffs: []string{"status", "body.$"},
+			Descriptors: hash,
+		}})
 	return hdr, recs
+}
+
+// goldenDescriptorSet is a FileDescriptorSet, by hand: golden.proto with
+// a service Echo whose method Say takes and returns a message Text with
+// one string field.
+func goldenDescriptorSet() []byte {
+	str := func(field int, s string) []byte { return append([]byte{byte(field<<3 | 2), byte(len(s))}, s...) }
+	msg := func(field int, parts ...[]byte) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = append(b, p...)
+		}
+		return append([]byte{byte(field<<3 | 2), byte(len(b))}, b...)
+	}
+	fieldText := msg(2, str(1, "text"), []byte{3 << 3, 1, 4 << 3, 1, 5 << 3, 9}) // number 1, optional, string
+	message := msg(4, str(1, "Text"), fieldText)
+	method := msg(2, str(1, "Say"), str(2, ".golden.v1.Text"), str(3, ".golden.v1.Text"))
+	service := msg(6, str(1, "Echo"), method)
+	file := msg(1, str(1, "golden.proto"), str(2, "golden.v1"), message, service, str(12, "proto3"))
+	return file
 }
 
 // goldenV1 is the content of testdata/v1.0.usc. Do not change it.

@@ -212,6 +212,9 @@ func (r *Reader) Next() (Record, error) {
 		case KindSynth:
 			rec.Synth = new(SynthRecord)
 			v = rec.Synth
+		case KindDescriptors:
+			rec.Descriptors = new(DescriptorRecord)
+			v = rec.Descriptors
 		default:
 			r.stats.UnknownRecords++
 			r.stats.SkippedBytes += int64(frameHeaderLen + len(f.payload))

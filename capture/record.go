@@ -25,6 +25,10 @@ type ExchangeRecord struct {
 	// Noise lists the paths that differed but were judged noise (they also
 	// differ between primary and secondary, or were configured as noise).
 	Noise []string `msgpack:"noise,omitempty"`
+	// Descriptors is, for a gRPC exchange, the Hash of the
+	// DescriptorRecord (earlier in the same file) that describes its
+	// method's messages; empty when none was known. Since version 1.1.
+	Descriptors string `msgpack:"descriptors,omitempty"`
 }
 
 // SynthRecord is what the synthetic runner records about one step of one
@@ -74,4 +78,6 @@ type Record struct {
 	Exchange *ExchangeRecord
 	// Synth is set when Kind is KindSynth.
 	Synth *SynthRecord
+	// Descriptors is set when Kind is KindDescriptors.
+	Descriptors *DescriptorRecord
 }

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -109,6 +110,11 @@ func writeRecord(t testing.TB, w *Writer, r Record) {
 		err = w.WriteExchange(r.Exchange)
 	case KindSynth:
 		err = w.WriteSynth(r.Synth)
+	case KindDescriptors:
+		var ok bool
+		if ok, err = w.AddDescriptors(r.Descriptors); err == nil && !ok {
+			err = errors.New("descriptor record refused")
+		}
 	}
 	if err != nil {
 		t.Fatalf("write record: %v", err)

@@ -99,6 +99,7 @@ type Writer struct {
 	files   []string
 	err     error // sticky: the first write failure
 	closed  bool
+	desc    descriptors // see AddDescriptors
 }
 
 // encodeState is a reusable encoding buffer, with the arena that holds a
@@ -182,7 +183,7 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 	red := w.plan.call()
 	red.exchange(&c.Exchange, &st.arena)
 	red.release()
-	return w.write(st, KindExchange, &c)
+	return w.write(st, KindExchange, &c, c.Descriptors)
 }
 
 // structEntries is room left under MaxRecordEntries for the fields of a
@@ -228,11 +229,13 @@ func (w *Writer) WriteSynth(r *SynthRecord) error {
 	w.plan.call().synth(&c)
 	st := w.encode.Get().(*encodeState)
 	defer w.putState(st)
-	return w.write(st, KindSynth, &c)
+	return w.write(st, KindSynth, &c, "")
 }
 
-// write encodes v outside the lock, then appends the frame.
-func (w *Writer) write(st *encodeState, kind Kind, v any) error {
+// write encodes v outside the lock, then appends the frame, after the
+// descriptors it refers to (desc, a DescriptorRecord's Hash; "" for none)
+// when the file does not hold them yet.
+func (w *Writer) write(st *encodeState, kind Kind, v any, desc string) error {
 	frame, err := st.frame(kind, v)
 	if err != nil {
 		return fmt.Errorf("write capture: encode %s record: %w", kind, err)
@@ -254,6 +257,12 @@ func (w *Writer) write(st *encodeState, kind Kind, v any) error {
 		if err := w.openFile(); err != nil {
 			return w.fail(err)
 		}
+	}
+	if d := w.descriptorFrame(desc); d != nil {
+		if _, err := w.bw.Write(d); err != nil {
+			return w.fail(fmt.Errorf("write capture %q: %w", w.partial, err))
+		}
+		w.size += int64(len(d))
 	}
 	if _, err := w.bw.Write(frame); err != nil {
 		return w.fail(fmt.Errorf("write capture %q: %w", w.partial, err))
@@ -325,6 +334,7 @@ func (w *Writer) openFile() error {
 	}
 	w.f, w.partial = f, partial
 	w.size, w.records = int64(len(head)), 0
+	clear(w.desc.inFile) // a file holds the descriptors its records refer to
 	if w.bw == nil {
 		w.bw = bufio.NewWriterSize(f, writeBufferSize)
 	} else {

@@ -68,7 +68,7 @@ func New(cfg Config) (*Replayer, error) {
 		r.transport.DisableCompression = true
 		r.transport.MaxIdleConnsPerHost = cfg.Workers
 		r.client = &http.Client{
-			Transport:     r.transport,
+			Transport:     newGRPCTransport(r.transport), // gRPC over HTTP/2: see grpc.go
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
@@ -79,7 +79,7 @@ func New(cfg Config) (*Replayer, error) {
 // more than once.
 func (r *Replayer) Close() error {
 	if r.transport != nil {
-		r.transport.CloseIdleConnections()
+		r.client.Transport.(*grpcTransport).CloseIdleConnections() // r.transport's and its h2c clone's
 	}
 	return nil
 }
@@ -132,7 +132,7 @@ func (r *Replayer) Run(ctx context.Context, records iter.Seq[*exchange.Exchange]
 				break
 			}
 			st.Read++
-			if !r.cfg.Unsafe && !safeMethod(x.Request.Method) {
+			if !r.cfg.Unsafe && !safeMethod(x.Request.Method) && !unaryGRPC(&x.Request) {
 				st.Skipped++
 				continue
 			}

@@ -53,9 +53,10 @@ func (c captureConfig) resolved() captureConfig {
 }
 
 // newPipeline returns the observer pipeline for engine; with cfg.Dir set
-// it starts the capture files there, with the labels in the files' header.
-// Each of opts then adjusts the pipeline's config.
-func newPipeline(engine *compare.Engine, cfg captureConfig, labels map[string]string, logger *slog.Logger, opts ...func(*observe.Config)) (*observe.Pipeline, error) {
+// it starts the capture files there, with the labels in the files' header,
+// gRPC records referring to the descriptors g knows (nil: none). Each of
+// opts then adjusts the pipeline's config.
+func newPipeline(engine *compare.Engine, cfg captureConfig, labels map[string]string, logger *slog.Logger, g *grpcSchemas, opts ...func(*observe.Config)) (*observe.Pipeline, error) {
 	red := &cfg.Redact
 	pcfg := observe.Config{Judge: engine, Redactor: red, Dir: cfg.Dir, QueueSize: cfg.QueueSize, Logger: logger}
 	for _, o := range opts {
@@ -70,6 +71,9 @@ func newPipeline(engine *compare.Engine, cfg captureConfig, labels map[string]st
 			return nil, err
 		}
 		pcfg.Writer = w
+		if g != nil {
+			pcfg.Writer = descriptorWriter{w, g}
+		}
 	}
 	p, err := observe.New(pcfg)
 	if err != nil && pcfg.Writer != nil {

@@ -7,14 +7,20 @@ import (
 	"log/slog"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/descriptorpb"
 
+	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/protoschema"
 )
@@ -29,11 +35,18 @@ import (
 // protoschema) is compared by field number; such answers are counted.
 // The nil *grpcSchemas knows no method.
 type grpcSchemas struct {
-	schemas *protoschema.Schemas
-	conn    *grpc.ClientConn // to the primary, for reflection; nil without
-	raw     atomic.Uint64    // answers compared without a descriptor
+	schemas *protoschema.Schemas // nil: none configured
+	conn    *grpc.ClientConn     // to the primary, for reflection; nil without
+	raw     atomic.Uint64        // answers compared without a descriptor
 	log     *slog.Logger
 	once    sync.Once // the first raw answer is logged
+
+	// recorded are the methods of the descriptor records read from
+	// capture files (report, replay), by full name; asked first.
+	recorded sync.Map // string -> protoreflect.MethodDescriptor
+	// sets are the descriptor records for capture files, by the path of
+	// the file that defines a method's service.
+	sets sync.Map // string -> *capture.DescriptorRecord
 }
 
 // loadGRPC loads cfg.GRPC, or returns nil when it names no source.
@@ -105,7 +118,7 @@ func problems(err error) error {
 // Method returns the descriptor of a method, and counts the answers that
 // have none.
 func (g *grpcSchemas) Method(fullName string) protoreflect.MethodDescriptor {
-	if md := g.schemas.Method(fullName); md != nil {
+	if md := g.lookup(context.Background(), fullName); md != nil {
 		return md
 	}
 	if g.raw.Add(1) == 1 {
@@ -120,11 +133,25 @@ func (g *grpcSchemas) Method(fullName string) protoreflect.MethodDescriptor {
 // never waits for a reflection lookup (a cancelled context only starts
 // one, for the calls that follow).
 func (g *grpcSchemas) ClientStreaming(fullName string) (streaming, known bool) {
-	md, err := g.schemas.Lookup(noWait, fullName)
-	if err != nil || md == nil {
+	md := g.lookup(noWait, fullName)
+	if md == nil {
 		return false, false
 	}
 	return md.IsStreamingClient(), true
+}
+
+// lookup finds a method in the recorded descriptors, then in the
+// configured sources, waiting for a reflection lookup as long as ctx
+// lets it (Schemas.Lookup).
+func (g *grpcSchemas) lookup(ctx context.Context, fullName string) protoreflect.MethodDescriptor {
+	if md, ok := g.recorded.Load(fullName); ok {
+		return md.(protoreflect.MethodDescriptor)
+	}
+	if g.schemas == nil {
+		return nil
+	}
+	md, _ := g.schemas.Lookup(ctx, fullName)
+	return md
 }
 
 // noWait is a context that is done already: a lookup with it answers from
@@ -158,4 +185,124 @@ func (c config) configDir() string {
 		return filepath.Dir(f)
 	}
 	return ""
+}
+
+// offlineGRPC is what report and replay read gRPC answers with: the
+// descriptor records of the capture files (addRecorded), then the
+// descriptor sets and .proto files of the config's grpc section.
+// Reflection is not asked: the primary of a recorded run need not be up.
+func offlineGRPC(cfg config, logger *slog.Logger) (*grpcSchemas, error) {
+	cfg.GRPC.Reflection, cfg.GRPC.ReflectionTimeout = false, 0
+	g, err := loadGRPC(cfg, logger)
+	if g == nil && err == nil {
+		g = &grpcSchemas{log: logger}
+	}
+	return g, err
+}
+
+// addRecorded learns the methods of a descriptor record read from a
+// capture file. A record that does not parse is reported and skipped:
+// its exchanges are compared by field number.
+func (g *grpcSchemas) addRecorded(d *capture.DescriptorRecord) error {
+	if _, seen := g.sets.LoadOrStore("hash:"+d.Hash, d); seen {
+		return nil
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(d.Set, &set); err != nil {
+		return fmt.Errorf("descriptor record %s: %w", d.Hash, err)
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		return fmt.Errorf("descriptor record %s: %w", d.Hash, err)
+	}
+	files.RangeFiles(func(f protoreflect.FileDescriptor) bool {
+		svcs := f.Services()
+		for i := range svcs.Len() {
+			ms := svcs.Get(i).Methods()
+			for j := range ms.Len() {
+				md := ms.Get(j)
+				g.recorded.Store("/"+string(md.Parent().FullName())+"/"+string(md.Name()), md)
+			}
+		}
+		return true
+	})
+	return nil
+}
+
+// descriptorRecord returns the descriptor record of a gRPC request's
+// method for a capture file: the file that defines its service and
+// every file that one imports, as a FileDescriptorSet; nil when the
+// method is not known (yet: a reflection lookup is never waited for).
+func (g *grpcSchemas) descriptorRecord(req *exchange.Request) *capture.DescriptorRecord {
+	if g == nil || !isGRPCRequest(req) {
+		return nil
+	}
+	method, _, _ := strings.Cut(req.URL, "?")
+	md := g.lookup(noWait, method)
+	if md == nil {
+		return nil
+	}
+	file := md.ParentFile()
+	if d, ok := g.sets.Load(file.Path()); ok {
+		return d.(*capture.DescriptorRecord)
+	}
+	var set descriptorpb.FileDescriptorSet
+	seen := map[string]bool{}
+	var add func(f protoreflect.FileDescriptor)
+	add = func(f protoreflect.FileDescriptor) {
+		if seen[f.Path()] {
+			return
+		}
+		seen[f.Path()] = true
+		imps := f.Imports()
+		for i := range imps.Len() {
+			add(imps.Get(i).FileDescriptor)
+		}
+		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
+	}
+	add(file)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&set)
+	if err != nil {
+		return nil
+	}
+	d := &capture.DescriptorRecord{Hash: capture.DescriptorHash(b), Set: b}
+	actual, _ := g.sets.LoadOrStore(file.Path(), d)
+	return actual.(*capture.DescriptorRecord)
+}
+
+// isGRPCRequest reports whether a recorded request is a gRPC call.
+func isGRPCRequest(req *exchange.Request) bool {
+	ct := strings.ToLower(req.Header.Get("Content-Type"))
+	return ct == "application/grpc" || strings.HasPrefix(ct, "application/grpc+") || strings.HasPrefix(ct, "application/grpc;")
+}
+
+// descriptorWriter is a capture writer whose gRPC exchange records refer
+// to the descriptors of their method, written into the same file.
+type descriptorWriter struct {
+	*capture.Writer
+	g *grpcSchemas
+}
+
+// WriteExchange writes r, and before it, if its file does not hold them
+// yet, the descriptors of its method.
+func (w descriptorWriter) WriteExchange(r *capture.ExchangeRecord) error {
+	if d := w.g.descriptorRecord(&r.Exchange.Request); d != nil {
+		if ok, err := w.AddDescriptors(d); err == nil && ok {
+			r.Descriptors = d.Hash
+		}
+	}
+	return w.Writer.WriteExchange(r)
+}
+
+// learnDescriptors has g learn a descriptor record read from a capture
+// file; one that does not parse is logged and its exchanges are compared
+// by field number. Nil g learns nothing.
+func learnDescriptors(g *grpcSchemas, d *capture.DescriptorRecord) error {
+	if g == nil {
+		return nil
+	}
+	if err := g.addRecorded(d); err != nil && g.log != nil {
+		g.log.Warn("grpc: a capture's descriptors do not parse; its gRPC answers are compared by field number", "err", err)
+	}
+	return nil
 }

@@ -63,7 +63,7 @@ func TestGRPCParallelRun(t *testing.T) {
 		}
 	}) {
 		t.Run(name, func(t *testing.T) {
-			got[name] = runGRPCShadow(t, sources[name])
+			got[name] = runGRPCShadow(t, sources[name], "")
 		})
 	}
 	want := got["descriptor_sets"]
@@ -74,9 +74,10 @@ func TestGRPCParallelRun(t *testing.T) {
 	}
 }
 
-// runGRPCShadow runs one parallel run with the grpc section given and
-// returns the report's fields of UnaryCall, as "path diffs noisy".
-func runGRPCShadow(t *testing.T, grpcSection string) []string {
+// runGRPCShadow runs one parallel run with the grpc section given (and
+// capture files in captureDir, unless "") and returns the report's
+// fields of UnaryCall, as "path diffs noisy".
+func runGRPCShadow(t *testing.T, grpcSection, captureDir string) []string {
 	primary := grpctest.StartService(t, grpctest.ReflectionV1, grpctest.Variant{ServerID: "v1", NoisyHostname: true}.Service())
 	secondary := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v1", NoisyHostname: true}.Service())
 	candidate := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v2", NoisyHostname: true, NotFoundSize: 7}.Service())
@@ -87,7 +88,11 @@ func runGRPCShadow(t *testing.T, grpcSection string) []string {
 		t.Fatal(err)
 	}
 	report := filepath.Join(dir, "report.json")
-	base, stop, code, out := startShadow(t, "--config", cfgFile, "--report-out", report, "--summary-interval", "100ms", "--no-tui")
+	args := []string{"--config", cfgFile, "--report-out", report, "--summary-interval", "100ms", "--no-tui"}
+	if captureDir != "" {
+		args = append(args, "--capture", captureDir)
+	}
+	base, stop, code, out := startShadow(t, args...)
 
 	cc, err := grpc.NewClient(strings.TrimPrefix(base, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -125,6 +130,15 @@ func runGRPCShadow(t *testing.T, grpcSection string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return checkGRPCReport(t, data, ok, notFound)
+}
+
+// checkGRPCReport checks a JSON report of calls answered ok and notFound
+// times by a candidate that changes server_id and fails with NOT_FOUND:
+// one endpoint, $.server_id differing, $.hostname noise (with a
+// secondary), the status differences. It returns the fields.
+func checkGRPCReport(t *testing.T, data []byte, ok, notFound int) []string {
+	t.Helper()
 	var rep grpcReport
 	if err := json.Unmarshal(data, &rep); err != nil {
 		t.Fatal(err)
@@ -148,6 +162,9 @@ func runGRPCShadow(t *testing.T, grpcSection string) []string {
 	}
 	if i, found := byPath["$.hostname"]; !found || !ep.Fields[i].Noisy {
 		t.Errorf("fields %q: want $.hostname learned as noise", fields)
+	}
+	if len(rep.Endpoints) == 0 {
+		return nil
 	}
 	if i, found := byPath["status"]; !found || ep.Fields[i].Diffs != notFound {
 		t.Errorf("fields %q: want status differing in %d pairs", fields, notFound)
@@ -181,5 +198,41 @@ func TestGRPCConfigErrors(t *testing.T) {
 				t.Errorf("output lacks %q:\n%s", want, out.String())
 			}
 		}
+	}
+}
+
+// TestGRPCCaptureReportReplay records a parallel run whose descriptors
+// came by reflection; `shadow report` then reads the capture files by
+// field name with no descriptor source of its own (the files hold them),
+// and `shadow replay` sends the recorded calls over h2c to another gRPC
+// candidate and compares its answers the same way.
+func TestGRPCCaptureReportReplay(t *testing.T) {
+	dir := t.TempDir()
+	want := runGRPCShadow(t, "  reflection: true\n", dir)
+
+	var stdout, stderr syncBuffer
+	if c := execute(context.Background(), []string{"report", "--format", "json", dir}, &stdout, &stderr); c != cli.ExitFail {
+		t.Fatalf("report: exit %d, want %d\n%s", c, cli.ExitFail, stderr.String())
+	}
+	if got := checkGRPCReport(t, []byte(stdout.String()), 30, 5); !slices.Equal(got, want) {
+		t.Errorf("offline report fields %q, want the run's %q", got, want)
+	}
+
+	next := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v3", NoisyHostname: true, NotFoundSize: 7}.Service())
+	report := filepath.Join(t.TempDir(), "replay.json")
+	var out syncBuffer
+	c := execute(context.Background(), []string{"replay", "--candidate", "http://" + next.Addr, "--secondary-from-capture", "--report-out", report, dir}, &out, &out)
+	if c != cli.ExitFail {
+		t.Fatalf("replay: exit %d, want %d\n%s", c, cli.ExitFail, out.String())
+	}
+	if n := next.CallsTo("/grpc.testing.TestService/UnaryCall"); n != 35 {
+		t.Errorf("the replay candidate got %d calls, want 35\n%s", n, out.String())
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := checkGRPCReport(t, data, 30, 5); !slices.Equal(got, want) {
+		t.Errorf("replay report fields %q, want the run's %q", got, want)
 	}
 }

@@ -103,11 +103,16 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 	}
 	out := cmd.OutOrStdout()
 	logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	g, err := offlineGRPC(cfg, logger)
+	if err != nil {
+		return cli.ConfigError(err)
+	}
+	cfg.Compare.Schemas = g
 	engine, err := compare.New(cfg.Compare)
 	if err != nil {
 		return cli.ConfigError(cfg.explain(cli.Under("compare", err)))
 	}
-	rec, err := newPipeline(engine, cfg.Capture, captureLabels("replay", map[string]string{"candidate": cfg.Mirror.Candidate}), logger)
+	rec, err := newPipeline(engine, cfg.Capture, captureLabels("replay", map[string]string{"candidate": cfg.Mirror.Candidate}), logger, g)
 	if err != nil {
 		return cli.ConfigError(cfg.explain(cli.Under("capture", err)))
 	}
@@ -126,6 +131,9 @@ func runReplay(cmd *cobra.Command, paths []string, rf replayFlags) error {
 		passes++
 		first := passes == 1
 		rs, err := capture.ReadFiles(paths, func(r capture.Record) error {
+			if r.Kind == capture.KindDescriptors {
+				return learnDescriptors(g, r.Descriptors)
+			}
 			if r.Kind != capture.KindExchange {
 				if first {
 					read.Other++

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +53,11 @@ tails are counted on stderr. It exits 1 when the verdict is fail.`,
 					return cli.ConfigError(fmt.Errorf("out: the report could not be written: %w", err))
 				}
 			}
+			g, err := offlineGRPC(cfg, slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn})))
+			if err != nil {
+				return cli.ConfigError(err)
+			}
+			cfg.Compare.Schemas = g
 			rep, stats, err := offlineReport(cmd.Context(), cfg.Compare, args)
 			stderr := cmd.ErrOrStderr()
 			fmt.Fprintln(stderr, "shadow report: "+readSummary(stats))
@@ -89,6 +95,8 @@ type offlineStats struct {
 // engine, until ctx ends (SIGTERM): judging one record is bounded by the
 // compare budget, so it stops within one. A path that is not a readable
 // capture file is bad input; damage inside a file is counted, not an error.
+// When cfg.Schemas is a *grpcSchemas, it learns the descriptor records of
+// the files as they come, so gRPC answers are read by field name.
 func offlineReport(ctx context.Context, cfg compare.Config, paths []string) (*compare.Report, offlineStats, error) {
 	var st offlineStats
 	if err := withOutboundJudge(&cfg); err != nil {
@@ -101,6 +109,10 @@ func offlineReport(ctx context.Context, cfg compare.Config, paths []string) (*co
 	st.ReadStats, err = capture.ReadFiles(paths, func(r capture.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if r.Kind == capture.KindDescriptors {
+			g, _ := cfg.Schemas.(*grpcSchemas)
+			return learnDescriptors(g, r.Descriptors)
 		}
 		if r.Kind != capture.KindExchange {
 			st.Other++

@@ -132,7 +132,7 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 	labels := captureLabels(command, map[string]string{
 		"primary": cfg.Mirror.Primary, "secondary": cfg.Mirror.Secondary, "candidate": cfg.Mirror.Candidate,
 	})
-	rec, err := newPipeline(engine, cfg.Capture, labels, logger, eg.observe)
+	rec, err := newPipeline(engine, cfg.Capture, labels, logger, g, eg.observe)
 	if err != nil {
 		return nil, cli.ConfigError(cfg.explain(cli.Under("capture", err)))
 	}
