@@ -193,7 +193,7 @@ func (rig *shadowRig) settle(t testing.TB) {
 }
 
 // skipReasons are the proxy's reasons for not mirroring (mirror.Stats).
-var skipReasons = []string{"method", "route", "paused", "sample", "body_size", "body_error", "stream", "upgrade", "shutdown", "candidate_down", "body_budget"}
+var skipReasons = []string{"method", "route", "paused", "sample", "body_size", "body_error", "stream", "upgrade", "shutdown", "candidate_down", "body_budget", "grpc_stream"}
 
 // proxySeries is what the scrape-time proxy figures of an idle proxy
 // look like: every counter zero but those in set, the queue empty.
