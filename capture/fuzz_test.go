@@ -25,6 +25,11 @@ func FuzzReader(f *testing.F) {
 	}
 	f.Add(golden)
 	f.Add(golden[:len(golden)/2])
+	v11, err := os.ReadFile(filepath.Join("testdata", "v1.1.usc")) // with a descriptor record
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v11)
 	flipped := bytes.Clone(golden)
 	flipped[len(flipped)/2] ^= 0x40
 	f.Add(flipped)
@@ -80,7 +85,8 @@ func FuzzReader(f *testing.F) {
 // decoding it must neither panic nor allocate out of proportion.
 func FuzzDecodeRecord(f *testing.F) {
 	_, withOutbound := goldenV1_1() // an exchange with outbound calls, since 1.1
-	for _, v := range []any{sampleExchange(1), sampleSynth(2), &Header{Tool: "t", Labels: map[string]string{"a": "b"}}, withOutbound[0].Exchange} {
+	for _, v := range []any{sampleExchange(1), sampleSynth(2), &Header{Tool: "t", Labels: map[string]string{"a": "b"}}, withOutbound[0].Exchange,
+		&DescriptorRecord{Hash: DescriptorHash([]byte("set")), Set: []byte("set")}} {
 		b, err := msgpack.Marshal(v)
 		if err != nil {
 			f.Fatal(err)
@@ -106,6 +112,7 @@ func FuzzDecodeRecord(f *testing.F) {
 			_ = r.decode(data, new(ExchangeRecord))
 			_ = r.decode(data, new(SynthRecord))
 			_ = r.decode(data, new(Header))
+			_ = r.decode(data, new(DescriptorRecord))
 		})
 		if limit := uint64(256*len(data) + 1<<20); alloc > limit {
 			t.Fatalf("decoding %d bytes allocated %d", len(data), alloc)

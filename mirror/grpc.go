@@ -348,7 +348,10 @@ func parseGRPCTimeout(s string) (time.Duration, bool) {
 func formatGRPCTimeout(d time.Duration) string {
 	const maxValue = 99999999
 	for _, u := range grpcTimeoutUnits {
-		n := (d + u.d - 1) / u.d
+		n := d / u.d
+		if d%u.d != 0 {
+			n++ // rounded up, without overflowing near the largest Duration
+		}
 		if n <= maxValue {
 			return strconv.FormatInt(int64(n), 10) + string(u.unit)
 		}
