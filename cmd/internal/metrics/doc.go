@@ -18,7 +18,7 @@
 //	shadow_mirror_dropped_total{reason}                   queue_full | stale | abandoned
 //	shadow_mirror_skipped_total{reason}                   method | route | paused | sample | body_size |
 //	                                                      body_error | stream | upgrade | shutdown |
-//	                                                      candidate_down | body_budget
+//	                                                      candidate_down | body_budget | grpc_stream
 //	shadow_upstream_errors_total{side,kind}               primary|secondary|candidate, error|timeout
 //	shadow_in_flight_requests, shadow_mirror_queue_length, shadow_mirror_queue_capacity,
 //	shadow_mirror_workers                                 gauges

@@ -270,7 +270,7 @@ var (
 	descDropped = prometheus.NewDesc("shadow_mirror_dropped_total",
 		"Copies lost after a request was chosen for mirroring, by reason: queue_full (overload), stale (overload: waited in the queue longer than max_queue_wait, not sent), abandoned (cancelled at shutdown).", []string{"reason"}, nil)
 	descSkipped = prometheus.NewDesc("shadow_mirror_skipped_total",
-		"Requests not mirrored by rule or limit, by reason (method, route, paused, sample, body_size, body_error, stream, upgrade, shutdown, candidate_down, body_budget).", []string{"reason"}, nil)
+		"Requests not mirrored by rule or limit, by reason (method, route, paused, sample, body_size, body_error, stream, upgrade, shutdown, candidate_down, body_budget, grpc_stream).", []string{"reason"}, nil)
 	descUpstreamErrors = prometheus.NewDesc("shadow_upstream_errors_total",
 		"Upstream requests that got no complete answer, by side and kind (error, timeout).", []string{"side", "kind"}, nil)
 	descInFlight = prometheus.NewDesc("shadow_in_flight_requests",
