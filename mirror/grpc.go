@@ -43,7 +43,7 @@ import (
 //   - The copies get the client's grpc-timeout, less the time the call
 //     has waited, and never more than CandidateTimeout (grpcTimeout).
 //     Their answers are read to their trailers: past MaxResponseBytes the
-//     rest is read and dropped (constant memory, within
+//     rest is read and dropped (constant memory, at most 64 MiB, within
 //     CandidateTimeout), so that the gRPC status compare judges is known.
 
 // GRPCMethods tells the proxy which gRPC methods take a stream of request
@@ -359,11 +359,22 @@ func formatGRPCTimeout(d time.Duration) string {
 	return strconv.Itoa(maxValue) + "H"
 }
 
+// maxGRPCDrain bounds the bytes of a gRPC answer read and dropped past
+// MaxResponseBytes to reach its trailers: an answer longer still is cut
+// there, without its status, so that an endless one costs a worker a
+// bounded read, not CandidateTimeout of reading.
+const maxGRPCDrain = 64 << 20
+
 // drainForTrailers reads and drops the rest of a gRPC answer that is over
-// MaxResponseBytes, so that its trailers (its gRPC status) arrive; the
-// copy's deadline bounds the time it takes. It returns the bytes dropped.
+// MaxResponseBytes, at most maxGRPCDrain bytes, so that its trailers (its
+// gRPC status) arrive; the copy's deadline bounds the time it takes. It
+// returns the bytes dropped.
 func drainForTrailers(body io.Reader) (int64, error) {
-	return io.Copy(io.Discard, body)
+	n, err := io.CopyN(io.Discard, body, maxGRPCDrain)
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
 }
 
 // grpcProtocol is the protocol gRPC calls are spoken in to an upstream

@@ -165,11 +165,11 @@ func TestGRPCUnaryMirrored(t *testing.T) {
 	}
 }
 
-// TestGRPCClientSeesWhatPlainProxyGives runs the same calls through shadow
-// and through a plain ReverseProxy in front of the same primary: answers,
-// statuses with their messages and details, a trailers-only answer,
-// header and trailer metadata must be the same.
-func TestGRPCClientSeesWhatPlainProxyGives(t *testing.T) {
+// TestGRPCClientGetsThePrimarysCall runs the same calls through shadow
+// and directly to the primary: answers, statuses with their messages and
+// details, a trailers-only answer, header and trailer metadata must be
+// the same.
+func TestGRPCClientGetsThePrimarysCall(t *testing.T) {
 	primary := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{NotFoundSize: 7, Details: true}.Service())
 	candidate := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v2"}.Service())
 	obs := newCollector()
@@ -568,5 +568,70 @@ func TestGRPCEveryUnaryCallMirrored(t *testing.T) {
 	}
 	if s := p.Stats(); s.Mirrored != calls || s.Completed != calls {
 		t.Errorf("mirrored %d, completed %d of %d calls; skipped %v", s.Mirrored, s.Completed, calls, s.Skipped)
+	}
+}
+
+// TestGRPCHostileCandidates: a candidate that resets its streams, answers
+// garbage, never sends trailers or refuses connections costs the client
+// nothing: its unary and streaming calls get what the primary gives
+// directly, and the copies record the candidate's failure.
+func TestGRPCHostileCandidates(t *testing.T) {
+	primary := grpctest.Start(t, grpctest.NoReflection)
+	direct := testgrpc.NewTestServiceClient(primary.Dial(t))
+	hostile := map[string]http.HandlerFunc{
+		"reset": func(w http.ResponseWriter, r *http.Request) {
+			panic(http.ErrAbortHandler) // RST_STREAM
+		},
+		"garbage": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/grpc")
+			_, _ = io.WriteString(w, "\xff\xff\xff\xff\xffnot a gRPC message at all")
+		},
+		"no trailers": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/grpc")
+			_, _ = w.Write([]byte{0, 0, 0, 0, 0})
+		},
+	}
+	candidates := map[string]string{"refused": deadAddr(t)}
+	for name, h := range hostile {
+		candidates[name] = newBackendWith(t, h, startH2C).URL
+	}
+	for name, cand := range candidates {
+		t.Run(name, func(t *testing.T) {
+			obs := newCollector()
+			_, viaShadow := grpcFront(t, Config{Primary: grpcURL(primary), Candidate: cand, Observer: obs})
+			unary := func(c testgrpc.TestServiceClient, req *testgrpc.SimpleRequest) (proto.Message, codes.Code) {
+				m, err := c.UnaryCall(ctxWait(t), req)
+				return m, gstatus.Code(err)
+			}
+			for _, req := range []*testgrpc.SimpleRequest{{ResponseSize: 9}, {ResponseStatus: &testgrpc.EchoStatus{Code: int32(codes.Aborted)}}} {
+				wm, wc := unary(direct, req)
+				gm, gc := unary(viaShadow, req)
+				if gc != wc || !proto.Equal(gm, wm) {
+					t.Errorf("through shadow %v %v, directly %v %v", gc, gm, wc, wm)
+				}
+				x := obs.next(t)
+				if x.Candidate.OK() && grpcStatusOf(&x.Candidate) == grpcStatusOf(&x.Primary) && name != "no trailers" {
+					t.Errorf("the %s candidate's answer recorded as fine: %+v", name, x.Candidate)
+				}
+			}
+			st, err := viaShadow.StreamingOutputCall(ctxWait(t), &testgrpc.StreamingOutputCallRequest{
+				ResponseParameters: []*testgrpc.ResponseParameters{{Size: 1}, {Size: 2}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for ; ; n++ {
+				if _, err := st.Recv(); err != nil {
+					if !errors.Is(err, io.EOF) {
+						t.Fatalf("stream through shadow: %v", err)
+					}
+					break
+				}
+			}
+			if n != 2 {
+				t.Errorf("stream through shadow: %d messages, want 2", n)
+			}
+			obs.next(t)
+		})
 	}
 }
