@@ -52,11 +52,7 @@ func newGRPCTransport(base *http.Transport) *grpcTransport {
 
 // RoundTrip sends req.
 func (t *grpcTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if !isGRPC(req.Header) {
-		return t.http.RoundTrip(req)
-	}
-	req.Header.Set("Te", "trailers") // req is ours: built by Replayer.request
-	if req.URL.Scheme == "http" {
+	if isGRPC(req.Header) && req.URL.Scheme == "http" {
 		return t.h2c.RoundTrip(req)
 	}
 	return t.http.RoundTrip(req)

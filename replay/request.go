@@ -67,6 +67,9 @@ func (r *Replayer) request(ctx context.Context, rec *exchange.Request, live map[
 	}
 	h.Set(r.cfg.MarkerHeader, r.cfg.MarkerValue)
 	injected[textproto.CanonicalMIMEHeaderKey(r.cfg.MarkerHeader)] = r.cfg.MarkerValue
+	if isGRPC(h) {
+		h.Set("Te", "trailers") // see grpc.go
+	}
 	req.Header = h
 	return req, injected, nil
 }
