@@ -20,6 +20,7 @@ import (
 
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/internal/grpctest"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // grpcReport is what the gRPC tests read of a JSON report.
@@ -234,5 +235,104 @@ func TestGRPCCaptureReportReplay(t *testing.T) {
 	}
 	if got := checkGRPCReport(t, data, 30, 5); !slices.Equal(got, want) {
 		t.Errorf("replay report fields %q, want the run's %q", got, want)
+	}
+}
+
+// shadowCalls runs shadow with the config yaml, makes calls unary calls
+// (FillServerId) through it, and returns shadow's output and the fields
+// of its report's one endpoint, as "path diffs".
+func shadowCalls(t *testing.T, yaml string, calls int) (string, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "shadow.yaml")
+	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	report := filepath.Join(dir, "report.json")
+	base, stop, code, out := startShadow(t, "--config", cfgFile, "--report-out", report, "--summary-interval", "100ms", "--no-tui")
+	cc, err := grpc.NewClient(strings.TrimPrefix(base, "http://"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := testgrpc.NewTestServiceClient(cc)
+	for i := range calls {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		m, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{ResponseSize: 4, FillServerId: true})
+		cancel()
+		if err != nil || m.GetServerId() != "v1" {
+			t.Fatalf("call %d: %v, %v; want the primary's answer", i, m, err)
+		}
+	}
+	out.WaitFor(t, "every exchange compared", regexp.MustCompile(fmt.Sprintf(`compared %d `, calls)).MatchString)
+	stop()
+	select {
+	case <-code:
+	case <-time.After(30 * time.Second):
+		t.Fatal("shadow did not stop after cancel")
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep grpcReport
+	if err := json.Unmarshal(data, &rep); err != nil || len(rep.Endpoints) != 1 {
+		t.Fatalf("report %s: %v", data, err)
+	}
+	var fields []string
+	for _, f := range rep.Endpoints[0].Fields {
+		fields = append(fields, fmt.Sprintf("%s %d", f.Path, f.Diffs))
+	}
+	return out.String(), fields
+}
+
+// TestGRPCOverTLS: with an https primary and candidate (a private CA in
+// primary_target.tls and candidate_target.tls), calls and copies go over
+// h2, and reflection asks the primary over TLS: fields are named.
+func TestGRPCOverTLS(t *testing.T) {
+	ca, err := testio.NewCA("grpc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := ca.Server("127.0.0.1", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := pair.TLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, err := testio.WriteFile(t.TempDir(), "ca.pem", ca.PEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	primary := grpctest.StartTLS(t, grpctest.ReflectionV1, grpctest.Variant{ServerID: "v1"}.Service(), cert)
+	candidate := grpctest.StartTLS(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v2"}.Service(), cert)
+	yaml := fmt.Sprintf("primary: https://%s\ncandidate: https://%s\nmirror:\n  primary_target: {tls: {ca_file: %s}}\n  candidate_target: {tls: {ca_file: %s}}\ngrpc:\n  reflection: true\n",
+		primary.Addr, candidate.Addr, caFile, caFile)
+	const calls = 5
+	out, fields := shadowCalls(t, yaml, calls)
+	if want := []string{fmt.Sprintf("$.server_id %d", calls)}; !slices.Equal(fields, want) {
+		t.Errorf("fields %q, want %q\n%s", fields, want, out)
+	}
+	if n := candidate.CallsTo("/grpc.testing.TestService/UnaryCall"); n != calls {
+		t.Errorf("candidate got %d calls over TLS, want %d", n, calls)
+	}
+}
+
+// TestGRPCReflectionFallsBack: a primary without reflection leaves
+// answers compared by field number ($.4 is server_id), counted in the
+// final line.
+func TestGRPCReflectionFallsBack(t *testing.T) {
+	primary := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v1"}.Service())
+	candidate := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{ServerID: "v2"}.Service())
+	yaml := fmt.Sprintf("primary: http://%s\ncandidate: http://%s\ngrpc:\n  reflection: true\n", primary.Addr, candidate.Addr)
+	const calls = 5
+	out, fields := shadowCalls(t, yaml, calls)
+	if want := []string{fmt.Sprintf("$.4 %d", calls)}; !slices.Equal(fields, want) {
+		t.Errorf("fields %q, want %q", fields, want)
+	}
+	if want := fmt.Sprintf("%d gRPC answers compared by field number", 2*calls); !strings.Contains(out, want) { // the primary's and the candidate's
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 }

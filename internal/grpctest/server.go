@@ -2,12 +2,14 @@ package grpctest
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"slices"
 	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/interop"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
@@ -55,12 +57,23 @@ func Start(t testing.TB, refl Reflection) *Server {
 // StartService is Start serving impl (a Variant, say) as the TestService.
 func StartService(t testing.TB, refl Reflection, impl testgrpc.TestServiceServer) *Server {
 	t.Helper()
+	return serve(t, refl, impl)
+}
+
+// StartTLS is StartService over TLS (h2 by ALPN) with cert.
+func StartTLS(t testing.TB, refl Reflection, impl testgrpc.TestServiceServer, cert tls.Certificate) *Server {
+	t.Helper()
+	return serve(t, refl, impl, grpc.Creds(credentials.NewServerTLSFromCert(&cert)))
+}
+
+func serve(t testing.TB, refl Reflection, impl testgrpc.TestServiceServer, opts ...grpc.ServerOption) *Server {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &Server{Addr: ln.Addr().String()}
-	gs := grpc.NewServer(
+	gs := grpc.NewServer(append(opts,
 		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 			s.record(ctx, info.FullMethod)
 			return h(ctx, req)
@@ -69,7 +82,7 @@ func StartService(t testing.TB, refl Reflection, impl testgrpc.TestServiceServer
 			s.record(ss.Context(), info.FullMethod)
 			return h(srv, ss)
 		}),
-	)
+	)...)
 	testgrpc.RegisterTestServiceServer(gs, impl)
 	switch refl {
 	case ReflectionV1:
