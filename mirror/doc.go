@@ -31,4 +31,11 @@
 // reaching an upstream is sorted by kind (tls, refused, timeout, protocol,
 // reset, other), recorded on the exchange, counted per upstream
 // (Stats.Failures) and, the first of each kind, logged with its reason.
+//
+// gRPC calls (HTTP/2 with a gRPC Content-Type) have a path of their own
+// (grpc.go): their body is a stream, forwarded as it arrives and copied
+// for the candidate once the client half-closes; unary and
+// server-streaming calls are mirrored, client-streaming and bidi ones
+// only on a route with GRPCStreams; the client's deadline goes to the
+// copies; and a trailers-only answer reaches the client whole.
 package mirror
