@@ -152,6 +152,11 @@ func (w *grpcWriter) Flush() {
 // Unwrap gives http.ResponseController the client's writer.
 func (w *grpcWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// grpcFirstChunk is the smallest buffer a gRPC body is kept in: a unary
+// request is one message, usually small, that arrives in one read, so the
+// buffer is made its size (at least this) rather than firstBodyChunk.
+const grpcFirstChunk = 256
+
 // grpcHeaderLen is the length of a gRPC message's prefix: a flag byte and
 // a 4-byte big-endian length.
 const grpcHeaderLen = 5
@@ -208,7 +213,7 @@ func (b *grpcBody) keep(p []byte) {
 		return
 	}
 	if len(b.buf)+len(p) > cap(b.buf) {
-		c := min(max(2*int64(cap(b.buf)), int64(len(b.buf)+len(p)), firstBodyChunk), b.limit)
+		c := min(max(2*int64(cap(b.buf)), int64(len(b.buf)+len(p)), grpcFirstChunk), b.limit)
 		if !b.p.bodies.take(c - b.held) {
 			b.discardLocked(skipBodyBudget)
 			return
