@@ -121,6 +121,9 @@ func (g *grpcSchemas) Method(fullName string) protoreflect.MethodDescriptor {
 	if md := g.lookup(context.Background(), fullName); md != nil {
 		return md
 	}
+	if _, _, ok := protoschema.SplitMethod(fullName); !ok {
+		return nil // not a gRPC call: a bare protobuf body of another path
+	}
 	if g.raw.Add(1) == 1 {
 		g.once.Do(func() {
 			g.log.Info("grpc: an answer compared by field number, without a descriptor; later ones are counted", "method", fullName)

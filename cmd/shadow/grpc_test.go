@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -334,5 +335,47 @@ func TestGRPCReflectionFallsBack(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%d gRPC answers compared by field number", 2*calls); !strings.Contains(out, want) { // the primary's and the candidate's
 		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+// TestGRPCPathsRelativeToConfig: descriptor sets, .proto files and import
+// paths are found relative to the config file, wherever shadow runs.
+func TestGRPCPathsRelativeToConfig(t *testing.T) {
+	dir := t.TempDir()
+	set, err := os.ReadFile(grpctest.DescriptorSet(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "api.protoset"), set, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(grpctest.ProtoDir(t), filepath.Join(dir, "proto")); err != nil {
+		t.Fatal(err)
+	}
+	for _, section := range []string{
+		"  descriptor_sets: [api.protoset]\n",
+		"  proto_files: [" + grpctest.ProtoFile + "]\n  import_paths: [proto]\n",
+	} {
+		cfgFile := filepath.Join(dir, "shadow.yaml")
+		yaml := "primary: http://127.0.0.1:1\ncandidate: http://127.0.0.1:2\ngrpc:\n" + section
+		if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadRunConfig(t, "--config", cfgFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := loadGRPC(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("%s: %v", section, err)
+		}
+		md := g.Method("/grpc.testing.TestService/FullDuplexCall")
+		if md == nil || !md.IsStreamingClient() {
+			t.Errorf("%s: FullDuplexCall = %v, want its descriptor", section, md)
+		}
+		if streaming, known := g.ClientStreaming("/grpc.testing.TestService/UnaryCall"); streaming || !known {
+			t.Errorf("%s: UnaryCall streaming %v, known %v; want a known unary method", section, streaming, known)
+		}
+		g.close()
 	}
 }
