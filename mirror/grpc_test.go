@@ -25,6 +25,7 @@ import (
 
 	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/internal/grpctest"
+	"github.com/understudy-dev/understudy/internal/testio"
 )
 
 // The gRPC tests run real grpc-go interop servers (internal/grpctest) as
@@ -373,9 +374,9 @@ func TestGRPCHungCandidate(t *testing.T) {
 	candidate := grpctest.StartService(t, grpctest.NoReflection, grpctest.Variant{Hold: hold}.Service())
 	obs := newCollector()
 	p, viaShadow := grpcFront(t, Config{Primary: grpcURL(primary), Candidate: grpcURL(candidate), Observer: obs,
-		CandidateTimeout: 2 * wait, Workers: 4})
+		CandidateTimeout: 2 * wait, Workers: 2, QueueSize: 2})
 	viaPlain := plainGRPCProxy(t, grpcURL(primary))
-	const calls = 8 // twice the workers: copies queue behind the hung ones
+	const calls = 8 // twice the workers and the queue: the rest are dropped
 	for i := range calls {
 		req := &testgrpc.SimpleRequest{ResponseSize: int32(i + 1)}
 		want, err := viaPlain.UnaryCall(ctxWait(t), req)
@@ -390,11 +391,19 @@ func TestGRPCHungCandidate(t *testing.T) {
 			t.Errorf("call %d: got %v, want %v", i, got, want)
 		}
 	}
-	if s := p.Stats(); s.Completed != 0 {
+	s := p.Stats()
+	if s.Completed != 0 {
 		t.Fatalf("%d copies completed: the candidate was meant to hang", s.Completed)
 	}
-	if n := candidate.CallsTo(unaryCall); n == 0 || n > 4 {
-		t.Errorf("candidate holds %d calls, want 1 to 4 (one per worker)", n)
+	// At most the workers and the queue hold copies; the rest are dropped
+	// and counted, their bodies given back.
+	if s.Mirrored+s.Dropped != calls || s.Mirrored > 4 || s.BufferedBytes > 4*grpcFirstChunk {
+		t.Errorf("mirrored %d, dropped %d of %d calls, %d body bytes held; want at most 4 mirrored, the rest dropped",
+			s.Mirrored, s.Dropped, calls, s.BufferedBytes)
+	}
+	testio.Eventually(t, "the workers' copies reach the hung candidate", func() bool { return candidate.CallsTo(unaryCall) == 2 })
+	if n := candidate.CallsTo(unaryCall); n != 2 {
+		t.Errorf("candidate holds %d calls, want 2 (one per worker)", n)
 	}
 }
 
