@@ -25,6 +25,9 @@
 // Trace, in front of the mirror proxy, gives every client request one W3C
 // traceparent (the client's when it is valid, else a new one); the proxy
 // copies it to the secondary and candidate with the other headers.
+// TraceEach gives every request a new trace instead, so that requests that
+// share a client's trace id never share a record; Config.Trace picks one
+// of the two (TraceMode.Middleware), TraceEach by default.
 // Services that propagate trace context (any OpenTelemetry-instrumented
 // service does) carry its trace id to their outbound calls. A call is
 // keyed by trace id + method + dependency + path template + ordinal among
