@@ -85,9 +85,11 @@
 //     different body gets the primary's answer to the primary's body (and
 //     the difference is reported). Calls to the same endpoint in one
 //     trace pair up in the order each side made them.
-//   - Several client requests that share one trace id (a client that
-//     sends its own traceparent for many requests) share one record, so
-//     their calls pair up by arrival order across those requests.
+//   - With Trace (TraceClient), several client requests that share one
+//     trace id (a client that sends its own traceparent for many
+//     requests) share one record, so their calls pair up by arrival order
+//     across those requests, and the first exchange to complete takes
+//     them all. TraceEach, the default, avoids this.
 //   - HTTP only: CONNECT tunnels (https through the forward proxy) are
 //     refused on every side; a protocol upgrade (WebSocket) is forwarded
 //     for the primary but not recorded, and refused on the other sides.
