@@ -180,6 +180,18 @@ egress:
 		snap = httpGet(t, adminURL+"/snapshot")
 		return regexp.MustCompile(fmt.Sprintf(`"compared":\s*%d\b`, orders)).Match(snap)
 	})
+	metrics := string(httpGet(t, adminURL+"/metrics"))
+	for _, want := range []string{
+		fmt.Sprintf(`shadow_egress_primary_calls_total{outcome="forwarded"} %d`, orders),
+		fmt.Sprintf(`shadow_egress_copy_calls_total{outcome="answered",side="candidate"} %d`, orders),
+		fmt.Sprintf(`shadow_egress_copy_calls_total{outcome="no_match",side="candidate"} %d`, orders),
+		fmt.Sprintf(`shadow_egress_copy_calls_total{outcome="no_trace",side="candidate"} %d`, orders),
+		fmt.Sprintf(`shadow_egress_copy_calls_total{outcome="answered",side="secondary"} %d`, orders),
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q:\n%s", want, grepLines(metrics, "shadow_egress"))
+		}
+	}
 	stop()
 	select {
 	case c := <-code:

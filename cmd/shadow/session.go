@@ -186,6 +186,11 @@ func (s *session) registerMetrics(reg prometheus.Registerer) error {
 	if err != nil {
 		return err
 	}
+	if s.egress != nil {
+		if err := metrics.NewEgress(reg, s.egress.e.Stats); err != nil {
+			return err
+		}
+	}
 	s.rec.OnJudged(m.Record)
 	return nil
 }

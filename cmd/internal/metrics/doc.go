@@ -29,6 +29,15 @@
 //	shadow_differing_exchanges_total{route}               compared exchanges that differ
 //	shadow_upstream_latency_seconds{route,side}           histogram, answers that arrived
 //
+// With egress (NewEgress), read from egress.Egress.Stats:
+//
+//	shadow_egress_primary_calls_total{outcome}            forwarded | recorded | untraced |
+//	                                                      not_recorded | failed | refused
+//	shadow_egress_copy_calls_total{side,outcome}          secondary|candidate, answered | a refusal
+//	                                                      reason (no_trace, no_match, incomplete, ...)
+//	shadow_egress_evicted_traces_total{cause}             ttl | memory
+//	shadow_egress_bytes_held, shadow_egress_traces        gauges
+//
 // Dropped and skipped are two families on purpose: a drop is a copy lost
 // to overload or shutdown (alert on it), a skip is a request the rules
 // left out (expected; watch it when tuning sampling or routes).

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/egress"
 	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/scenarios"
@@ -42,6 +43,13 @@ func TestRegistryLintsClean(t *testing.T) {
 	ok := exchange.Response{Status: 200, Latency: 3 * time.Millisecond}
 	shadow.Record(&exchange.Exchange{Primary: ok, Secondary: &ok, Candidate: ok},
 		compare.Result{Endpoint: compare.Endpoint{Method: "GET", Route: "/orders/{id}"}, Outcome: compare.Compared})
+
+	if err := NewEgress(reg, func() egress.Stats {
+		return egress.Stats{Primary: egress.PrimaryStats{Forwarded: 2, Recorded: 1},
+			Candidate: egress.CopyStats{Calls: 2, Answered: 1, Refused: map[egress.Reason]int64{egress.RefusedNoMatch: 1}}, BytesHeld: 10, Traces: 1}
+	}); err != nil {
+		t.Fatal(err)
+	}
 
 	synth, err := NewSynth(reg, SynthConfig{})
 	if err != nil {
