@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,11 +23,11 @@ import (
 )
 
 // egressOn reports whether the config declares egress: dependencies, the
-// forward-proxy listeners or limits. Without it shadow runs no egress
+// forward-proxy listeners, limits or the trace mode. Without it shadow runs no egress
 // listener and unsafe routes behave as they always did.
 func (c config) egressOn() bool {
 	e := c.Egress
-	return len(e.Dependencies) > 0 || e.Proxy != (egress.Listeners{}) || e.Limits != (egress.Limits{})
+	return len(e.Dependencies) > 0 || e.Proxy != (egress.Listeners{}) || e.Limits != (egress.Limits{}) || e.Trace != ""
 }
 
 // validateEgress checks the egress section (its errors name the keys the
@@ -81,7 +82,7 @@ func writeMirrorNote(w io.Writer, routes []mirror.Route, egressOn bool) {
 		if what == "" {
 			what = "any method"
 		}
-		what += " " + cmpOr(r.Path, "any path")
+		what += " " + cmp.Or(r.Path, "any path")
 		switch {
 		case len(r.Egress) > 0:
 			lines = append(lines, fmt.Sprintf("#   %s (%s): write-mirrored through egress %s: the copies' calls to it are answered from the primary's, never sent", name, what, strings.Join(r.Egress, ", ")))
@@ -96,13 +97,6 @@ func writeMirrorNote(w io.Writer, routes []mirror.Route, egressOn bool) {
 	}
 	fmt.Fprintln(w, "# Routes that mirror writes:")
 	fmt.Fprintln(w, strings.Join(lines, "\n"))
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // withOutboundJudge has the engine of cfg judge the outbound calls that
