@@ -80,6 +80,15 @@ type Response struct {
 	// the proxy made (a service echoing its request) from one the
 	// candidate made. Nil in records made before it existed.
 	Injected map[string]string `msgpack:"injected,omitempty" json:"injected,omitempty"`
+	// Name is the candidate's name when several candidates are configured
+	// ("v2"); empty with one candidate, and on the primary's and the
+	// secondary's answers.
+	Name string `msgpack:"name,omitempty" json:"name,omitempty"`
+	// NotSent says why this candidate was not asked at all ("queue_full",
+	// "stale", "candidate_down", "shutdown"): its own queue or breaker
+	// kept the copy back while another candidate's was sent. Such an
+	// answer is empty and is not judged. Empty when the copy was sent.
+	NotSent string `msgpack:"not_sent,omitempty" json:"not_sent,omitempty"`
 }
 
 // OK reports whether a complete answer arrived.
@@ -97,8 +106,14 @@ type Exchange struct {
 	// Secondary is the second primary's answer; nil when no secondary is
 	// configured.
 	Secondary *Response `msgpack:"secondary,omitempty" json:"secondary,omitempty"`
-	// Candidate is the candidate's answer.
+	// Candidate is the candidate's answer: the first candidate's when
+	// several are configured.
 	Candidate Response `msgpack:"candidate" json:"candidate"`
+	// OtherCandidates holds the answers of the second and later
+	// candidates, in the order they are configured, each with its Name;
+	// empty with one candidate. Every candidate is judged against the same
+	// Primary and Secondary answers.
+	OtherCandidates []Response `msgpack:"other_candidates,omitempty" json:"other_candidates,omitempty"`
 	// Outbound holds the calls each side made to dependencies through
 	// shadow's egress listeners while serving this request (see
 	// OutboundCall); empty when egress is not in use.

@@ -44,8 +44,15 @@ type Config struct {
 	// answers are the ones clients get. Required.
 	Primary string `mapstructure:"primary"`
 	// Candidate is the base URL of the version under test. Required, and
-	// must differ from Primary.
+	// must differ from Primary, unless Candidates lists the versions under
+	// test instead.
 	Candidate string `mapstructure:"candidate"`
+	// Candidates lists several versions under test, each named, judged
+	// against the primary side by side (see Candidate): every eligible
+	// request is copied to each of them, and to the secondary once. Empty
+	// means the single Candidate; it cannot be given with Candidate or
+	// CandidateTarget.
+	Candidates []Candidate `mapstructure:"candidates"`
 	// Secondary is the base URL of a second copy of the live version, used
 	// to learn which fields differ on their own. "" means none.
 	Secondary string `mapstructure:"secondary"`
@@ -234,8 +241,10 @@ func (c Config) Validate() error {
 	} else if primary, err = parseUpstream(c.Primary); err != nil {
 		errs = append(errs, fmt.Errorf("primary: %w", err))
 	}
-	if c.Candidate == "" {
-		bad("candidate", "required")
+	if c.Candidate == "" && len(c.Candidates) == 0 {
+		bad("candidate", "required (or candidates, for several)")
+	} else if c.Candidate == "" {
+		// several candidates: checked with the secondary below
 	} else if candidate, err = parseUpstream(c.Candidate); err != nil {
 		errs = append(errs, fmt.Errorf("candidate: %w", err))
 	} else if primary != nil && sameUpstream(primary, candidate) {
@@ -302,6 +311,9 @@ func (c Config) Validate() error {
 	}
 	if candidate != nil {
 		errs = append(errs, c.CandidateTarget.validateFor("candidate_target", "candidate", candidate)...)
+	}
+	if len(c.Candidates) > 0 {
+		errs = append(errs, c.validateCandidates(primary, secondary)...)
 	}
 	for i, r := range c.Routes {
 		errs = append(errs, r.validate(fmt.Sprintf("routes[%d]", i))...)
@@ -370,6 +382,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxQueueWait == 0 {
 		c.MaxQueueWait = min(DefaultMaxQueueWait, c.CandidateTimeout)
+	}
+	if len(c.Candidates) > 0 {
+		c.Candidates = slices.Clone(c.Candidates)
+		for i := range c.Candidates {
+			c.Candidates[i].Timeout = cmp.Or(c.Candidates[i].Timeout, c.CandidateTimeout)
+		}
 	}
 	if c.SamplePercent == 0 {
 		c.SamplePercent = DefaultSamplePercent

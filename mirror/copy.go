@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,16 @@ type job struct {
 	tee      tee
 	perr     string // why the primary's answer is missing or incomplete
 	pkind    string // the kind of perr when the primary failed (wire.Kinds)
+
+	// With several candidates (Config.Candidates; see candidates.go): one
+	// answer per lane, written only by that lane's worker; parts counts
+	// the lanes still working on the job, and the last one joins it. sec
+	// is written by the first lane's worker; cut by any lane that
+	// Shutdown stopped. nil answers with a single candidate.
+	answers []exchange.Response
+	sec     *exchange.Response
+	parts   atomic.Int32
+	cut     atomic.Bool
 }
 
 // newJob captures what the copies need from r. Headers are cloned here, on
@@ -82,6 +93,12 @@ func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, held int64, now 
 		done:       make(chan struct{}),
 	}
 	j.holders.Store(2)
+	if p.named {
+		j.answers = make([]exchange.Response, len(p.lanes))
+		for i, l := range p.lanes {
+			j.answers[i] = exchange.Response{Side: exchange.Candidate, Name: l.name}
+		}
+	}
 	if j.requestURI == "" {
 		j.requestURI = r.URL.RequestURI()
 	}
@@ -95,16 +112,23 @@ func (p *Proxy) newJob(r *http.Request, rt *route, body []byte, held int64, now 
 // stop, the copies still queued are counted as abandoned, not sent; a copy
 // that waited longer than MaxQueueWait is counted as stale, not sent.
 func (p *Proxy) work() {
-	defer func() {
-		if p.live.Add(-1) == 0 {
-			close(p.done)
-		}
-	}()
+	defer p.workerDone()
 	for j := range p.queue {
+		if j.answers != nil { // several candidates: this is the first one's lane
+			p.lanes[0].depth.Add(-1)
+		}
 		switch {
+		case p.hardCtx.Err() != nil && j.answers != nil:
+			j.cut.Store(true)
+			p.partDone(j, p.lanes[0])
 		case p.hardCtx.Err() != nil:
 			p.counters.abandoned.Add(1)
 			p.release(j)
+		case p.stale(j) && j.answers != nil:
+			p.lanes[0].stale.Add(1)
+			j.answers[0].NotSent = notSentStale
+			p.partDone(j, p.lanes[0])
+			p.logStale()
 		case p.stale(j):
 			p.counters.stale.Add(1)
 			p.release(j)
@@ -113,6 +137,13 @@ func (p *Proxy) work() {
 			p.runCopy(j)
 			p.logDrops()
 		}
+	}
+}
+
+// workerDone is a worker returning; the last one closes done.
+func (p *Proxy) workerDone() {
+	if p.live.Add(-1) == 0 {
+		close(p.done)
 	}
 }
 
@@ -173,9 +204,12 @@ func (p *Proxy) logStale() {
 // observer. Everything it does is bounded by CandidateTimeout, and by
 // nothing of the client's: a client going away does not cancel its copy.
 func (p *Proxy) runCopy(j *job) {
-	ctx, cancel := context.WithTimeout(p.hardCtx, p.cfg.CandidateTimeout)
+	l := p.lanes[0]
+	ctx, cancel := context.WithTimeout(p.hardCtx, l.timeout)
 	defer cancel()
-	defer p.release(j) // after both copies were sent
+	if j.answers == nil {
+		defer p.release(j) // after both copies were sent
+	}
 	h := p.copyHeader(j)
 
 	var (
@@ -192,17 +226,40 @@ func (p *Proxy) runCopy(j *job) {
 			*sec, secCut = p.send(ctx, j, p.secondary.header(h), p.secondary, exchange.Secondary)
 		}()
 	}
-	cand, candCut := p.send(ctx, j, p.candidate.header(h), p.candidate, exchange.Candidate)
+	var cand exchange.Response
+	var candCut bool
+	if j.answers == nil || j.answers[0].NotSent == "" { // not when only the secondary is asked
+		cand, candCut = p.send(ctx, j, p.candidate.header(h), p.candidate, exchange.Candidate)
+	}
 	if secondaryOK != nil {
 		<-secondaryOK
 	}
-	prim, primCut := p.awaitPrimary(ctx, j)
+	c := &p.counters
+	if j.answers != nil { // several candidates: the last lane to finish joins
+		if candCut || secCut {
+			j.cut.Store(true)
+		} else {
+			if j.answers[0].NotSent == "" {
+				l.count(&cand, c)
+				cand.Injected = p.injected(j, l.t, true)
+				j.answers[0] = cand
+			}
+			if sec != nil {
+				countFailure(sec, &c.secondaryErrors, &c.secondaryTimeouts)
+				sec.Injected = p.injected(j, p.secondary, true)
+				j.sec = sec
+			}
+		}
+		p.partDone(j, l)
+		return
+	}
+	prim, primCut := p.awaitPrimary(ctx, j, l.timeout)
 	if candCut || secCut || primCut {
 		p.counters.abandoned.Add(1) // Shutdown ran out of time for this copy
 		return
 	}
 
-	c := &p.counters
+	countFailure(&cand, &l.errors, &l.timeouts)
 	countFailure(&cand, &c.candidateErrors, &c.candidateTimeouts)
 	if sec != nil {
 		countFailure(sec, &c.secondaryErrors, &c.secondaryTimeouts)
@@ -210,6 +267,11 @@ func (p *Proxy) runCopy(j *job) {
 	}
 	prim.Injected = p.injected(j, p.primary, false)
 	cand.Injected = p.injected(j, p.candidate, true)
+	p.observe(p.newExchange(j, prim, sec, cand))
+}
+
+// newExchange joins j's request with its answers.
+func (p *Proxy) newExchange(j *job, prim exchange.Response, sec *exchange.Response, cand exchange.Response) *exchange.Exchange {
 	x := &exchange.Exchange{
 		Request: exchange.Request{
 			ID:       p.idPrefix + "-" + strconv.FormatUint(j.seq, 10),
@@ -234,7 +296,7 @@ func (p *Proxy) runCopy(j *job) {
 		// the proxy keeps in memory.
 		x.Request.Body = j.spool.prefix(p.cfg.MaxBodyBytes)
 	}
-	p.observe(x)
+	return x
 }
 
 // copyHeader builds the headers shared (read-only) by the candidate's and
@@ -302,8 +364,8 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 	}
 	start := time.Now()
 	resp, err := t.up.RoundTrip(req)
-	if side == exchange.Candidate {
-		p.candidateDown.record(err)
+	if t.down != nil {
+		t.down.record(err)
 	}
 	if err != nil {
 		res.Latency = time.Since(start)
@@ -343,7 +405,7 @@ func (p *Proxy) failed(ctx context.Context, res exchange.Response, t *target, ph
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		res.Timeout = true
-		res.Error = fmt.Sprintf("%s: no complete answer within %s: %v", phase, p.cfg.CandidateTimeout, err)
+		res.Error = fmt.Sprintf("%s: no complete answer within %s: %v", phase, cmp.Or(t.timeout, p.cfg.CandidateTimeout), err)
 	case p.hardCtx.Err() != nil:
 		return res, true
 	case errors.As(err, &ne) && ne.Timeout():
@@ -358,16 +420,16 @@ func (p *Proxy) failed(ctx context.Context, res exchange.Response, t *target, ph
 	}
 	res.ErrorKind = kind
 	if t.up.record(kind, res.Error) {
-		p.log.Warn(string(res.Side)+" failed: the first "+kind+" failure; later ones are counted, not logged",
-			"upstream", string(res.Side), "url", t.url.Redacted(), "kind", kind, "err", res.Error)
+		p.log.Warn(t.up.label()+" failed: the first "+kind+" failure; later ones are counted, not logged",
+			"upstream", t.up.label(), "url", t.url.Redacted(), "kind", kind, "err", res.Error)
 	}
 	return res, false
 }
 
-// awaitPrimary waits, within the copy's deadline, for the primary's answer
+// awaitPrimary waits, within the copy's deadline (timeout, for the message), for the primary's answer
 // to finish streaming to the client, and returns it. cut reports that
 // Shutdown cancelled the wait.
-func (p *Proxy) awaitPrimary(ctx context.Context, j *job) (exchange.Response, bool) {
+func (p *Proxy) awaitPrimary(ctx context.Context, j *job, timeout time.Duration) (exchange.Response, bool) {
 	select {
 	case <-j.done:
 		return j.primaryResponse(), false
@@ -384,7 +446,7 @@ func (p *Proxy) awaitPrimary(ctx context.Context, j *job) (exchange.Response, bo
 	// The handler still owns the primary's side: touch none of it.
 	return exchange.Response{
 		Side:    exchange.Primary,
-		Error:   fmt.Sprintf("primary answer not finished within %s", p.cfg.CandidateTimeout),
+		Error:   fmt.Sprintf("primary answer not finished within %s", timeout),
 		Timeout: true,
 	}, false
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httputil"
 	"net/textproto"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,14 @@ type Proxy struct {
 	bodies bodyBudget   // request body bytes held for copies (see body.go)
 
 	// candidateDown skips copies while the candidate refuses connections
-	// (see breaker.go).
+	// (see breaker.go); the first candidate's when there are several.
 	candidateDown breaker
+
+	// lanes are the candidates' ways (see candidates.go): one with a
+	// single candidate, whose target is candidate and queue is queue.
+	// named is set when Config.Candidates lists them.
+	lanes []*lane
+	named bool
 
 	// plain forwards requests that are not mirrored; teed forwards mirrored
 	// ones and tees the answer. Two proxies rather than one keep the
@@ -102,8 +109,14 @@ func New(cfg Config) (*Proxy, error) {
 	p.sampleKey, _ = parseSampleBy(cfg.SampleBy)
 	u, _ := parseUpstream(cfg.Primary)
 	p.primary = compileTarget(cfg.PrimaryTarget, u, cfg.PreserveHost)
-	u, _ = parseUpstream(cfg.Candidate)
-	p.candidate = compileTarget(cfg.CandidateTarget, u, cfg.PreserveHost)
+	p.lanes, p.named = newLanes(cfg, p.queue, cfg.PreserveHost), len(cfg.Candidates) > 0
+	p.candidate = p.lanes[0].t
+	for i, l := range p.lanes {
+		l.t.down = &p.candidateDown
+		if i > 0 {
+			l.t.down = &breaker{}
+		}
+	}
 	if cfg.Secondary != "" {
 		u, _ = parseUpstream(cfg.Secondary)
 		p.secondary = compileTarget(cfg.SecondaryTarget, u, cfg.PreserveHost)
@@ -133,9 +146,14 @@ func New(cfg Config) (*Proxy, error) {
 	p.teed = &teed
 
 	p.hardCtx, p.hardCancel = context.WithCancel(context.Background())
-	p.live.Store(int64(cfg.Workers))
+	p.live.Store(int64(cfg.Workers * len(p.lanes)))
 	for range cfg.Workers {
 		go p.work()
+	}
+	for _, l := range p.lanes[1:] {
+		for range cfg.Workers {
+			go p.workLane(l)
+		}
 	}
 	return p, nil
 }
@@ -218,7 +236,7 @@ func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
 		return nil, skipPaused, false
 	case s.percent < 100 && !p.sampled(r, s):
 		return nil, skipSample, false
-	case !p.candidateDown.allow():
+	case !p.named && !p.candidateDown.allow(): // several: per candidate, in enqueueLanes
 		return nil, skipCandidateDown, false
 	case p.closing.Load():
 		// An early check so no body is read for nothing; enqueue makes the
@@ -254,6 +272,9 @@ func (p *Proxy) enqueue(j *job) bool {
 		p.counters.skipped[skipShutdown].Add(1)
 		return false
 	}
+	if p.named {
+		return p.enqueueLanes(j)
+	}
 	select {
 	case p.queue <- j:
 		p.counters.mirrored.Add(1)
@@ -267,28 +288,36 @@ func (p *Proxy) enqueue(j *job) bool {
 // connect builds each target's transports (see upstream), and warns about
 // every target whose certificates are not verified.
 func (p *Proxy) connect() error {
-	for _, c := range []struct {
+	type upstreamOf struct {
 		t       *target
 		cfg     Target
 		side    exchange.Side
 		maxIdle int
-	}{
+	}
+	ups := []upstreamOf{
 		{p.primary, p.cfg.PrimaryTarget, exchange.Primary, 512},
-		{p.candidate, p.cfg.CandidateTarget, exchange.Candidate, p.cfg.Workers},
 		{p.secondary, p.cfg.SecondaryTarget, exchange.Secondary, p.cfg.Workers},
-	} {
+	}
+	for i, cd := range p.cfg.candidateList() {
+		ups = append(ups, upstreamOf{p.lanes[i].t, cd.Target, exchange.Candidate, p.cfg.Workers})
+	}
+	for _, c := range ups {
 		if c.t == nil {
 			continue
 		}
 		up, err := newUpstream(c.side, c.cfg, c.t.url, c.maxIdle, p.cfg.Transport)
 		if err != nil {
 			p.closeIdle()
+			if p.named && c.side == exchange.Candidate {
+				return fmt.Errorf("candidates[%d].tls: %w", slices.IndexFunc(p.lanes, func(l *lane) bool { return l.t == c.t }), err)
+			}
 			return fmt.Errorf("%s_target.tls: %w", c.side, err)
 		}
+		up.name = c.t.name
 		c.t.up = up
 		if c.cfg.TLS.InsecureSkipVerify && p.cfg.Transport == nil {
 			p.log.Warn("TLS certificates not verified: insecure_skip_verify is set; anyone on the path can read and change this traffic",
-				"upstream", string(c.side), "url", c.t.url.Redacted())
+				"upstream", up.label(), "url", c.t.url.Redacted())
 		}
 	}
 	return nil
@@ -296,11 +325,24 @@ func (p *Proxy) connect() error {
 
 // closeIdle closes the idle connections of every upstream's transports.
 func (p *Proxy) closeIdle() {
-	for _, t := range []*target{p.primary, p.candidate, p.secondary} {
-		if t != nil && t.up != nil {
+	for _, t := range p.targets() {
+		if t.up != nil {
 			t.up.closeIdle()
 		}
 	}
+}
+
+// targets returns every upstream's target: the primary, the candidates,
+// then the secondary if there is one.
+func (p *Proxy) targets() []*target {
+	ts := []*target{p.primary}
+	for _, l := range p.lanes {
+		ts = append(ts, l.t)
+	}
+	if p.secondary != nil {
+		ts = append(ts, p.secondary)
+	}
+	return ts
 }
 
 // rewrite routes an outbound primary request, for both ReverseProxies, as

@@ -52,4 +52,7 @@ func (p *Proxy) stopTaking() {
 		runtime.Gosched()
 	}
 	close(p.queue)
+	for _, l := range p.lanes[1:] {
+		close(l.queue)
+	}
 }

@@ -63,7 +63,7 @@ type Stats struct {
 	SecondaryTimeouts uint64
 	// Failures says why requests to each upstream got no (complete)
 	// answer: one entry per upstream and kind of failure seen, the primary
-	// first, then the candidate and the secondary, kinds in wire.Kinds
+	// first, then the candidates and the secondary, kinds in wire.Kinds
 	// order. The first failure of each kind to a candidate or secondary
 	// is logged with its reason; later ones are only counted here.
 	Failures []Failure
@@ -80,12 +80,25 @@ type Stats struct {
 	QueueSize int
 	// Workers is the number of workers.
 	Workers int
+
+	// Candidates holds each candidate's counters, in the order they are
+	// configured, when Config.Candidates lists them; nil with a single
+	// Candidate. Then Mirrored counts requests queued for at least one
+	// candidate, Dropped those no candidate's queue had room for,
+	// Skipped["candidate_down"] those every candidate was down for,
+	// CandidateErrors and CandidateTimeouts sum all candidates, and
+	// QueueDepth and QueueSize are the first candidate's (whose workers
+	// also ask the secondary).
+	Candidates []CandidateStats
 }
 
 // Failure counts the requests to one upstream that failed one way.
 type Failure struct {
 	// Upstream is "primary", "candidate" or "secondary".
 	Upstream string
+	// Candidate names the candidate when Upstream is "candidate" and
+	// several are configured (Config.Candidates); "" otherwise.
+	Candidate string
 	// Kind is the kind of failure: one of wire.Kinds (tls, refused,
 	// timeout, protocol, reset, other).
 	Kind string
@@ -174,11 +187,10 @@ func (p *Proxy) Stats() Stats {
 	for i := range c.skipped {
 		s.Skipped[skipNames[i]] = c.skipped[i].Load()
 	}
-	for _, t := range []*target{p.primary, p.candidate, p.secondary} {
-		if t != nil {
-			s.Failures = t.up.appendFailures(s.Failures)
-		}
+	for _, t := range p.targets() {
+		s.Failures = t.up.appendFailures(s.Failures)
 	}
+	s.Candidates = p.candidateStats()
 	return s
 }
 

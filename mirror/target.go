@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 
@@ -157,6 +158,12 @@ type target struct {
 	suffix   string
 	remove   []string // canonical keys
 	set      []headerValue
+
+	// Of a candidate's target only: its breaker, its copies' timeout and
+	// its name (Candidate.Name; "" for the single candidate).
+	down    *breaker
+	timeout time.Duration
+	name    string
 }
 
 // headerValue is one SetHeaders entry with its key canonicalised and its

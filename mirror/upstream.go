@@ -22,6 +22,7 @@ import (
 // so the protocols never share a pool.
 type upstream struct {
 	side     exchange.Side
+	name     string // a named candidate's (Candidate.Name); "" otherwise
 	h1, h2   http.RoundTripper // for HTTP/1 and HTTP/2 clients' requests
 	upgrade  http.RoundTripper // for upgrade requests
 	grpc     http.RoundTripper // for gRPC calls
@@ -129,8 +130,17 @@ func (up *upstream) appendFailures(out []Failure) []Failure {
 			if r := f.reason.Load(); r != nil {
 				reason = *r
 			}
-			out = append(out, Failure{Upstream: string(up.side), Kind: k, Count: n, Reason: reason})
+			out = append(out, Failure{Upstream: string(up.side), Candidate: up.name, Kind: k, Count: n, Reason: reason})
 		}
 	}
 	return out
+}
+
+// label names the upstream in logs: "primary", "candidate", "secondary",
+// or "candidate v2" for a named candidate.
+func (up *upstream) label() string {
+	if up.name != "" {
+		return string(up.side) + " " + up.name
+	}
+	return string(up.side)
 }
