@@ -22,7 +22,7 @@ import (
 // so the protocols never share a pool.
 type upstream struct {
 	side     exchange.Side
-	name     string // a named candidate's (Candidate.Name); "" otherwise
+	name     string            // a named candidate's (Candidate.Name); "" otherwise
 	h1, h2   http.RoundTripper // for HTTP/1 and HTTP/2 clients' requests
 	upgrade  http.RoundTripper // for upgrade requests
 	grpc     http.RoundTripper // for gRPC calls
