@@ -30,6 +30,11 @@ type Engine struct {
 
 	// Latencies over all endpoints.
 	primaryLat, candidateLat stats.Histogram
+
+	// others holds the aggregates of the second and later candidates
+	// (exchange.Exchange.OtherCandidates), and name this engine's own
+	// candidate's name; see candidates.go.
+	others otherCandidates
 }
 
 // New returns an Engine for a valid Config; zero fields take their
@@ -78,6 +83,14 @@ func (e *Engine) Observe(x *exchange.Exchange) { e.Record(x) }
 // by the noise learned so far (including this exchange).
 func (e *Engine) Record(x *exchange.Exchange) Result {
 	ep := e.endpoint(x, true)
+	if x.Candidate.Name != "" || len(x.OtherCandidates) > 0 {
+		return e.recordCandidates(x, ep)
+	}
+	return e.record(x, ep)
+}
+
+// record judges x's Candidate and adds it to the aggregates of ep.
+func (e *Engine) record(x *exchange.Exchange, ep Endpoint) Result {
 	agg := e.aggregate(ep)
 	res := e.judge(x, ep, agg.ep)
 	agg.record(&res, x, e)
@@ -98,6 +111,14 @@ func (e *Engine) Record(x *exchange.Exchange) Result {
 // that the field is noise on this endpoint.
 func (e *Engine) Compare(x *exchange.Exchange) Result {
 	ep := e.endpoint(x, false)
+	if x.Candidate.Name != "" || len(x.OtherCandidates) > 0 {
+		return e.compareCandidates(x, ep)
+	}
+	return e.compare(x, ep)
+}
+
+// compare is Compare for x's Candidate.
+func (e *Engine) compare(x *exchange.Exchange, ep Endpoint) Result {
 	e.mu.RLock()
 	agg := e.endpoints[ep]
 	e.mu.RUnlock()

@@ -27,6 +27,19 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	bw := bufio.NewWriter(w)
 	m := &md{w: bw, shown: map[string]bool{}, listed: map[string]bool{}}
 	m.header(r)
+	if len(r.Candidates) > 0 {
+		m.candidates(r) // a column per candidate, then each candidate's sections
+	} else {
+		m.sections(r)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write report markdown: %w", err)
+	}
+	return nil
+}
+
+// sections writes the sections of one candidate's report.
+func (m *md) sections(r *Report) {
 	m.summary(r)
 	m.endpoints(r)
 	m.latency(r)
@@ -35,10 +48,6 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	m.outbound(r)
 	m.noise(r)
 	m.errors(r)
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write report markdown: %w", err)
-	}
-	return nil
 }
 
 type md struct {

@@ -52,6 +52,12 @@ type Report struct {
 	Totals Totals `json:"totals"`
 	// Endpoints hold the per-endpoint aggregates.
 	Endpoints []EndpointReport `json:"endpoints"`
+	// Candidates judges each candidate on its own when the exchanges
+	// named several (exchange.Response.Name), in the order they were
+	// configured; Verdict and Reasons are then theirs together, and
+	// Totals and Endpoints the first candidate's. Empty with one
+	// candidate.
+	Candidates []CandidateReport `json:"candidates,omitempty"`
 }
 
 // Rules records the thresholds a Report was judged with.
@@ -234,11 +240,8 @@ type ErrorCount struct {
 	Count int64 `json:"count"`
 }
 
-// Report returns a consistent copy of the aggregates with a verdict.
-// Each endpoint is copied under its lock, so every exchange is counted
-// either completely or not at all. Its size is bounded by MaxEndpoints,
-// MaxFields, Exemplars and ExemplarBytes.
-func (e *Engine) Report() *Report {
+// ownReport is Report for the engine's own candidate (see candidates.go).
+func (e *Engine) ownReport() *Report {
 	e.mu.RLock()
 	aggs := make([]*endpointAgg, 0, len(e.endpoints))
 	for _, a := range e.endpoints {

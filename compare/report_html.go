@@ -56,7 +56,8 @@ type htmlReport struct {
 	Reasons              []string
 	Summary, Settings    []htmlRow
 	Candidates           []htmlCandidate
-	Several              bool // more than one candidate
+	Several              bool        // more than one candidate
+	Compare              htmlCompare // Several: a column per candidate
 	CSS                  template.CSS
 	JS                   template.JS
 	CSP                  string
@@ -164,6 +165,9 @@ func newHTMLReport(r *Report) htmlReport {
 			hc.Endpoints = append(hc.Endpoints, newHTMLEndpoint(fmt.Sprintf("%s-ep%d", hc.ID, j+1), j, &c.Endpoints[j]))
 		}
 		v.Candidates = append(v.Candidates, hc)
+	}
+	if v.Several {
+		v.Compare = newHTMLCompare(cs)
 	}
 	return v
 }

@@ -146,6 +146,10 @@ const (
 	CandidateFailed Outcome = "candidate_error"
 	// CandidateTimedOut means the candidate did not answer in time.
 	CandidateTimedOut Outcome = "candidate_timeout"
+	// NotSent means the candidate was not asked (exchange.Response.NotSent:
+	// its queue was full, or it was down) while another candidate was;
+	// it is not counted for it at all.
+	NotSent Outcome = "not_sent"
 )
 
 // Result is the judgement of one exchange.
@@ -181,6 +185,12 @@ type Result struct {
 	// noise: a status or header difference, or a body difference that is
 	// not marked Noise.
 	Differs bool `json:"differs"`
+	// Candidate names the candidate judged, when several are
+	// (exchange.Response.Name); empty with one.
+	Candidate string `json:"candidate,omitempty"`
+	// Others holds the judgements of the exchange's OtherCandidates, in
+	// their order; empty with one candidate.
+	Others []Result `json:"others,omitempty"`
 
 	fields      []string // distinct Field()s of primary/candidate differences, sorted
 	noiseFields []string // distinct Field()s of primary/secondary differences, sorted
