@@ -13,6 +13,8 @@ import (
 
 	"github.com/understudy-dev/understudy/internal/content"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/understudy-dev/understudy/exchange"
 )
 
 // FuzzReader feeds arbitrary files to the reader: it must not panic, must
@@ -50,6 +52,14 @@ func FuzzReader(f *testing.F) {
 	f.Add(append(append(bytes.Clone(golden[:ends[0]]), past...), golden[ends[0]:]...))
 	// A record of many tiny entries (refused before decoding).
 	f.Add(append(appendPreamble(nil), validFrame(KindExchange, wideHeaderRecord(MaxRecordEntries+1))...))
+	// A record of several candidates.
+	multi := sampleExchange(3)
+	multi.Exchange.OtherCandidates = []exchange.Response{{Side: exchange.Candidate, Name: "v3", Status: 200, Body: []byte("{}")},
+		{Side: exchange.Candidate, Name: "v4", NotSent: "stale"}}
+	multi.Candidates = []CandidateVerdict{{Name: "v3", Differs: true, Diffs: []string{"status"}}, {Name: "v4"}}
+	if payload, err := msgpack.Marshal(multi); err == nil {
+		f.Add(append(appendPreamble(nil), validFrame(KindExchange, payload)...))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var n int
 		alloc := allocDuring(func() {

@@ -29,6 +29,23 @@ type ExchangeRecord struct {
 	// DescriptorRecord (earlier in the same file) that describes its
 	// method's messages; empty when none was known. Since version 1.1.
 	Descriptors string `msgpack:"descriptors,omitempty"`
+	// Candidates holds the verdicts on Exchange.OtherCandidates, in their
+	// order, when several candidates are configured; Differs, Diffs and
+	// Noise above are then the first candidate's (Exchange.Candidate).
+	// Empty with one candidate, and in records made before it existed.
+	Candidates []CandidateVerdict `msgpack:"candidates,omitempty"`
+}
+
+// CandidateVerdict is the compare engine's verdict on one of an
+// exchange's other candidates.
+type CandidateVerdict struct {
+	// Name is the candidate's name (exchange.Response.Name).
+	Name string `msgpack:"name"`
+	// Differs, Diffs and Noise are as in ExchangeRecord, for this
+	// candidate.
+	Differs bool     `msgpack:"differs"`
+	Diffs   []string `msgpack:"diffs,omitempty"`
+	Noise   []string `msgpack:"noise,omitempty"`
 }
 
 // SynthRecord is what the synthetic runner records about one step of one

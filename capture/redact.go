@@ -280,6 +280,14 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 		p.response(&c.Response, arena)
 		c.Response.Error = p.scrubString(c.Response.Error)
 	}
+	if len(x.OtherCandidates) > 0 {
+		others := make([]exchange.Response, len(x.OtherCandidates)) // replaced, never written into
+		for i := range x.OtherCandidates {
+			others[i] = x.OtherCandidates[i]
+			p.response(&others[i], arena)
+		}
+		x.OtherCandidates = others
+	}
 }
 
 // injected returns m, or a redacted copy of it when it holds secrets

@@ -194,6 +194,9 @@ const structEntries = 256
 // names and values, diff and noise paths.
 func exchangeEntries(r *ExchangeRecord) int {
 	n := len(r.Diffs) + len(r.Noise)
+	for _, c := range r.Candidates {
+		n += structEntries + len(c.Diffs) + len(c.Noise)
+	}
 	header := func(h http.Header) {
 		for _, vs := range h {
 			n += 1 + len(vs)
@@ -213,6 +216,11 @@ func exchangeEntries(r *ExchangeRecord) int {
 		header(c.Header)
 		header(c.Response.Header)
 		header(c.Response.Trailer)
+	}
+	for i := range x.OtherCandidates {
+		n += structEntries
+		header(x.OtherCandidates[i].Header)
+		header(x.OtherCandidates[i].Trailer)
 	}
 	return n
 }

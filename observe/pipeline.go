@@ -210,21 +210,35 @@ func (p *Pipeline) Observe(x *exchange.Exchange) {
 // Record pairs x with its judgement as a capture record. Diff paths name
 // body fields as "body.$.path", as capture.ExchangeRecord documents; at
 // most MaxRecordedPaths of each kind are kept.
+// With several candidates, the verdicts on the others (res.Others) go in
+// rec.Candidates, each named.
 func Record(x *exchange.Exchange, res compare.Result) *capture.ExchangeRecord {
 	rec := &capture.ExchangeRecord{Exchange: *x, Endpoint: res.Endpoint.String(), Differs: res.Differs}
+	rec.Diffs, rec.Noise = recordedPaths(res)
+	for _, o := range res.Others {
+		c := capture.CandidateVerdict{Name: o.Candidate, Differs: o.Differs}
+		c.Diffs, c.Noise = recordedPaths(o)
+		rec.Candidates = append(rec.Candidates, c)
+	}
+	return rec
+}
+
+// recordedPaths returns res's differing and noise paths as a capture
+// record holds them.
+func recordedPaths(res compare.Result) (diffs, noise []string) {
 	for _, d := range res.Differences() {
 		p := d.Path
 		if strings.HasPrefix(p, "$") {
 			p = "body." + p
 		}
 		switch {
-		case (d.Noise || d.Proxy) && len(rec.Noise) < MaxRecordedPaths: // the proxy's own: not the candidate's
-			rec.Noise = append(rec.Noise, p)
-		case !d.Noise && !d.Proxy && len(rec.Diffs) < MaxRecordedPaths:
-			rec.Diffs = append(rec.Diffs, p)
+		case (d.Noise || d.Proxy) && len(noise) < MaxRecordedPaths: // the proxy's own: not the candidate's
+			noise = append(noise, p)
+		case !d.Noise && !d.Proxy && len(diffs) < MaxRecordedPaths:
+			diffs = append(diffs, p)
 		}
 	}
-	return rec
+	return diffs, noise
 }
 
 // loop writes queued records until the queue is closed.
