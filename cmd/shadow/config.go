@@ -87,6 +87,7 @@ var loader = cli.Loader{
 	Moved: map[string]string{
 		"primary":                  "mirror.primary",
 		"candidate":                "mirror.candidate",
+		"candidates":               "mirror.candidates",
 		"secondary":                "mirror.secondary",
 		"server.body_read_timeout": "mirror.body_read_timeout",
 	},

@@ -62,8 +62,10 @@ func targetName(base string) string {
 func verdictText(rep *compare.Report, prefix string) string {
 	var b strings.Builder
 	t := rep.Totals
-	fmt.Fprintf(&b, "%sverdict %s: %s pairs compared, %s differ (%s), %s candidate errors\n", prefix,
-		rep.Verdict, numfmt.Count(t.Pairs), numfmt.Count(t.Diffs), numfmt.Pct(t.DiffRate), numfmt.Count(t.CandidateErrors))
+	if !candidatesVerdict(&b, rep, prefix) { // several candidates: a line each
+		fmt.Fprintf(&b, "%sverdict %s: %s pairs compared, %s differ (%s), %s candidate errors\n", prefix,
+			rep.Verdict, numfmt.Count(t.Pairs), numfmt.Count(t.Diffs), numfmt.Pct(t.DiffRate), numfmt.Count(t.CandidateErrors))
+	}
 	if rep.Headline != "" {
 		fmt.Fprintf(&b, "%s%s\n", prefix, rep.Headline)
 	}

@@ -54,7 +54,7 @@ can gate on it (see Exit codes in shadow --help).`,
 			}
 			s.stop = stop
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "shadow: listening on %s, primary %s, candidate %s\n", s.URL(), cfg.Mirror.Primary, cfg.Mirror.Candidate)
+			fmt.Fprintf(out, "shadow: listening on %s, primary %s, %s\n", s.URL(), cfg.Mirror.Primary, candidatesText(cfg.Mirror))
 			s.egress.describe(out)
 			src := tui.SourceFunc(func(context.Context) (tui.Snapshot, error) { return s.snapshot(), nil })
 			started := time.Now()

@@ -129,9 +129,9 @@ func newSession(cfg config, routes []mirror.Route, command string, logger *slog.
 	if err != nil {
 		return nil, cli.ConfigError(cfg.explain(cli.Under("compare", err)))
 	}
-	labels := captureLabels(command, map[string]string{
-		"primary": cfg.Mirror.Primary, "secondary": cfg.Mirror.Secondary, "candidate": cfg.Mirror.Candidate,
-	})
+	labels := captureLabels(command, candidateUpstreams(cfg.Mirror, map[string]string{
+		"primary": cfg.Mirror.Primary, "secondary": cfg.Mirror.Secondary,
+	}))
 	rec, err := newPipeline(engine, cfg.Capture, labels, logger, g, eg.observe)
 	if err != nil {
 		return nil, cli.ConfigError(cfg.explain(cli.Under("capture", err)))

@@ -22,14 +22,16 @@ func verdictError(rep *compare.Report) error {
 	switch rep.Verdict {
 	case compare.Fail:
 		var what []string
-		for _, f := range rep.FailedOn {
-			switch f {
-			case compare.FailDiffs:
-				what = append(what, "the candidate differs beyond the configured rule")
-			case compare.FailErrors:
-				what = append(what, "the candidate failed more requests than the configured rule allows")
-			case compare.FailLatency:
-				what = append(what, "the candidate is slower than the latency rule allows (verdict.max_latency_regression)")
+		for _, c := range failingCandidates(rep) { // "the candidate" with one
+			for _, f := range c.failedOn {
+				switch f {
+				case compare.FailDiffs:
+					what = append(what, c.who+" differs beyond the configured rule")
+				case compare.FailErrors:
+					what = append(what, c.who+" failed more requests than the configured rule allows")
+				case compare.FailLatency:
+					what = append(what, c.who+" is slower than the latency rule allows (verdict.max_latency_regression)")
+				}
 			}
 		}
 		if len(what) == 0 {
