@@ -75,6 +75,9 @@ type EndpointTable struct {
 	// cursor follows when rows move.
 	selected string
 	tbl      table
+	// names are the candidates' when the endpoints compare several: a
+	// diff-rate column each, instead of one DIFF% column.
+	names []string
 }
 
 // NewEndpointTable returns an empty table sorted by diff rate.
@@ -94,6 +97,10 @@ func endpointKey(e *Endpoint) string { return e.Method + " " + e.Route }
 // eps without copying it: the caller must not change it afterwards.
 func (t *EndpointTable) SetEndpoints(eps []Endpoint) {
 	t.eps = eps
+	if names := candidateNames(eps); !slices.Equal(names, t.names) {
+		t.names = names
+		t.tbl.cols = t.columns()
+	}
 	t.resort()
 }
 
@@ -212,7 +219,7 @@ func (t *EndpointTable) columns() []column {
 		}
 		return title
 	}
-	return []column{
+	cols := []column{
 		{title: "METHOD", width: 6},
 		{title: mark("ROUTE", SortRoute)},
 		{title: mark("PAIRS", SortPairs), width: 8, right: true},
@@ -223,18 +230,25 @@ func (t *EndpointTable) columns() []column {
 		{title: mark("P99 CAND", SortLatency), width: 9, right: true},
 		{title: "CAND ERR", width: 8, right: true},
 	}
+	if len(t.names) > 0 {
+		// Several candidates: a diff rate each in place of DIFF% (the
+		// first one's title marks the sort), the first candidate's p99
+		// giving way on a narrow terminal.
+		each := candidateColumns(t.names)
+		if t.sort == SortDiffRate {
+			each[0].title = mark(each[0].title, SortDiffRate)
+			each[0].width = max(each[0].width, len(each[0].title))
+		}
+		cols[7].minTable = 90
+		cols = append(slices.Clone(cols[:4]), append(each, cols[5:]...)...)
+	}
+	return cols
 }
 
 // cells renders one endpoint as table cells.
 func (t *EndpointTable) cells(e *Endpoint) []cell {
 	st := t.styles
-	rate := plainCell(fmtPct(e.DiffRate))
-	switch {
-	case e.DiffRate >= 0.05:
-		rate = styledCell(rate.text, st.Bad)
-	case e.DiffRate > 0:
-		rate = styledCell(rate.text, st.Warn)
-	}
+	rate := t.rateCell(e.DiffRate)
 	cand := plainCell(fmtDur(e.CandidateP99))
 	if e.PrimaryP99 > 0 && e.CandidateP99 > e.PrimaryP99+e.PrimaryP99/5 {
 		cand = styledCell(cand.text, st.Warn)
@@ -243,7 +257,7 @@ func (t *EndpointTable) cells(e *Endpoint) []cell {
 	if e.CandidateErrors > 0 {
 		errs = styledCell(errs.text, st.Bad)
 	}
-	return []cell{
+	cells := []cell{
 		plainCell(e.Method),
 		plainCell(e.Route),
 		plainCell(fmtCount(e.Pairs)),
@@ -254,4 +268,20 @@ func (t *EndpointTable) cells(e *Endpoint) []cell {
 		cand,
 		errs,
 	}
+	if len(t.names) > 0 {
+		cells = append(slices.Clone(cells[:4]), append(t.candidateCells(e), cells[5:]...)...)
+	}
+	return cells
+}
+
+// rateCell renders a diff rate, warning above 0 and bad from 5%.
+func (t *EndpointTable) rateCell(r float64) cell {
+	c := plainCell(fmtPct(r))
+	switch {
+	case r >= 0.05:
+		c = styledCell(c.text, t.styles.Bad)
+	case r > 0:
+		c = styledCell(c.text, t.styles.Warn)
+	}
+	return c
 }

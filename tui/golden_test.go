@@ -68,6 +68,7 @@ func TestGoldenFrames(t *testing.T) {
 		{name: "pause_resume", script: bothScript(30), demo: true, keys: []tea.KeyMsg{runes("p"), runes("p")}, wait: "mirroring resumed"},
 		{name: "stop_mirroring_prompt", script: bothScript(30), demo: true, keys: []tea.KeyMsg{runes("k")}, wait: "stop mirroring now?"},
 		{name: "full_help_fields", script: shadowScript(30), keys: []tea.KeyMsg{keyEnter, runes("?")}},
+		{name: "shadow_candidates", script: candidatesScript(30)},
 	}
 	for _, tc := range cases {
 		for _, size := range [][2]int{{80, 24}, {120, 40}} {

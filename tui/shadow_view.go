@@ -169,6 +169,7 @@ func (v *ShadowView) layout() {
 	if v.tuning != nil {
 		head++ // and the sample line
 	}
+	head += min(len(v.snap.Candidates), maxCandidateLines) // a line per candidate
 	w, h := v.width, v.height
 	chartH := 0
 	if h >= 14 {
@@ -318,6 +319,7 @@ func (v ShadowView) View() string {
 	if v.tuning != nil {
 		parts = append(parts, v.tuningLine())
 	}
+	parts = append(parts, v.candidateLines()...)
 	parts = append(parts, v.table.View())
 	if c := v.latency.View(); c != "" {
 		parts = append(parts, c)
@@ -333,6 +335,9 @@ func (v ShadowView) stateLine() string {
 	parts := []string{
 		st.Label.Render("primary ") + oneLine(s.Primary),
 		st.Label.Render("candidate ") + oneLine(s.Candidate),
+	}
+	if len(s.Candidates) > 0 {
+		parts[1] = st.Label.Render("candidates ") + oneLine(candidateList(s.Candidates))
 	}
 	if s.Secondary != "" {
 		parts = append(parts, st.Label.Render("secondary ")+oneLine(s.Secondary))

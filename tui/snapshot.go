@@ -85,6 +85,12 @@ type ShadowSnapshot struct {
 
 	// Endpoints holds per-endpoint results; the producer bounds its length.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
+
+	// Candidates holds each candidate's state when the run compares
+	// several, in the order they are configured; the overview shows a
+	// line for each, and the endpoint table a diff-rate column for each.
+	// Empty with one candidate (Candidate).
+	Candidates []CandidateSummary `json:"candidates,omitempty"`
 }
 
 // UpstreamFailure counts the requests to one upstream that failed one way.
@@ -171,6 +177,11 @@ type Endpoint struct {
 	// Exemplars holds a few differing pairs to look at, bounded by the
 	// producer.
 	Exemplars []Exemplar `json:"exemplars,omitempty"`
+	// Candidates holds each candidate's result on the endpoint when the
+	// run compares several (ShadowSnapshot.Candidates), in their order;
+	// the fields above are then the first candidate's, but DiffRate, by
+	// which the table sorts, is the worst candidate's.
+	Candidates []EndpointCandidate `json:"candidates,omitempty"`
 }
 
 // Field counts the differences seen at one path of an endpoint's answers.

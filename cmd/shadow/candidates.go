@@ -73,3 +73,16 @@ func candidatesVerdict(b *strings.Builder, rep *compare.Report, prefix string) b
 	}
 	return true
 }
+
+// candidateURLs maps each candidate's name to its URL when m lists
+// several; nil with one.
+func candidateURLs(m mirror.Config) map[string]string {
+	if len(m.Candidates) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m.Candidates))
+	for _, c := range m.Candidates {
+		out[c.Name] = c.URL
+	}
+	return out
+}

@@ -172,7 +172,8 @@ func (s *session) URL() string { return s.srv.Scheme() + "://" + s.ln.Addr().Str
 
 // snapshot is the run's state for the dashboard and the admin endpoint.
 func (s *session) snapshot() tui.Snapshot {
-	u := dash.Upstreams{Primary: s.cfg.Mirror.Primary, Candidate: s.cfg.Mirror.Candidate, Secondary: s.cfg.Mirror.Secondary, Listen: s.ln.Addr().String(), Started: s.started}
+	u := dash.Upstreams{Primary: s.cfg.Mirror.Primary, Candidate: s.cfg.Mirror.Candidate, Secondary: s.cfg.Mirror.Secondary, Listen: s.ln.Addr().String(), Started: s.started,
+		Candidates: candidateURLs(s.cfg.Mirror)}
 	set := s.proxy.Settings()
 	sh := dash.Shadow(u, s.proxy.Stats(), set.Paused, s.engine.Report())
 	sh.Tuning = dash.Tuning(set)

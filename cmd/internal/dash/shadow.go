@@ -16,6 +16,9 @@ const MaxExemplars = 12
 // where and since when it serves.
 type Upstreams struct {
 	Primary, Candidate, Secondary string
+	// Candidates maps each candidate's name to its address when the run
+	// compares several; nil with one (Candidate).
+	Candidates map[string]string
 	// Listen is the address the proxy serves clients on; Started when it
 	// started.
 	Listen  string
@@ -49,7 +52,7 @@ func Shadow(u Upstreams, st mirror.Stats, paused bool, rep *compare.Report) *tui
 		Endpoints:         make([]tui.Endpoint, 0, len(rep.Endpoints)),
 	}
 	for _, f := range st.Failures {
-		s.Failures = append(s.Failures, tui.UpstreamFailure{Upstream: f.Upstream, Kind: f.Kind, Count: f.Count, Reason: f.Reason})
+		s.Failures = append(s.Failures, tui.UpstreamFailure{Upstream: failureUpstream(f), Kind: f.Kind, Count: f.Count, Reason: f.Reason})
 	}
 	judged := false
 	for _, ep := range rep.Endpoints {
@@ -57,6 +60,10 @@ func Shadow(u Upstreams, st mirror.Stats, paused bool, rep *compare.Report) *tui
 		s.Endpoints = append(s.Endpoints, endpoint(ep))
 	}
 	s.CandidateUnreachable = rep.Totals.CandidateUnreachable()
+	candidates(s, u.Candidates, st, rep)
+	for _, c := range s.Candidates {
+		judged = judged || c.Verdict != ""
+	}
 	if judged || s.CandidateUnreachable {
 		s.Verdict, s.Reasons = rep.Verdict, rep.Reasons
 		if rep.Headline != "" && rep.Verdict != compare.Pass {
