@@ -27,8 +27,9 @@ candidates:
   - {name: v2, url: %s}
   - {name: v3, url: %s, timeout: 3s}
 `, primary.URL, v2.URL, v3.URL))
-	report := filepath.Join(dir, "report.json")
-	base, stop, code, out := startShadow(t, "--config", cfg, "--report-out", report, "--summary-interval", "100ms", "--no-tui")
+	report, captures := filepath.Join(dir, "report.json"), filepath.Join(dir, "captures")
+	base, stop, code, out := startShadow(t, "--config", cfg, "--report-out", report, "--summary-interval", "100ms", "--no-tui",
+		"--capture", captures)
 	if !strings.Contains(out.String(), "candidates v2 "+v2.URL+", v3 "+v3.URL) {
 		t.Errorf("start line does not name both candidates:\n%s", out.String())
 	}
@@ -96,6 +97,22 @@ candidates:
 	}
 	if c3.Name != "v3" || c3.Verdict != "fail" || len(c3.Endpoints) != 1 || c3.Endpoints[0].Fields[0].Path != "$.price" {
 		t.Errorf("v3 = %+v, want a fail at $.price", c3)
+	}
+	// The capture files keep which candidate said what: a report made from
+	// them judges both candidates again, alike.
+	var again syncBuffer
+	md := filepath.Join(dir, "again.md")
+	if c := execute(t.Context(), []string{"report", "--out", md, captures}, &again, &again); c != cli.ExitFail {
+		t.Fatalf("shadow report exit %d, want %d:\n%s", c, cli.ExitFail, again.String())
+	}
+	text, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"|  | `v2` | `v3` |", "| Verdict | **PASS** | **FAIL** |", "| `GET /items/{id}` | pass: 0 of 30 differ (0%) | fail: 30 of 30 differ (100%) |"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("report from the captures lacks %q:\n%s", want, text)
+		}
 	}
 }
 
