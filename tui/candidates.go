@@ -168,3 +168,20 @@ func candidateList(cs []CandidateSummary) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// plainCandidate renders one candidate's part of the plain summary line.
+func plainCandidate(c CandidateSummary) string {
+	v := c.Verdict
+	if v == "" {
+		v = "pending"
+	}
+	s := c.Name + " " + v + ": diffs " + fmtCount(c.Diffs) + "/" + fmtCount(c.Pairs) + ", errors " + fmtCount(c.Errors) +
+		", dropped " + fmtCount(c.Dropped)
+	if c.Down > 0 {
+		s += ", down " + fmtCount(c.Down)
+	}
+	if c.Unreachable {
+		s += ", UNREACHABLE for most copies"
+	}
+	return s
+}

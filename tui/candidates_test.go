@@ -75,3 +75,15 @@ func TestShadowViewCandidates(t *testing.T) {
 		}
 	}
 }
+
+// The plain summary line gives each candidate's verdict and numbers.
+func TestPlainLineCandidates(t *testing.T) {
+	t.Parallel()
+	sc := candidatesScript(1)
+	got := Plain(sc[0])
+	for _, want := range []string{"v2 pass: diffs 0/117,500, errors 0, dropped 0", "v3 fail: diffs 5,300/90,000, errors 2,000, dropped 40, down 1,900"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plain line %q lacks %q", got, want)
+		}
+	}
+}

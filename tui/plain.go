@@ -62,6 +62,9 @@ func plainShadow(s Snapshot, sh *ShadowSnapshot) string {
 	if sh.CandidateUnreachable {
 		parts = append(parts, "CANDIDATE UNREACHABLE for most copies")
 	}
+	for _, c := range sh.Candidates { // several candidates: each one's own
+		parts = append(parts, plainCandidate(c))
+	}
 	if sh.Paused {
 		parts = append(parts, "paused")
 	}
