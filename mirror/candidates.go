@@ -141,6 +141,9 @@ type lane struct {
 	depth atomic.Int32
 
 	queued, dropped, stale, down, errors, timeouts atomic.Uint64
+
+	dropLog     throttle
+	loggedDrops atomic.Uint64 // dropped as of the last "queue full" log
 }
 
 // CandidateStats are one candidate's counters when several are
@@ -264,7 +267,22 @@ func (p *Proxy) workLane(l *lane) {
 			*a = res
 		}
 		p.partDone(j, l)
+		p.logLaneDrops(l)
 	}
+}
+
+// logLaneDrops logs, at most once a second, that copies to l's candidate
+// were dropped because its queue was full since the last time. Workers
+// log it so the client's path never writes a log line.
+func (p *Proxy) logLaneDrops(l *lane) {
+	d := l.dropped.Load()
+	prev := l.loggedDrops.Load()
+	if d == prev || !l.dropLog.allow(time.Second) {
+		return
+	}
+	l.loggedDrops.Store(d)
+	p.log.Warn("candidate "+l.name+"'s queue full: its copies dropped (the other candidates' are sent)",
+		"candidate", l.name, "dropped", d-prev, "dropped_total", d, "queue_size", cap(l.queue), "workers", p.cfg.Workers)
 }
 
 // count counts a failed answer of l's candidate, for it and in all.
@@ -288,12 +306,18 @@ func (p *Proxy) partDone(j *job, l *lane) {
 		p.counters.abandoned.Add(1) // Shutdown ran out of time for this copy
 		return
 	}
-	sent := false
+	sent, stale := false, false
 	for i := range j.answers {
 		sent = sent || j.answers[i].NotSent == ""
+		stale = stale || j.answers[i].NotSent == notSentStale
 	}
 	if !sent {
-		return // every candidate's copy was stale or down: counted per lane
+		// Every candidate's copy was stale or down: counted per lane, and
+		// as stale for the request when it waited too long somewhere.
+		if stale {
+			p.counters.stale.Add(1)
+		}
+		return
 	}
 	ctx, cancel := context.WithTimeout(p.hardCtx, l.timeout)
 	defer cancel()

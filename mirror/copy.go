@@ -136,6 +136,9 @@ func (p *Proxy) work() {
 		default:
 			p.runCopy(j)
 			p.logDrops()
+			if j.answers != nil {
+				p.logLaneDrops(p.lanes[0])
+			}
 		}
 	}
 }

@@ -86,6 +86,8 @@ type Stats struct {
 	// Candidate. Then Mirrored counts requests queued for at least one
 	// candidate, Dropped those no candidate's queue had room for,
 	// Skipped["candidate_down"] those every candidate was down for,
+	// Stale those no candidate's copy was sent for, one having waited too
+	// long,
 	// CandidateErrors and CandidateTimeouts sum all candidates, and
 	// QueueDepth and QueueSize are the first candidate's (whose workers
 	// also ask the secondary).
