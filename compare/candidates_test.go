@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -211,5 +212,30 @@ func TestCandidatesReportColumns(t *testing.T) {
 	}
 	if !strings.Contains(m.String(), "|  | `v2` | `v3` | `v4` |") {
 		t.Error("Markdown: no table with a column per candidate")
+	}
+}
+
+// BenchmarkRecordCandidates measures recording one exchange of 1 KiB
+// order bodies with a secondary, judged for one candidate and for two
+// (the second changing a price), so the cost of a second candidate is
+// the ratio of the two in one run.
+func BenchmarkRecordCandidates(b *testing.B) {
+	order, _, priceChanged, tsChanged := benchBodies(b)
+	for _, n := range []int{1, 2} {
+		b.Run(fmt.Sprintf("candidates=%d", n), func(b *testing.B) {
+			e := mustEngine(b, Config{Seed: 1})
+			x := tripleOf("GET", "/orders/1", answer(200, string(order)), answer(200, string(tsChanged)), answer(200, string(order)))
+			if n > 1 {
+				x.Candidate.Name = "v2"
+				c := answer(200, string(priceChanged))
+				c.Side, c.Name = exchange.Candidate, "v3"
+				x.OtherCandidates = []exchange.Response{c}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				e.Record(x)
+			}
+		})
 	}
 }
