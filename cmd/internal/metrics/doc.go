@@ -28,6 +28,10 @@
 //	shadow_diffs_total{route,kind}                        status | header | body
 //	shadow_differing_exchanges_total{route}               compared exchanges that differ
 //	shadow_upstream_latency_seconds{route,side}           histogram, answers that arrived
+//	shadow_candidate_exchanges_total{candidate,outcome}   with several candidates: each one's
+//	                                                      outcomes, not_sent included
+//	shadow_candidate_differing_exchanges_total{candidate} with several candidates: each one's
+//	                                                      compared exchanges that differ
 //
 // With egress (NewEgress), read from egress.Egress.Stats:
 //

@@ -42,7 +42,8 @@ func TestRegistryLintsClean(t *testing.T) {
 	}
 	ok := exchange.Response{Status: 200, Latency: 3 * time.Millisecond}
 	shadow.Record(&exchange.Exchange{Primary: ok, Secondary: &ok, Candidate: ok},
-		compare.Result{Endpoint: compare.Endpoint{Method: "GET", Route: "/orders/{id}"}, Outcome: compare.Compared})
+		compare.Result{Endpoint: compare.Endpoint{Method: "GET", Route: "/orders/{id}"}, Outcome: compare.Compared,
+			Candidate: "v2", Others: []compare.Result{{Candidate: "v3", Outcome: compare.Compared, Differs: true}}})
 
 	if err := NewEgress(reg, func() egress.Stats {
 		return egress.Stats{Primary: egress.PrimaryStats{Forwarded: 2, Recorded: 1},

@@ -68,6 +68,7 @@ type ShadowMetrics struct {
 	diffs     *prometheus.CounterVec   // route, kind
 	differing *prometheus.CounterVec   // route
 	exchanges *prometheus.CounterVec   // route, outcome
+	cands     candidateMetrics         // several candidates only
 
 	mu     sync.RWMutex
 	series map[compare.Endpoint]*routeSeries
@@ -124,8 +125,9 @@ func NewShadow(reg prometheus.Registerer, cfg ShadowConfig) (*ShadowMetrics, err
 			Help: "Exchanges judged by the compare engine, by route and outcome (compared, primary_error, candidate_error, candidate_timeout).",
 		}, []string{"route", "outcome"}),
 		series: map[compare.Endpoint]*routeSeries{},
+		cands:  newCandidateMetrics(),
 	}
-	if err := registerAll(reg, m.latency, m.diffs, m.differing, m.exchanges, shadowCollector{m}); err != nil {
+	if err := registerAll(reg, m.latency, m.diffs, m.differing, m.exchanges, m.cands.exchanges, m.cands.differing, shadowCollector{m}); err != nil {
 		return nil, fmt.Errorf("shadow metrics: %w", err)
 	}
 	return m, nil
@@ -160,6 +162,7 @@ func (m *ShadowMetrics) Observer(judge func(*exchange.Exchange) compare.Result) 
 // Record counts one exchange and the engine's judgement of it, for
 // callers that judge exchanges themselves (replaying a capture).
 func (m *ShadowMetrics) Record(x *exchange.Exchange, res compare.Result) {
+	m.cands.record(res) // several candidates: each one's outcome
 	s := m.route(res.Endpoint)
 	if c := s.outcomes[res.Outcome]; c != nil {
 		c.Inc()
