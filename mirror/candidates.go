@@ -171,11 +171,6 @@ type CandidateStats struct {
 	QueueSize int
 }
 
-// multi reports whether several candidates (Config.Candidates) are
-// configured: jobs then go through enqueueLanes and are joined by the last
-// lane to finish with them.
-func (p *Proxy) multi() bool { return p.named }
-
 // enqueueLanes queues j on every candidate's lane that has room and whose
 // candidate is not known to be down, and reports whether any took it.
 // A lane that does not take it marks its answer NotSent. Room is reserved
@@ -353,7 +348,7 @@ func newLanes(c Config, queue chan *job, preserveAll bool) []*lane {
 // candidateStats returns every lane's counters when several candidates
 // are configured; nil with one.
 func (p *Proxy) candidateStats() []CandidateStats {
-	if !p.multi() {
+	if !p.named {
 		return nil
 	}
 	out := make([]CandidateStats, len(p.lanes))

@@ -262,7 +262,6 @@ func (p *Proxy) runCopy(j *job) {
 		return
 	}
 
-	countFailure(&cand, &l.errors, &l.timeouts)
 	countFailure(&cand, &c.candidateErrors, &c.candidateTimeouts)
 	if sec != nil {
 		countFailure(sec, &c.secondaryErrors, &c.secondaryTimeouts)
@@ -429,9 +428,9 @@ func (p *Proxy) failed(ctx context.Context, res exchange.Response, t *target, ph
 	return res, false
 }
 
-// awaitPrimary waits, within the copy's deadline (timeout, for the message), for the primary's answer
-// to finish streaming to the client, and returns it. cut reports that
-// Shutdown cancelled the wait.
+// awaitPrimary waits, within the copy's deadline (its timeout, for the
+// message), for the primary's answer to finish streaming to the client,
+// and returns it. cut reports that Shutdown cancelled the wait.
 func (p *Proxy) awaitPrimary(ctx context.Context, j *job, timeout time.Duration) (exchange.Response, bool) {
 	select {
 	case <-j.done:

@@ -99,7 +99,7 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{
 			name: "missing candidate and bad listen",
 			args: []string{"--primary", "http://a", "--listen", "nowhere"},
-			want: "flag --listen: listen: address nowhere: missing port in address\ncandidate: required",
+			want: "flag --listen: listen: address nowhere: missing port in address\ncandidate: required (or candidates, for several)",
 		},
 		{
 			name: "a duration without a unit is not nanoseconds",
