@@ -232,7 +232,11 @@ func candidateGroup(names []string, v string, all int) string {
 	case Pass:
 		verb = "pass"
 	default:
-		return fmt.Sprintf("%s %s: %s", pluralWord(one, "candidate"), strings.Join(names, " and "), verb)
+		is := "are"
+		if one {
+			is = "is"
+		}
+		return fmt.Sprintf("%s %s %s %s", pluralWord(one, "candidate"), strings.Join(names, " and "), is, verb)
 	}
 	if one {
 		verb = map[string]string{Fail: "fails", Pass: "passes"}[v]

@@ -13,7 +13,8 @@ import (
 
 // candidatesFixture is fixture() with two named candidates: v2 answers
 // exactly as the primary does, v3 as fixture's candidate; v4 was not sent
-// the /health requests (its queue was full) and failed the rest.
+// the /health requests (its queue was full) and failed the rest, so it is
+// inconclusive (unreachable), neither passing nor failing.
 func candidatesFixture() []*exchange.Exchange {
 	xs := fixture()
 	for _, x := range xs {
@@ -75,7 +76,7 @@ func TestSeveralCandidatesJudgedEachOnItsOwn(t *testing.T) {
 	if v3.Verdict != Fail || r.Verdict != Fail {
 		t.Fatalf("verdicts: v3 %s, report %s; want both fail", v3.Verdict, r.Verdict)
 	}
-	if r.Reasons[0] != "candidates v3 and v4 fail; candidate v2 passes" {
+	if r.Reasons[0] != "candidate v3 fails; candidate v4 is inconclusive; candidate v2 passes" {
 		t.Errorf("first reason %q: want it to name v3 and v4 as failing and v2 as passing", r.Reasons[0])
 	}
 	for _, why := range r.Reasons[1:] {

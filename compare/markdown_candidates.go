@@ -66,11 +66,19 @@ func (m *md) candidates(r *Report) {
 	for _, c := range cs {
 		m.p("# Candidate %s\n\n", mdCode(c.Name))
 		m.p("**Verdict: %s**\n\n", strings.ToUpper(words(c.Verdict)))
+		if c.Headline != "" {
+			m.p("%s\n\n", mdText(c.Headline))
+		}
+		if t := c.Totals; t.CandidateUnreachable() {
+			m.p("> **Candidate unreachable** for %d of %d copies%s: check that it is running and that its address and TLS settings are right.\n\n",
+				t.Unreachable(), t.Pairs+t.CandidateErrors, errorKindsText(t.CandidateErrorKinds))
+		}
 		for _, reason := range c.Reasons {
 			m.p("- %s\n", mdText(reason))
 		}
 		m.p("\n")
-		m.sections(&Report{Verdict: c.Verdict, Reasons: c.Reasons, Rules: r.Rules, Totals: c.Totals, Endpoints: c.Endpoints})
+		m.sections(&Report{Verdict: c.Verdict, Headline: c.Headline, Reasons: c.Reasons, FailedOn: c.FailedOn, Rules: r.Rules,
+			Totals: c.Totals, Endpoints: c.Endpoints})
 	}
 }
 

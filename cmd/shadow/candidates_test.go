@@ -60,7 +60,7 @@ candidates:
 		"shadow: candidate v2: pass: 30 pairs compared, 0 differ",
 		"shadow: candidate v3: fail: 30 pairs compared, 30 differ",
 		"candidate v3 fails; candidate v2 passes",
-		"verdict fail: candidate v3 differs beyond the configured rule",
+		"verdict fail (exit 1): candidate v3 differs beyond the configured rule",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
