@@ -305,3 +305,23 @@ func candidates(r *Report) []candidateView {
 
 // endpointName is how reports and reasons name an endpoint.
 func endpointName(ep *EndpointReport) string { return ep.Method + " " + ep.Route }
+
+// fewestPairs folds the other candidates' endpoints into FewestPairs: the
+// fewest pairs of any endpoint of any candidate, and the most endpoints
+// one candidate has seen.
+func (o *otherCandidates) fewestPairs(pairs int64, endpoints int) (int64, int) {
+	o.mu.RLock()
+	subs := slices.Clone(o.subs)
+	o.mu.RUnlock()
+	for _, s := range subs {
+		p, n := s.FewestPairs()
+		if n == 0 {
+			continue
+		}
+		if endpoints == 0 || p < pairs {
+			pairs = p
+		}
+		endpoints = max(endpoints, n)
+	}
+	return pairs, endpoints
+}

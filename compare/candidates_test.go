@@ -240,3 +240,25 @@ func BenchmarkRecordCandidates(b *testing.B) {
 		})
 	}
 }
+
+// FewestPairs counts every candidate's endpoints: a run waiting for
+// enough pairs waits for the slowest candidate too.
+func TestFewestPairsCountsEveryCandidate(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t, Config{})
+	p := answer(200, `{}`)
+	for i := range 5 {
+		x := pairOf("GET", "/a", p, p)
+		x.Candidate.Name = "v2"
+		v3 := p
+		v3.Side, v3.Name = exchange.Candidate, "v3"
+		if i >= 2 {
+			v3 = exchange.Response{Side: exchange.Candidate, Name: "v3", NotSent: "queue_full"}
+		}
+		x.OtherCandidates = []exchange.Response{v3}
+		e.Observe(x)
+	}
+	if pairs, eps := e.FewestPairs(); pairs != 2 || eps != 1 {
+		t.Errorf("FewestPairs = %d pairs over %d endpoints, want v3's 2 over 1", pairs, eps)
+	}
+}

@@ -2,7 +2,8 @@ package compare
 
 // FewestPairs returns the fewest compared pairs any endpoint seen so far
 // has, and how many endpoints were seen, so a run can stop once every
-// endpoint has enough to be judged. It locks each endpoint briefly and
+// endpoint has enough to be judged; with several candidates, over every
+// candidate's endpoints. It locks each endpoint briefly and
 // copies nothing.
 func (e *Engine) FewestPairs() (pairs int64, endpoints int) {
 	e.mu.RLock()
@@ -19,5 +20,5 @@ func (e *Engine) FewestPairs() (pairs int64, endpoints int) {
 			pairs = n
 		}
 	}
-	return pairs, len(aggs)
+	return e.others.fewestPairs(pairs, len(aggs))
 }
