@@ -303,6 +303,43 @@ func TestReportHTMLInChromium(t *testing.T) {
 			t.Errorf("candidate body shows %q, want the text itself %q", shown, hostileText)
 		}
 	})
+
+	t.Run("several candidates", func(t *testing.T) {
+		p := filepath.Join(dir, "candidates.html")
+		if err := WriteReportFile(p, "html", candidatesReport(t)); err != nil {
+			t.Fatal(err)
+		}
+		cursor := b.navigate(ctx, "file://"+p)
+		var got struct {
+			Columns  []string
+			Sections []string
+			Cells    []string
+			Sorted   []string
+		}
+		b.eval(ctx, `({
+			Columns: Array.from(document.querySelectorAll("#candidates thead th[data-candidate]")).map(th => th.dataset.candidate),
+			Sections: Array.from(document.querySelectorAll("section.candidate")).map(s => s.dataset.candidate),
+			Cells: Array.from(document.querySelectorAll("#candidates tbody tr:first-child td")).map(td => td.textContent),
+		})`, &got)
+		if want := []string{"v2", "v3", "v4"}; !slices.Equal(got.Columns, want) || !slices.Equal(got.Sections, want) {
+			t.Errorf("candidate columns %q and sections %q, want one each for %q", got.Columns, got.Sections, want)
+		}
+		if want := []string{"PASS", "FAIL", "INCONCLUSIVE"}; !slices.Equal(got.Cells, want) {
+			t.Errorf("verdict row %q, want %q", got.Cells, want)
+		}
+		// Each candidate's endpoint table sorts on its own.
+		b.click(ctx, "#c1-endpoints thead th:nth-child(5)")
+		b.eval(ctx, `Array.from(document.querySelectorAll("#c1-endpoints tbody tr")).map(r => r.dataset.endpoint)`, &got.Sorted)
+		if want := []string{"GET /orders/{id}", "GET /health", "POST /orders"}; !slices.Equal(got.Sorted, want) { // 10%, 33%, 40%
+			t.Errorf("v3's endpoints by diff rate: %q, want %q", got.Sorted, want)
+		}
+		if p := b.problems(cursor); len(p) > 0 {
+			t.Errorf("console errors: %q", p)
+		}
+		if reqs := b.requests(cursor); len(reqs) != 1 {
+			t.Errorf("the page made requests %q, want only itself", reqs)
+		}
+	})
 	if b.dropped > 0 {
 		t.Logf("%d browser events past %d were not kept", b.dropped, maxEvents)
 	}
