@@ -26,12 +26,17 @@ func readmeSection(t *testing.T, heading string) string {
 	if i < 0 {
 		t.Fatalf("README.md has no %q section", heading)
 	}
-	// The section ends at the next heading of its level or above.
+	// The section ends at the next heading of its level or above; a line
+	// in a code block (a YAML comment) is no heading.
 	level := strings.Index(heading, " ")
 	rest := text[i+1+len(heading):]
+	fenced := false
 	for j := 0; j < len(rest); {
 		line, _, _ := strings.Cut(rest[j:], "\n")
-		if n := len(line) - len(strings.TrimLeft(line, "#")); n > 0 && n <= level && strings.HasPrefix(line[n:], " ") {
+		if strings.HasPrefix(line, "```") {
+			fenced = !fenced
+		}
+		if n := len(line) - len(strings.TrimLeft(line, "#")); !fenced && n > 0 && n <= level && strings.HasPrefix(line[n:], " ") {
 			return rest[:j]
 		}
 		j += len(line) + 1
