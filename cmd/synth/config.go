@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/capture"
+	"github.com/understudy-dev/understudy/internal/atomicfile"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/scenarios"
 )
@@ -125,6 +126,10 @@ func (c config) validate() error {
 	if c.ReportOut != "" {
 		switch strings.ToLower(filepath.Ext(c.ReportOut)) {
 		case ".json", ".md", ".xml":
+			// Found now, not after the run with the report lost.
+			if err := atomicfile.CheckWritable(c.ReportOut); err != nil {
+				errs = append(errs, fmt.Errorf("report_out: the report could not be written: %w", err))
+			}
 		default:
 			errs = append(errs, fmt.Errorf("report_out: %q: want a .json, .md or .xml file", c.ReportOut))
 		}

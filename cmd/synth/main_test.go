@@ -30,7 +30,7 @@ func TestHelpDocumentsExitCodes(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"--help"}, {"run", "--help"}} {
 		code, out, _ := run(t, nil, args...)
-		if code != cli.ExitOK || !strings.Contains(out, "2  aborted by a guardrail, or killed") {
+		if code != cli.ExitOK || !strings.Contains(out, "2  could not complete: aborted by a guardrail, or killed") {
 			t.Errorf("%v: exit %d, help:\n%s\nwant exit 0 and the exit codes", args, code, out)
 		}
 	}

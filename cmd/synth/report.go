@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -8,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/capture"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/internal/junit"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
@@ -36,12 +40,13 @@ on stderr.
   synth report --format xml results/ > junit.xml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			write, err := reportWriter(format)
+			_, err := reportWriter(format) // a bad format is found before reading
 			if err != nil {
 				return cli.ConfigError(err)
 			}
-			res, st, other, err := mergeFiles(args)
-			fmt.Fprintf(cmd.ErrOrStderr(), "synth report: read %d files: %d records (%d other kinds), %d corrupt frames, %d truncated tails, %d unknown records, %d bytes skipped\n",
+			results, st, other, err := mergeFiles(args)
+			stderr := cmd.ErrOrStderr()
+			fmt.Fprintf(stderr, "synth report: read %d files: %d records (%d other kinds), %d corrupt frames, %d truncated tails, %d unknown records, %d bytes skipped\n",
 				st.Files, st.Records, other, st.CorruptFrames, st.TruncatedTails, st.UnknownRecords, st.SkippedBytes)
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) || errors.Is(err, capture.ErrNotCapture) || errors.Is(err, capture.ErrUnsupportedVersion) {
@@ -49,11 +54,30 @@ on stderr.
 				}
 				return cli.Aborted(err)
 			}
-			if err := write(cmd.OutOrStdout(), res); err != nil {
+			if len(results) > 1 {
+				names := make([]string, len(results))
+				for i, r := range results {
+					names[i] = r.name
+				}
+				fmt.Fprintf(stderr, "synth report: warning: the files hold results of %d different scenarios (%s): each is reported on its own; their rates, ceilings and thresholds are not summed\n",
+					len(results), strings.Join(names, ", "))
+			}
+			if err := writeReports(cmd.OutOrStdout(), format, results); err != nil {
 				return cli.Aborted(fmt.Errorf("write report: %w", err))
 			}
-			if !res.Passed() {
-				return cli.Failed(errors.New("merged run failed: assertion or threshold failures (see the report)"))
+			steps := 0
+			var failed []string
+			for _, r := range results {
+				steps += len(r.res.Steps)
+				if !r.res.Passed() {
+					failed = append(failed, r.name)
+				}
+			}
+			switch {
+			case steps == 0 || len(results) == 0:
+				return cli.Inconclusive(fmt.Errorf("report inconclusive (exit %d): the result files hold no synthetic steps, so nothing was checked", cli.ExitInconclusive))
+			case len(failed) > 0:
+				return cli.Failed(fmt.Errorf("merged run failed (exit %d): assertion or threshold failures in %s (see the report)", cli.ExitFail, strings.Join(failed, ", ")))
 			}
 			return nil
 		},
@@ -77,23 +101,41 @@ func reportWriter(format string) (func(io.Writer, *scenarios.Result) error, erro
 	return nil, fmt.Errorf("format: %q is not text, md, json or xml", format)
 }
 
+// scenarioResult is the merged result of one scenario's runs.
+type scenarioResult struct {
+	name string
+	res  *scenarios.Result
+}
+
 // mergeFiles reads every synth record of the files (a directory stands for
-// the capture files in it) into one result. Damage is counted in the
-// stats, not returned.
-func mergeFiles(paths []string) (*scenarios.Result, capture.ReadStats, int64, error) {
+// the capture files in it) into one result per scenario, in the order the
+// scenarios first appear: runs of different scenarios are not summed.
+// Damage is counted in the stats, not returned.
+func mergeFiles(paths []string) ([]scenarioResult, capture.ReadStats, int64, error) {
 	var total capture.ReadStats
 	var other int64
 	files, err := expandCapturePaths(paths)
 	if err != nil {
 		return nil, total, 0, err
 	}
-	m := scenarios.NewMerger()
+	mergers := map[string]*scenarios.Merger{}
+	var order []string
+	merger := func(name string) *scenarios.Merger {
+		m := mergers[name]
+		if m == nil {
+			m = scenarios.NewMerger()
+			mergers[name] = m
+			order = append(order, name)
+		}
+		return m
+	}
 	for _, path := range files {
 		r, err := capture.Open(path)
 		if err != nil {
 			return nil, total, other, err
 		}
-		m.AddRun(scenarios.RunInfoFromLabels(r.Header().Labels))
+		info := scenarios.RunInfoFromLabels(r.Header().Labels)
+		merger(info.Scenario).AddRun(info)
 		for {
 			rec, err := r.Next()
 			if errors.Is(err, io.EOF) {
@@ -107,12 +149,86 @@ func mergeFiles(paths []string) (*scenarios.Result, capture.ReadStats, int64, er
 				other++
 				continue
 			}
-			m.Add(stepResult(rec.Synth))
+			name := rec.Synth.Scenario
+			if name == "" {
+				name = info.Scenario
+			}
+			merger(name).Add(stepResult(rec.Synth))
 		}
 		total.Add(r.Stats())
 		r.Close()
 	}
-	return m.Result(), total, other, nil
+	var out []scenarioResult
+	for _, name := range order {
+		out = append(out, scenarioResult{name: name, res: mergers[name].Result()})
+	}
+	if len(out) > 1 {
+		// A file's header names a scenario whose records may all be in
+		// another's: drop the empty ones.
+		out = slices.DeleteFunc(out, func(r scenarioResult) bool { return len(r.res.Steps) == 0 && r.res.Journeys.Started == 0 })
+	}
+	return out, total, other, nil
+}
+
+// writeReports writes one report per scenario: one after the other for
+// text and Markdown, a JSON array (a single object for one scenario), or
+// one JUnit document holding every scenario's suites.
+func writeReports(w io.Writer, format string, results []scenarioResult) error {
+	write, err := reportWriter(format)
+	if err != nil {
+		return err
+	}
+	if len(results) == 1 {
+		return write(w, results[0].res)
+	}
+	switch format {
+	case "json":
+		if _, err := io.WriteString(w, "[\n"); err != nil {
+			return err
+		}
+		for i, r := range results {
+			if i > 0 {
+				if _, err := io.WriteString(w, ",\n"); err != nil {
+					return err
+				}
+			}
+			if err := write(w, r.res); err != nil {
+				return err
+			}
+		}
+		_, err := io.WriteString(w, "]\n")
+		return err
+	case "xml", "junit":
+		doc := junit.Suites{Name: "synth"}
+		for _, r := range results {
+			var b bytes.Buffer
+			if err := write(&b, r.res); err != nil {
+				return err
+			}
+			var one junit.Suites
+			if err := xml.Unmarshal(b.Bytes(), &one); err != nil {
+				return err
+			}
+			doc.Suites = append(doc.Suites, one.Suites...)
+		}
+		return junit.Write(w, doc)
+	}
+	for i, r := range results {
+		sep := "== scenario %s ==\n\n"
+		if format == "md" || format == "markdown" {
+			sep = "<!-- scenario %s -->\n\n"
+		}
+		if i > 0 {
+			sep = "\n" + sep
+		}
+		if _, err := fmt.Fprintf(w, sep, r.name); err != nil {
+			return err
+		}
+		if err := write(w, r.res); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // expandCapturePaths replaces each directory by the capture files in it

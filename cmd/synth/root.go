@@ -12,10 +12,11 @@ import (
 
 // exitCodesHelp documents synth's use of the shared exit codes (cli.Exit*).
 const exitCodesHelp = `Exit codes:
-  0  every assertion held and the thresholds were met
-  1  assertion or threshold failures (or a cleanup failed)
-  2  aborted by a guardrail, or killed
-  3  bad scenario, configuration or report path`
+  0  pass: every assertion held and the thresholds were met
+  1  fail: assertion or threshold failures (or a cleanup failed)
+  2  could not complete: aborted by a guardrail, or killed
+  3  bad input: bad scenario, configuration or report path
+  4  inconclusive: no journey ran, or the result files hold no steps`
 
 // execute runs the synth command line and returns the process exit code.
 // interrupts delivers SIGINT/SIGTERM: the first stops a run gracefully,

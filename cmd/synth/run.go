@@ -200,9 +200,11 @@ func tell(ctx context.Context, targets []notify.Target, res *scenarios.Result, r
 func verdictError(res *scenarios.Result) error {
 	switch {
 	case res.Outcome == scenarios.OutcomeAborted || res.Outcome == scenarios.OutcomeKilled:
-		return cli.Aborted(fmt.Errorf("run %s: %s", res.Outcome, res.Reason))
+		return cli.Aborted(fmt.Errorf("run %s: %s (exit %d: could not complete)", res.Outcome, res.Reason, cli.ExitAborted))
+	case res.Journeys.Started == 0:
+		return cli.Inconclusive(fmt.Errorf("run inconclusive (exit %d): no journey started, so nothing was checked", cli.ExitInconclusive))
 	case !res.Passed():
-		return cli.Failed(errors.New("run failed: assertion or threshold failures (see the summary)"))
+		return cli.Failed(fmt.Errorf("run failed (exit %d): assertion or threshold failures (see the summary)", cli.ExitFail))
 	}
 	return nil
 }
