@@ -69,6 +69,6 @@ can gate on it (see Exit codes in shadow --help).`,
 	addConfigFlags(cmd, "127.0.0.1:8080", "127.0.0.1:9090")
 	f := cmd.Flags()
 	f.DurationVar(&stop.duration, "duration", 0, "stop after this long, then judge (0 = until Ctrl-C or SIGTERM)")
-	f.IntVar(&stop.untilPairs, "until-pairs", 0, "stop once every endpoint seen has this many compared pairs (or --duration ends); 0 = off")
+	f.IntVar(&stop.untilPairs, "until-pairs", 0, "stop once every endpoint seen has this many compared pairs or candidate errors (or --duration ends); 0 = off")
 	return cmd
 }

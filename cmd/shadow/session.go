@@ -83,6 +83,14 @@ func (s *session) stopCtx(ctx context.Context) (context.Context, func()) {
 					end()
 					return
 				}
+				// A candidate that refuses connections gets no copies (the
+				// proxy's breaker skips them): once as many went unsent as
+				// were asked for, waiting longer judges nothing.
+				if down := s.proxy.Stats().Skipped["candidate_down"]; down >= uint64(n) {
+					s.logger.Warn("the candidate is unreachable: copies are not sent to it (--until-pairs): stopping", "not_sent", down)
+					end()
+					return
+				}
 			}
 		}()
 		prev := cancel
