@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/capture"
-	"github.com/understudy-dev/understudy/internal/atomicfile"
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
+	"github.com/understudy-dev/understudy/internal/atomicfile"
 	"github.com/understudy-dev/understudy/scenarios"
 )
 
