@@ -134,6 +134,16 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 				`shadow.yaml:5: mirror.routes[0].path: "orders" does not start with /`,
 		},
 		{
+			name: "an unknown key of a verdict route override",
+			file: "primary: http://a\ncandidate: http://b\ncompare:\n  verdict:\n    routes:\n      - route: GET /search\n        max_dif_rate: 0.05\n",
+			want: "shadow.yaml:7: compare.verdict.routes[0].max_dif_rate: unknown key; did you mean compare.verdict.routes[0].max_diff_rate?",
+		},
+		{
+			name: "a bad latency gate and route",
+			file: "primary: http://a\ncandidate: http://b\ncompare:\n  verdict:\n    max_latency_regression: {p99: 0.5}\n    routes: [{route: search}]\n",
+			want: "shadow.yaml:5: compare.verdict.max_latency_regression.p99: must be a ratio ≥ 1 (candidate over primary), or 0 to turn it off, got 0.5",
+		},
+		{
 			name: "capture settings",
 			file: "primary: http://a\ncandidate: http://b\ncapture:\n  queue_size: -1\n  redact: {field_paths: [card]}\n",
 			want: "shadow.yaml:4: capture.queue_size: must not be negative, got -1\n" +
