@@ -118,4 +118,7 @@ type Exchange struct {
 	// shadow's egress listeners while serving this request (see
 	// OutboundCall); empty when egress is not in use.
 	Outbound []OutboundCall `msgpack:"outbound,omitempty" json:"outbound,omitempty"`
+	// WebSocket is set on the exchanges of a mirrored WebSocket
+	// connection (see WebSocket); nil for every other exchange.
+	WebSocket *WebSocket `msgpack:"websocket,omitempty" json:"websocket,omitempty"`
 }

@@ -224,6 +224,15 @@ type Route struct {
 	// calls are passed through and not mirrored (Skipped["grpc_stream"]).
 	// Unary and server-streaming calls are mirrored either way.
 	GRPCStreams bool `mapstructure:"grpc_streams"`
+	// WebSocket mirrors the WebSocket connections upgraded on this route:
+	// the candidate (and secondary) get a connection of their own with
+	// the client's upgrade request, the client's messages are replayed to
+	// it in order, and each server message is paired by position with
+	// theirs and compared (see the package documentation for the rule and
+	// its limits). The client's connection to the primary is passed
+	// through as ever. False means upgrades are passed through and not
+	// mirrored (Stats.Skipped["upgrade"]).
+	WebSocket bool `mapstructure:"websocket"`
 }
 
 // Validate reports every bad field of c, each named, joined in one error.

@@ -77,6 +77,8 @@ type Proxy struct {
 	loggedStale                             atomic.Uint64 // Stale as of the last "stale copies" log
 
 	counters counters
+
+	ws webSockets // WebSocket mirroring (websocket.go)
 }
 
 // jobKey is the context key under which a mirrored request carries its job
@@ -144,6 +146,7 @@ func New(cfg Config) (*Proxy, error) {
 	teed := *p.plain // the same, sharing the buffer pool, plus the tee
 	teed.ModifyResponse = p.modifyResponse
 	p.teed = &teed
+	p.initWebSockets()
 
 	p.hardCtx, p.hardCancel = context.WithCancel(context.Background())
 	p.live.Store(int64(cfg.Workers * len(p.lanes)))
@@ -189,6 +192,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.plain.ServeHTTP(w, r)
 		return
 	}
+	if len(r.Header["Upgrade"]) > 0 { // admitted: a route that mirrors WebSockets
+		p.serveWebSocket(w, r, rt)
+		return
+	}
 	body, held, fwd, reason, ok := p.readBody(r)
 	if !ok {
 		defer p.bodies.give(held) // once the primary has read what was buffered
@@ -229,8 +236,9 @@ func (p *Proxy) admit(r *http.Request) (*route, skipReason, bool) {
 		return nil, skipRoute, false
 	case !mirrorable(r.Method, rt) && !isGRPCRequest(r): // gRPC: see serveGRPC
 		return nil, skipMethod, false
-	case len(r.Header["Upgrade"]) > 0:
-		// A WebSocket or h2c upgrade turns into a tunnel, not an exchange.
+	case len(r.Header["Upgrade"]) > 0 && (rt == nil || !rt.websocket || !isWebSocketUpgrade(r)):
+		// A WebSocket or h2c upgrade turns into a tunnel, not an exchange,
+		// unless its route mirrors WebSockets (serveWebSocket).
 		return nil, skipUpgrade, false
 	case s.paused:
 		return nil, skipPaused, false

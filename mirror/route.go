@@ -97,6 +97,7 @@ type route struct {
 	unsafe   bool
 	// grpcStreams mirrors client-streaming and bidi gRPC calls.
 	grpcStreams bool
+	websocket   bool
 }
 
 // headerCond is one Route.Headers entry with its key canonicalised once, so
@@ -113,7 +114,7 @@ func compileRoutes(rs []Route) ([]route, error) {
 		if err != nil {
 			return nil, fmt.Errorf("routes[%d].path: %w", i, err)
 		}
-		c := route{index: i, name: r.Name, path: p, disabled: r.Disabled, unsafe: r.Unsafe, grpcStreams: r.GRPCStreams}
+		c := route{index: i, name: r.Name, path: p, disabled: r.Disabled, unsafe: r.Unsafe, grpcStreams: r.GRPCStreams, websocket: r.WebSocket}
 		if c.name == "" {
 			c.name = r.Path
 		}

@@ -46,6 +46,7 @@ func (p *Proxy) Close() error {
 // workers return once it is empty.
 func (p *Proxy) stopTaking() {
 	p.closing.Store(true)
+	p.stopWebSockets()
 	// Wait out the ServeHTTP calls that checked closing before it was set
 	// and are about to send (see enqueue): a handful of instructions each.
 	for p.enqueuing.Load() != 0 {

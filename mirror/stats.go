@@ -67,6 +67,9 @@ type Stats struct {
 	// order. The first failure of each kind to a candidate or secondary
 	// is logged with its reason; later ones are only counted here.
 	Failures []Failure
+	// WebSockets counts the mirrored WebSocket connections and their
+	// messages, one entry per route with WebSocket set, in route order.
+	WebSockets []WebSocketStats
 
 	// InFlight is how many client requests are being served now.
 	InFlight int64
@@ -193,6 +196,7 @@ func (p *Proxy) Stats() Stats {
 		s.Failures = t.up.appendFailures(s.Failures)
 	}
 	s.Candidates = p.candidateStats()
+	s.WebSockets = p.appendWebSocketStats(nil)
 	return s
 }
 

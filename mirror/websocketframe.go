@@ -211,6 +211,17 @@ func (f *frameParser) unmask(b []byte) {
 	if !f.masked {
 		return
 	}
+	for len(b) > 0 && f.keyPos != 0 { // up to the key's start
+		b[0] ^= f.key[f.keyPos]
+		f.keyPos = (f.keyPos + 1) & 3
+		b = b[1:]
+	}
+	k := uint64(binary.LittleEndian.Uint32(f.key[:]))
+	k |= k << 32
+	for len(b) >= 8 { // eight bytes at a time: the key repeats every four
+		binary.LittleEndian.PutUint64(b, binary.LittleEndian.Uint64(b)^k)
+		b = b[8:]
+	}
 	for i := range b {
 		b[i] ^= f.key[f.keyPos]
 		f.keyPos = (f.keyPos + 1) & 3
