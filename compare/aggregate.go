@@ -42,6 +42,8 @@ type endpointAgg struct {
 	errs map[string]int64
 
 	primaryLat, candidateLat stats.Histogram
+
+	msgs *messageAgg // WebSocket messages (websocket.go); nil when none
 }
 
 type counters struct {

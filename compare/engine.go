@@ -94,6 +94,7 @@ func (e *Engine) record(x *exchange.Exchange, ep Endpoint) Result {
 	agg := e.aggregate(ep)
 	res := e.judge(x, ep, agg.ep)
 	agg.record(&res, x, e)
+	agg.recordMessage(&res, x, e)
 	switch res.Outcome { // as the endpoint records them
 	case Compared:
 		e.primaryLat.Record(x.Primary.Latency)

@@ -42,6 +42,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 func (m *md) sections(r *Report) {
 	m.summary(r)
 	m.endpoints(r)
+	m.messages(r)
 	m.latency(r)
 	m.topFields(r)
 	m.proxy(r)

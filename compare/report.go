@@ -168,6 +168,9 @@ type EndpointReport struct {
 	Fields []FieldReport `json:"fields"`
 	// Errors counts candidate error messages (a few distinct ones).
 	Errors []ErrorCount `json:"errors,omitempty"`
+	// Messages counts the WebSocket messages among the endpoint's pairs
+	// (an upgrade path with mirrored connections); nil when none.
+	Messages *MessageCounts `json:"messages,omitempty"`
 }
 
 // FieldReport is the aggregate of one field of one endpoint.
@@ -364,6 +367,7 @@ func (a *endpointAgg) snapshot(rule noiseRule) EndpointReport {
 	}
 	out.DiffRate = rate(out.Diffs, c.pairs)
 	out.ErrorRate = rate(c.candidateErrors, c.pairs+c.candidateErrors)
+	out.Messages = a.msgs.report(noisy)
 	for msg, n := range a.errs {
 		out.Errors = append(out.Errors, ErrorCount{Error: msg, Count: n})
 	}

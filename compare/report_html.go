@@ -82,6 +82,7 @@ type htmlEndpoint struct {
 	LatencyText            string
 	P99Ratio               float64
 	P99RatioText           string
+	MessagesText           string // WebSocket messages compared / differing; "" for none
 	Fields                 []htmlField
 	Examples               []*htmlExample
 	Chart                  latencyChart
@@ -231,6 +232,7 @@ func newHTMLEndpoint(id string, order int, ep *EndpointReport) htmlEndpoint {
 		PrimaryP99:     msText(ep.PrimaryP99Ms),
 		CandP99:        msText(ep.CandidateP99Ms),
 		Summary:        endpointSummary(ep),
+		MessagesText:   messagesText(ep),
 		Chart:          newLatencyChart(&ep.Counts),
 		LatencyState:   "off",
 		LatencyText:    "not checked",

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -253,5 +252,3 @@ func (p *Proxy) appendWebSocketStats(out []WebSocketStats) []WebSocketStats {
 	return out
 }
 
-// sinceNanos returns the time since a Unix nanosecond stamp.
-func sinceNanos(at int64) time.Duration { return time.Duration(time.Now().UnixNano() - at) }
