@@ -251,4 +251,3 @@ func (p *Proxy) appendWebSocketStats(out []WebSocketStats) []WebSocketStats {
 	}
 	return out
 }
-
