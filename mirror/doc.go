@@ -38,4 +38,63 @@
 // server-streaming calls are mirrored, client-streaming and bidi ones
 // only on a route with GRPCStreams; the client's deadline goes to the
 // copies; and a trailers-only answer reaches the client whole.
+// # WebSockets
+//
+// An upgrade passes through httputil.ReverseProxy, which joins the
+// client's connection to the primary's byte for byte. A route with
+// Route.WebSocket mirrors the connection too, without changing a byte of
+// it or waiting for anything mirrored: the primary's connection is
+// tapped, its frames read as they pass in each direction (after a write,
+// before a read returns, by a bounded parser that hands each message on
+// without waiting), and:
+//
+//   - The candidate and the secondary are asked to upgrade with the
+//     client's request (its headers, the forwarding headers and the
+//     marker, each Target's edits), each with a key of its own and no
+//     extension offered. The upgrade is an exchange of its own
+//     (exchange.WebSocket.Message 0): the three answers' status and
+//     headers, Sec-WebSocket-Accept and Sec-WebSocket-Extensions left out.
+//     A candidate that answers another status is counted
+//     (WebSocketStats.Refused), and nothing more of the connection is
+//     compared.
+//   - The client's text and binary messages are replayed to each side in
+//     the order the client sent them, whole (fragments joined). Pings and
+//     pongs are not: each end answers its own. The client's close frame is
+//     passed on once the side has sent as many messages as the primary
+//     did, has closed, or had Config.CandidateTimeout after the client's
+//     connection ended.
+//   - Server messages are paired by position: the primary's n-th message
+//     on the connection with the candidate's n-th and the secondary's
+//     n-th on theirs. Each pair is an exchange (Message n), its body the
+//     payload, so the compare engine judges it as it judges answers (JSON
+//     field by field, noise learned from the secondary's n-th message),
+//     under the upgrade's endpoint; the message type (text, binary) is a
+//     header, Websocket-Message.
+//
+// The rule's limits. Position is all the proxy knows: a message only one
+// side sends (a server push the candidate does not make, one reply more)
+// shifts every later pair, and shows as a run of differences from there.
+// Messages whose order depends on timing (a periodic tick between
+// replies) pair differently from run to run. A counterpart that has not
+// come CandidateTimeout after the primary's message is a candidate
+// timeout; if it comes later it is counted (Late) and dropped, and the
+// next one pairs with the next. Close frames are not compared; a side
+// whose connection ended leaves the primary's later messages without a
+// counterpart (candidate errors). Mirrored connections never offer
+// permessage-deflate; if the client and the primary negotiated it (or
+// any extension), the primary's messages cannot be read as they pass, so
+// the connection is passed through and not compared (Unfollowed).
+//
+// Bounds. At most Config.Workers connections are mirrored at once (more
+// pass through, Skipped). Each holds at most 64 messages in each queue
+// (taps to session, session to each side) and 4 times the larger of
+// MaxBodyBytes and MaxResponseBytes in message bytes, which count in
+// MaxBufferedBytes with request bodies; a client message over
+// MaxBodyBytes cannot be replayed, and a server message is kept up to
+// MaxResponseBytes (compared as a truncated prefix past it). Whatever
+// does not fit is dropped and counted (Dropped), never waited for; since
+// pairing is by position, the connection is not compared past a message
+// lost to the candidate. A session is five goroutines at most (its own,
+// and a writer and a reader per side), and ends with the client's
+// connection, CandidateTimeout later at most, or at Shutdown.
 package mirror

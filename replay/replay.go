@@ -19,7 +19,8 @@ type Stats struct {
 	// Read exchanges came from the source.
 	Read int64
 	// Skipped ones were not sent: their method is unsafe and Unsafe is
-	// off.
+	// off, or they belong to a mirrored WebSocket connection (its upgrade
+	// or a message: a connection is not replayed request by request).
 	Skipped int64
 	// Sent requests got an answer or an error, and were observed.
 	Sent int64
@@ -132,7 +133,7 @@ func (r *Replayer) Run(ctx context.Context, records iter.Seq[*exchange.Exchange]
 				break
 			}
 			st.Read++
-			if !r.cfg.Unsafe && !safeMethod(x.Request.Method) && !unaryGRPC(&x.Request) {
+			if x.WebSocket != nil || !r.cfg.Unsafe && !safeMethod(x.Request.Method) && !unaryGRPC(&x.Request) {
 				st.Skipped++
 				continue
 			}
