@@ -3,6 +3,7 @@ package mirror
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/internal/testio"
@@ -318,6 +321,9 @@ type matrixCase struct {
 	client              func(t *testing.T, addr string) []answer      // a client of the case's own
 	check               func(t *testing.T, p *Proxy, shadow []answer) // shadow's side afterwards
 	sameUpstream        bool                                          // the primary must see the same requests through both
+	// candidate starts the candidate (and secondary); nil means a plain
+	// backend answering "ok".
+	candidate func(t *testing.T) string
 
 	// HTTP/2 rows: h2 requests are sent by an HTTP/2 client (h2c prior
 	// knowledge) to both fronts, which then speak h2c too; the primary
@@ -385,6 +391,9 @@ func TestFaultMatrix(t *testing.T) {
 			plainSaw := seenBy(primary)
 
 			cfg.Primary = primary.URL
+			if tc.candidate != nil {
+				cfg.Candidate = tc.candidate(t)
+			}
 			if cfg.Candidate == "" {
 				cfg.Candidate = newBackend(t, nil).URL
 			}
@@ -497,6 +506,67 @@ func upgradePrimary(t *testing.T) *backend {
 		_, _ = brw.WriteString(strings.ToUpper(line))
 		_ = brw.Flush()
 	})
+}
+
+// wsPrimary is a coder/websocket echo server (wsEchoHandler).
+func wsPrimary(t *testing.T) *backend {
+	return newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Upstream", "1")
+		wsEchoHandler(t)(w, r)
+	})
+}
+
+// wsMatrixClient speaks WebSocket to the primary through addr: a text
+// and a binary echo, then the server's close with a code of its own; the
+// answer is the 101 and what the client read.
+func wsMatrixClient(t *testing.T, addr string) []answer {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, res, err := websocket.Dial(ctx, "ws://"+addr+"/ws", nil)
+	if err != nil {
+		return []answer{{Err: errClass(err)}}
+	}
+	defer c.CloseNow()
+	a := answer{Proto: res.Proto, Status: res.StatusCode, Header: http.Header{"X-Upstream": res.Header["X-Upstream"]}}
+	var got []string
+	for _, m := range []struct {
+		typ websocket.MessageType
+		msg string
+	}{{websocket.MessageText, "hello"}, {websocket.MessageBinary, "\x00\x01"}, {websocket.MessageText, "close:4001"}} {
+		if err := c.Write(ctx, m.typ, []byte(m.msg)); err != nil {
+			a.Err = errClass(err)
+			break
+		}
+		typ, msg, err := c.Read(ctx)
+		if err != nil {
+			got = append(got, fmt.Sprint("close ", int(websocket.CloseStatus(err))))
+			break
+		}
+		got = append(got, fmt.Sprintf("%v %q", typ, msg))
+	}
+	a.Body = strings.Join(got, "; ")
+	return []answer{a}
+}
+
+// wsMirrored checks that the client got its echoes and close code, and
+// that the connection was mirrored (or passed through as a skipped
+// upgrade), and, eventually, stats.
+func wsMirrored(mirrored bool, stats func(WebSocketStats) bool) func(t *testing.T, p *Proxy, got []answer) {
+	return func(t *testing.T, p *Proxy, got []answer) {
+		if want := `MessageText "hello"; MessageBinary "\x00\x01"; close 4001`; got[0].Status != http.StatusSwitchingProtocols || got[0].Body != want {
+			t.Errorf("client got %d %q (%s), want 101 and %q", got[0].Status, got[0].Body, got[0].Err, want)
+		}
+		s := p.Stats()
+		switch {
+		case !mirrored && s.Skipped["upgrade"] != 1:
+			t.Errorf("skipped %v, want one upgrade", s.Skipped)
+		case mirrored && s.WebSockets[0].Connections != 1:
+			t.Errorf("websocket stats %+v, want one connection", s.WebSockets[0])
+		}
+		if stats != nil {
+			testio.Eventually(t, "websocket stats", func() bool { return stats(p.Stats().WebSockets[0]) })
+		}
+	}
 }
 
 // handlerPrimary is a primary answering with h, marked as the upstream's.
@@ -635,6 +705,17 @@ func matrixCases() []matrixCase {
 				}
 			},
 		},
+		{name: "websocket (not mirrored)", primary: wsPrimary, client: wsMatrixClient, candidate: hungServer, check: wsMirrored(false, nil)},
+		{name: "websocket mirrored, echo candidate", primary: wsPrimary, client: wsMatrixClient, cfg: Config{Routes: wsRoutes},
+			candidate: func(t *testing.T) string { return wsServer(t, wsEchoHandler(t)).URL }, check: wsMirrored(true, nil)},
+		{name: "websocket mirrored, candidate refuses the upgrade", primary: wsPrimary, client: wsMatrixClient, cfg: Config{Routes: wsRoutes},
+			check: wsMirrored(true, func(s WebSocketStats) bool { return s.Refused == 1 })},
+		{name: "websocket mirrored, candidate dead", primary: wsPrimary, client: wsMatrixClient, cfg: Config{Routes: wsRoutes},
+			candidate: deadAddr, check: wsMirrored(true, func(s WebSocketStats) bool { return s.Refused == 1 })},
+		{name: "websocket mirrored, candidate hung in its handshake", primary: wsPrimary, client: wsMatrixClient, cfg: Config{Routes: wsRoutes},
+			candidate: hungServer, check: wsMirrored(true, nil)},
+		{name: "websocket mirrored, candidate never reads", primary: wsPrimary, client: wsMatrixClient, cfg: Config{Routes: wsRoutes},
+			candidate: upgradedHungServer, check: wsMirrored(true, nil)},
 		{
 			name: "client leaves mid-body (mirrored)", cfg: unsafeAll,
 			client: leaving("POST /leave HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789"),

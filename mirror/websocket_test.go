@@ -463,3 +463,35 @@ func TestWebSocketSessionLimit(t *testing.T) {
 		t.Fatal("timed out")
 	}
 }
+
+// TestWebSocketShutdown proves Shutdown ends the sessions without waiting
+// for the clients' connections, which carry on with the primary.
+func TestWebSocketShutdown(t *testing.T) {
+	primary := wsServer(t, wsEchoHandler(t))
+	cand := wsServer(t, wsEchoHandler(t))
+	p, addr := shadowFront(t, Config{Primary: primary.URL, Candidate: cand.URL, Routes: wsRoutes}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, _ := wsDial(t, ctx, addr)
+	defer c.CloseNow()
+	echo := func(m string) {
+		t.Helper()
+		if err := c.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := c.Read(ctx); err != nil || string(got) != m {
+			t.Fatalf("echo %q: %q, %v", m, got, err)
+		}
+	}
+	echo("before")
+	if _, err := p.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if n := p.ws.active.Load(); n != 0 {
+		t.Errorf("%d sessions after Shutdown", n)
+	}
+	echo("after")
+	if n := p.Stats().BufferedBytes; n != 0 {
+		t.Errorf("%d bytes held after Shutdown", n)
+	}
+}
