@@ -86,7 +86,7 @@
 // the connection is passed through and not compared (Unfollowed).
 //
 // Bounds. At most Config.Workers connections are mirrored at once (more
-// pass through, Skipped). Each holds at most 64 messages in each queue
+// pass through, Skipped). Each holds at most 256 messages in each queue
 // (taps to session, session to each side) and 4 times the larger of
 // MaxBodyBytes and MaxResponseBytes in message bytes, which count in
 // MaxBufferedBytes with request bodies; a client message over

@@ -30,7 +30,7 @@ const (
 	// wsQueueMessages is how many messages may wait at each stage of a
 	// session: from the taps to the session, and from the session to each
 	// side's socket.
-	wsQueueMessages = 64
+	wsQueueMessages = 256
 	// wsSessionBytesFactor times the larger message limit is the most a
 	// session holds in messages at once.
 	wsSessionBytesFactor = 4
