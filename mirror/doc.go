@@ -81,9 +81,13 @@
 // next one pairs with the next. Close frames are not compared; a side
 // whose connection ended leaves the primary's later messages without a
 // counterpart (candidate errors). Mirrored connections never offer
-// permessage-deflate; if the client and the primary negotiated it (or
-// any extension), the primary's messages cannot be read as they pass, so
-// the connection is passed through and not compared (Unfollowed).
+// permessage-deflate (RFC 7692): when the client and the primary
+// negotiated it, the messages are inflated by the session, off the
+// client's path (each direction with its window, with or without context
+// takeover), and the candidate's uncompressed messages are compared with
+// the primary's inflated ones. Any other extension, or a message that
+// does not inflate, leaves the connection passed through and not
+// compared (Unfollowed).
 //
 // Bounds. At most Config.Workers connections are mirrored at once (more
 // pass through, Skipped). Each holds at most 256 messages in each queue

@@ -68,8 +68,9 @@ type WebSocketStats struct {
 	// Shutdown had begun.
 	Skipped uint64
 	// Unfollowed counts the Connections whose messages could not be
-	// followed: the primary negotiated an extension (permessage-deflate),
-	// or a frame broke the protocol. They pass through as ever.
+	// followed: the primary negotiated an extension other than
+	// permessage-deflate, a message did not inflate, or a frame broke the
+	// protocol. They pass through as ever.
 	Unfollowed uint64
 	// Messages counts the server messages handed to the observer, each
 	// with its counterparts from the candidate (and secondary).
@@ -103,7 +104,7 @@ func (p *Proxy) initWebSockets() {
 	rp.ModifyResponse = p.modifyUpgrade
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		if s, _ := r.Context().Value(wsKey{}).(*wsSession); s != nil {
-			s.primaryAnswered(nil, err)
+			_, _ = s.primaryAnswered(nil, err)
 		}
 		p.errorHandler(w, r, err)
 	}
@@ -173,13 +174,14 @@ func (p *Proxy) modifyUpgrade(res *http.Response) error {
 	if s == nil {
 		return nil
 	}
-	if !s.primaryAnswered(res, nil) {
+	tap, deflate := s.primaryAnswered(res, nil)
+	if !tap {
 		return nil
 	}
 	if rwc, ok := res.Body.(io.ReadWriteCloser); ok {
 		t := &wsTap{ReadWriteCloser: rwc, s: s}
-		t.down = frameParser{limit: p.cfg.MaxResponseBytes, emit: s.fromPrimary}
-		t.up = frameParser{limit: p.cfg.MaxBodyBytes, emit: s.fromClient}
+		t.down = frameParser{limit: p.cfg.MaxResponseBytes, extended: deflate, emit: s.fromPrimary}
+		t.up = frameParser{limit: p.cfg.MaxBodyBytes, extended: deflate, emit: s.fromClient}
 		res.Body = t
 	}
 	return nil

@@ -58,11 +58,14 @@ type wsSession struct {
 
 	// Owned by run.
 	upgradeSent bool
-	emitted     int        // server messages compared so far
-	prim        []wsEvent  // the primary's messages not yet compared
-	liveDone    bool       // ended was closed
-	clientClose *wsMessage // the client's close frame, if it sent one
-	grace       time.Time  // when liveDone: the sides' time to finish
+	emitted     int       // server messages compared so far
+	prim        []wsEvent // the primary's messages not yet compared
+	liveDone    bool      // ended was closed
+	// inClient and inServer inflate the messages of each direction when
+	// permessage-deflate was negotiated (websocketdeflate.go).
+	inClient, inServer inflater
+	clientClose        *wsMessage // the client's close frame, if it sent one
+	grace              time.Time  // when liveDone: the sides' time to finish
 }
 
 // primaryAnswer is the primary's answer to the upgrade.
@@ -72,7 +75,8 @@ type primaryAnswer struct {
 	err      error
 	at       time.Time
 	upgraded bool // it switched to WebSocket
-	extended bool // with an extension (permessage-deflate): not followed
+	extended bool // with an extension other than permessage-deflate: not followed
+	deflate  deflateParams
 }
 
 // wsEvent is a message a tap handed on.
@@ -147,10 +151,11 @@ func (s *wsSession) urlFor(t *target) string {
 
 // primaryAnswered records the primary's answer to the upgrade (res), or
 // why there was none (err), and reports whether the connection is to be
-// tapped. Only the first call counts.
-func (s *wsSession) primaryAnswered(res *http.Response, err error) bool {
+// tapped, and whether permessage-deflate was negotiated. Only the first
+// call counts.
+func (s *wsSession) primaryAnswered(res *http.Response, err error) (tap, deflate bool) {
 	if !s.answered.CompareAndSwap(false, true) {
-		return false
+		return false, false
 	}
 	a := primaryAnswer{err: err, at: time.Now()}
 	if res != nil {
@@ -158,13 +163,16 @@ func (s *wsSession) primaryAnswered(res *http.Response, err error) bool {
 		a.upgraded = res.StatusCode == http.StatusSwitchingProtocols && isWebSocketUpgrade(&http.Request{
 			Method: http.MethodGet, Header: http.Header{"Upgrade": res.Header["Upgrade"], "Connection": res.Header["Connection"]},
 		})
-		a.extended = len(res.Header["Sec-Websocket-Extensions"]) > 0
+		a.deflate = negotiatedDeflate(res.Header)
+		a.extended = a.deflate.other
+		// Set before the taps start, which hand messages to run.
+		s.inClient.takeover, s.inServer.takeover = a.deflate.clientTakeover, a.deflate.serverTakeover
 		removeHopByHop(a.header)
 		cleanUpgradeHeader(a.header)
 	}
 	s.opened.Store(a.at.UnixNano())
 	s.primary <- a // buffered for the one send
-	return a.upgraded && !a.extended
+	return a.upgraded && !a.extended, a.deflate.on
 }
 
 // cleanUpgradeHeader removes from a recorded upgrade answer the headers
@@ -409,6 +417,9 @@ func (s *wsSession) handle(ev wsEvent) {
 		s.rc.dropped.Add(1)
 		return
 	}
+	if ev.m.compressed && !s.inflate(&ev) {
+		return
+	}
 	if ev.client && ev.m.op == opClose {
 		m := ev.m // at most 123 bytes, not counted
 		s.clientClose = &m
@@ -427,6 +438,33 @@ func (s *wsSession) handle(ev wsEvent) {
 		sd.enqueue(ev)
 	}
 	s.give(ev.held) // each side took its own share
+}
+
+// inflate replaces ev's compressed payload with its inflated one, and
+// reports whether it could: a message that cannot be inflated stops the
+// session, as a lost one does.
+func (s *wsSession) inflate(ev *wsEvent) bool {
+	in, limit := &s.inServer, s.p.cfg.MaxResponseBytes
+	if ev.client {
+		in, limit = &s.inClient, s.p.cfg.MaxBodyBytes
+	}
+	m, err := in.inflate(ev.m, limit)
+	s.give(ev.held)
+	ev.m, ev.held = m, int64(cap(m.data))
+	switch {
+	case err != nil:
+		s.rc.unfollowed.Add(1)
+		s.p.log.Debug("websocket: message not inflated", "route", s.route, "id", s.id, "err", err)
+	case ev.client && m.truncated:
+		s.rc.dropped.Add(1) // over MaxBodyBytes: it cannot be replayed
+	case s.take(ev.held):
+		return true
+	default:
+		s.rc.dropped.Add(1)
+	}
+	ev.held = 0
+	s.markLost()
+	return false
 }
 
 // sidesDone reports whether every side's connection is over.
