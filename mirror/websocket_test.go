@@ -571,3 +571,42 @@ func TestWebSocketDeflate(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSocketSilentCandidate proves the primary's messages waiting for
+// a candidate that reads but never answers are bounded by count, not only
+// by bytes (empty messages take none): past the bound they are dropped
+// and counted.
+func TestWebSocketSilentCandidate(t *testing.T) {
+	primary := wsServer(t, wsEchoHandler(t))
+	cand := wsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return
+			}
+		}
+	}))
+	p, addr := shadowFront(t, Config{Primary: primary.URL, Candidate: cand.URL, Routes: wsRoutes, CandidateTimeout: 4 * wait}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, _ := wsDial(t, ctx, addr)
+	defer c.CloseNow()
+	for range 2 * wsQueueMessages {
+		if err := c.Write(ctx, websocket.MessageBinary, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testio.Eventually(t, "messages dropped", func() bool { return p.Stats().WebSockets[0].Dropped > 0 })
+	if s := p.Stats().WebSockets[0]; s.Messages != 0 {
+		t.Errorf("stats %+v, want none compared", s)
+	}
+	_ = c.Close(websocket.StatusNormalClosure, "")
+	wsSessionsDone(t, p)
+}

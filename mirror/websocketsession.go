@@ -431,6 +431,14 @@ func (s *wsSession) handle(ev wsEvent) {
 			s.give(ev.held)
 			return // the end of the primary's side; its close is not compared
 		}
+		if len(s.prim) >= wsQueueMessages {
+			// The sides are that far behind: held no longer. (Bytes bound
+			// the messages too, but an empty one takes none.)
+			s.give(ev.held)
+			s.rc.dropped.Add(1)
+			s.markLost()
+			return
+		}
 		s.prim = append(s.prim, ev)
 		return
 	}
@@ -564,6 +572,7 @@ func (s *wsSession) sendUpgrade(pa *primaryAnswer) {
 			Latency: pa.at.Sub(s.req.Received),
 		},
 	}
+	x.Request.Header = s.req.Header.Clone() // the observer owns x; later messages clone s.req's
 	if pa.err != nil {
 		x.Primary.Error = "primary: " + pa.err.Error()
 	}
