@@ -201,6 +201,10 @@ func (f *frameParser) payload(p []byte) {
 		m.truncated = true
 	}
 	start := len(m.data)
+	if m.data == nil && f.fin {
+		// A message in one frame: its length is known, so one exact buffer.
+		m.data = make([]byte, 0, min(int64(f.left), f.limit))
+	}
 	m.data = appendBounded(m.data, keep, f.limit)
 	f.unmask(m.data[start:])
 	f.keyPos = (f.keyPos + len(p) - len(keep)) % 4
