@@ -28,6 +28,10 @@
 //	shadow_diffs_total{route,kind}                        status | header | body
 //	shadow_differing_exchanges_total{route}               compared exchanges that differ
 //	shadow_upstream_latency_seconds{route,side}           histogram, answers that arrived
+//	shadow_websocket_connections_total{route,outcome}     mirrored | refused | skipped | unfollowed
+//	shadow_websocket_messages_total{route,outcome}        compared | dropped | late | unpaired
+//	                                                      (routes with websocket: true; route is the
+//	                                                      mirror route's name)
 //	shadow_candidate_exchanges_total{candidate,outcome}   with several candidates: each one's
 //	                                                      outcomes, not_sent included
 //	shadow_candidate_differing_exchanges_total{candidate} with several candidates: each one's

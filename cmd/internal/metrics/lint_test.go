@@ -33,7 +33,8 @@ func TestRegistryLintsClean(t *testing.T) {
 
 	shadow, err := NewShadow(reg, ShadowConfig{
 		Stats: func() mirror.Stats {
-			return mirror.Stats{Received: 3, Mirrored: 2, Skipped: map[string]uint64{"method": 1}}
+			return mirror.Stats{Received: 3, Mirrored: 2, Skipped: map[string]uint64{"method": 1},
+				WebSockets: []mirror.WebSocketStats{{Route: "live", Connections: 1, Messages: 4}}}
 		},
 		Report: func() *compare.Report { return &compare.Report{Verdict: compare.Pass} },
 	})

@@ -284,6 +284,10 @@ var (
 		"How many copies the mirror queue holds before it drops.", nil, nil)
 	descWorkers = prometheus.NewDesc("shadow_mirror_workers",
 		"Mirror workers: copies in flight at once at most.", nil, nil)
+	descWSConnections = prometheus.NewDesc("shadow_websocket_connections_total",
+		"WebSocket upgrades on routes that mirror them, by route (the mirror route's name) and outcome: mirrored (a session started), refused (the candidate did not upgrade), skipped (passed through: too many at once, or shutdown), unfollowed (an extension or a broken frame: not compared).", []string{"route", "outcome"}, nil)
+	descWSMessages = prometheus.NewDesc("shadow_websocket_messages_total",
+		"Messages of mirrored WebSocket connections, by route and outcome: compared (server messages paired and observed), dropped (lost to a full queue or the bytes bound: not compared), late (a counterpart after its pair was judged without it), unpaired (a counterpart beyond the primary's last message).", []string{"route", "outcome"}, nil)
 	descVerdict = prometheus.NewDesc("shadow_verdict",
 		"The compare report's verdict now: 1 for the current one (pass or fail), 0 for the other.", []string{"verdict"}, nil)
 	descDiffRatio = prometheus.NewDesc("shadow_diff_ratio",
@@ -292,7 +296,8 @@ var (
 
 func (c shadowCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descMirrored, descCompleted, descStreamed, descDropped,
-		descSkipped, descUpstreamErrors, descInFlight, descQueueLength, descQueueCapacity, descWorkers} {
+		descSkipped, descUpstreamErrors, descInFlight, descQueueLength, descQueueCapacity, descWorkers,
+		descWSConnections, descWSMessages} {
 		ch <- d
 	}
 	if c.m.cfg.Report != nil {
@@ -328,6 +333,16 @@ func (c shadowCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descQueueLength, float64(s.QueueDepth))
 	gauge(descQueueCapacity, float64(s.QueueSize))
 	gauge(descWorkers, float64(s.Workers))
+	for _, ws := range s.WebSockets { // routes with websocket: true only
+		counter(descWSConnections, ws.Connections, ws.Route, "mirrored")
+		counter(descWSConnections, ws.Refused, ws.Route, "refused")
+		counter(descWSConnections, ws.Skipped, ws.Route, "skipped")
+		counter(descWSConnections, ws.Unfollowed, ws.Route, "unfollowed")
+		counter(descWSMessages, ws.Messages, ws.Route, "compared")
+		counter(descWSMessages, ws.Dropped, ws.Route, "dropped")
+		counter(descWSMessages, ws.Late, ws.Route, "late")
+		counter(descWSMessages, ws.Unpaired, ws.Route, "unpaired")
+	}
 	if c.m.cfg.Report == nil {
 		return
 	}
