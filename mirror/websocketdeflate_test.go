@@ -3,8 +3,14 @@ package mirror
 import (
 	"bytes"
 	"compress/flate"
+	"context"
+	"fmt"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/coder/websocket"
 )
 
 // deflateMessage compresses p as a permessage-deflate sender does: a sync
@@ -80,4 +86,80 @@ func FuzzInflate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWebSocketDeflate proves a connection on which the client and the
+// primary negotiated permessage-deflate is compared on its inflated
+// messages, with and without context takeover: the candidate is never
+// offered compression, and its messages pair with the primary's.
+func TestWebSocketDeflate(t *testing.T) {
+	for _, mode := range []websocket.CompressionMode{websocket.CompressionContextTakeover, websocket.CompressionNoContextTakeover} {
+		t.Run(fmt.Sprint(mode), func(t *testing.T) {
+			col := newCollector()
+			primary := wsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: mode, CompressionThreshold: 1})
+				if err != nil {
+					return
+				}
+				defer c.CloseNow()
+				c.SetReadLimit(-1)
+				for {
+					typ, msg, err := c.Read(r.Context())
+					if err != nil || c.Write(r.Context(), typ, msg) != nil {
+						return
+					}
+				}
+			}))
+			var offered []string
+			var mu sync.Mutex
+			cand := wsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				offered = append(offered, r.Header.Get("Sec-WebSocket-Extensions"))
+				mu.Unlock()
+				wsEchoHandler(t)(w, r)
+			}))
+			p, addr := shadowFront(t, Config{Primary: primary.URL, Candidate: cand.URL, Routes: wsRoutes, Observer: col}, nil)
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, "ws://"+addr+"/ws", &websocket.DialOptions{CompressionMode: mode, CompressionThreshold: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			c.SetReadLimit(-1)
+			var want []string
+			for i := range 20 {
+				m := fmt.Sprintf(`{"n":%d,"text":"the same words again and again, the same words"}`, i)
+				if i == 7 {
+					m = strings.Repeat("long ", 20000) // over the 32 KiB window
+				}
+				want = append(want, m)
+				if err := c.Write(ctx, websocket.MessageText, []byte(m)); err != nil {
+					t.Fatal(err)
+				}
+				if _, got, err := c.Read(ctx); err != nil || string(got) != m {
+					t.Fatalf("echo %d: %v", i, err)
+				}
+			}
+			_ = c.Close(websocket.StatusNormalClosure, "")
+			if x := col.next(t); x.Primary.Status != 101 || x.Candidate.Status != 101 {
+				t.Fatalf("upgrade: %d, %d", x.Primary.Status, x.Candidate.Status)
+			}
+			for i, w := range want {
+				x := col.next(t)
+				if string(x.Primary.Body) != w || string(x.Candidate.Body) != w {
+					t.Errorf("message %d: primary %.40q, candidate %.40q (%s), want %.40q", i+1, x.Primary.Body, x.Candidate.Body, x.Candidate.Error, w)
+				}
+			}
+			wsSessionsDone(t, p)
+			if s := p.Stats().WebSockets[0]; s.Unfollowed != 0 || s.Dropped != 0 || s.Messages != 20 {
+				t.Errorf("stats %+v", s)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(offered) != 1 || offered[0] != "" {
+				t.Errorf("the candidate was offered extensions %q, want none", offered)
+			}
+		})
+	}
 }
