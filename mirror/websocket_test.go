@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -533,4 +534,42 @@ func TestWebSocketSilentCandidate(t *testing.T) {
 	}
 	_ = c.Close(websocket.StatusNormalClosure, "")
 	wsSessionsDone(t, p)
+}
+
+// TestWebSocketCandidateTimeout proves a primary message whose
+// counterpart does not come within CandidateTimeout is compared without
+// it, as a candidate timeout.
+func TestWebSocketCandidateTimeout(t *testing.T) {
+	col := newCollector()
+	primary := wsServer(t, wsEchoHandler(t))
+	cand := wsServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for { // reads, never answers
+			if _, _, err := c.Read(r.Context()); err != nil {
+				return
+			}
+		}
+	}))
+	_, addr := shadowFront(t, Config{Primary: primary.URL, Candidate: cand.URL, Routes: wsRoutes, Observer: col, CandidateTimeout: 500 * time.Millisecond}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	c, _ := wsDial(t, ctx, addr)
+	defer c.CloseNow()
+	if err := c.Write(ctx, websocket.MessageText, []byte("anyone?")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if up := col.next(t); up.Candidate.Status != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: candidate %d (%s)", up.Candidate.Status, up.Candidate.Error)
+	}
+	x := col.next(t) // while the connection is still open
+	if x.WebSocket.Message != 1 || string(x.Primary.Body) != "anyone?" || !x.Candidate.Timeout || x.Candidate.ErrorKind != "timeout" {
+		t.Errorf("message 1: primary %q, candidate %+v", x.Primary.Body, x.Candidate)
+	}
 }
