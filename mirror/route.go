@@ -97,7 +97,7 @@ type route struct {
 	unsafe   bool
 	// grpcStreams mirrors client-streaming and bidi gRPC calls.
 	grpcStreams bool
-	websocket   bool
+	websocket   bool // upgrades here are mirrored (websocket.go)
 }
 
 // headerCond is one Route.Headers entry with its key canonicalised once, so
