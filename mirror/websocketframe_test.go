@@ -183,14 +183,23 @@ func FuzzFrames(f *testing.F) {
 }
 
 // BenchmarkFrameParser measures what the tap adds on the client's path
-// for each message: reading a masked client frame (the unmasked copy
-// included) of a small JSON message and of 16 KiB.
+// for each message: reading a frame of a small JSON message and of 16
+// KiB, masked (the client's, read after it was written to the primary)
+// and not (the primary's, read before it is written to the client), the
+// kept copy included.
 //
 //	go test -run '^$' -bench BenchmarkFrameParser ./mirror/
 func BenchmarkFrameParser(b *testing.B) {
-	for _, size := range []int{64, 16 << 10} {
-		frame := encodeFrame(true, false, opText, []byte{1, 2, 3, 4}, bytes.Repeat([]byte{'j'}, size))
-		b.Run(fmt.Sprint(size), func(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		size int
+		key  []byte
+	}{
+		{"client-64", 64, []byte{1, 2, 3, 4}}, {"client-16KiB", 16 << 10, []byte{1, 2, 3, 4}},
+		{"server-64", 64, nil}, {"server-16KiB", 16 << 10, nil},
+	} {
+		frame := encodeFrame(true, false, opText, bc.key, bytes.Repeat([]byte{'j'}, bc.size))
+		b.Run(bc.name, func(b *testing.B) {
 			n := 0
 			f := frameParser{limit: 1 << 20, emit: func(wsMessage) { n++ }}
 			b.SetBytes(int64(len(frame)))
