@@ -198,10 +198,30 @@ type wsTap struct {
 	down, up frameParser
 }
 
+// What a tap does with the bytes that pass, as its session says.
+const (
+	tapFollow = iota // read the messages and hand them on
+	tapCount         // a message was lost: only count the later ones (no copy kept)
+	tapOff           // the session is over: nothing
+)
+
+// follow reports whether f, one of the tap's parsers, is to read on; it
+// keeps no copy of a message once only counting is left. Each direction's
+// goroutine calls it for its own parser.
+func (t *wsTap) follow(f *frameParser) bool {
+	switch t.s.tapMode.Load() {
+	case tapOff:
+		return false
+	case tapCount:
+		f.limit = 0
+	}
+	return true
+}
+
 // Read reads the primary's bytes for the client.
 func (t *wsTap) Read(b []byte) (int, error) {
 	n, err := t.ReadWriteCloser.Read(b)
-	if n > 0 && t.down.err == nil {
+	if n > 0 && t.down.err == nil && t.follow(&t.down) {
 		t.down.feed(b[:n])
 		if t.down.err != nil {
 			t.s.unfollowable(t.down.err)
@@ -213,7 +233,7 @@ func (t *wsTap) Read(b []byte) (int, error) {
 // Write writes the client's bytes to the primary.
 func (t *wsTap) Write(b []byte) (int, error) {
 	n, err := t.ReadWriteCloser.Write(b)
-	if n > 0 && t.up.err == nil {
+	if n > 0 && t.up.err == nil && t.follow(&t.up) {
 		t.up.feed(b[:n])
 		if t.up.err != nil {
 			t.s.unfollowable(t.up.err)

@@ -529,6 +529,19 @@ func TestWebSocketSilentCandidate(t *testing.T) {
 		}
 	}
 	testio.Eventually(t, "messages dropped", func() bool { return p.Stats().WebSockets[0].Dropped > 0 })
+	wsSessionsDone(t, p) // the session gave up; the taps go on counting, keeping no copy
+	d0 := p.Stats().WebSockets[0].Dropped
+	for range 10 {
+		if err := c.Write(ctx, websocket.MessageText, []byte("more")); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := c.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := p.Stats().WebSockets[0].Dropped; d != d0+20 {
+		t.Errorf("dropped %d after 10 more round trips, want %d", d, d0+20)
+	}
 	if s := p.Stats().WebSockets[0]; s.Messages != 0 {
 		t.Errorf("stats %+v, want none compared", s)
 	}

@@ -48,6 +48,7 @@ type wsSession struct {
 	closed     bool // the session is over: the taps hand nothing on
 	lost       bool // a message was lost: later ones are counted as dropped
 	events     chan wsEvent
+	tapMode    atomic.Int32 // tapFollow, tapCount or tapOff: what the taps still do
 	lastClient atomic.Int64 // when the client's last data message passed, Unix ns
 	opened     atomic.Int64 // when the primary answered the upgrade, Unix ns
 
@@ -238,6 +239,7 @@ func (s *wsSession) offer(ev wsEvent) {
 // loseLocked marks a message lost (counted); s.mu is held.
 func (s *wsSession) loseLocked() {
 	s.lost = true
+	s.tapMode.Store(tapCount)
 	s.rc.dropped.Add(1)
 }
 
@@ -248,6 +250,7 @@ func (s *wsSession) unfollowable(err error) {
 	defer s.mu.Unlock()
 	if !s.closed && !s.lost {
 		s.lost = true
+		s.tapMode.Store(tapCount)
 		s.rc.unfollowed.Add(1)
 		s.p.log.Debug("websocket: stream not followed", "route", s.route, "id", s.id, "err", err)
 	}
@@ -288,6 +291,7 @@ func (s *wsSession) markLost() {
 	defer s.mu.Unlock()
 	if !s.lost {
 		s.lost = true
+		s.tapMode.Store(tapCount)
 	}
 }
 
@@ -490,6 +494,9 @@ func (s *wsSession) sidesDone() bool {
 func (s *wsSession) finish() {
 	s.mu.Lock()
 	s.closed = true
+	if !s.lost {
+		s.tapMode.Store(tapOff) // a lost session's taps go on counting
+	}
 	s.mu.Unlock()
 	s.cancel()
 	for _, sd := range s.sides {
