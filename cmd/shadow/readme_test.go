@@ -50,7 +50,7 @@ func TestREADMEConfigExampleLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("README's example config does not load: %v\n%s", err, block)
 	}
-	if cfg.Mirror.CandidateTimeout != 5*time.Second || len(cfg.Mirror.Routes) != 4 || len(cfg.Compare.Normalizers) != 4 {
+	if cfg.Mirror.CandidateTimeout != 5*time.Second || len(cfg.Mirror.Routes) != 5 || len(cfg.Compare.Normalizers) != 4 {
 		t.Errorf("README's example config loaded as %+v", cfg)
 	}
 }
