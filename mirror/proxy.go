@@ -132,16 +132,17 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("mirror config: %w", err)
 	}
 
-	// FlushInterval -1: every write of the primary's answer is flushed to
-	// the client at once, so a body that arrives slowly reaches the client
-	// as it arrives, Content-Length or not.
+	// FlushInterval 0: streams (event streams, answers without a length)
+	// are flushed by ReverseProxy itself, every other write by ServeHTTP's
+	// flushWriter unless it completes the answer (see flush.go), so a body
+	// that arrives slowly reaches the client as it arrives, Content-Length
+	// or not.
 	p.plain = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     p.primary.up,
-		FlushInterval: -1,
-		BufferPool:    &bufferPool{},
-		ErrorHandler:  p.errorHandler,
-		ErrorLog:      slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
+		Rewrite:      p.rewrite,
+		Transport:    p.primary.up,
+		BufferPool:   &bufferPool{},
+		ErrorHandler: p.errorHandler,
+		ErrorLog:     slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
 	}
 	teed := *p.plain // the same, sharing the buffer pool, plus the tee
 	teed.ModifyResponse = p.modifyResponse
@@ -184,6 +185,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer b.finish() // last: nothing reads the body any more
 		r = withBody(r, context.WithValue(r.Context(), bodyKey{}, b), b, r.ContentLength)
 	}
+	fw := getFlushWriter(w) // after watchBody, which keeps the server's w
+	defer putFlushWriter(fw)
+	w = fw
 	rt, reason, ok := p.admit(r)
 	if !ok {
 		// The hot path when mirroring is off: no allocation of ours
