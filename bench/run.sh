@@ -169,10 +169,16 @@ run_fg() {
 }
 
 # start NAME CMD...: runs CMD in the background, output in $LOG/NAME.{out,err}.
+# The logs are emptied first, here: the background job's own redirections
+# truncate them only once it runs, and a process started again under the
+# same name (uploads starts shadow-up once per mode) must not be found
+# ready, at its old address, from the last one's lines.
 start() {
 	local name=$1
 	shift
-	"$@" >"$LOG/$name.out" 2>"$LOG/$name.err" &
+	: >"$LOG/$name.out"
+	: >"$LOG/$name.err"
+	"$@" >>"$LOG/$name.out" 2>>"$LOG/$name.err" &
 	PIDS+=($!)
 	LAST_PID=$!
 }
