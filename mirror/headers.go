@@ -9,7 +9,8 @@ import (
 )
 
 // hopHeaders are the hop-by-hop headers ReverseProxy removes (RFC 9110
-// section 7.6.1); copies and recorded headers drop the same ones.
+// section 7.6.1); copies and recorded headers drop the same ones. Each is
+// in canonical form (TestHopHeadersCanonical).
 var hopHeaders = []string{
 	"Connection",
 	"Proxy-Connection",
@@ -33,7 +34,7 @@ func removeHopByHop(h http.Header) {
 		}
 	}
 	for _, f := range hopHeaders {
-		h.Del(f)
+		delete(h, f) // canonical already: h.Del would canonicalize each name again, on every request
 	}
 }
 
