@@ -9,12 +9,14 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/understudy-dev/understudy/capture"
 	"github.com/understudy-dev/understudy/compare"
+	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/observe"
 )
@@ -69,6 +71,7 @@ func BenchmarkWholePath(b *testing.B) {
 			return rp, func() {}, t.CloseIdleConnections
 		}},
 		{name: "shadow-off", setup: shadowCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL, Routes: []mirror.Route{{Disabled: true}}}, false)},
+		{name: "shadow-unjudged", setup: unjudgedCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL})},
 		{name: "shadow", setup: shadowCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL}, false)},
 		{name: "shadow-secondary", setup: shadowCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL, Secondary: secondary.URL}, false)},
 		{name: "shadow-capture", setup: shadowCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL}, true)},
@@ -156,6 +159,32 @@ func shadowCase(cfg mirror.Config, withCapture bool) func(b *testing.B) (http.Ha
 			_ = pipe.Close()
 		}
 		return p, drain, stop
+	}
+}
+
+// unjudgedCase is shadow's proxy mirroring to the candidate with an
+// observer that only counts the exchanges: beside "shadow", what judging
+// (redaction, the compare engine) costs; beside "shadow-off", what the
+// copy itself costs (tee, queue, the candidate's round trip, and the
+// candidate's server, which runs in this process).
+func unjudgedCase(cfg mirror.Config) func(b *testing.B) (http.Handler, func(), func()) {
+	return func(b *testing.B) (http.Handler, func(), func()) {
+		var seen atomic.Uint64
+		cfg.Observer = mirror.ObserverFunc(func(*exchange.Exchange) { seen.Add(1) })
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		cfg.MaxQueueWait = -1
+		p, err := mirror.New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		drain := func() {
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				if s := p.Stats(); seen.Load()+s.Stale+s.Abandoned >= s.Mirrored {
+					return
+				}
+			}
+		}
+		return p, drain, func() { _ = p.Close() }
 	}
 }
 
