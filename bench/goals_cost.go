@@ -37,6 +37,12 @@ func (r *Run) costGoals() []Goal {
 		noise, _ := CPUNoise(r.Cost, groupCost, targetPlain, targetPlainAgain)
 		gs = append(gs, addedCPUGoal(rows, noise), nginxCPUGoal(rows))
 	}
+	if g, ok := r.stagesGoal(); ok {
+		gs = append(gs, g)
+	}
+	if g, ok := r.instructionsGoal(); ok {
+		gs = append(gs, g)
+	}
 	if g, ok := r.growthGoal(); ok {
 		gs = append(gs, g)
 	}
@@ -431,4 +437,34 @@ func sortedStatuses(m map[string]int) string {
 		return "—"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// stagesGoal is a row with no goal: the stage breakdown of section 4 (a
+// CPU profile under load), each stage of 1% or more with its share and
+// its µs per request.
+func (r *Run) stagesGoal() (Goal, bool) {
+	if r.Stages == nil || len(r.Stages.Samples) == 0 {
+		return Goal{}, false
+	}
+	stages, _, _ := StageBreakdown(r.Stages.Samples)
+	perReq := math.NaN()
+	if r.Stages.Load != nil {
+		perReq = r.Stages.Load.CPUPerRequest()
+	}
+	var parts []string
+	for _, st := range stages {
+		if st.Share < 0.01 {
+			continue
+		}
+		part := fmt.Sprintf("%s %.0f%%", st.Name, 100*st.Share)
+		if !math.IsNaN(perReq) {
+			part += " (" + us1(st.Share*perReq) + " µs)"
+		}
+		parts = append(parts, part)
+	}
+	name := "shadow's CPU by stage under load (CPU profile, one candidate, capture on"
+	if !math.IsNaN(perReq) {
+		name += fmt.Sprintf(", %s µs per request", us1(perReq))
+	}
+	return Goal{Name: name + ")", Figure: strings.Join(parts, "; "), Target: "(no goal; recorded: section 4 of the results)", Verdict: Unknown}, true
 }

@@ -249,7 +249,7 @@ func writeGoBench(p *printer, r *Run) {
 	p.f("`go test -run '^$' -bench BenchmarkCompareJSON ./compare/` and `-bench BenchmarkWrite ./capture/` (one goroutine unless Parallel); `-bench BenchmarkWholePath ./bench/` is in section 3.\n\n")
 	p.f("| benchmark | procs | ns/op | rate | B/op | allocs/op |\n|---|--:|--:|--:|--:|--:|\n")
 	for _, b := range r.GoBench {
-		if isWholePath(b) {
+		if isWholePath(b) || isInstructions(b) {
 			continue
 		}
 		ns, _ := b.Metric("ns/op")

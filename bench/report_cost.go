@@ -137,6 +137,7 @@ func writeWholePath(p *printer, r *Run) {
 		}
 		p.f("| %s | %s | %s | %s | %s | %s | %s |\n", strings.TrimPrefix(b.Name, "BenchmarkWholePath/"), thousands(ns), us1(cpu), thousands(al), thousands(by), addA, addB)
 	}
+	writeInstructions(p, r)
 }
 
 func judged(m *MirrorDelta) string {

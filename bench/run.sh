@@ -5,7 +5,7 @@
 #
 # Builds shadow and synth (from the last commit, or the working tree with
 # --worktree) and the helpers under bench/cmd, installs what it lacks
-# (nginx, wrk, curl via apt-get; the vegeta CLI via go install), then
+# (nginx, wrk, curl, valgrind via apt-get; the vegeta CLI via go install), then
 # measures on loopback, in one run:
 #   latency     added latency and CPU per request at 1,000 req/s (open
 #               model) against 0 ms and 1 ms upstreams: direct (twice: the
@@ -30,7 +30,8 @@
 #   synth       rate accuracy, CPU per request against the vegeta CLI at the
 #               same rate, and the maximum sustained rate against vegeta's
 #   gobench     the compare and capture Go benchmarks, and the whole path's
-#               allocations per request (bench's BenchmarkWholePath)
+#               allocations per request (bench's BenchmarkWholePath) and,
+#               with valgrind installed, its instructions per request
 #   soak        shadow's memory over a soak at constant load
 # and writes bench/results/DATE-MODE.md and BENCHMARKS.md. --only runs the
 # named sections alone and writes bench/results/DATE-MODE-only-SECTIONS.md,
@@ -53,7 +54,7 @@ while (($#)); do
 		shift
 		;;
 	-h | --help)
-		sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -92,6 +93,7 @@ if [[ $MODE == quick ]]; then
 	SYN_DUR=2s LADDER_DUR=2s SC_ROUNDS=2 SC_DUR=2s
 	LADDER="2500 5000 10000 15000 17500 20000 22500 25000 27500 30000"
 	BENCHTIME=0.3s WHOLE_BENCHTIME=3000x SOAK_SECS=120 SOAK_RATE=300 SOAK_WARM=20
+	INSTR_N1=200 INSTR_N2=1200
 else
 	LAT_ROUNDS=5 LAT_DUR=3s LAT_WARM=500ms
 	TP_ROUNDS=3 TP_SECS=8
@@ -106,6 +108,7 @@ else
 	SYN_DUR=10s LADDER_DUR=4s SC_ROUNDS=3 SC_DUR=5s
 	LADDER="2500 5000 7500 10000 12500 15000 17500 20000 22500 25000 27500 30000 35000 40000 50000 60000"
 	BENCHTIME=1s WHOLE_BENCHTIME=20000x SOAK_SECS=600 SOAK_RATE=1000 SOAK_WARM=60
+	INSTR_N1=300 INSTR_N2=2300
 fi
 # The fixed rates: latency, cost, streaming and the stage profile are
 # measured at 1,000 req/s; synth's and vegeta's CPU at 2,000/s; growth in
@@ -119,6 +122,7 @@ WIDE_RATE=200 WIDE_BESIDE=2 WIDE_FIELDS=70000 SC_RATE=2000
 # its last answer (copies still in flight, judging) before reading their CPU.
 SETTLE=1s
 LAT_RATE=1000 TP_CONNS=64 TP_MAX_PER_THREAD=2000000
+INSTR_CASES="direct reverseproxy shadow-off shadow-unjudged shadow shadow-secondary shadow-capture"
 
 say() { printf '[bench %4ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
 die() {
@@ -201,6 +205,7 @@ install_tools() {
 		command -v wrk >/dev/null || missing+=(wrk)
 	fi
 	command -v curl >/dev/null || missing+=(curl)
+	! want gobench || command -v valgrind >/dev/null || missing+=(valgrind)
 	if ((${#missing[@]})); then
 		say "installing ${missing[*]} with apt-get"
 		local sudo=""
@@ -759,6 +764,34 @@ gobench() {
 		>"$RAW/gobench/capture.txt" 2>&1 || say "   capture benchmarks failed: see the results file"
 	run_fg go -C "$SRCDIR" test -trimpath -run '^$' -bench BenchmarkWholePath -benchtime "$WHOLE_BENCHTIME" ./bench/ \
 		>"$RAW/gobench/wholepath.txt" 2>&1 || say "   whole-path benchmark failed: see the results file"
+	instructions
+}
+
+# instructions: BenchmarkWholePath's cases under callgrind, when valgrind
+# is installed: instructions per request, the slope between INSTR_N1 and
+# INSTR_N2 requests (start-up and warm-up cancel out), as go test bench
+# lines (see bench/instructions.go). GOMAXPROCS=1 keeps idle Ps from
+# spinning (instructions that depend on time, not on the work);
+# asyncpreemptoff because callgrind mishandles the preemption signal.
+instructions() {
+	command -v valgrind >/dev/null || { skip gobench "instructions per request" "valgrind is not installed" && return 0; }
+	local c n ir out=$RAW/gobench/instructions.txt
+	run_fg go -C "$SRCDIR" test -c -trimpath -o "$BIN/bench.test" ./bench/ || { skip gobench "instructions per request" "the bench test binary did not build" && return 0; }
+	say "   instructions per request (callgrind): $INSTR_CASES at $INSTR_N1 and $INSTR_N2 requests"
+	for c in $INSTR_CASES; do
+		local irs=()
+		for n in "$INSTR_N1" "$INSTR_N2"; do
+			ir=$(cd "$SRCDIR/bench" && GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+				"$BIN/bench.test" -test.run '^$' -test.bench "BenchmarkWholePath/$c\$" -test.benchtime "${n}x" 2>&1 |
+				sed -n 's/.*Collected : //p') || true
+			irs+=("${ir:-0}")
+		done
+		if ((irs[0] > 0 && irs[1] > irs[0])); then
+			echo "BenchmarkWholePathInstructions/$c $INSTR_N2 $(((irs[1] - irs[0]) / (INSTR_N2 - INSTR_N1))) instr/op" >>"$out"
+		else
+			skip gobench "instructions of $c" "callgrind counted nothing (${irs[*]})"
+		fi
+	done
 }
 
 # ---- soak
