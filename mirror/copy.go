@@ -332,17 +332,25 @@ func (p *Proxy) copyHeader(j *job) http.Header {
 	}
 	setForwarded(h, h, j.remoteAddr, j.host, j.tls) // h is a clone of the client's: no slice shared with the record
 	if j.teTrailers {
-		h["Te"] = []string{"trailers"} // as ReverseProxy does for the primary
+		h["Te"] = teTrailers // as ReverseProxy does for the primary
 	}
 	if _, ok := h["User-Agent"]; !ok {
-		h["User-Agent"] = []string{""} // as ReverseProxy: send none rather than Go's
+		h["User-Agent"] = noUserAgent // as ReverseProxy: send none rather than Go's
 	}
-	h[p.markerKey] = []string{p.cfg.MarkerValue}
+	h[p.markerKey] = p.marker
 	if j.grpc {
 		p.setGRPCTimeout(j, h)
 	}
 	return h
 }
+
+// Header values every copy may point at instead of allocating, like
+// protoHTTP: never appended to or modified (a target that edits headers
+// edits a clone, see target.header).
+var (
+	teTrailers  = []string{"trailers"}
+	noUserAgent = []string{""}
+)
 
 // newCopyRequest builds j's request for t, routed exactly as the primary's
 // (httputil.ProxyRequest.SetURL: base path joined, queries merged), with

@@ -27,7 +27,8 @@ type Proxy struct {
 	primary, candidate, secondary *target // secondary is nil when none
 	routes                        []route
 	sampleKey                     sampleKey
-	markerKey                     string // cfg.MarkerHeader, canonical
+	markerKey                     string   // cfg.MarkerHeader, canonical
+	marker                        []string // {cfg.MarkerValue}, shared read-only by every copy's headers
 	log                           *slog.Logger
 	idPrefix                      string
 	spoolDir                      string // where large bodies are spooled: os.TempDir()
@@ -100,6 +101,7 @@ func New(cfg Config) (*Proxy, error) {
 		cfg:       cfg,
 		routes:    routes,
 		markerKey: textproto.CanonicalMIMEHeaderKey(cfg.MarkerHeader),
+		marker:    []string{cfg.MarkerValue},
 		log:       cfg.Logger,
 		idPrefix:  fmt.Sprintf("%08x", rand.Uint32()),
 		spoolDir:  os.TempDir(),
