@@ -262,7 +262,7 @@ machine() {
 		local load1
 		load1=$(cut -d' ' -f1 /proc/loadavg)
 		if awk -v l="$load1" -v n="$(nproc)" 'BEGIN {exit !(l > n / 2)}'; then
-			echo "notes: The machine was busy with other work when the run began (load average $load1 on $(nproc) cores): absolute times and CPU figures are inflated and noisy (a shared core slows syscalls and wake-ups); read the ratios, each taken against a baseline measured in the same rounds."
+			echo "notes: The machine was busy with other work when the run began (load average $load1 on $(nproc) cores): absolute times and CPU figures are inflated and noisy (a shared core slows syscalls and wake-ups); read the ratios, each taken against a baseline measured in the same rounds, and the instruction counts of the whole path (callgrind), which do not move with the load."
 		fi
 	} >"$f"
 }
