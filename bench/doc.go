@@ -1,7 +1,8 @@
 // Package bench holds what the side-by-side performance harness
 // (bench/run.sh) measures and reports: the records its helpers write, the
 // parsers for the raw output of the tools it drives (wrk, the vegeta CLI,
-// synth's JSON report, go test -bench, shadow's admin snapshot), and the
+// synth's JSON report, go test -bench, callgrind's instruction counts of
+// the whole path, shadow's admin snapshot), and the
 // rendering of a results file and of BENCHMARKS.md with each figure beside
 // its goal.
 //
