@@ -53,12 +53,14 @@ type otherCandidates struct {
 // same primary and secondary answers, so the noise of one exchange applies
 // to every candidate.
 func (e *Engine) recordCandidates(x *exchange.Exchange, ep Endpoint) Result {
-	return e.eachCandidate(x, ep, func(en *Engine, xc *exchange.Exchange) Result { return en.record(xc, ep) })
+	var memo noiseMemo // the secondary is compared with the primary once
+	return e.eachCandidate(x, ep, func(en *Engine, xc *exchange.Exchange) Result { return en.record(xc, ep, &memo) })
 }
 
 // compareCandidates is Compare for an exchange with named candidates.
 func (e *Engine) compareCandidates(x *exchange.Exchange, ep Endpoint) Result {
-	return e.eachCandidate(x, ep, func(en *Engine, xc *exchange.Exchange) Result { return en.compare(xc, ep) })
+	var memo noiseMemo
+	return e.eachCandidate(x, ep, func(en *Engine, xc *exchange.Exchange) Result { return en.compare(xc, ep, &memo) })
 }
 
 // eachCandidate calls judge with the engine of each candidate of x and a

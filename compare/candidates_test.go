@@ -262,3 +262,25 @@ func TestFewestPairsCountsEveryCandidate(t *testing.T) {
 		t.Errorf("FewestPairs = %d pairs over %d endpoints, want v3's 2 over 1", pairs, eps)
 	}
 }
+
+// The secondary is compared with the primary once per exchange, whatever
+// the number of candidates: every candidate's Result holds the same noise.
+func TestNoiseComparedOncePerExchange(t *testing.T) {
+	t.Parallel()
+	e := mustEngine(t, Config{})
+	x := tripleOf("GET", "/a", answer(200, `{"a":1,"ts":1}`), answer(200, `{"a":1,"ts":2}`), answer(200, `{"a":1,"ts":3}`))
+	x.Candidate.Name = "v2"
+	c := answer(200, `{"a":2,"ts":4}`)
+	c.Side, c.Name = exchange.Candidate, "v3"
+	x.OtherCandidates = []exchange.Response{c}
+	res := e.Record(x)
+	if len(res.Noise) != 1 || len(res.Others) != 1 || len(res.Others[0].Noise) != 1 {
+		t.Fatalf("noise %v and %v, want $.ts once each", res.Noise, res.Others)
+	}
+	if &res.Noise[0] != &res.Others[0].Noise[0] {
+		t.Error("each candidate compared the secondary again: their noise lists are not one")
+	}
+	if res.Differs || !res.Others[0].Differs {
+		t.Errorf("v2 differs=%v, v3 differs=%v; want only v3 ($.a)", res.Differs, res.Others[0].Differs)
+	}
+}

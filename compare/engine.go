@@ -86,13 +86,13 @@ func (e *Engine) Record(x *exchange.Exchange) Result {
 	if x.Candidate.Name != "" || len(x.OtherCandidates) > 0 {
 		return e.recordCandidates(x, ep)
 	}
-	return e.record(x, ep)
+	return e.record(x, ep, nil)
 }
 
 // record judges x's Candidate and adds it to the aggregates of ep.
-func (e *Engine) record(x *exchange.Exchange, ep Endpoint) Result {
+func (e *Engine) record(x *exchange.Exchange, ep Endpoint, memo *noiseMemo) Result {
 	agg := e.aggregate(ep)
-	res := e.judge(x, ep, agg.ep)
+	res := e.judge(x, ep, agg.ep, memo)
 	agg.record(&res, x, e)
 	agg.recordMessage(&res, x, e)
 	switch res.Outcome { // as the endpoint records them
@@ -115,15 +115,15 @@ func (e *Engine) Compare(x *exchange.Exchange) Result {
 	if x.Candidate.Name != "" || len(x.OtherCandidates) > 0 {
 		return e.compareCandidates(x, ep)
 	}
-	return e.compare(x, ep)
+	return e.compare(x, ep, nil)
 }
 
 // compare is Compare for x's Candidate.
-func (e *Engine) compare(x *exchange.Exchange, ep Endpoint) Result {
+func (e *Engine) compare(x *exchange.Exchange, ep Endpoint, memo *noiseMemo) Result {
 	e.mu.RLock()
 	agg := e.endpoints[ep]
 	e.mu.RUnlock()
-	res := e.judge(x, ep, ep)
+	res := e.judge(x, ep, ep, memo)
 	e.classify(&res, agg)
 	return res
 }
@@ -168,7 +168,7 @@ func (e *Engine) aggregate(ep Endpoint) *endpointAgg {
 
 // judge compares one exchange. ep selects normalizers; at is the endpoint
 // the result is filed under.
-func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
+func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint, memo *noiseMemo) Result {
 	res := Result{Endpoint: at}
 	switch {
 	case !x.Primary.OK():
@@ -198,20 +198,54 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint) Result {
 	res.Truncated, res.TooLarge = pc.body.truncated, pc.body.tooLarge
 
 	if s := x.Secondary; s != nil && s.OK() {
-		sb := newBody(s)
-		ps := e.pair(&x.Primary, s, &pb, &sb, &r)
-		// The proxy's own differences are not noise either: learning them
-		// as noise would hide a candidate that really differs there.
-		pf := markProxy(injections{x.Primary.Injected, s.Injected}, ps.status, ps.headers, ps.body.diffs)
-		res.Noise = capList(withoutProxy(ps.all()), &res.Omitted)
-		res.Omitted += ps.body.omitted
-		res.noiseFields, res.hasSecond = withoutFields(ps.fields, pf), true
-		res.noiseStatus = len(ps.status) > 0
-		res.Truncated = res.Truncated || ps.body.truncated
-		res.TooLarge = res.TooLarge || ps.body.tooLarge
+		n := memo.get(func() noiseDiff {
+			sb := newBody(s)
+			ps := e.pair(&x.Primary, s, &pb, &sb, &r)
+			// The proxy's own differences are not noise either: learning
+			// them as noise would hide a candidate that really differs
+			// there.
+			pf := markProxy(injections{x.Primary.Injected, s.Injected}, ps.status, ps.headers, ps.body.diffs)
+			var n noiseDiff
+			n.diffs = capList(withoutProxy(ps.all()), &n.omitted)
+			n.omitted += ps.body.omitted
+			n.fields, n.status = withoutFields(ps.fields, pf), len(ps.status) > 0
+			n.truncated, n.tooLarge = ps.body.truncated, ps.body.tooLarge
+			return n
+		})
+		res.Noise, res.Omitted = n.diffs, res.Omitted+n.omitted
+		res.noiseFields, res.hasSecond, res.noiseStatus = n.fields, true, n.status
+		res.Truncated = res.Truncated || n.truncated
+		res.TooLarge = res.TooLarge || n.tooLarge
 	}
 	e.judgeOutbound(x, &res)
 	return res
+}
+
+// noiseDiff is how one exchange's secondary answer differs from its
+// primary's: the noise every candidate of the exchange is judged with.
+type noiseDiff struct {
+	diffs               []Difference // capped; shared read-only by every candidate's Result
+	omitted             int
+	fields              []string // distinct fields, the proxy's own left out, sorted
+	status              bool
+	truncated, tooLarge bool
+}
+
+// noiseMemo computes an exchange's noiseDiff once for all its candidates;
+// a nil memo computes it every time. It is used by one goroutine.
+type noiseMemo struct {
+	done bool
+	n    noiseDiff
+}
+
+func (m *noiseMemo) get(compute func() noiseDiff) noiseDiff {
+	if m == nil {
+		return compute()
+	}
+	if !m.done {
+		m.n, m.done = compute(), true
+	}
+	return m.n
 }
 
 // pairDiff holds the differences between two answers.
