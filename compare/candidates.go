@@ -83,6 +83,9 @@ func (e *Engine) eachCandidate(x *exchange.Exchange, ep Endpoint, judge func(*En
 	for i := range x.OtherCandidates {
 		xc := *x // shallow: the view shares every answer, read-only
 		xc.Candidate, xc.OtherCandidates = x.OtherCandidates[i], nil
+		// Outbound calls name their side, not which candidate made them:
+		// they are judged for the first candidate only.
+		xc.Outbound = nil
 		res.Others = append(res.Others, one(e.other(xc.Candidate.Name), &xc))
 	}
 	return res
