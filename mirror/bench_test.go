@@ -32,6 +32,8 @@ func BenchmarkProxy(b *testing.B) {
 	defer primary.Close()
 	fast := httptest.NewServer(http.HandlerFunc(benchHandler))
 	defer fast.Close()
+	fast2 := httptest.NewServer(http.HandlerFunc(benchHandler))
+	defer fast2.Close()
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select { // slow, but bounded: the proxy's timeout or the sleep ends it
 		case <-time.After(20 * time.Millisecond):
@@ -70,6 +72,11 @@ func BenchmarkProxy(b *testing.B) {
 		{name: "proxy-no-mirror", setup: proxyCase(Config{Candidate: fast.URL, Routes: []Route{{Disabled: true}}})},
 		{name: "proxy-fast-candidate", setup: proxyCase(Config{Candidate: fast.URL})},
 		{name: "proxy-slow-candidate", setup: proxyCase(Config{Candidate: slow.URL, CandidateTimeout: 100 * time.Millisecond})},
+		// Several candidates: a second fast one, and a slow one beside a
+		// fast one (the slow one's lane alone waits).
+		{name: "proxy-two-fast-candidates", setup: proxyCase(Config{Candidates: []Candidate{{Name: "a", URL: fast.URL}, {Name: "b", URL: fast2.URL}}})},
+		{name: "proxy-fast-and-slow-candidates", setup: proxyCase(Config{CandidateTimeout: 100 * time.Millisecond,
+			Candidates: []Candidate{{Name: "fast", URL: fast.URL}, {Name: "slow", URL: slow.URL}}})},
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
