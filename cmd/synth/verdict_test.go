@@ -81,3 +81,16 @@ func TestRunChecksReportOutFirst(t *testing.T) {
 		t.Errorf("exit %d after %d requests, want 3 before any\n%s", code, hits.Load(), stderr)
 	}
 }
+
+// A run that starts no journey (its rate too low for its duration) checked
+// nothing: exit 4, not a pass.
+func TestRunWithNoJourneyIsInconclusive(t *testing.T) {
+	t.Parallel()
+	target, hits := failingServer(t)
+	sc := scenarioFile(t, target, "")
+	code, _, stderr := run(t, nil, "run", "--no-tui", "--rate", "0.01", "--duration", "200ms", sc)
+	// The one request is the pre-flight check of the target.
+	if code != cli.ExitInconclusive || !strings.Contains(stderr, "run inconclusive (exit 4): no journey started") || hits.Load() > 1 {
+		t.Errorf("exit %d after %d requests, want 4 and only the pre-flight\n%s", code, hits.Load(), stderr)
+	}
+}
