@@ -190,7 +190,7 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint, memo *noiseMemo) R
 	pc := e.pair(&x.Primary, &x.Candidate, &pb, &cb, &r)
 	// What the proxy itself set differently on each side (marker, Host,
 	// ...) and the service echoed back is shown, never counted.
-	res.proxyFields = markProxy(injections{x.Primary.Injected, x.Candidate.Injected}, pc.status, pc.headers, pc.body.diffs)
+	res.proxyFields = markProxy(injections{x.Primary.Injected, x.Candidate.Injected}, pb.content, cb.content, pc.status, pc.headers, pc.body.diffs)
 	res.Status, res.Headers, res.Body = pc.status, pc.headers, capList(pc.body.diffs, &res.Omitted)
 	res.Omitted += pc.body.omitted
 	res.fields = withoutFields(pc.fields, res.proxyFields)
@@ -204,7 +204,7 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint, memo *noiseMemo) R
 			// The proxy's own differences are not noise either: learning
 			// them as noise would hide a candidate that really differs
 			// there.
-			pf := markProxy(injections{x.Primary.Injected, s.Injected}, ps.status, ps.headers, ps.body.diffs)
+			pf := markProxy(injections{x.Primary.Injected, s.Injected}, pb.content, sb.content, ps.status, ps.headers, ps.body.diffs)
 			var n noiseDiff
 			n.diffs = capList(withoutProxy(ps.all()), &n.omitted)
 			n.omitted += ps.body.omitted

@@ -44,8 +44,8 @@ func (in injections) any() bool {
 // candidate's injected value is replaced by the primary's in it (a self
 // link holding the Host).
 func (in injections) explains(d Difference) bool {
-	if d.Path == "status" {
-		return false
+	if d.Path == "status" || d.Path == bodyPath {
+		return false // a whole body's values are only its first differing lines: see explainsText
 	}
 	for _, k := range headerKeys(in.a, in.b) {
 		av, aok := in.a[k]
@@ -127,10 +127,52 @@ func squash(s string) string {
 	}, s)
 }
 
+// explainsText reports whether two text bodies are the same once what
+// the proxy set differently on each side is undone: each side's lines
+// naming a header only it was sent, with that value, dropped, and the
+// candidate's values of the others (when long enough to be told apart)
+// written back as the primary's. A service that prints its request as
+// text ("Host: ...", "X-Shadow-Request: 1") then differs in nothing.
+func (in injections) explainsText(a, b []byte) bool {
+	if !isText(a) || !isText(b) {
+		return false
+	}
+	at, bt := string(a), string(b)
+	for _, k := range headerKeys(in.a, in.b) {
+		av, bv := in.a[k], in.b[k]
+		switch {
+		case av == bv:
+		case av == "" && bv != "":
+			bt = dropLines(bt, k, bv)
+		case bv == "" && av != "":
+			at = dropLines(at, k, av)
+		case len(av) >= minSubstitution && len(bv) >= minSubstitution:
+			bt = strings.ReplaceAll(bt, bv, av)
+		}
+	}
+	return at == bt
+}
+
+// dropLines removes the lines of s that name the header k (ignoring case,
+// "-" and "_") and hold its value v.
+func dropLines(s, k, v string) string {
+	lines := strings.SplitAfter(s, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if strings.Contains(l, v) && namesHeader(l, k) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "")
+}
+
 // markProxy sets Proxy on the differences in lists that the injections
 // explain, and returns the fields all of whose listed differences are the
-// proxy's (sorted), which then do not count.
-func markProxy(in injections, lists ...[]Difference) []string {
+// proxy's (sorted), which then do not count. A whole-body difference
+// ("body": text bodies) is the proxy's when explainsText says so of the
+// bodies a and b.
+func markProxy(in injections, a, b []byte, lists ...[]Difference) []string {
 	if !in.any() {
 		return nil
 	}
@@ -138,7 +180,7 @@ func markProxy(in injections, lists ...[]Difference) []string {
 	for _, list := range lists {
 		for i := range list {
 			d := &list[i]
-			if in.explains(*d) {
+			if in.explains(*d) || d.Path == bodyPath && in.explainsText(a, b) {
 				d.Proxy = true
 				proxy[d.Field()] = true
 			} else {

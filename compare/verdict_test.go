@@ -192,3 +192,30 @@ func TestProxyClass(t *testing.T) {
 		t.Error("without injections recorded (a 1.0 capture), the echo still counts")
 	}
 }
+
+// A service that prints its request as text: the lines the proxy made
+// differ are class proxy; any other changed line counts.
+func TestProxyClassText(t *testing.T) {
+	t.Parallel()
+	text := func(host string, marker bool, extra string) exchange.Response {
+		b := "GET /echo\nHost: " + host + "\nAccept: */*\n"
+		if marker {
+			b += "X-Shadow-Request: 1\n"
+		}
+		return textAnswer("text/plain", b+extra)
+	}
+	inj := func(x *exchange.Exchange) *exchange.Exchange {
+		x.Primary.Injected = map[string]string{"Host": "primary:80"}
+		x.Candidate.Injected = map[string]string{"Host": "candidate:81", "X-Shadow-Request": "1"}
+		return x
+	}
+	e := mustEngine(t, Config{})
+	res := e.Compare(inj(pairOf("GET", "/echo", text("primary:80", false, ""), text("candidate:81", true, ""))))
+	if res.Differs || len(res.Body) != 1 || !res.Body[0].Proxy {
+		t.Errorf("echoed text: differs %v, body %+v; want one proxy difference", res.Differs, res.Body)
+	}
+	res = e.Compare(inj(pairOf("GET", "/echo", text("primary:80", false, "total: 1\n"), text("candidate:81", true, "total: 2\n"))))
+	if !res.Differs || res.Body[0].Proxy {
+		t.Errorf("a changed line beside the proxy's: differs %v, body %+v; want counted", res.Differs, res.Body)
+	}
+}
