@@ -119,3 +119,40 @@ func BenchmarkWideJSON(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkProxyClass measures what classing the proxy's own differences
+// costs on a pair whose service echoes its request: with the injections
+// recorded (the Host and marker differences classed proxy) against the
+// same pair without them (the differences counted), and against an
+// identical pair with injections (nothing differs: only the check that
+// the sides got different ones).
+func BenchmarkProxyClass(b *testing.B) {
+	echo := func(host string, marker bool) string {
+		h := `{"Accept":["*/*"],"User-Agent":["curl/8"],"X-Forwarded-For":["10.0.0.1"]`
+		if marker {
+			h += `,"X-Shadow-Request":["1"]`
+		}
+		return fmt.Sprintf(`{"host":%q,"path":"/orders/1","headers":%s},"items":[{"sku":"a","qty":1},{"sku":"b","qty":2}]}`, host, h)
+	}
+	pi := map[string]string{"Host": "primary:80", "X-Forwarded-For": "10.0.0.1"}
+	ci := map[string]string{"Host": "candidate:81", "X-Forwarded-For": "10.0.0.1", "X-Shadow-Request": "1"}
+	for _, bc := range []struct {
+		name   string
+		p, c   string
+		pi, ci map[string]string
+	}{
+		{"echo/no-injections", echo("primary:80", false), echo("candidate:81", true), nil, nil},
+		{"echo/proxy-class", echo("primary:80", false), echo("candidate:81", true), pi, ci},
+		{"same/injections", echo("primary:80", false), echo("primary:80", false), pi, ci},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			e := mustEngine(b, Config{Seed: 1})
+			x := pairOf("GET", "/orders/1", answer(200, bc.p), answer(200, bc.c))
+			x.Primary.Injected, x.Candidate.Injected = bc.pi, bc.ci
+			b.ReportAllocs()
+			for b.Loop() {
+				e.Observe(x)
+			}
+		})
+	}
+}
