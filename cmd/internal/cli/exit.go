@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Exit codes shared by every command of both binaries.
@@ -67,17 +68,25 @@ func CodeName(code int) string {
 	return fmt.Sprintf("exit %d", code)
 }
 
-// Code prints err (if any) as "binary: err" to stderr and returns the exit
-// code it carries; errors without one (cobra's own: unknown command or
-// flag, wrong argument count) are bad input.
+// Code prints err (if any) as "binary: err (exit N: name)" to stderr and
+// returns the exit code it carries; errors without one (cobra's own:
+// unknown command or flag, wrong argument count) are bad input. A message
+// that names its exit already ("verdict fail (exit 1): ...") is printed
+// as it is.
 func Code(binary string, err error, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", binary, err)
+	code := ExitConfig
 	var ee *ExitError
 	if errors.As(err, &ee) {
-		return ee.Code
+		code = ee.Code
 	}
-	return ExitConfig
+	msg := err.Error()
+	if !strings.Contains(msg, "(exit ") {
+		// Every message says which exit it is, as ExitCodesHelp names them.
+		msg += fmt.Sprintf(" (exit %d: %s)", code, CodeName(code))
+	}
+	fmt.Fprintf(stderr, "%s: %s\n", binary, msg)
+	return code
 }

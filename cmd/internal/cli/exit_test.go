@@ -29,5 +29,8 @@ func TestCode(t *testing.T) {
 		if tt.err != nil && !bytes.HasPrefix(stderr.Bytes(), []byte("shadow: ")) {
 			t.Errorf("Code(%v) printed %q, want it prefixed with the binary", tt.err, stderr.String())
 		}
+		if tt.err != nil && !bytes.Contains(stderr.Bytes(), []byte(fmt.Sprintf("(exit %d: %s)", tt.want, CodeName(tt.want)))) {
+			t.Errorf("Code(%v) printed %q, want it to name its exit", tt.err, stderr.String())
+		}
 	}
 }
