@@ -1,15 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,43 +14,12 @@ import (
 	"github.com/understudy-dev/understudy/internal/testio"
 )
 
-// webhook is a loopback receiver of notifications that answers status.
-type webhook struct {
-	*httptest.Server
-	mu    sync.Mutex
-	posts []map[string]any
-}
-
-func newWebhook(t *testing.T, status int) *webhook {
-	t.Helper()
-	wh := &webhook{}
-	wh.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var v map[string]any
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Errorf("webhook got %q: %v", b, err)
-		}
-		wh.mu.Lock()
-		wh.posts = append(wh.posts, v)
-		wh.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(wh.Close)
-	return wh
-}
-
-func (wh *webhook) got() []map[string]any {
-	wh.mu.Lock()
-	defer wh.mu.Unlock()
-	return append([]map[string]any(nil), wh.posts...)
-}
-
 // TestRunNotifies: a shadow run whose verdict fails posts its verdict,
 // reasons and report path once to the webhooks that want failed runs,
 // none to one that wants only passes, and a webhook answering 500 leaves
 // the exit code the verdict's.
 func TestRunNotifies(t *testing.T) {
-	failed, slack, passedOnly, broken := newWebhook(t, 200), newWebhook(t, 200), newWebhook(t, 200), newWebhook(t, 500)
+	failed, slack, passedOnly, broken := testio.NewWebhook(t, 200), testio.NewWebhook(t, 200), testio.NewWebhook(t, 200), testio.NewWebhook(t, 500)
 	cfg := writeFile(t, "shadow.yaml", fmt.Sprintf(`notify:
   - {webhook: %s/hook/secret-token}
   - {webhook: %s, format: slack, on: [failed]}
@@ -82,18 +48,18 @@ func TestRunNotifies(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("shadow did not stop after cancel")
 	}
-	p := failed.got()
+	p := failed.Posts()
 	if len(p) != 1 || p[0]["tool"] != "shadow" || p[0]["event"] != "failed" || p[0]["verdict"] != "FAIL" ||
 		!strings.Contains(fmt.Sprint(p[0]["text"]), "verdict fail: 25 pairs compared") || fmt.Sprint(p[0]["reports"]) != "["+report+"]" {
 		t.Errorf("json posts %v, want one failed summary with the verdict line and the report path", p)
 	}
-	if s := slack.got(); len(s) != 1 || !strings.Contains(fmt.Sprint(s[0]["text"]), "FAIL") {
+	if s := slack.Posts(); len(s) != 1 || !strings.Contains(fmt.Sprint(s[0]["text"]), "FAIL") {
 		t.Errorf("slack posts %v, want one naming the failed verdict", s)
 	}
-	if got := passedOnly.got(); len(got) != 0 {
+	if got := passedOnly.Posts(); len(got) != 0 {
 		t.Errorf("a webhook on [passed] got %v for a failed run", got)
 	}
-	if got := broken.got(); len(got) != 1 {
+	if got := broken.Posts(); len(got) != 1 {
 		t.Errorf("the failing webhook got %d posts, want 1 (no retry loop)", len(got))
 	}
 	if strings.Contains(out.String(), "secret-token") {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,37 +14,6 @@ import (
 	"github.com/understudy-dev/understudy/cmd/internal/cli"
 	"github.com/understudy-dev/understudy/internal/testio"
 )
-
-// webhook is a loopback receiver of notifications.
-type webhook struct {
-	*httptest.Server
-	mu    sync.Mutex
-	posts []map[string]any
-}
-
-func newWebhook(t *testing.T, status int) *webhook {
-	t.Helper()
-	wh := &webhook{}
-	wh.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		var v map[string]any
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Errorf("webhook got %q: %v", b, err)
-		}
-		wh.mu.Lock()
-		wh.posts = append(wh.posts, v)
-		wh.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(wh.Close)
-	return wh
-}
-
-func (wh *webhook) got() []map[string]any {
-	wh.mu.Lock()
-	defer wh.mu.Unlock()
-	return append([]map[string]any(nil), wh.posts...)
-}
 
 // TestRunNotifies: a failed run posts its summary and report path to the
 // webhooks that want failed runs, once; a webhook that answers 500 is
@@ -60,7 +26,7 @@ func TestRunNotifies(t *testing.T) {
 		}
 	}))
 	t.Cleanup(failing.Close)
-	slack, plain, broken, passedOnly := newWebhook(t, 200), newWebhook(t, 200), newWebhook(t, 500), newWebhook(t, 200)
+	slack, plain, broken, passedOnly := testio.NewWebhook(t, 200), testio.NewWebhook(t, 200), testio.NewWebhook(t, 500), testio.NewWebhook(t, 200)
 	sc := scenarioFile(t, failing.URL, fmt.Sprintf(`notify:
   - {webhook: %s/services/secret, format: slack, on: [failed]}
   - {webhook: %s}
@@ -71,16 +37,16 @@ func TestRunNotifies(t *testing.T) {
 	if code != cli.ExitFail {
 		t.Fatalf("exit %d, want 1 (the run failed; a webhook's failure changes nothing)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	s := slack.got()
+	s := slack.Posts()
 	if len(s) != 1 || !strings.Contains(fmt.Sprint(s[0]["text"]), "*synth cli*: FAIL (run `nf`)") || !strings.Contains(fmt.Sprint(s[0]["text"]), "report: `"+report+"`") {
 		t.Errorf("slack posts %v, want one naming the run and its report", s)
 	}
-	p := plain.got()
+	p := plain.Posts()
 	if len(p) != 1 || p[0]["event"] != "failed" || p[0]["verdict"] != "FAIL" || !strings.Contains(fmt.Sprint(p[0]["text"]), "order/create") {
 		t.Errorf("json posts %v, want one failed summary", p)
 	}
-	if len(broken.got()) != 1 || len(passedOnly.got()) != 0 {
-		t.Errorf("broken got %d posts, passed-only %d; want 1 and 0", len(broken.got()), len(passedOnly.got()))
+	if len(broken.Posts()) != 1 || len(passedOnly.Posts()) != 0 {
+		t.Errorf("broken got %d posts, passed-only %d; want 1 and 0", len(broken.Posts()), len(passedOnly.Posts()))
 	}
 	if !strings.Contains(stderr, "notify: webhook failed; the run's outcome stands") || !strings.Contains(stderr, "status 500") || strings.Contains(stderr, "secret") {
 		t.Errorf("stderr does not log the failed webhook by host alone:\n%s", stderr)
@@ -102,7 +68,7 @@ func TestRunAbortsOnProduction(t *testing.T) {
 	prom := testio.StartPrometheus(t, testio.HostPort(exporter.URL))
 	prom.WaitFor(t, "shop_error_ratio", 0.5)
 	target := startDemo(t)
-	wh := newWebhook(t, 200)
+	wh := testio.NewWebhook(t, 200)
 	sc := scenarioFile(t, target, fmt.Sprintf(`prometheus: %s
 guardrails:
   - {name: real-errors, query: 'shop_error_ratio', above: 0.1, interval: 500ms, hold: 1m}
@@ -119,7 +85,7 @@ notify: [{webhook: %s, on: [aborted]}]`, prom.URL, wh.URL))
 	if _, err := fmt.Sscanf(stdout[strings.Index(stdout, "cleanups: "):], "cleanups: %d ran", &cleaned); err != nil || cleaned != started {
 		t.Errorf("%d cleanups for %d journeys (%v), want one each:\n%s", cleaned, started, err, stdout)
 	}
-	if p := wh.got(); len(p) != 1 || p[0]["event"] != "aborted" || !strings.HasPrefix(fmt.Sprint(p[0]["reason"]), "guardrail real-errors") {
+	if p := wh.Posts(); len(p) != 1 || p[0]["event"] != "aborted" || !strings.HasPrefix(fmt.Sprint(p[0]["reason"]), "guardrail real-errors") {
 		t.Errorf("webhook got %v, want the aborted run", p)
 	}
 }
