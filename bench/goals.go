@@ -46,6 +46,7 @@ func (r *Run) Goals() []Goal {
 		}
 		gs = append(gs, addedLatencyGoals(g, LatencyTable(r.Latency, g), floor)...)
 	}
+	gs = append(gs, r.tlsGoals()...)
 	if len(r.Latency) > 0 {
 		gs = append(gs, candidateGoal(r.Latency, targetShadowSlow, "2 s candidate"),
 			candidateGoal(r.Latency, targetShadowDead, "dead candidate"))
@@ -150,7 +151,12 @@ func addedLatencyGoals(group string, rows []LatencyRow, floor [4]float64) []Goal
 // one quantile. Within the limit's ratio is met; so is a difference no
 // larger than the noise floor. When the plain proxy adds nothing beyond
 // the noise, a ratio means nothing and only the difference is judged.
-func vsPlain(q string, sh, pl, floor float64) (string, string) {
+func vsPlain(q string, sh, pl, floor float64) (string, string) { return vsRef(q, "plain", sh, pl, floor) }
+
+// vsRef is vsPlain against any reference target, named ref in the
+// figure: within addedLatencyLimit's ratio of it, or within the noise
+// floor of it, is met.
+func vsRef(q, ref string, sh, pl, floor float64) (string, string) {
 	fig := fmt.Sprintf("%s %s vs %s", q, addedUs(sh), addedUs(pl))
 	haveFloor := !math.IsNaN(floor)
 	within := haveFloor && sh-pl <= floor
@@ -168,11 +174,11 @@ func vsPlain(q string, sh, pl, floor float64) (string, string) {
 		}
 		return fig + ")", Missed
 	case !haveFloor:
-		return fig + " (plain adds nothing measurable; no noise floor measured)", Unknown
+		return fig + fmt.Sprintf(" (%s adds nothing measurable; no noise floor measured)", ref), Unknown
 	case within:
-		return fig + fmt.Sprintf(" (plain adds nothing beyond the noise floor of %s µs; shadow is within it of plain)", thousands(floor)), Met
+		return fig + fmt.Sprintf(" (%s adds nothing beyond the noise floor of %s µs; shadow is within it of %s)", ref, thousands(floor), ref), Met
 	}
-	return fig + fmt.Sprintf(" (plain adds nothing beyond the noise floor of %s µs; shadow adds %s more, beyond it)", thousands(floor), usDiff(sh-pl)), Missed
+	return fig + fmt.Sprintf(" (%s adds nothing beyond the noise floor of %s µs; shadow adds %s more, beyond it)", ref, thousands(floor), usDiff(sh-pl)), Missed
 }
 
 // worse returns the worse of two verdicts: Missed, then Unknown, then Met.

@@ -33,6 +33,8 @@ import (
 //	uploads.jsonl              UploadRecord lines (slowclient)
 //	wide.jsonl                 LatencyRecord lines of the wide section (beside loads)
 //	stream.jsonl               LatencyRecord lines of the stream section
+//	tls.jsonl                  LatencyRecord lines of the tls section (groups
+//	                           "HTTPS/1.1" and "h2": the client's and upstreams' protocol)
 //	synthcost/TOOL_rN.json     synth or vegeta report of round N at the fixed rate;
 //	                           beside it TOOL_rN.usage.json (a Usage, from rusage)
 //	throughput/rN_TARGET.wrk   wrk output of round N against TARGET; beside it
@@ -68,6 +70,9 @@ type Run struct {
 	// Cost, Wide and Stream are the records of those sections; Growth
 	// the growth tables by name; Skipped the variants not measured.
 	Cost, Wide, Stream []LatencyRecord
+	// TLS holds the tls section's records: groups "HTTPS/1.1" and "h2",
+	// targets as the latency section's.
+	TLS                []LatencyRecord
 	Growth             map[string][]LatencyRecord
 	Skipped            []Skip
 	Stages             *StageRun

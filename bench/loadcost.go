@@ -60,7 +60,7 @@ func loadCost(dir string, r *Run) error {
 	for _, f := range []struct {
 		name string
 		dst  *[]LatencyRecord
-	}{{"cost.jsonl", &r.Cost}, {"wide.jsonl", &r.Wide}, {"stream.jsonl", &r.Stream}} {
+	}{{"cost.jsonl", &r.Cost}, {"wide.jsonl", &r.Wide}, {"stream.jsonl", &r.Stream}, {"tls.jsonl", &r.TLS}} {
 		recs, err := readRecords(filepath.Join(dir, f.name))
 		if err != nil {
 			return err

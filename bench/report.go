@@ -48,6 +48,7 @@ func WriteResults(w io.Writer, r *Run) error {
 	p.f("\n## Goals\n\n")
 	writeGoals(p, r.Goals())
 	writeLatency(p, r)
+	writeTLS(p, r)
 	writeThroughput(p, r)
 	writeCost(p, r)
 	writeStages(p, r)

@@ -11,6 +11,10 @@
 #               model) against 0 ms and 1 ms upstreams: direct (twice: the
 #               noise floor), plain ReverseProxy, shadow (fast / 2 s / dead
 #               candidate), nginx mirror (same mirrors); interleaved rounds
+#   tls         added latency and CPU per request at 1,000 req/s over
+#               HTTPS/1.1 and h2 (0 ms TLS upstreams, private CA): direct
+#               (twice), plain ReverseProxy, shadow (--tls-cert, https
+#               primary and candidate), nginx `listen ssl http2` + mirror
 #   throughput  maximum throughput (wrk) through shadow and nginx mirror,
 #               and drops
 #   cost        CPU per request at 1,000 req/s, 0 ms upstream: direct (the
@@ -40,7 +44,7 @@
 # bounded in count and time. Not part of CI.
 set -euo pipefail
 
-SECTIONS="latency throughput cost stages growth uploads wide stream synth gobench soak"
+SECTIONS="latency tls throughput cost stages growth uploads wide stream synth gobench soak"
 MODE=full SRC=head KEEP=0 ONLY=""
 while (($#)); do
 	case $1 in
@@ -200,7 +204,7 @@ wait_for() {
 # ---- tools
 install_tools() {
 	local missing=()
-	if want latency || want throughput || want cost; then
+	if want latency || want tls || want throughput || want cost; then
 		command -v nginx >/dev/null || missing+=(nginx)
 		command -v wrk >/dev/null || missing+=(wrk)
 	fi
@@ -440,6 +444,108 @@ latency() {
 	done
 	run_fg "$BIN/loadgen" -rate "$LAT_RATE" -duration "$LAT_DUR" -warmup "$LAT_WARM" -rounds "$LAT_ROUNDS" -settle "$SETTLE" \
 		-out "$RAW/latency.jsonl" "${targets[@]}"
+}
+
+# ---- tls
+# start_nginx_tls PRIMARY MIRROR CERTDIR: a second nginx, listening HTTPS
+# with h2 (`listen ... ssl http2`), proxying to the https PRIMARY and
+# mirroring to MIRROR, both verified against the private CA. Sets
+# URL[nginx-tls], PID_OF[nginx-tls] (the master) and NGINX_TLS_PIDS.
+start_nginx_tls() {
+	local ng=$WORK/nginx-tls c=$3 port i
+	mkdir -p "$ng/tmp"
+	port=$("$BIN/freeport" -n 1)
+	hp() { echo "${1#https://}"; }
+	cat >"$ng/nginx.conf" <<-EOF
+		worker_processes 2;
+		worker_rlimit_nofile 20000;
+		pid $ng/nginx.pid;
+		error_log $ng/error.log error;
+		events { worker_connections 16384; }
+		http {
+		  access_log off;
+		  client_body_temp_path $ng/tmp/body;
+		  proxy_temp_path $ng/tmp/proxy;
+		  fastcgi_temp_path $ng/tmp/fastcgi;
+		  uwsgi_temp_path $ng/tmp/uwsgi;
+		  scgi_temp_path $ng/tmp/scgi;
+		  keepalive_requests 1000000;
+		  proxy_http_version 1.1;
+		  proxy_connect_timeout 2s;
+		  proxy_read_timeout 5s;
+		  proxy_send_timeout 5s;
+		  proxy_ssl_trusted_certificate $c/ca.pem;
+		  proxy_ssl_verify on;
+		  proxy_ssl_name localhost;
+		  proxy_ssl_session_reuse on;
+		  upstream tp { server $(hp "$1"); keepalive 256; keepalive_requests 1000000; }
+		  upstream tm { server $(hp "$2"); keepalive 256; keepalive_requests 1000000; }
+		  server {
+		    listen 127.0.0.1:$port ssl http2;
+		    ssl_certificate $c/server.pem;
+		    ssl_certificate_key $c/server-key.pem;
+		    ssl_session_cache shared:tls:1m;
+		    location / {
+		      mirror /__mirror;
+		      mirror_request_body on;
+		      proxy_set_header Connection "";
+		      proxy_pass https://tp;
+		    }
+		    location = /__mirror {
+		      internal;
+		      proxy_set_header Connection "";
+		      proxy_set_header X-Shadow-Request 1;
+		      proxy_pass https://tm\$request_uri;
+		    }
+		  }
+		}
+	EOF
+	start nginx-tls "$NGINX" -p "$ng" -e "$ng/error.log" -c "$ng/nginx.conf" -g 'daemon off;'
+	local master=$LAST_PID
+	PID_OF[nginx-tls]=$master
+	URL[nginx-tls]=https://127.0.0.1:$port
+	for ((i = 0; i < 100; i++)); do
+		if curl -fsS --cacert "$c/ca.pem" -o /dev/null "${URL[nginx-tls]}/ready" 2>/dev/null; then
+			NGINX_TLS_PIDS=$(echo $master $(pgrep -P "$master") | tr ' ' ':')
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "nginx (TLS) did not start: $(tail -3 "$ng/error.log" "$LOG/nginx-tls.err" 2>/dev/null)"
+}
+
+tls() {
+	local c=$WORK/tls g proto label
+	run_fg go -C "$REPO" build -trimpath -o "$BIN/" ./internal/testio/testca
+	run_fg "$BIN/testca" -out "$c" -host 127.0.0.1,localhost
+	start upstream-tls "$BIN/upstream" -serve tp=0ms -serve tm=0ms -tls-cert "$c/server.pem" -tls-key "$c/server-key.pem" \
+		-addrs "$WORK/tls-addrs.txt"
+	PID_OF[upstream-tls]=$LAST_PID
+	wait_for "$WORK/tls-addrs.txt" '^tm='
+	local tp tm
+	tp=$(addr tp "$WORK/tls-addrs.txt") tm=$(addr tm "$WORK/tls-addrs.txt")
+	cat >"$WORK/tls.yaml" <<-EOF
+		mirror:
+		  primary_target: {tls: {ca_file: "$c/ca.pem"}}
+		  candidate_target: {tls: {ca_file: "$c/ca.pem"}}
+	EOF
+	need_shadow shadow-tls "$tp" "$tm" --config "$WORK/tls.yaml" --tls-cert "$c/server.pem" --tls-key "$c/server-key.pem"
+	start_plain plain-tls "$tp" -ca "$c/ca.pem" -tls-cert "$c/server.pem" -tls-key "$c/server-key.pem"
+	start_nginx_tls "$tp" "$tm" "$c"
+	local targets=()
+	for proto in h1 h2; do # one round measures every cell of both protocols
+		label=HTTPS/1.1
+		[[ $proto == h1 ]] || label=h2
+		g="group=$label,proto=$proto"
+		targets+=(-target "direct=$tp,$g,pids=${PID_OF[upstream-tls]}" -target "direct-again=$tp,$g,pids=${PID_OF[upstream-tls]}")
+		targets+=(-target "plain=${URL[plain-tls]},$g,pids=${PID_OF[plain-tls]}")
+		targets+=(-target "shadow-fast=${URL[shadow-tls]},admin=${ADMIN[shadow-tls]},$g,pids=${PID_OF[shadow-tls]}")
+		targets+=(-target "nginx-fast=${URL[nginx-tls]},$g,pids=$NGINX_TLS_PIDS")
+	done
+	say "tls: added latency and CPU over HTTPS/1.1 and h2 at $LAT_RATE req/s: $LAT_ROUNDS rounds × 10 cells × $LAT_DUR"
+	run_fg "$BIN/loadgen" -ca "$c/ca.pem" -rate "$LAT_RATE" -duration "$LAT_DUR" -warmup "$LAT_WARM" -rounds "$LAT_ROUNDS" \
+		-settle "$SETTLE" -out "$RAW/tls.jsonl" "${targets[@]}"
+	stop_proc shadow-tls plain-tls nginx-tls upstream-tls
 }
 
 # ---- throughput

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,6 +26,9 @@ type config struct {
 	maxInFlight       int
 	timeout, pollEach time.Duration
 	settle            time.Duration
+	// roots, when set, are the CAs trusted for https:// targets (-ca)
+	// instead of the system's.
+	roots *x509.CertPool
 }
 
 func (c config) validate() error {
@@ -52,12 +57,22 @@ type tally struct {
 	sent, ok, errors, skipped atomic.Int64
 }
 
-// newClient returns a client with its own connection pool.
-func newClient(cfg config) (*http.Client, func()) {
+// newClient returns a client with its own connection pool, speaking
+// proto (see target.proto) to https:// URLs.
+func newClient(cfg config, proto string) (*http.Client, func()) {
 	transport := &http.Transport{
 		MaxIdleConnsPerHost: cfg.maxInFlight,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
+		TLSClientConfig:     &tls.Config{RootCAs: cfg.roots},
+		ForceAttemptHTTP2:   true,
+	}
+	switch proto {
+	case "h1": // a non-nil empty map: h2 is never offered in ALPN
+		transport.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	case "h2":
+		transport.Protocols = new(http.Protocols)
+		transport.Protocols.SetHTTP2(true)
 	}
 	return &http.Client{Transport: transport}, transport.CloseIdleConnections
 }
@@ -85,7 +100,7 @@ func (t target) urls(cfg config) func(n uint64) string {
 // beside load, that load runs from the start of the warm-up to the end of
 // the window, on its own connections.
 func measure(ctx context.Context, cfg config, t target) (bench.LatencyRecord, error) {
-	client, closeIdle := newClient(cfg)
+	client, closeIdle := newClient(cfg, t.proto)
 	defer closeIdle()
 	urlFor := t.urls(cfg)
 
@@ -94,7 +109,7 @@ func measure(ctx context.Context, cfg config, t target) (bench.LatencyRecord, er
 	if t.besidePath != "" {
 		bcfg := cfg
 		bcfg.rate = t.besideRate
-		bclient, bclose := newClient(cfg)
+		bclient, bclose := newClient(cfg, t.proto)
 		defer bclose()
 		burl := t.url + t.besidePath
 		go func() {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -52,5 +54,40 @@ func TestMeasure(t *testing.T) {
 	}
 	if paths["/big"] == 0 || len(paths) != 4 {
 		t.Errorf("paths = %v, want the three spread paths and /big", paths)
+	}
+}
+
+// TestClientProto speaks to a real TLS server offering h2 and HTTP/1.1:
+// proto=h1 gets HTTP/1.1 over TLS, proto=h2 and the default get HTTP/2,
+// each trusting only the server's CA.
+func TestClientProto(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(r.Proto))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	for proto, want := range map[string]string{"h1": "HTTP/1.1", "h2": "HTTP/2.0", "": "HTTP/2.0"} {
+		client, closeIdle := newClient(config{maxInFlight: 4, roots: roots}, proto)
+		resp, err := client.Get(srv.URL + "/")
+		if err != nil {
+			t.Fatalf("proto %q: %v", proto, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		closeIdle()
+		if string(body) != want || resp.Proto != want {
+			t.Errorf("proto %q: server saw %q, client %q; want %q", proto, body, resp.Proto, want)
+		}
+	}
+	// Without the CA the server is not trusted.
+	client, closeIdle := newClient(config{maxInFlight: 4}, "h2")
+	defer closeIdle()
+	if resp, err := client.Get(srv.URL + "/"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a client without -ca trusted the test server's certificate")
 	}
 }

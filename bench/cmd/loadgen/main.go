@@ -19,10 +19,14 @@
 // the light load measured). Every cell is bounded: -duration of sends,
 // then at most -timeout for the last answers and -settle for the
 // processes to go idle.
+//
+// https:// targets are trusted with -ca; proto=h1 speaks HTTP/1.1 over TLS
+// to them, proto=h2 HTTP/2 (by ALPN), as a browser or gRPC client would.
 package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -49,8 +53,21 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Second, "per-request timeout")
 	flag.DurationVar(&cfg.pollEach, "poll", 0, "poll an admin target's queue depth this often during the window (0: only before and after)")
 	flag.DurationVar(&cfg.settle, "settle", 0, "after a window, wait up to this long for the pids of a target to go idle before reading their CPU time")
+	ca := flag.String("ca", "", "PEM CAs trusted for https:// targets instead of the system's (a private CA)")
 	out := flag.String("out", "", "append records to this file (default stdout)")
 	flag.Parse()
+	if *ca != "" {
+		pem, err := os.ReadFile(*ca)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen: -ca:", err)
+			os.Exit(1)
+		}
+		cfg.roots = x509.NewCertPool()
+		if !cfg.roots.AppendCertsFromPEM(pem) {
+			fmt.Fprintf(os.Stderr, "loadgen: -ca %s: no PEM certificate in it\n", *ca)
+			os.Exit(1)
+		}
+	}
 
 	if err := run(ctx, cfg, targets, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

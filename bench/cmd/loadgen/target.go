@@ -38,10 +38,15 @@ type target struct {
 	// besidePath at besideRate per second during every cell.
 	besidePath string
 	besideRate float64
+	// proto is how an https:// target is spoken to: "h1" (HTTP/1.1 over
+	// TLS, h2 not offered), "h2" (HTTP/2 by ALPN, or an error), or ""
+	// (Go's default: h2 when the server offers it). Plain http:// targets
+	// are always HTTP/1.1.
+	proto string
 }
 
 // targetSyntax is the -target flag's syntax, for errors.
-const targetSyntax = "NAME=URL[,admin=URL][,group=LABEL][,path=PATH][,pids=PID:PID...][,spread=N][,beside=PATH@RATE]"
+const targetSyntax = "NAME=URL[,admin=URL][,group=LABEL][,path=PATH][,pids=PID:PID...][,spread=N][,beside=PATH@RATE][,proto=h1|h2]"
 
 // parseTarget reads a -target value (targetSyntax).
 func parseTarget(spec string) (target, error) {
@@ -82,6 +87,11 @@ func parseTarget(spec string) (target, error) {
 				return target{}, bad(p, "want PATH@RATE, such as /big@2 (a rate from above 0 to 10,000/s)")
 			}
 			t.besidePath, t.besideRate = path, r
+		case k == "proto":
+			if v != "h1" && v != "h2" {
+				return target{}, bad(p, "want h1 (HTTP/1.1 over TLS) or h2 (HTTP/2 by ALPN)")
+			}
+			t.proto = v
 		default:
 			return target{}, fmt.Errorf("-target %q: unknown option %q (want %s)", spec, p, targetSyntax)
 		}
@@ -90,9 +100,12 @@ func parseTarget(spec string) (target, error) {
 		if u == "" {
 			continue
 		}
-		if p, err := url.Parse(u); err != nil || p.Scheme != "http" || p.Host == "" {
-			return target{}, fmt.Errorf("-target %q: %q is not an http:// URL", spec, u)
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return target{}, fmt.Errorf("-target %q: %q is not an http:// or https:// URL", spec, u)
 		}
+	}
+	if t.proto != "" && !strings.HasPrefix(t.url, "https://") {
+		return target{}, fmt.Errorf("-target %q: proto=%s needs an https:// URL", spec, t.proto)
 	}
 	return t, nil
 }

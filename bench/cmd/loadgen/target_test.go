@@ -23,7 +23,10 @@ func TestParseTarget(t *testing.T) {
 		{spec: "x=http://127.0.0.1:1,beside=/big", wantErr: "PATH@RATE"},
 		{spec: "x=http://127.0.0.1:1,beside=big@2", wantErr: "PATH@RATE"},
 		{spec: "x=http://127.0.0.1:1,color=red", wantErr: "unknown option"},
-		{spec: "x=ftp://h", wantErr: "not an http:// URL"},
+		{spec: "x=ftp://h", wantErr: "not an http:// or https:// URL"},
+		{spec: "t=https://127.0.0.1:1,proto=h2,group=h2", want: target{name: "t", url: "https://127.0.0.1:1", group: "h2", proto: "h2"}},
+		{spec: "t=https://127.0.0.1:1,proto=h3", wantErr: "want h1"},
+		{spec: "t=http://127.0.0.1:1,proto=h1", wantErr: "needs an https:// URL"},
 		{spec: "=http://127.0.0.1:1", wantErr: "want NAME=URL"},
 	}
 	for _, tc := range tests {
@@ -40,7 +43,7 @@ func TestParseTarget(t *testing.T) {
 		}
 		if got.name != tc.want.name || got.url != tc.want.url || got.admin != tc.want.admin || got.group != tc.want.group ||
 			got.path != tc.want.path || got.spread != tc.want.spread || got.besidePath != tc.want.besidePath ||
-			got.besideRate != tc.want.besideRate || !slices.Equal(got.pids, tc.want.pids) {
+			got.besideRate != tc.want.besideRate || got.proto != tc.want.proto || !slices.Equal(got.pids, tc.want.pids) {
 			t.Errorf("%q: got %+v, want %+v", tc.spec, got, tc.want)
 		}
 	}

@@ -10,6 +10,9 @@
 //
 //	upstream -serve primary=1ms -serve slow=2s -dead dead -addrs addrs.txt
 //
+// With -tls-cert and -tls-key every server speaks HTTPS instead (h2 and
+// HTTP/1.1, chosen by ALPN) and its URL is https://.
+//
 // It writes one "name=http://127.0.0.1:PORT" line per server to -addrs
 // (through a temp file and a rename, so a reader never sees half of it) and
 // serves until SIGINT or SIGTERM.
@@ -34,6 +37,8 @@ func main() {
 	flag.Var(&cfg.dead, "dead", "NAME: an address where nothing listens (connection refused); repeatable")
 	flag.Var(&cfg.variant, "variant", "NAME: this server answers the other version of "+bodyPath+" (a candidate that differs); repeatable")
 	flag.StringVar(&cfg.addrs, "addrs", "", "file to write NAME=URL lines to once every server listens")
+	flag.StringVar(&cfg.tlsCert, "tls-cert", "", "serve HTTPS (h2 and http/1.1 by ALPN) with this PEM certificate; needs -tls-key")
+	flag.StringVar(&cfg.tlsKey, "tls-key", "", "the PEM key of -tls-cert")
 	flag.Parse()
 	if err := run(ctx, cfg); err != nil && !errors.Is(err, context.Canceled) {
 		slog.Error("upstream", "err", err)

@@ -32,6 +32,8 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 type config struct {
 	serve, dead, variant listFlag
 	addrs                string
+	// tlsCert and tlsKey, when set, make every server speak HTTPS.
+	tlsCert, tlsKey string
 }
 
 // upstream is one named server and its request count.
@@ -64,6 +66,13 @@ func run(ctx context.Context, cfg config) error {
 	if len(cfg.serve) == 0 {
 		return fmt.Errorf("no -serve given")
 	}
+	if (cfg.tlsCert == "") != (cfg.tlsKey == "") {
+		return fmt.Errorf("-tls-cert and -tls-key go together")
+	}
+	scheme := "http://"
+	if cfg.tlsCert != "" {
+		scheme = "https://"
+	}
 	var ups []*upstream
 	var lines []string
 	defer func() {
@@ -81,7 +90,7 @@ func run(ctx context.Context, cfg config) error {
 			return fmt.Errorf("listen for %q: %w", name, err)
 		}
 		ups = append(ups, &upstream{name: name, delay: delay, ln: ln, other: slices.Contains(cfg.variant, name)})
-		lines = append(lines, name+"=http://"+ln.Addr().String())
+		lines = append(lines, name+"="+scheme+ln.Addr().String())
 	}
 	for _, name := range cfg.dead {
 		addr, err := deadAddr()
@@ -113,7 +122,13 @@ func run(ctx context.Context, cfg config) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := servers[i].Serve(u.ln); err != nil && err != http.ErrServerClosed {
+			var err error
+			if cfg.tlsCert != "" {
+				err = servers[i].ServeTLS(u.ln, cfg.tlsCert, cfg.tlsKey) // h2 by ALPN, as ListenAndServeTLS
+			} else {
+				err = servers[i].Serve(u.ln)
+			}
+			if err != nil && err != http.ErrServerClosed {
 				errc <- fmt.Errorf("serve %q: %w", u.name, err)
 			}
 		}()
