@@ -151,7 +151,9 @@ func addedLatencyGoals(group string, rows []LatencyRow, floor [4]float64) []Goal
 // one quantile. Within the limit's ratio is met; so is a difference no
 // larger than the noise floor. When the plain proxy adds nothing beyond
 // the noise, a ratio means nothing and only the difference is judged.
-func vsPlain(q string, sh, pl, floor float64) (string, string) { return vsRef(q, "plain", sh, pl, floor) }
+func vsPlain(q string, sh, pl, floor float64) (string, string) {
+	return vsRef(q, "plain", sh, pl, floor)
+}
 
 // vsRef is vsPlain against any reference target, named ref in the
 // figure: within addedLatencyLimit's ratio of it, or within the noise

@@ -72,12 +72,12 @@ type Run struct {
 	Cost, Wide, Stream []LatencyRecord
 	// TLS holds the tls section's records: groups "HTTPS/1.1" and "h2",
 	// targets as the latency section's.
-	TLS                []LatencyRecord
-	Growth             map[string][]LatencyRecord
-	Skipped            []Skip
-	Stages             *StageRun
-	Uploads            []UploadRecord
-	SynthCost          []SynthCostRun
+	TLS       []LatencyRecord
+	Growth    map[string][]LatencyRecord
+	Skipped   []Skip
+	Stages    *StageRun
+	Uploads   []UploadRecord
+	SynthCost []SynthCostRun
 }
 
 // ThroughputCell is one round of closed-loop maximum load against one
