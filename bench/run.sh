@@ -58,7 +58,7 @@ while (($#)); do
 		shift
 		;;
 	-h | --help)
-		sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,44p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
