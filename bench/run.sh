@@ -95,7 +95,7 @@ if [[ $MODE == quick ]]; then
 	WIDE_ROUNDS=2 WIDE_DUR=2s
 	ST_ROUNDS=3 ST_DUR=800ms
 	SYN_DUR=2s LADDER_DUR=2s SC_ROUNDS=2 SC_DUR=2s
-	LADDER="2500 5000 10000 15000 17500 20000 22500 25000 27500 30000"
+	LADDER="2500 5000 7500 10000 12500 15000 17500 20000 22500 25000 27500 30000"
 	BENCHTIME=0.3s WHOLE_BENCHTIME=3000x SOAK_SECS=120 SOAK_RATE=300 SOAK_WARM=20
 	INSTR_N1=200 INSTR_N2=1200
 else
@@ -352,9 +352,11 @@ skip() {
 # shadow_has KEY: whether this build of shadow knows the config key or flag
 # KEY (its --help or its --print-config lists it).
 shadow_has() {
-	"$BIN/shadow" run --help 2>&1 | grep -q -- "$1" && return 0
+	# grep reads everything (no -q): under pipefail, a grep that quits at
+	# its first match makes shadow die of SIGPIPE and the test fail.
+	"$BIN/shadow" run --help 2>&1 | grep -- "$1" >/dev/null && return 0
 	"$BIN/shadow" run --print-config --primary http://127.0.0.1:1 --candidate http://127.0.0.1:2 2>/dev/null |
-		grep -qE "^ *$1:"
+		grep -E "^ *$1:" >/dev/null
 }
 
 # start_nginx: one nginx (master + workers, foreground) with a mirroring
