@@ -324,6 +324,9 @@ type matrixCase struct {
 	// candidate starts the candidate (and secondary); nil means a plain
 	// backend answering "ok".
 	candidate func(t *testing.T) string
+	// candidates, when set, starts several named candidates instead
+	// (Config.Candidates); candidate is then unused.
+	candidates func(t *testing.T) []Candidate
 
 	// HTTP/2 rows: h2 requests are sent by an HTTP/2 client (h2c prior
 	// knowledge) to both fronts, which then speak h2c too; the primary
@@ -391,10 +394,13 @@ func TestFaultMatrix(t *testing.T) {
 			plainSaw := seenBy(primary)
 
 			cfg.Primary = primary.URL
+			if tc.candidates != nil {
+				cfg.Candidates = tc.candidates(t)
+			}
 			if tc.candidate != nil {
 				cfg.Candidate = tc.candidate(t)
 			}
-			if cfg.Candidate == "" {
+			if cfg.Candidate == "" && cfg.Candidates == nil {
 				cfg.Candidate = newBackend(t, nil).URL
 			}
 			p, addr := shadowFront(t, cfg, server)
@@ -409,6 +415,37 @@ func TestFaultMatrix(t *testing.T) {
 				tc.check(t, p, shadow)
 			}
 		})
+	}
+}
+
+// severalReqs are the requests of the several-candidates rows: a read,
+// a mirrored write, and a read after it on the same connection.
+var severalReqs = []rawReq{request("GET", "/a", ""), request("POST", "/b", "body"), request("GET", "/c", "")}
+
+// beside starts two named candidates: v2, a backend answering "ok", and
+// v3 at the address other gives (hung, dead), whose copies time out
+// quickly so that the test's shutdown does not wait for them.
+func beside(other func(t *testing.T) string) func(t *testing.T) []Candidate {
+	return func(t *testing.T) []Candidate {
+		return []Candidate{
+			{Name: "v2", URL: newBackend(t, nil).URL},
+			{Name: "v3", URL: other(t), Timeout: 300 * time.Millisecond},
+		}
+	}
+}
+
+// queuedForEach checks that every candidate was given its own copy of
+// each of the n requests: one failing candidate takes none from another.
+func queuedForEach(n int) func(t *testing.T, p *Proxy, _ []answer) {
+	return func(t *testing.T, p *Proxy, _ []answer) {
+		for _, c := range p.Stats().Candidates {
+			if c.Queued != uint64(n) || c.Dropped != 0 {
+				t.Errorf("candidate %s: %d copies queued, %d dropped; want %d, none", c.Name, c.Queued, c.Dropped, n)
+			}
+		}
+		if got := len(p.Stats().Candidates); got != 2 {
+			t.Errorf("stats of %d candidates, want 2", got)
+		}
 	}
 }
 
@@ -705,6 +742,10 @@ func matrixCases() []matrixCase {
 				}
 			},
 		},
+		{name: "two candidates, the second hung", cfg: unsafeAll, reqs: severalReqs, sameUpstream: true,
+			candidates: beside(hungServer), check: queuedForEach(len(severalReqs))},
+		{name: "two candidates, the second dead", cfg: unsafeAll, reqs: severalReqs, sameUpstream: true,
+			candidates: beside(deadAddr), check: queuedForEach(len(severalReqs))},
 		{name: "websocket (not mirrored)", primary: wsPrimary, client: wsMatrixClient, candidate: hungServer, check: wsMirrored(false, nil)},
 		{name: "websocket mirrored, echo candidate", primary: wsPrimary, client: wsMatrixClient, cfg: Config{Routes: wsRoutes},
 			candidate: func(t *testing.T) string { return wsServer(t, wsEchoHandler(t)).URL }, check: wsMirrored(true, nil)},
