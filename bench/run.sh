@@ -367,24 +367,8 @@ start_nginx() {
 	mapfile -t ports < <("$BIN/freeport" -n 6)
 	hp() { echo "${1#http://}"; }
 	{
+		nginx_common "$ng" crit
 		cat <<-EOF
-			worker_processes 2;
-			worker_rlimit_nofile 20000;
-			pid $ng/nginx.pid;
-			error_log $ng/error.log crit;
-			events { worker_connections 16384; }
-			http {
-			  access_log off;
-			  client_body_temp_path $ng/tmp/body;
-			  proxy_temp_path $ng/tmp/proxy;
-			  fastcgi_temp_path $ng/tmp/fastcgi;
-			  uwsgi_temp_path $ng/tmp/uwsgi;
-			  scgi_temp_path $ng/tmp/scgi;
-			  keepalive_requests 1000000;
-			  proxy_http_version 1.1;
-			  proxy_connect_timeout 2s;
-			  proxy_read_timeout 5s;
-			  proxy_send_timeout 5s;
 			  upstream p0 { server $(hp "$P0"); keepalive 256; keepalive_requests 1000000; }
 			  upstream p1 { server $(hp "$P1"); keepalive 256; keepalive_requests 1000000; }
 			  upstream fast { server $(hp "$FAST"); keepalive 256; keepalive_requests 1000000; }
@@ -417,15 +401,49 @@ start_nginx() {
 		echo "}"
 	} >"$ng/nginx.conf"
 	start nginx "$NGINX" -p "$ng" -e "$ng/error.log" -c "$ng/nginx.conf" -g 'daemon off;'
-	local master=$LAST_PID
+	NGINX_PIDS=$(nginx_ready "$LAST_PID" "${URL[nginx1-fast]}") ||
+		die "nginx did not start: $(tail -3 "$ng/error.log" "$LOG/nginx.err" 2>/dev/null)"
+}
+
+# nginx_common DIR LEVEL: the settings every nginx of the bench shares, up
+# to and into its http block (left open), with its files under DIR and
+# its error log at LEVEL.
+nginx_common() {
+	cat <<-EOF
+		worker_processes 2;
+		worker_rlimit_nofile 20000;
+		pid $1/nginx.pid;
+		error_log $1/error.log $2;
+		events { worker_connections 16384; }
+		http {
+		  access_log off;
+		  client_body_temp_path $1/tmp/body;
+		  proxy_temp_path $1/tmp/proxy;
+		  fastcgi_temp_path $1/tmp/fastcgi;
+		  uwsgi_temp_path $1/tmp/uwsgi;
+		  scgi_temp_path $1/tmp/scgi;
+		  keepalive_requests 1000000;
+		  proxy_http_version 1.1;
+		  proxy_connect_timeout 2s;
+		  proxy_read_timeout 5s;
+		  proxy_send_timeout 5s;
+	EOF
+}
+
+# nginx_ready MASTER URL [CURL_ARGS...]: waits (10 s at most) until
+# URL/ready answers, then prints the nginx's pids (the master and its
+# workers, colon-separated) for loadgen's CPU reading; fails if it never does.
+nginx_ready() {
+	local master=$1 url=$2 i
+	shift 2
 	for ((i = 0; i < 100; i++)); do
-		if curl -fsS -o /dev/null "${URL[nginx1-fast]}/ready" 2>/dev/null; then
-			NGINX_PIDS=$(echo $master $(pgrep -P "$master") | tr ' ' ':')
+		if curl -fsS "$@" -o /dev/null "$url/ready" 2>/dev/null; then
+			echo $master $(pgrep -P "$master") | tr ' ' ':'
 			return 0
 		fi
 		sleep 0.1
 	done
-	die "nginx did not start: $(tail -3 "$ng/error.log" "$LOG/nginx.err" 2>/dev/null)"
+	return 1
 }
 
 # ---- latency
@@ -454,28 +472,13 @@ latency() {
 # mirroring to MIRROR, both verified against the private CA. Sets
 # URL[nginx-tls], PID_OF[nginx-tls] (the master) and NGINX_TLS_PIDS.
 start_nginx_tls() {
-	local ng=$WORK/nginx-tls c=$3 port i
+	local ng=$WORK/nginx-tls c=$3 port
 	mkdir -p "$ng/tmp"
 	port=$("$BIN/freeport" -n 1)
 	hp() { echo "${1#https://}"; }
-	cat >"$ng/nginx.conf" <<-EOF
-		worker_processes 2;
-		worker_rlimit_nofile 20000;
-		pid $ng/nginx.pid;
-		error_log $ng/error.log error;
-		events { worker_connections 16384; }
-		http {
-		  access_log off;
-		  client_body_temp_path $ng/tmp/body;
-		  proxy_temp_path $ng/tmp/proxy;
-		  fastcgi_temp_path $ng/tmp/fastcgi;
-		  uwsgi_temp_path $ng/tmp/uwsgi;
-		  scgi_temp_path $ng/tmp/scgi;
-		  keepalive_requests 1000000;
-		  proxy_http_version 1.1;
-		  proxy_connect_timeout 2s;
-		  proxy_read_timeout 5s;
-		  proxy_send_timeout 5s;
+	{
+		nginx_common "$ng" error
+		cat <<-EOF
 		  proxy_ssl_trusted_certificate $c/ca.pem;
 		  proxy_ssl_verify on;
 		  proxy_ssl_name localhost;
@@ -501,19 +504,13 @@ start_nginx_tls() {
 		    }
 		  }
 		}
-	EOF
+		EOF
+	} >"$ng/nginx.conf"
 	start nginx-tls "$NGINX" -p "$ng" -e "$ng/error.log" -c "$ng/nginx.conf" -g 'daemon off;'
-	local master=$LAST_PID
-	PID_OF[nginx-tls]=$master
+	PID_OF[nginx-tls]=$LAST_PID
 	URL[nginx-tls]=https://127.0.0.1:$port
-	for ((i = 0; i < 100; i++)); do
-		if curl -fsS --cacert "$c/ca.pem" -o /dev/null "${URL[nginx-tls]}/ready" 2>/dev/null; then
-			NGINX_TLS_PIDS=$(echo $master $(pgrep -P "$master") | tr ' ' ':')
-			return 0
-		fi
-		sleep 0.1
-	done
-	die "nginx (TLS) did not start: $(tail -3 "$ng/error.log" "$LOG/nginx-tls.err" 2>/dev/null)"
+	NGINX_TLS_PIDS=$(nginx_ready "$LAST_PID" "${URL[nginx-tls]}" --cacert "$c/ca.pem") ||
+		die "nginx (TLS) did not start: $(tail -3 "$ng/error.log" "$LOG/nginx-tls.err" 2>/dev/null)"
 }
 
 tls() {
