@@ -103,24 +103,36 @@ func BenchmarkProxy(b *testing.B) {
 				}
 			}
 			get() // warm up: connections open, pools filled
-
-			var lat stats.Histogram
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				start := time.Now()
-				get()
-				lat.Record(time.Since(start))
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(lat.Quantile(0.50).Nanoseconds())/1e3, "p50-µs")
-			b.ReportMetric(float64(lat.Quantile(0.99).Nanoseconds())/1e3, "p99-µs")
-			if proxyStats != nil {
-				s := proxyStats()
-				if s.Mirrored+s.Dropped > 0 {
-					b.ReportMetric(float64(s.Dropped)/float64(s.Mirrored+s.Dropped), "dropped-ratio")
-				}
-			}
+			measureLatency(b, get)
+			reportDropped(b, proxyStats)
 		})
+	}
+}
+
+// measureLatency times op once per benchmark iteration, allocations
+// reported, and reports the p50 and p99 of its latency.
+func measureLatency(b *testing.B, op func()) {
+	b.Helper()
+	var lat stats.Histogram
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		op()
+		lat.Record(time.Since(start))
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(lat.Quantile(0.50).Nanoseconds())/1e3, "p50-µs")
+	b.ReportMetric(float64(lat.Quantile(0.99).Nanoseconds())/1e3, "p99-µs")
+}
+
+// reportDropped reports the share of copies the proxy dropped, when
+// proxyStats is set and there were copies.
+func reportDropped(b *testing.B, proxyStats func() Stats) {
+	if proxyStats == nil {
+		return
+	}
+	if s := proxyStats(); s.Mirrored+s.Dropped > 0 {
+		b.ReportMetric(float64(s.Dropped)/float64(s.Mirrored+s.Dropped), "dropped-ratio")
 	}
 }

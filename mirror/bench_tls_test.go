@@ -8,10 +8,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/understudy-dev/understudy/internal/testio"
-	"github.com/understudy-dev/understudy/stats"
 	"github.com/understudy-dev/understudy/wire"
 )
 
@@ -113,23 +111,8 @@ func BenchmarkProxyTLS(b *testing.B) {
 					}
 				}
 				get() // warm up: handshakes done, pools filled
-
-				var lat stats.Histogram
-				b.ReportAllocs()
-				b.ResetTimer()
-				for b.Loop() {
-					start := time.Now()
-					get()
-					lat.Record(time.Since(start))
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(lat.Quantile(0.50).Nanoseconds())/1e3, "p50-µs")
-				b.ReportMetric(float64(lat.Quantile(0.99).Nanoseconds())/1e3, "p99-µs")
-				if proxyStats != nil {
-					if s := proxyStats(); s.Mirrored+s.Dropped > 0 {
-						b.ReportMetric(float64(s.Dropped)/float64(s.Mirrored+s.Dropped), "dropped-ratio")
-					}
-				}
+				measureLatency(b, get)
+				reportDropped(b, proxyStats)
 			})
 		}
 	}

@@ -9,11 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coder/websocket"
-
-	"github.com/understudy-dev/understudy/stats"
 )
 
 // BenchmarkWebSocketEcho measures a WebSocket echo round trip (a small
@@ -100,18 +97,7 @@ func BenchmarkWebSocketEcho(b *testing.B) {
 				}
 			}
 			echo() // warm up: the mirrored connections are up
-
-			var lat stats.Histogram
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				start := time.Now()
-				echo()
-				lat.Record(time.Since(start))
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(lat.Quantile(0.50).Nanoseconds())/1e3, "p50-µs")
-			b.ReportMetric(float64(lat.Quantile(0.99).Nanoseconds())/1e3, "p99-µs")
+			measureLatency(b, echo)
 			if proxyStats != nil {
 				if ws := proxyStats().WebSockets; len(ws) > 0 {
 					b.ReportMetric(float64(ws[0].Messages)/float64(b.N+1), "compared/op")
