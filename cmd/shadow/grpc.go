@@ -21,6 +21,7 @@ import (
 
 	"github.com/understudy-dev/understudy/capture"
 	"github.com/understudy-dev/understudy/exchange"
+	"github.com/understudy-dev/understudy/internal/protoset"
 	"github.com/understudy-dev/understudy/mirror"
 	"github.com/understudy-dev/understudy/protoschema"
 )
@@ -249,22 +250,8 @@ func (g *grpcSchemas) descriptorRecord(req *exchange.Request) *capture.Descripto
 	if d, ok := g.sets.Load(file.Path()); ok {
 		return d.(*capture.DescriptorRecord)
 	}
-	var set descriptorpb.FileDescriptorSet
-	seen := map[string]bool{}
-	var add func(f protoreflect.FileDescriptor)
-	add = func(f protoreflect.FileDescriptor) {
-		if seen[f.Path()] {
-			return
-		}
-		seen[f.Path()] = true
-		imps := f.Imports()
-		for i := range imps.Len() {
-			add(imps.Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
-	}
-	add(file)
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(&set)
+	set := protoset.Of(file)
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(set)
 	if err != nil {
 		return nil
 	}

@@ -14,10 +14,8 @@ import (
 	"testing"
 
 	"github.com/bufbuild/protocompile"
+	"github.com/understudy-dev/understudy/internal/protoset"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protodesc"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/descriptorpb"
 )
 
 // protos are the interop service's .proto files (see TestProtos).
@@ -65,21 +63,7 @@ func DescriptorSet(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := &descriptorpb.FileDescriptorSet{}
-	seen := map[string]bool{}
-	var add func(f protoreflect.FileDescriptor)
-	add = func(f protoreflect.FileDescriptor) {
-		if seen[f.Path()] {
-			return
-		}
-		seen[f.Path()] = true
-		imps := f.Imports()
-		for i := range imps.Len() {
-			add(imps.Get(i).FileDescriptor)
-		}
-		set.File = append(set.File, protodesc.ToFileDescriptorProto(f))
-	}
-	add(files[0])
+	set := protoset.Of(files[0])
 	b, err := proto.Marshal(set)
 	if err != nil {
 		t.Fatal(err)
