@@ -14,6 +14,7 @@ const (
 	targetShadowSecondary = "shadow-secondary"
 	targetShadowCapture   = "shadow-capture"
 	targetShadowTwo       = "shadow-two"
+	targetShadowTransport = "shadow-transport"
 	targetPlainAgain      = "plain-again"
 	groupCost             = "cost"
 )

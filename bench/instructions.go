@@ -50,6 +50,7 @@ var instrSteps = []instrStep{
 	{"a plain ReverseProxy's hop (serve + primary round trip)", "reverseproxy", "direct"},
 	{"shadow's proxy, mirroring off", "shadow-off", "reverseproxy"},
 	{"a copy, unjudged (tee, queue, candidate round trip, and the candidate's server, in the same process)", "shadow-unjudged", "shadow-off"},
+	{"the copy's client (mirror's copyClient), beside http.Transport for the same copy", "shadow-unjudged", "shadow-unjudged-transport"},
 	{"judging (redaction, compare engine)", "shadow", "shadow-unjudged"},
 	{"a secondary (its copy and its judging)", "shadow-secondary", "shadow"},
 	{"capture (records built, encoded, written)", "shadow-capture", "shadow"},

@@ -126,7 +126,7 @@ WIDE_RATE=200 WIDE_BESIDE=2 WIDE_FIELDS=70000 SC_RATE=2000
 # its last answer (copies still in flight, judging) before reading their CPU.
 SETTLE=1s
 LAT_RATE=1000 TP_CONNS=64 TP_MAX_PER_THREAD=2000000
-INSTR_CASES="direct reverseproxy shadow-off shadow-unjudged shadow shadow-secondary shadow-capture"
+INSTR_CASES="direct reverseproxy shadow-off shadow-unjudged-transport shadow-unjudged shadow shadow-secondary shadow-capture"
 
 say() { printf '[bench %4ds] %s\n' $((SECONDS - T0)) "$*" >&2; }
 die() {
@@ -603,6 +603,8 @@ cost_shadows() {
 	need_shadow shadow-secondary "$P0" "$FAST" --secondary "$FAST2"
 	mkdir -p "$WORK/capture"
 	need_shadow shadow-capture "$P0" "$FAST" --capture "$WORK/capture"
+	printf 'mirror:\n  copy_client: transport # copies through http.Transport, as before the copy client\n' >"$WORK/transport.yaml"
+	need_shadow shadow-transport "$P0" "$FAST" --config "$WORK/transport.yaml"
 	TWO=""
 	if shadow_has candidates; then
 		printf 'candidates:\n  - {name: a, url: "%s"}\n  - {name: b, url: "%s"}\n' "$FAST" "$FAST2" >"$WORK/two.yaml"
@@ -621,7 +623,7 @@ cost() {
 	# plain twice in a row: how far the two differ is the CPU noise floor
 	local t targets=(-target "direct=$P0,pids=$UP_PID" -target "plain=${URL[plain0]},pids=${PID_OF[plain0]}"
 		-target "plain-again=${URL[plain0]},pids=${PID_OF[plain0]}")
-	for t in shadow-off shadow0-fast shadow-secondary shadow-capture $TWO; do
+	for t in shadow-off shadow-transport shadow0-fast shadow-secondary shadow-capture $TWO; do
 		targets+=(-target "${t/shadow0-fast/shadow-fast}=${URL[$t]},admin=${ADMIN[$t]},pids=${PID_OF[$t]}")
 	done
 	targets+=(-target "nginx-fast=${URL[nginx0-fast]},pids=$NGINX_PIDS")

@@ -71,6 +71,7 @@ func BenchmarkWholePath(b *testing.B) {
 			return rp, func() {}, t.CloseIdleConnections
 		}},
 		{name: "shadow-off", setup: shadowCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL, Routes: []mirror.Route{{Disabled: true}}}, false)},
+		{name: "shadow-unjudged-transport", setup: unjudgedCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL, CopyClient: mirror.CopyClientTransport})},
 		{name: "shadow-unjudged", setup: unjudgedCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL})},
 		{name: "shadow", setup: shadowCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL}, false)},
 		{name: "shadow-secondary", setup: shadowCase(mirror.Config{Primary: primary.URL, Candidate: candidate.URL, Secondary: secondary.URL}, false)},

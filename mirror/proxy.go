@@ -319,7 +319,8 @@ func (p *Proxy) connect() error {
 		if c.t == nil {
 			continue
 		}
-		up, err := newUpstream(c.side, c.cfg, c.t.url, c.maxIdle, p.cfg.Transport)
+		lean := c.side != exchange.Primary && p.cfg.CopyClient != CopyClientTransport
+		up, err := newUpstream(c.side, c.cfg, c.t.url, c.maxIdle, p.cfg.Transport, lean)
 		if err != nil {
 			p.closeIdle()
 			if p.named && c.side == exchange.Candidate {

@@ -51,8 +51,9 @@ var kindIndex = func() map[string]int {
 // newUpstream builds the transports to the upstream at u as t says, each
 // keeping maxIdle idle connections. shared, when not nil, is used for
 // every request instead (Config.Transport), and t's TLS and Protocol are
-// not used.
-func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared http.RoundTripper) (*upstream, error) {
+// not used. With lean, plain HTTP/1.1 requests to an http upstream go
+// through a copyClient (which sends the rest through the transport).
+func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared http.RoundTripper, lean bool) (*upstream, error) {
 	up := &upstream{side: side}
 	if shared != nil {
 		up.h1, up.h2, up.upgrade, up.grpc, up.all = shared, shared, shared, shared, []http.RoundTripper{shared}
@@ -63,9 +64,13 @@ func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared h
 		if rt, ok := made[ps.String()]; ok {
 			return rt, nil
 		}
+		var rt http.RoundTripper
 		rt, err := wire.NewTransport(newTransport(maxIdle), t.TLS, ps)
 		if err != nil {
 			return nil, err
+		}
+		if lean && copyClientWorks && u.Scheme == "http" && ps.HTTP1() && !ps.UnencryptedHTTP2() {
+			rt = newCopyClient(u.Host, maxIdle, rt)
 		}
 		made[ps.String()] = rt
 		up.all = append(up.all, rt)
