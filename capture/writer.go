@@ -105,8 +105,9 @@ type Writer struct {
 // encodeState is a reusable encoding buffer, with the arena that holds a
 // record's redacted bodies until it is encoded.
 type encodeState struct {
-	buf   bytes.Buffer
+	buf   bytes.Buffer // what enc writes to
 	enc   *msgpack.Encoder
+	raw   []byte // an exchange record's frame (see appendExchangeRecord)
 	arena []byte
 }
 
@@ -183,7 +184,11 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 	red := w.plan.call()
 	red.exchange(&c.Exchange, &st.arena)
 	red.release()
-	return w.write(st, KindExchange, &c, c.Descriptors)
+	frame, err := st.exchangeFrame(&c)
+	if err != nil {
+		return fmt.Errorf("write capture: encode %s record: %w", KindExchange, err)
+	}
+	return w.writeFrame(frame, c.Descriptors)
 }
 
 // structEntries is room left under MaxRecordEntries for the fields of a
@@ -248,6 +253,12 @@ func (w *Writer) write(st *encodeState, kind Kind, v any, desc string) error {
 	if err != nil {
 		return fmt.Errorf("write capture: encode %s record: %w", kind, err)
 	}
+	return w.writeFrame(frame, desc)
+}
+
+// writeFrame appends an encoded frame, after the descriptors it refers to
+// (see write).
+func (w *Writer) writeFrame(frame []byte, desc string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -281,7 +292,7 @@ func (w *Writer) write(st *encodeState, kind Kind, v any, desc string) error {
 }
 
 func (w *Writer) putState(st *encodeState) {
-	if st.buf.Cap() > 1<<20 || cap(st.arena) > 1<<20 {
+	if st.buf.Cap() > 1<<20 || cap(st.raw) > 1<<20 || cap(st.arena) > 1<<20 {
 		return // let unusually large buffers go
 	}
 	st.arena = st.arena[:0]
@@ -301,6 +312,19 @@ func (st *encodeState) frame(kind Kind, v any) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(b)-frameHeaderLen, MaxRecordBytes)
 	}
 	putFrameHeader(b[:frameHeaderLen], kind, b[frameHeaderLen:])
+	return b, nil
+}
+
+// exchangeFrame encodes r, without reflection, and returns frame header
+// plus payload, backed by st.
+func (st *encodeState) exchangeFrame(r *ExchangeRecord) ([]byte, error) {
+	var hdr [frameHeaderLen]byte
+	b := appendExchangeRecord(append(st.raw[:0], hdr[:]...), r)
+	st.raw = b
+	if len(b)-frameHeaderLen > MaxRecordBytes {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(b)-frameHeaderLen, MaxRecordBytes)
+	}
+	putFrameHeader(b[:frameHeaderLen], KindExchange, b[frameHeaderLen:])
 	return b, nil
 }
 
