@@ -34,6 +34,12 @@ type ExchangeRecord struct {
 	// Noise above are then the first candidate's (Exchange.Candidate).
 	// Empty with one candidate, and in records made before it existed.
 	Candidates []CandidateVerdict `msgpack:"candidates,omitempty"`
+	// Sealed, when set by Redactor.Seal under the Writer's own redaction
+	// rules, is what the Writer writes as the exchange: Exchange, already
+	// redacted into it, is then only counted against MaxRecordEntries.
+	// Otherwise (nil, the zero value, other rules) the Writer redacts
+	// Exchange itself. It is not stored: records read back have none.
+	Sealed *SealedExchange `msgpack:"-"`
 }
 
 // CandidateVerdict is the compare engine's verdict on one of an

@@ -84,6 +84,7 @@ func (o WriterOptions) Validate() error {
 type Writer struct {
 	opts   WriterOptions
 	plan   *redactPlan
+	rules  string // the rules plan was compiled from (Redactor.rules)
 	id     string
 	stop   chan struct{}
 	done   chan struct{}
@@ -147,11 +148,12 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	var idb [4]byte
 	_, _ = rand.Read(idb[:])
 	w := &Writer{
-		opts: opts,
-		plan: red.compile(),
-		id:   hex.EncodeToString(idb[:]),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		opts:  opts,
+		plan:  red.compile(),
+		rules: red.rules(),
+		id:    hex.EncodeToString(idb[:]),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
 	}
 	w.encode.New = func() any {
 		s := &encodeState{}
@@ -169,7 +171,9 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
-// WriteExchange redacts a copy of r and appends it. r is not modified.
+// WriteExchange redacts a copy of r and appends it; r's exchange is not
+// redacted again when r.Sealed was sealed under the Writer's rules (see
+// ExchangeRecord.Sealed). r is not modified.
 func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 	if r == nil {
 		return errors.New("write capture: nil exchange record")
@@ -178,13 +182,16 @@ func (w *Writer) WriteExchange(r *ExchangeRecord) error {
 		return fmt.Errorf("write capture: %w: %d header names and values and diff paths, limit %d",
 			ErrRecordTooLarge, n, MaxRecordEntries-structEntries)
 	}
-	c := *r
 	st := w.encode.Get().(*encodeState)
 	defer w.putState(st)
-	red := w.plan.call()
-	red.exchange(&c.Exchange, &st.arena)
-	red.release()
-	frame, err := st.exchangeFrame(&c)
+	c := *r
+	sealed := r.Sealed.sealedFor(w.rules)
+	if sealed == nil {
+		red := w.plan.call()
+		red.exchange(&c.Exchange, &st.arena)
+		red.release()
+	}
+	frame, err := st.exchangeFrame(&c, sealed)
 	if err != nil {
 		return fmt.Errorf("write capture: encode %s record: %w", KindExchange, err)
 	}
@@ -317,9 +324,9 @@ func (st *encodeState) frame(kind Kind, v any) ([]byte, error) {
 
 // exchangeFrame encodes r, without reflection, and returns frame header
 // plus payload, backed by st.
-func (st *encodeState) exchangeFrame(r *ExchangeRecord) ([]byte, error) {
+func (st *encodeState) exchangeFrame(r *ExchangeRecord, sealed []byte) ([]byte, error) {
 	var hdr [frameHeaderLen]byte
-	b := appendExchangeRecord(append(st.raw[:0], hdr[:]...), r)
+	b := appendExchangeRecord(append(st.raw[:0], hdr[:]...), r, sealed)
 	st.raw = b
 	if len(b)-frameHeaderLen > MaxRecordBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(b)-frameHeaderLen, MaxRecordBytes)
