@@ -183,7 +183,12 @@ func (p *Pipeline) Observe(x *exchange.Exchange) {
 		return
 	}
 	shown := *x // Redact replaces, never writes into, what it redacts
-	p.red.Redact(&shown)
+	var sealed *capture.SealedExchange
+	if p.queue != nil {
+		sealed = p.red.Seal(&shown) // redacted as Redact does, and kept for the writer
+	} else {
+		p.red.Redact(&shown)
+	}
 	res := p.cfg.Judge.Record(&shown)
 	p.judges.release()
 	p.judged.Add(1)
@@ -194,6 +199,7 @@ func (p *Pipeline) Observe(x *exchange.Exchange) {
 		return
 	}
 	rec := Record(x, res)
+	rec.Sealed = sealed // a capture.Writer of the same rules does not redact it again
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	if p.closed {
