@@ -99,6 +99,34 @@ func BenchmarkWrite(b *testing.B) {
 	reportRate(b, n, cpu0)
 }
 
+// BenchmarkWriteSynth measures synth step records written per second by
+// one goroutine, redaction included.
+func BenchmarkWriteSynth(b *testing.B) {
+	w, err := NewWriter(WriterOptions{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := &SynthRecord{
+		RunID: "run-0af7651916cd43dd", Scenario: "checkout", Journey: "buy", JourneyID: "j-000042", Step: "pay",
+		Tags:   map[string]string{"X-Synthetic": "true", "X-Synthetic-Run": "run-0af7651916cd43dd"},
+		Method: http.MethodPost, URL: "https://shop.example/pay?order=42", Status: 201,
+		Latency: 42 * time.Millisecond, Intended: base, Passed: true,
+	}
+	b.ReportAllocs()
+	n := 0
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if err := w.WriteSynth(rec); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	reportRate(b, n, cpu0)
+}
+
 // BenchmarkWriteParallel measures records written per second by
 // concurrent goroutines sharing one Writer.
 func BenchmarkWriteParallel(b *testing.B) {

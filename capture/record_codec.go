@@ -10,11 +10,12 @@ import (
 	"github.com/understudy-dev/understudy/exchange"
 )
 
-// The Writer encodes exchange records, one per mirrored request, with the
-// functions below instead of msgpack's reflection, which spent most of
+// The Writer encodes exchange records, one per mirrored request, and synth
+// records, one per step, with the functions below instead of msgpack's reflection, which spent most of
 // capture's CPU walking struct fields. They append exactly the bytes
 // msgpack/v5 writes for the same value with compact integers and sorted map
-// keys (TestAppendExchangeRecordIsMsgpack proves it on every field), so
+// keys (TestAppendExchangeRecordIsMsgpack and TestAppendSynthRecordIsMsgpack
+// prove it on every field), so
 // files and readers are unchanged: struct fields as map entries in
 // declaration order under their msgpack tag, omitempty fields left out
 // when empty, time.Time as the timestamp extension, nil slices and maps as
@@ -166,6 +167,32 @@ func appendOutboundCall(b []byte, c *exchange.OutboundCall) []byte {
 	}
 	if c.Refused != "" {
 		b = appendString(appendString(b, "refused"), c.Refused)
+	}
+	return b
+}
+
+// appendSynthRecord appends r's msgpack encoding to b.
+func appendSynthRecord(b []byte, r *SynthRecord) []byte {
+	b = appendMapLen(b, 11+nonEmpty(len(r.Tags))+nonEmpty(len(r.ErrorKind))+nonEmpty(len(r.Failures)))
+	b = appendString(appendString(b, "run_id"), r.RunID)
+	b = appendString(appendString(b, "scenario"), r.Scenario)
+	b = appendString(appendString(b, "journey"), r.Journey)
+	b = appendString(appendString(b, "journey_id"), r.JourneyID)
+	b = appendString(appendString(b, "step"), r.Step)
+	if len(r.Tags) > 0 {
+		b = appendStringMap(appendString(b, "tags"), r.Tags)
+	}
+	b = appendString(appendString(b, "method"), r.Method)
+	b = appendString(appendString(b, "url"), r.URL)
+	b = appendInt(appendString(b, "status"), int64(r.Status))
+	b = appendInt(appendString(b, "latency"), int64(r.Latency))
+	b = appendTime(appendString(b, "intended"), r.Intended)
+	if r.ErrorKind != "" {
+		b = appendString(appendString(b, "error_kind"), r.ErrorKind)
+	}
+	b = appendBool(appendString(b, "passed"), r.Passed)
+	if len(r.Failures) > 0 {
+		b = appendStrings(appendString(b, "failures"), r.Failures)
 	}
 	return b
 }

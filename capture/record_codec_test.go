@@ -65,6 +65,33 @@ func TestAppendExchangeRecordIsMsgpack(t *testing.T) {
 	}
 }
 
+// TestAppendSynthRecordIsMsgpack is TestAppendExchangeRecordIsMsgpack
+// for synth records.
+func TestAppendSynthRecordIsMsgpack(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(19, 2))
+	for i := range 1000 {
+		var r SynthRecord
+		f := filler{rng: rng, full: i%3 == 0}
+		f.fill(reflect.ValueOf(&r).Elem(), 0)
+		want := reflectEncode(t, &r)
+		if got := appendSynthRecord(nil, &r); !bytes.Equal(got, want) {
+			t.Fatalf("random %d: appendSynthRecord differs from msgpack\ngot  %x\nwant %x\nrecord %+v", i, got, want, r)
+		}
+		if f.full {
+			v := reflect.ValueOf(r)
+			for j := range v.NumField() {
+				if v.Field(j).IsZero() {
+					t.Fatalf("filler left SynthRecord.%s zero", v.Type().Field(j).Name)
+				}
+			}
+		}
+	}
+	if got, want := appendSynthRecord(nil, &SynthRecord{}), reflectEncode(t, &SynthRecord{}); !bytes.Equal(got, want) {
+		t.Fatalf("zero: appendSynthRecord differs from msgpack\ngot  %x\nwant %x", got, want)
+	}
+}
+
 // TestAppendExchangeRecordFillsEveryField guards the test above: with
 // full set, the filler leaves no field of any recorded type zero.
 func TestAppendExchangeRecordFillsEveryField(t *testing.T) {

@@ -249,22 +249,16 @@ func (w *Writer) WriteSynth(r *SynthRecord) error {
 	w.plan.call().synth(&c)
 	st := w.encode.Get().(*encodeState)
 	defer w.putState(st)
-	return w.write(st, KindSynth, &c, "")
-}
-
-// write encodes v outside the lock, then appends the frame, after the
-// descriptors it refers to (desc, a DescriptorRecord's Hash; "" for none)
-// when the file does not hold them yet.
-func (w *Writer) write(st *encodeState, kind Kind, v any, desc string) error {
-	frame, err := st.frame(kind, v)
+	frame, err := st.rawFrame(KindSynth, appendSynthRecord(st.rawStart(), &c))
 	if err != nil {
-		return fmt.Errorf("write capture: encode %s record: %w", kind, err)
+		return fmt.Errorf("write capture: encode %s record: %w", KindSynth, err)
 	}
-	return w.writeFrame(frame, desc)
+	return w.writeFrame(frame, "")
 }
 
-// writeFrame appends an encoded frame, after the descriptors it refers to
-// (see write).
+// writeFrame appends an encoded frame (encoded outside the lock), after
+// the descriptors it refers to (desc, a DescriptorRecord's Hash; "" for
+// none) when the file does not hold them yet.
 func (w *Writer) writeFrame(frame []byte, desc string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -325,13 +319,24 @@ func (st *encodeState) frame(kind Kind, v any) ([]byte, error) {
 // exchangeFrame encodes r, without reflection, and returns frame header
 // plus payload, backed by st.
 func (st *encodeState) exchangeFrame(r *ExchangeRecord, sealed []byte) ([]byte, error) {
+	return st.rawFrame(KindExchange, appendExchangeRecord(st.rawStart(), r, sealed))
+}
+
+// rawStart returns st.raw emptied but for room for a frame header, for a
+// record to be appended to and passed to rawFrame.
+func (st *encodeState) rawStart() []byte {
 	var hdr [frameHeaderLen]byte
-	b := appendExchangeRecord(append(st.raw[:0], hdr[:]...), r, sealed)
+	return append(st.raw[:0], hdr[:]...)
+}
+
+// rawFrame fills in the frame header of b (from rawStart, a record
+// appended) and keeps b's array for the next record.
+func (st *encodeState) rawFrame(kind Kind, b []byte) ([]byte, error) {
 	st.raw = b
 	if len(b)-frameHeaderLen > MaxRecordBytes {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrRecordTooLarge, len(b)-frameHeaderLen, MaxRecordBytes)
 	}
-	putFrameHeader(b[:frameHeaderLen], KindExchange, b[frameHeaderLen:])
+	putFrameHeader(b[:frameHeaderLen], kind, b[frameHeaderLen:])
 	return b, nil
 }
 
