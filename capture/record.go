@@ -39,7 +39,7 @@ type ExchangeRecord struct {
 	// redacted into it, is then only counted against MaxRecordEntries.
 	// Otherwise (nil, the zero value, other rules) the Writer redacts
 	// Exchange itself. It is not stored: records read back have none.
-	Sealed *SealedExchange `msgpack:"-"`
+	Sealed *SealedExchange `msgpack:"-" json:"-"`
 }
 
 // CandidateVerdict is the compare engine's verdict on one of an
