@@ -171,16 +171,36 @@ type redactPlan struct {
 	names    nameSet  // FieldNames and Headers
 	params   nameSet  // FieldNames, QueryParams and Headers
 	headers  []string // Headers, canonical
+	// unfolded says some of headers has no usable folded name (empty or
+	// longer than maxNameLen), so names does not find it.
+	unfolded bool
 	paths    []*jsonpath.Pattern
 	key      []byte
 }
 
-// compile prepares r for matching, skipping invalid entries.
+// Built once: the plans of Redactors that configure nothing but
+// NoDefaultFieldNames, shared read-only by every redaction.
+var (
+	defaultsPlan   = redactPlan{defaults: true}
+	noDefaultsPlan = redactPlan{}
+)
+
+// compile prepares r for matching, skipping invalid entries. A Redactor
+// that configures no names, paths or key gets a shared plan.
 func (r *Redactor) compile() *redactPlan {
+	if len(r.Headers) == 0 && len(r.FieldNames) == 0 && len(r.QueryParams) == 0 && len(r.FieldPaths) == 0 && len(r.Key) < minKeyLen {
+		if r.NoDefaultFieldNames {
+			return &noDefaultsPlan
+		}
+		return &defaultsPlan
+	}
 	p := &redactPlan{defaults: !r.NoDefaultFieldNames}
 	for _, h := range r.Headers {
 		if validHeaderName(h) {
 			p.headers = append(p.headers, http.CanonicalHeaderKey(h))
+			if f := fold(h); f.long || f.n == 0 {
+				p.unfolded = true
+			}
 			// As a JSON key, form field or parameter name too: a service
 			// that echoes its request headers writes them as keys.
 			p.names.add(foldString(h))
@@ -291,20 +311,24 @@ func (p *redaction) exchange(x *exchange.Exchange, arena *[]byte) {
 }
 
 // injected returns m, or a redacted copy of it when it holds secrets
-// (by header name, and by the token after an auth scheme).
+// (by header name, and by the token after an auth scheme): each value is
+// treated as header would treat a header of that name with that one
+// value, its derived secrets collected as collectDerived would.
 func (p *redaction) injected(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return m
 	}
-	h := make(http.Header, len(m))
-	for k, v := range m {
-		h[k] = []string{v}
-	}
-	p.collectDerived(h)
-	red := p.header(h)
 	var out map[string]string
 	for k, v := range m {
-		if nv := red[k][0]; nv != v {
+		nv := v
+		switch {
+		case p.headerMatch(k):
+			p.collectDerivedValue(isCookieHeader(k), v)
+			nv = p.replacement([]byte(v))
+		case isURLHeader(k):
+			nv, _ = p.redactURL(v)
+		}
+		if nv != v {
 			if out == nil {
 				out = maps.Clone(m)
 			}
@@ -386,7 +410,16 @@ func rewriteHeader(h http.Header, fn func(name, value string) (string, bool)) ht
 	return out
 }
 
+// isURLHeader reports whether a header holds a URL (urlHeaders, any
+// case). Only a name of one of their lengths can match: no letter of
+// theirs has a non-ASCII case fold (as 'k' and 's' have), so EqualFold
+// never matches a name of another length.
 func isURLHeader(name string) bool {
+	switch len(name) {
+	case len("Referer"), len("Location"), len("Content-Location"):
+	default:
+		return false
+	}
 	for _, u := range urlHeaders {
 		if strings.EqualFold(name, u) {
 			return true
@@ -425,8 +458,13 @@ func (p *redaction) transformBody(b []byte, h http.Header, truncated bool, arena
 	if len(b) == 0 {
 		return b
 	}
-	ct := h.Get("Content-Type")
-	codings, known := content.Codings(h.Values("Content-Encoding"))
+	// Indexed, not h.Get: the names are canonical already, and Get would
+	// canonicalize them again for every body.
+	var ct string
+	if v := h["Content-Type"]; len(v) > 0 {
+		ct = v[0]
+	}
+	codings, known := content.Codings(h["Content-Encoding"])
 	if !known || len(codings) == 0 {
 		out, _ := fn(b, ct, arena)
 		return out

@@ -119,14 +119,7 @@ var (
 	defaultNames = newNameSet(defaultFieldNames, true)
 	// headerNames are the always-redacted headers as field names: an
 	// echoed "X-Api-Key" JSON key holds a credential too.
-	headerNames   = newNameSet(alwaysRedactedHeaders, false)
-	alwaysHeaders = func() map[string]bool {
-		m := make(map[string]bool, len(alwaysRedactedHeaders))
-		for _, h := range alwaysRedactedHeaders {
-			m[http.CanonicalHeaderKey(h)] = true
-		}
-		return m
-	}()
+	headerNames = newNameSet(alwaysRedactedHeaders, false)
 )
 
 // shape returns a name's folded length and first and last bytes without
@@ -179,12 +172,23 @@ func matchIn[T string | []byte](p *redactPlan, extra *nameSet, name T) bool {
 	return (inDefaults && defaultNames.has(&f)) || (inHeaders && headerNames.has(&f)) || (inExtra && extra.has(&f))
 }
 
-// headerMatch reports whether a header of this name is a secret.
+// headerMatch reports whether a header of this name is a secret: an
+// always-redacted header, a configured one, or a secret field name.
+//
+// It is called for every header of every exchange, so it canonicalizes
+// the name only when some configured header could need it: the
+// always-redacted headers are field names too (headerNames, matched by
+// matchName whatever the case), and so is each configured header whose
+// folded name is neither empty nor longer than maxNameLen; only the
+// others (redactPlan.unfolded) are found by their canonical names alone.
 func (p *redactPlan) headerMatch(name string) bool {
-	c := http.CanonicalHeaderKey(name)
-	if alwaysHeaders[c] || matchName(p, name) {
+	if matchName(p, name) {
 		return true
 	}
+	if !p.unfolded {
+		return false
+	}
+	c := http.CanonicalHeaderKey(name)
 	for _, h := range p.headers {
 		if h == c {
 			return true

@@ -104,28 +104,39 @@ func (r *redaction) collectDerived(h http.Header) {
 		if !r.headerMatch(k) {
 			continue
 		}
-		cookie := http.CanonicalHeaderKey(k) == "Cookie"
+		cookie := isCookieHeader(k)
 		for _, v := range vs {
-			if cookie {
-				for _, c := range strings.Split(v, ";") {
-					if _, val, ok := strings.Cut(c, "="); ok {
-						r.addSecret(strings.Trim(strings.TrimSpace(val), `"`))
-					}
-				}
-				continue
+			r.collectDerivedValue(cookie, v)
+		}
+	}
+}
+
+// isCookieHeader reports whether a header name is Cookie's, in any case.
+func isCookieHeader(name string) bool {
+	return len(name) == len("Cookie") && http.CanonicalHeaderKey(name) == "Cookie"
+}
+
+// collectDerivedValue is collectDerived for one value of a secret header;
+// cookie says the header is Cookie.
+func (r *redaction) collectDerivedValue(cookie bool, v string) {
+	if cookie {
+		for _, c := range strings.Split(v, ";") {
+			if _, val, ok := strings.Cut(c, "="); ok {
+				r.addSecret(strings.Trim(strings.TrimSpace(val), `"`))
 			}
-			scheme, token, ok := strings.Cut(strings.TrimSpace(v), " ")
-			if !ok {
-				continue
-			}
-			token = strings.TrimSpace(token)
-			r.addSecret(token)
-			if strings.EqualFold(scheme, "Basic") {
-				if dec, err := base64.StdEncoding.DecodeString(token); err == nil {
-					if _, pw, ok := strings.Cut(string(dec), ":"); ok {
-						r.addSecret(pw)
-					}
-				}
+		}
+		return
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(v), " ")
+	if !ok {
+		return
+	}
+	token = strings.TrimSpace(token)
+	r.addSecret(token)
+	if strings.EqualFold(scheme, "Basic") {
+		if dec, err := base64.StdEncoding.DecodeString(token); err == nil {
+			if _, pw, ok := strings.Cut(string(dec), ":"); ok {
+				r.addSecret(pw)
 			}
 		}
 	}

@@ -1,0 +1,63 @@
+package capture
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestHeaderMatchCanonicalRule pins headerMatch, which canonicalizes a
+// name only when a configured header has no usable folded name, to the
+// rule it implements: a header is a secret when its canonical name is
+// always redacted or configured, or when its name is a secret field name.
+func TestHeaderMatchCanonicalRule(t *testing.T) {
+	always := map[string]bool{}
+	for _, h := range alwaysRedactedHeaders {
+		always[http.CanonicalHeaderKey(h)] = true
+	}
+	long := "X-" + strings.Repeat("Long-", 14) + "Secret" // folds to more than maxNameLen bytes
+	redactors := []*Redactor{
+		{},
+		{NoDefaultFieldNames: true},
+		{Headers: []string{"X-Tenant-Key", "-", long}},
+		{Headers: []string{"x-custom-auth"}, FieldNames: []string{"pin"}, NoDefaultFieldNames: true},
+		{QueryParams: []string{"sig"}, Key: []byte("0123456789abcdef")},
+	}
+	names := []string{
+		"Authorization", "authorization", "AUTHORIZATION", "Proxy-Authorization", "proxy-authorization",
+		"Cookie", "cookie", "Set-Cookie", "set-cookie", "SET_COOKIE", "X-Api-Key", "x-api-key", "X-Auth-Token",
+		"x_auth_token", "Content-Type", "Content-Length", "Date", "Host", "X-Forwarded-For", "X-Shadow-Request",
+		"Token", "x-token", "Api-Key", "X-Tenant-Key", "x-tenant-key", "-", "_", "--", long, strings.ToLower(long),
+		strings.ToUpper(long), "X-Custom-Auth", "Pin", "pin", "Sig", "Password", "pass word", "Cookie ", "",
+	}
+	for ri, r := range redactors {
+		p := r.compile()
+		for _, n := range names {
+			c := http.CanonicalHeaderKey(n)
+			want := always[c] || matchName(p, n)
+			for _, h := range p.headers {
+				want = want || h == c
+			}
+			if got := p.headerMatch(n); got != want {
+				t.Errorf("redactor %d: headerMatch(%q) = %v, want %v", ri, n, got, want)
+			}
+		}
+	}
+	if p := redactors[2].compile(); !p.headerMatch("-") || !p.headerMatch(strings.ToLower(long)) {
+		t.Error("a configured header without a usable folded name is not matched by its canonical name")
+	}
+}
+
+// TestIsURLHeaderAnyCase checks the length filter in front of EqualFold.
+func TestIsURLHeaderAnyCase(t *testing.T) {
+	for _, n := range []string{"Location", "location", "CONTENT-LOCATION", "Content-Location", "referer", "Referer"} {
+		if !isURLHeader(n) {
+			t.Errorf("isURLHeader(%q) = false", n)
+		}
+	}
+	for _, n := range []string{"Locations", "Referrer", "Content-Type", "", "Content_Location"} {
+		if isURLHeader(n) {
+			t.Errorf("isURLHeader(%q) = true", n)
+		}
+	}
+}
