@@ -182,6 +182,13 @@ func matchIn[T string | []byte](p *redactPlan, extra *nameSet, name T) bool {
 // folded name is neither empty nor longer than maxNameLen; only the
 // others (redactPlan.unfolded) are found by their canonical names alone.
 func (p *redactPlan) headerMatch(name string) bool {
+	if p.names.maxLen == 0 && !p.unfolded {
+		// Nothing configured can match: the verdict of a common name is
+		// the defaults' and the always-redacted headers' alone.
+		if v, ok := commonHeaderVerdicts[name]; ok {
+			return v[p.defaultsIndex()]
+		}
+	}
 	if matchName(p, name) {
 		return true
 	}
@@ -208,4 +215,38 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// commonHeaders are header names (canonical, as net/http makes them) most
+// exchanges carry, whose verdicts are decided once instead of per header.
+var commonHeaders = []string{
+	"Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Accept-Ranges",
+	"Access-Control-Allow-Origin", "Age", "Authorization", "Cache-Control", "Connection",
+	"Content-Disposition", "Content-Encoding", "Content-Language", "Content-Length",
+	"Content-Location", "Content-Range", "Content-Type", "Cookie", "Date", "Etag", "Expires",
+	"Forwarded", "Host", "If-Modified-Since", "If-None-Match", "Last-Modified", "Location",
+	"Origin", "Pragma", "Proxy-Authorization", "Range", "Referer", "Server", "Set-Cookie",
+	"Strict-Transport-Security", "Traceparent", "Tracestate", "Transfer-Encoding", "Upgrade",
+	"User-Agent", "Vary", "Via", "X-Api-Key", "X-Auth-Token", "X-Content-Type-Options",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "X-Request-Id",
+	"X-Shadow-Request",
+}
+
+// commonHeaderVerdicts maps each of commonHeaders to headerMatch's verdict
+// for a plan with nothing configured, without and with the default
+// names (indexed by redactPlan.defaultsIndex), computed by matchName.
+var commonHeaderVerdicts = func() map[string][2]bool {
+	m := make(map[string][2]bool, len(commonHeaders))
+	for _, h := range commonHeaders {
+		m[h] = [2]bool{matchName(&noDefaultsPlan, h), matchName(&defaultsPlan, h)}
+	}
+	return m
+}()
+
+// defaultsIndex is 1 when the default names apply, else 0.
+func (p *redactPlan) defaultsIndex() int {
+	if p.defaults {
+		return 1
+	}
+	return 0
 }

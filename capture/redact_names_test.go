@@ -7,7 +7,8 @@ import (
 )
 
 // TestHeaderMatchCanonicalRule pins headerMatch, which canonicalizes a
-// name only when a configured header has no usable folded name, to the
+// name only when a configured header has no usable folded name and looks
+// common names up in a table, to the
 // rule it implements: a header is a secret when its canonical name is
 // always redacted or configured, or when its name is a secret field name.
 func TestHeaderMatchCanonicalRule(t *testing.T) {
@@ -29,6 +30,9 @@ func TestHeaderMatchCanonicalRule(t *testing.T) {
 		"x_auth_token", "Content-Type", "Content-Length", "Date", "Host", "X-Forwarded-For", "X-Shadow-Request",
 		"Token", "x-token", "Api-Key", "X-Tenant-Key", "x-tenant-key", "-", "_", "--", long, strings.ToLower(long),
 		strings.ToUpper(long), "X-Custom-Auth", "Pin", "pin", "Sig", "Password", "pass word", "Cookie ", "",
+	}
+	for _, h := range commonHeaders {
+		names = append(names, h, strings.ToLower(h))
 	}
 	for ri, r := range redactors {
 		p := r.compile()
