@@ -134,7 +134,16 @@ type templater struct {
 	mu     sync.Mutex
 	root   map[string]*segNode // per method
 	budget int                 // literal nodes that may still be created
+	// learned holds, per method, the template of each path learned so
+	// far, up to maxLearnedBytes of paths: once a path has been learned
+	// its template never changes (nodes are only added, literals only
+	// folded once a position is full), so it is looked up, not walked.
+	learned      map[string]map[string]string
+	learnedBytes int
 }
+
+// maxLearnedBytes bounds the paths templater.learned keeps.
+const maxLearnedBytes = 1 << 20
 
 // segNode is one position of the learned path tree.
 type segNode struct {
@@ -155,17 +164,47 @@ func newTemplater(routes []route, maxValues, maxEndpoints int) *templater {
 // segments seen for the first time are remembered (and count towards the
 // high-cardinality bound); without, the templater is only read.
 func (t *templater) template(method, path string, learn bool) string {
-	parts := splitPath(requestPath(path))
-	for _, r := range t.routes {
-		if r.match(parts) {
-			return r.template
+	rp := requestPath(path)
+	var parts []string
+	if len(t.routes) > 0 {
+		parts = splitPath(rp)
+		for _, r := range t.routes {
+			if r.match(parts) {
+				return r.template
+			}
 		}
 	}
-	if len(parts) == 0 {
+	if rp == "/" { // no segments
 		return "/"
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if tm, ok := t.learned[method][rp]; ok {
+		return tm
+	}
+	if parts == nil {
+		parts = splitPath(rp)
+	}
+	tm := t.walk(method, parts, learn)
+	if learn && t.learnedBytes+len(rp) <= maxLearnedBytes {
+		if t.learned == nil {
+			t.learned = map[string]map[string]string{}
+		}
+		m := t.learned[method]
+		if m == nil {
+			m = map[string]string{}
+			t.learned[strings.Clone(method)] = m
+			t.learnedBytes += len(method)
+		}
+		m[strings.Clone(rp)] = tm
+		t.learnedBytes += len(rp)
+	}
+	return tm
+}
+
+// walk templates a path's segments through the learned tree, learning
+// them when learn is set. Callers hold mu.
+func (t *templater) walk(method string, parts []string, learn bool) string {
 	n := t.root[method]
 	if n == nil && learn {
 		n = &segNode{}

@@ -124,3 +124,38 @@ func TestGRPCEndpointNotTemplated(t *testing.T) {
 		t.Errorf("a plain POST to %s kept its path: %v", x.Request.URL, got)
 	}
 }
+
+// TestLearnedTemplatesStay checks that the template remembered for a
+// learned path is the one the tree still gives it, however much was
+// learned after it: high-cardinality positions folding, the budget
+// running out, other methods.
+func TestLearnedTemplatesStay(t *testing.T) {
+	tm := newTemplater(nil, 3, 4) // budget 12 literals
+	var paths []string
+	for i := range 40 {
+		paths = append(paths, fmt.Sprintf("/shop%d/items/x%c/detail?q=%d", i%7, 'a'+rune(i%5), i), fmt.Sprintf("/u/%d/name%c", i, 'a'+rune(i%9)))
+	}
+	first := map[string]string{}
+	for _, m := range []string{"GET", "POST"} {
+		for _, p := range paths {
+			got := tm.template(m, p, true)
+			if f, ok := first[m+p]; ok && f != got {
+				t.Fatalf("%s %s: %q, first %q", m, p, got, f)
+			}
+			first[m+p] = got
+		}
+	}
+	if len(tm.learned["GET"]) == 0 {
+		t.Fatal("nothing remembered")
+	}
+	for _, m := range []string{"GET", "POST"} {
+		for _, p := range paths {
+			tm.mu.Lock()
+			walked := tm.walk(m, splitPath(requestPath(p)), false)
+			tm.mu.Unlock()
+			if got := tm.template(m, p, false); got != walked || got != first[m+p] {
+				t.Errorf("%s %s: remembered %q, tree %q, first %q", m, p, got, walked, first[m+p])
+			}
+		}
+	}
+}

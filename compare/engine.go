@@ -183,11 +183,16 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint, memo *noiseMemo) R
 	}
 	res.Outcome = Compared
 	kind := e.comparatorFor(ep)
-	r := rules{kind: kind, formats: formatsFor(kind), ns: e.normalizersFor(ep), budget: e.cfg.Budget,
-		request: x.Request.URL, schemas: e.cfg.Schemas}
-	pb, cb := newBody(&x.Primary), newBody(&x.Candidate)
+	// One allocation for what the formats are handed by pointer, and so
+	// keep on the heap.
+	j := &judging{
+		r: rules{kind: kind, formats: formatsFor(kind), ns: e.normalizersFor(ep), budget: e.cfg.Budget,
+			request: x.Request.URL, schemas: e.cfg.Schemas},
+		pb: newBody(&x.Primary), cb: newBody(&x.Candidate),
+	}
+	r, pb, cb := &j.r, &j.pb, &j.cb
 	res.primaryBody, res.candidateBody = pb.content, cb.content
-	pc := e.pair(&x.Primary, &x.Candidate, &pb, &cb, &r)
+	pc := e.pair(&x.Primary, &x.Candidate, pb, cb, r)
 	// What the proxy itself set differently on each side (marker, Host,
 	// ...) and the service echoed back is shown, never counted.
 	res.proxyFields = markProxy(injections{x.Primary.Injected, x.Candidate.Injected}, pb.content, cb.content, pc.status, pc.headers, pc.body.diffs)
@@ -200,7 +205,7 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint, memo *noiseMemo) R
 	if s := x.Secondary; s != nil && s.OK() {
 		n := memo.get(func() noiseDiff {
 			sb := newBody(s)
-			ps := e.pair(&x.Primary, s, &pb, &sb, &r)
+			ps := e.pair(&x.Primary, s, pb, &sb, r)
 			// The proxy's own differences are not noise either: learning
 			// them as noise would hide a candidate that really differs
 			// there.
@@ -219,6 +224,12 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint, memo *noiseMemo) R
 	}
 	e.judgeOutbound(x, &res)
 	return res
+}
+
+// judging holds the rules and the two bodies of one judgement.
+type judging struct {
+	r      rules
+	pb, cb body
 }
 
 // noiseDiff is how one exchange's secondary answer differs from its

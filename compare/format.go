@@ -199,15 +199,15 @@ func (b *body) readAs(f format, claimed bool, r *rules, bud *budget) (any, bool)
 // forced) and as bytes otherwise. Bodies cut off by the proxy are
 // compared as far as both were read.
 func diffBodies(p, c *body, r *rules) bodyDiff {
+	if !p.truncated && !c.truncated && bytes.Equal(p.content, c.content) {
+		return bodyDiff{} // before col, which is on the heap
+	}
 	col := collector{budget: newBudget(r.budget)}
-	switch {
-	case p.truncated || c.truncated:
+	if p.truncated || c.truncated {
 		diffPrefixes(p, c, r, &col)
 		d := col.done()
 		d.truncated = true
 		return d
-	case bytes.Equal(p.content, c.content):
-		return bodyDiff{}
 	}
 	for _, f := range r.formats {
 		pd, pok := p.readAs(f, r.claims(f, p), r, &col.budget)

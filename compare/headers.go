@@ -100,13 +100,49 @@ func (f headerFilter) ignored(name string) bool {
 	if len(f.prefixes) == 0 {
 		return false
 	}
-	lower := strings.ToLower(name)
+	if !isASCII(name) {
+		lower := strings.ToLower(name)
+		for _, p := range f.prefixes {
+			if strings.HasPrefix(lower, p) {
+				return true
+			}
+		}
+		return false
+	}
 	for _, p := range f.prefixes {
-		if strings.HasPrefix(lower, p) {
+		if hasLowerPrefix(name, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// hasLowerPrefix reports whether the ASCII name, lowercased, starts with
+// p: strings.HasPrefix(strings.ToLower(name), p) without the copy.
+func hasLowerPrefix(name, p string) bool {
+	if len(name) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// isASCII reports whether s has only ASCII bytes.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // diffHeaders compares two header sets, skipping ignored names. Names are
