@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/understudy-dev/understudy/exchange"
@@ -344,7 +345,40 @@ func (p *redaction) injected(m map[string]string) map[string]string {
 func (p *redaction) response(r *exchange.Response, arena *[]byte) {
 	r.Header = p.scrubHeader(p.header(r.Header))
 	r.Trailer = p.scrubHeader(p.header(r.Trailer))
-	r.Body = p.body(r.Body, r.Header, r.Truncated, arena)
+	r.Body = p.answerBody(r.Body, r.Header, r.Truncated, arena)
+}
+
+// lastAnswer is the previous answer body redacted in one exchange.
+type lastAnswer struct {
+	ok        bool
+	in, out   []byte
+	changed   bool // out is a redacted copy, not in
+	ct, ce    []string
+	truncated bool
+}
+
+// answerBody is body for an answer. An answer whose body, Content-Type,
+// Content-Encoding and truncation are the previous answer's (a candidate
+// answering as the primary did, as most do) is redacted alike, so it gets
+// the same result without being scanned again: redacting a body depends
+// on nothing else once the request's secrets are collected. A redacted
+// copy is then shared by both answers, clipped so that appending to
+// either cannot write into the other.
+func (p *redaction) answerBody(b []byte, h http.Header, truncated bool, arena *[]byte) []byte {
+	ct, ce := h["Content-Type"], h["Content-Encoding"]
+	if l := &p.last; l.ok && len(b) > 0 && truncated == l.truncated && slices.Equal(ct, l.ct) && slices.Equal(ce, l.ce) && bytes.Equal(b, l.in) {
+		if l.changed {
+			return l.out
+		}
+		return b
+	}
+	out := p.body(b, h, truncated, arena)
+	changed := len(out) != len(b) || (len(b) > 0 && &out[0] != &b[0])
+	if changed {
+		out = slices.Clip(out)
+	}
+	p.last = lastAnswer{ok: len(b) > 0, in: b, out: out, changed: changed, ct: ct, ce: ce, truncated: truncated}
+	return out
 }
 
 func (p *redaction) synth(s *SynthRecord) {
@@ -383,6 +417,9 @@ func (p *redaction) header(h http.Header) http.Header {
 // rewriteHeader returns h, or a copy of it with each value fn changed;
 // it never writes into h, which may be shared with the proxy.
 func rewriteHeader(h http.Header, fn func(name, value string) (string, bool)) http.Header {
+	if len(h) == 0 {
+		return h
+	}
 	var out http.Header
 	for k, vs := range h {
 		var repl []string
@@ -491,7 +528,10 @@ func (p *redaction) plainBody(b []byte, contentType string, arena *[]byte) ([]by
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
 	}
-	mt = strings.ToLower(strings.TrimSpace(mt))
+	mt = strings.TrimSpace(mt)
+	if !isLowerASCII(mt) { // as it mostly is: no copy
+		mt = strings.ToLower(mt)
+	}
 	switch {
 	case mt == "application/x-www-form-urlencoded":
 		s, changed := p.redactParams(string(b))
@@ -503,6 +543,17 @@ func (p *redaction) plainBody(b []byte, contentType string, arena *[]byte) ([]by
 		return p.redactJSON(b, arena)
 	}
 	return b, false
+}
+
+// isLowerASCII reports whether s is ASCII without upper-case letters, so
+// that strings.ToLower would return it unchanged.
+func isLowerASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func looksLikeJSON(b []byte) bool {

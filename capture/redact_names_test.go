@@ -1,9 +1,12 @@
 package capture
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/understudy-dev/understudy/exchange"
 )
 
 // TestHeaderMatchCanonicalRule pins headerMatch, which canonicalizes a
@@ -63,5 +66,49 @@ func TestIsURLHeaderAnyCase(t *testing.T) {
 		if isURLHeader(n) {
 			t.Errorf("isURLHeader(%q) = true", n)
 		}
+	}
+}
+
+// TestRedactEqualAnswersAlike checks that answers with the previous
+// answer's body are redacted as if on their own: alike when type, coding
+// and truncation agree too, by their own type when not, and never by
+// writing into what they were given.
+func TestRedactEqualAnswersAlike(t *testing.T) {
+	form := []byte("a=1&token=s3cr3t-value")
+	js := []byte(`{"id":1,"password":"hunter2-secret"}`)
+	resp := func(ct string, body []byte, truncated bool) exchange.Response {
+		return exchange.Response{Status: 200, Header: http.Header{"Content-Type": {ct}}, Body: bytes.Clone(body), Truncated: truncated}
+	}
+	sec := resp("text/plain", form, false) // same bytes, not a form: kept
+	x := &exchange.Exchange{
+		Request:         exchange.Request{Method: "GET", URL: "/"},
+		Primary:         resp("application/x-www-form-urlencoded", form, false),
+		Secondary:       &sec,
+		Candidate:       resp("application/x-www-form-urlencoded", form, false),
+		OtherCandidates: []exchange.Response{resp("application/json", js, false), resp("application/json", js, false), resp("application/json", js, true)},
+	}
+	orig := x.Candidate.Body
+	(&Redactor{}).Redact(x)
+	wantForm := "a=1&token=" + Redacted
+	wantForm = strings.ReplaceAll(wantForm, "[", "%5B")
+	wantForm = strings.ReplaceAll(wantForm, "]", "%5D")
+	for name, got := range map[string][]byte{"primary": x.Primary.Body, "candidate": x.Candidate.Body} {
+		if string(got) != wantForm {
+			t.Errorf("%s body %q, want %q", name, got, wantForm)
+		}
+	}
+	if string(x.Secondary.Body) != string(form) {
+		t.Errorf("secondary (text/plain) body %q, want it kept", x.Secondary.Body)
+	}
+	if string(orig) != string(form) {
+		t.Errorf("the candidate's body array was written into: %q", orig)
+	}
+	for i, o := range x.OtherCandidates {
+		if want := `{"id":1,"password":"` + Redacted + `"}`; string(o.Body) != want {
+			t.Errorf("other candidate %d body %q, want %q", i, o.Body, want)
+		}
+	}
+	if c := x.Primary.Body; cap(c) != len(c) {
+		t.Errorf("a shared redacted body has room to append into (len %d, cap %d)", len(c), cap(c))
 	}
 }

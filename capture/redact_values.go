@@ -46,6 +46,7 @@ type redaction struct {
 	spans      []span         // scratch
 	forms      []string       // scratch: the patterns of m
 	built      *valueMatcher  // kept for reuse across redactions
+	last       lastAnswer     // the previous answer body redacted
 }
 
 // valuePattern is one form of one secret.
