@@ -58,6 +58,9 @@ func isGRPCAnswer(r *exchange.Response) bool {
 // isGRPCType reports whether a Content-Type is gRPC's: application/grpc,
 // or application/grpc+proto and the like (not gRPC-Web).
 func isGRPCType(ct string) bool {
+	if !containsGRPC(ct) {
+		return false // most answers: no need to lower-case the type
+	}
 	mt := mediaType(ct)
 	return mt == "application/grpc" || strings.HasPrefix(mt, "application/grpc+")
 }
@@ -107,4 +110,15 @@ func grpcEndpoint(r *exchange.Request) (string, bool) {
 		return "", false
 	}
 	return requestPath(r.URL), true
+}
+
+// containsGRPC reports whether s holds "grpc" in any ASCII case. A type
+// without it is no gRPC type: no other rune lower-cases to g, r, p or c.
+func containsGRPC(s string) bool {
+	for i := 0; i+4 <= len(s); i++ {
+		if s[i]|0x20 == 'g' && s[i+1]|0x20 == 'r' && s[i+2]|0x20 == 'p' && s[i+3]|0x20 == 'c' {
+			return true
+		}
+	}
+	return false
 }

@@ -173,6 +173,9 @@ func dropLines(s, k, v string) string {
 // ("body": text bodies) is the proxy's when explainsText says so of the
 // bodies a and b.
 func markProxy(in injections, a, b []byte, lists ...[]Difference) []string {
+	if !slices.ContainsFunc(lists, func(l []Difference) bool { return len(l) > 0 }) {
+		return nil // nothing differs, so nothing is the proxy's: most pairs
+	}
 	if !in.any() {
 		return nil
 	}
