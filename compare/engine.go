@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
@@ -183,26 +184,35 @@ func (e *Engine) judge(x *exchange.Exchange, ep, at Endpoint, memo *noiseMemo) R
 	}
 	res.Outcome = Compared
 	kind := e.comparatorFor(ep)
-	// One allocation for what the formats are handed by pointer, and so
-	// keep on the heap.
-	j := &judging{
-		r: rules{kind: kind, formats: formatsFor(kind), ns: e.normalizersFor(ep), budget: e.cfg.Budget,
-			request: x.Request.URL, schemas: e.cfg.Schemas},
-		pb: newBody(&x.Primary), cb: newBody(&x.Candidate),
+	rl := rules{kind: kind, formats: formatsFor(kind), ns: e.normalizersFor(ep), budget: e.cfg.Budget,
+		request: x.Request.URL, schemas: e.cfg.Schemas}
+	pbv, cbv := newBody(&x.Primary), newBody(&x.Candidate)
+	res.primaryBody, res.candidateBody = pbv.content, cbv.content
+	second := x.Secondary != nil && x.Secondary.OK()
+	var pc pairDiff
+	var r *rules
+	var pb *body
+	if !second && sameContent(&pbv, &cbv) {
+		// Equal bodies need no format, so the bodies and rules stay off
+		// the heap: most pairs.
+		pc = e.pairHead(&x.Primary, &x.Candidate, rl.ns).withBody(bodyDiff{})
+	} else {
+		// One allocation for what the formats are handed by pointer, and
+		// so keep on the heap.
+		j := &judging{r: rl, pb: pbv, cb: cbv}
+		r, pb = &j.r, &j.pb
+		pc = e.pair(&x.Primary, &x.Candidate, &j.pb, &j.cb, r)
 	}
-	r, pb, cb := &j.r, &j.pb, &j.cb
-	res.primaryBody, res.candidateBody = pb.content, cb.content
-	pc := e.pair(&x.Primary, &x.Candidate, pb, cb, r)
 	// What the proxy itself set differently on each side (marker, Host,
 	// ...) and the service echoed back is shown, never counted.
-	res.proxyFields = markProxy(injections{x.Primary.Injected, x.Candidate.Injected}, pb.content, cb.content, pc.status, pc.headers, pc.body.diffs)
+	res.proxyFields = markProxy(injections{x.Primary.Injected, x.Candidate.Injected}, pbv.content, cbv.content, pc.status, pc.headers, pc.body.diffs)
 	res.Status, res.Headers, res.Body = pc.status, pc.headers, capList(pc.body.diffs, &res.Omitted)
 	res.Omitted += pc.body.omitted
 	res.fields = withoutFields(pc.fields, res.proxyFields)
 	res.hard = len(pc.status) > 0 || slices.ContainsFunc(pc.headers, isReal)
 	res.Truncated, res.TooLarge = pc.body.truncated, pc.body.tooLarge
 
-	if s := x.Secondary; s != nil && s.OK() {
+	if s := x.Secondary; second {
 		n := memo.get(func() noiseDiff {
 			sb := newBody(s)
 			ps := e.pair(&x.Primary, s, pb, &sb, r)
@@ -272,17 +282,34 @@ func (p pairDiff) all() []Difference {
 
 // pair compares two answers: status, headers, body.
 func (e *Engine) pair(a, b *exchange.Response, ab, bb *body, r *rules) pairDiff {
+	return e.pairHead(a, b, r.ns).withBody(diffBodies(ab, bb, r))
+}
+
+// sameContent reports whether two bodies are complete and equal, which
+// diffBodies answers with no difference.
+func sameContent(p, c *body) bool {
+	return !p.truncated && !c.truncated && bytes.Equal(p.content, c.content)
+}
+
+// pairHead compares two answers' status and headers, ns the normalizers
+// of their endpoint.
+func (e *Engine) pairHead(a, b *exchange.Response, ns []*normalizer) pairDiff {
 	var out pairDiff
 	if d, ok := statusDiff(a, b); ok { // the gRPC status for gRPC answers
 		out.status = []Difference{d}
 		out.fields = append(out.fields, "status")
 	}
-	out.headers = diffHeaders(a.Header, b.Header, e.headers, r.ns)
+	out.headers = diffHeaders(a.Header, b.Header, e.headers, ns)
 	for i := range out.headers {
 		out.headers[i].field = out.headers[i].Path
 		out.fields = append(out.fields, out.headers[i].Path)
 	}
-	out.body = diffBodies(ab, bb, r)
+	return out
+}
+
+// withBody adds the bodies' differences to out, a pairHead's.
+func (out pairDiff) withBody(body bodyDiff) pairDiff {
+	out.body = body
 	if len(out.fields) == 0 {
 		out.fields = out.body.fields // already sorted and distinct
 		return out

@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"bytes"
 	"fmt"
 	"mime"
 	"net/http"
@@ -199,7 +198,7 @@ func (b *body) readAs(f format, claimed bool, r *rules, bud *budget) (any, bool)
 // forced) and as bytes otherwise. Bodies cut off by the proxy are
 // compared as far as both were read.
 func diffBodies(p, c *body, r *rules) bodyDiff {
-	if !p.truncated && !c.truncated && bytes.Equal(p.content, c.content) {
+	if sameContent(p, c) {
 		return bodyDiff{} // before col, which is on the heap
 	}
 	col := collector{budget: newBudget(r.budget)}
