@@ -152,9 +152,24 @@ func isASCII(s string) bool {
 // (header.Name, header.*) in ns rewrite differing values before they are
 // compared again.
 func diffHeaders(p, c http.Header, f headerFilter, ns []*normalizer) []Difference {
-	pc, cc := canonicalHeader(p), canonicalHeader(c)
+	// Names are canonical as net/http makes them: compare p and c as
+	// they are, checking each name on the way, and only when one is not
+	// compare canonical copies instead.
+	if out, ok := diffCanonicalHeaders(p, c, f, ns); ok {
+		return out
+	}
+	out, _ := diffCanonicalHeaders(canonicalHeader(p), canonicalHeader(c), f, ns)
+	return out
+}
+
+// diffCanonicalHeaders is diffHeaders for header sets with canonical
+// names; false when a name of either is not.
+func diffCanonicalHeaders(pc, cc http.Header, f headerFilter, ns []*normalizer) ([]Difference, bool) {
 	var out []Difference
 	for name, pv := range pc {
+		if !isCanonicalKey(name) {
+			return nil, false
+		}
 		if f.ignored(name) {
 			continue
 		}
@@ -169,13 +184,16 @@ func diffHeaders(p, c http.Header, f headerFilter, ns []*normalizer) []Differenc
 		}
 	}
 	for name, cv := range cc {
+		if !isCanonicalKey(name) {
+			return nil, false
+		}
 		if _, ok := pc[name]; ok || f.ignored(name) {
 			continue
 		}
 		out = append(out, Difference{Path: "header." + name, Kind: Added, Candidate: clip(joined(cv))})
 	}
 	slices.SortFunc(out, func(a, b Difference) int { return strings.Compare(a.Path, b.Path) })
-	return out
+	return out, true
 }
 
 // canonicalHeader returns h under canonical names: h itself when its

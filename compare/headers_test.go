@@ -31,6 +31,19 @@ func TestHeaders(t *testing.T) {
 			want: []brief{{"header.Etag", Changed, `"1"`, `"2"`}},
 		},
 		{
+			name: "only the candidate's names not canonical",
+			p:    http.Header{"Etag": {`"1"`}, "Vary": {"Accept"}},
+			c:    http.Header{"Etag": {`"2"`}, "vary": {"Accept"}, "x-b3-spanid": {"c"}, "X-NEW": {"1"}},
+			want: []brief{{"header.Etag", Changed, `"1"`, `"2"`}, {"header.X-New", Added, "", "1"}},
+		},
+		{
+			name: "ignored prefixes in any case",
+			cfg:  Config{IgnoreHeaders: []string{"x-debug-*"}},
+			p:    http.Header{"X-Debug-Node": {"a"}, "X-B3-Spanid": {"a"}, "X-Debu": {"1"}},
+			c:    http.Header{"X-Debug-Node": {"b"}, "X-B3-Spanid": {"b"}, "X-Debu": {"2"}},
+			want: []brief{{"header.X-Debu", Changed, "1", "2"}},
+		},
+		{
 			name: "added and removed",
 			p:    http.Header{"X-Old": {"1"}},
 			c:    http.Header{"X-New": {"1"}},
