@@ -448,13 +448,16 @@ func rewriteHeader(h http.Header, fn func(name, value string) (string, bool)) ht
 }
 
 // isURLHeader reports whether a header holds a URL (urlHeaders, any
-// case). Only a name of one of their lengths can match: no letter of
-// theirs has a non-ASCII case fold (as 'k' and 's' have), so EqualFold
-// never matches a name of another length.
+// case). Only a name of one of their lengths and initials can match: no
+// letter of theirs has a non-ASCII case fold (as 'k' and 's' have), so
+// EqualFold never matches another.
 func isURLHeader(name string) bool {
 	switch len(name) {
 	case len("Referer"), len("Location"), len("Content-Location"):
 	default:
+		return false
+	}
+	if c := name[0] | 0x20; c != 'r' && c != 'l' && c != 'c' {
 		return false
 	}
 	for _, u := range urlHeaders {
