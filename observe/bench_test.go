@@ -121,3 +121,36 @@ func BenchmarkPipelineParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPipelineSmall judges one small JSON GET shaped as the proxy
+// hands it over (bench's BenchmarkWholePath): the headers net/http gives
+// each side, what the proxy injected on each, the default Redactor and
+// Engine, no capture. Under callgrind its slope is judging's instructions
+// per exchange without the proxy around it.
+func BenchmarkPipelineSmall(b *testing.B) {
+	p, err := New(Config{Judge: newEngine(b), Logger: discardLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"id":42,"status":"shipped","items":[{"sku":"A-1","qty":2}]}`)
+	resp := func(side exchange.Side, injected map[string]string) exchange.Response {
+		h := http.Header{"Content-Length": {"60"}, "Content-Type": {"application/json"}, "Date": {"Wed, 02 Dec 2026 04:26:41 GMT"}}
+		return exchange.Response{Side: side, Status: 200, Header: h, Trailer: http.Header{}, Body: body, Size: int64(len(body)),
+			Latency: time.Millisecond, Injected: injected}
+	}
+	fwd := func(host string) map[string]string {
+		return map[string]string{"Host": host, "X-Forwarded-For": "127.0.0.1", "X-Forwarded-Host": "127.0.0.1:38873", "X-Forwarded-Proto": "http"}
+	}
+	cand := fwd("127.0.0.1:43289")
+	cand["X-Shadow-Request"] = "1"
+	x := &exchange.Exchange{
+		Request: exchange.Request{ID: "3adceb27-1", Method: "GET", URL: "/orders/42", Host: "127.0.0.1:38873",
+			Header: http.Header{"Accept-Encoding": {"gzip"}, "User-Agent": {"Go-http-client/1.1"}}, Received: time.Now()},
+		Primary: resp(exchange.Primary, fwd("127.0.0.1:32857")), Candidate: resp(exchange.Candidate, cand),
+	}
+	p.Observe(x)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Observe(x)
+	}
+}
