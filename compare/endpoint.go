@@ -142,8 +142,13 @@ type templater struct {
 	learnedBytes int
 }
 
-// maxLearnedBytes bounds the paths templater.learned keeps.
-const maxLearnedBytes = 1 << 20
+// maxLearnedBytes bounds what templater.learned keeps: each path's bytes
+// and learnedEntryBytes for its entry (map slot, string headers, the
+// template, which mostly shares its bytes with others').
+const (
+	maxLearnedBytes   = 1 << 20
+	learnedEntryBytes = 64
+)
 
 // segNode is one position of the learned path tree.
 type segNode struct {
@@ -186,7 +191,7 @@ func (t *templater) template(method, path string, learn bool) string {
 		parts = splitPath(rp)
 	}
 	tm := t.walk(method, parts, learn)
-	if learn && t.learnedBytes+len(rp) <= maxLearnedBytes {
+	if cost := len(rp) + learnedEntryBytes; learn && t.learnedBytes+cost <= maxLearnedBytes {
 		if t.learned == nil {
 			t.learned = map[string]map[string]string{}
 		}
@@ -194,10 +199,10 @@ func (t *templater) template(method, path string, learn bool) string {
 		if m == nil {
 			m = map[string]string{}
 			t.learned[strings.Clone(method)] = m
-			t.learnedBytes += len(method)
+			t.learnedBytes += len(method) + learnedEntryBytes
 		}
 		m[strings.Clone(rp)] = tm
-		t.learnedBytes += len(rp)
+		t.learnedBytes += cost
 	}
 	return tm
 }
