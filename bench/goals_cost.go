@@ -15,6 +15,8 @@ const (
 	targetShadowCapture   = "shadow-capture"
 	targetShadowTwo       = "shadow-two"
 	targetShadowTransport = "shadow-transport"
+	targetPlainOneP       = "plain-1p"
+	targetShadowOneP      = "shadow-1p"
 	targetPlainAgain      = "plain-again"
 	groupCost             = "cost"
 )

@@ -605,6 +605,10 @@ cost_shadows() {
 	need_shadow shadow-capture "$P0" "$FAST" --capture "$WORK/capture"
 	printf 'mirror:\n  copy_client: transport # copies through http.Transport, as before the copy client\n' >"$WORK/transport.yaml"
 	need_shadow shadow-transport "$P0" "$FAST" --config "$WORK/transport.yaml"
+	# One P (GOMAXPROCS=1): how much of the CPU per request is the Go
+	# runtime waking idle Ps (a spinning thread per hand-off) on this machine.
+	GOMAXPROCS=1 start_plain plain-1p "$P0"
+	GOMAXPROCS=1 need_shadow shadow-1p "$P0" "$FAST"
 	TWO=""
 	if shadow_has candidates; then
 		printf 'candidates:\n  - {name: a, url: "%s"}\n  - {name: b, url: "%s"}\n' "$FAST" "$FAST2" >"$WORK/two.yaml"
@@ -626,6 +630,7 @@ cost() {
 	for t in shadow-off shadow-transport shadow0-fast shadow-secondary shadow-capture $TWO; do
 		targets+=(-target "${t/shadow0-fast/shadow-fast}=${URL[$t]},admin=${ADMIN[$t]},pids=${PID_OF[$t]}")
 	done
+	targets+=(-target "plain-1p=${URL[plain-1p]},pids=${PID_OF[plain-1p]}" -target "shadow-1p=${URL[shadow-1p]},admin=${ADMIN[shadow-1p]},pids=${PID_OF[shadow-1p]}")
 	targets+=(-target "nginx-fast=${URL[nginx0-fast]},pids=$NGINX_PIDS")
 	say "cost: CPU per request at $COST_RATE req/s, 0 ms upstream: $COST_ROUNDS rounds × $((${#targets[@]} / 2)) cells × $COST_DUR"
 	run_fg "$BIN/loadgen" -rate "$COST_RATE" -duration "$COST_DUR" -warmup "$COST_WARM" -rounds "$COST_ROUNDS" -settle "$SETTLE" \
