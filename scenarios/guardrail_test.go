@@ -15,14 +15,14 @@ func TestGuardrailNeedsASustainedBreach(t *testing.T) {
 	for range 5 {
 		g.record(at(0), time.Millisecond, true)
 	}
-	if got := g.check(at(100 * time.Millisecond)); got != "" || g.snapshot().Breaching {
-		t.Fatalf("below min_samples: %q, breaching %v; want nothing", got, g.snapshot().Breaching)
+	if got := g.check(at(100 * time.Millisecond)); got != "" || g.snapshot(t0).Breaching {
+		t.Fatalf("below min_samples: %q, breaching %v; want nothing", got, g.snapshot(t0).Breaching)
 	}
 	for range 5 {
 		g.record(at(200*time.Millisecond), time.Millisecond, true)
 	}
-	if got := g.check(at(300 * time.Millisecond)); got != "" || !g.snapshot().Breaching {
-		t.Fatalf("breach just began: %q, breaching %v; want breaching but no abort yet", got, g.snapshot().Breaching)
+	if got := g.check(at(300 * time.Millisecond)); got != "" || !g.snapshot(t0).Breaching {
+		t.Fatalf("breach just began: %q, breaching %v; want breaching but no abort yet", got, g.snapshot(t0).Breaching)
 	}
 	if got := g.check(at(2 * time.Second)); got != "" {
 		t.Fatalf("breach for 1.7s of a 2s window: %q, want no abort yet", got)
@@ -39,14 +39,14 @@ func TestGuardrailRecoveryResets(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	g := newGuardrail(Guardrails{MaxP99: 100 * time.Millisecond, Window: time.Second, MinSamples: 1})
 	g.record(t0, time.Second, false)
-	if g.check(t0); !g.snapshot().Breaching {
+	if g.check(t0); !g.snapshot(t0).Breaching {
 		t.Fatal("a slow request did not breach max_p99")
 	}
 	// Two seconds on, the slow request has left the window: recovered.
 	later := t0.Add(2 * time.Second)
 	g.record(later, time.Millisecond, false)
-	if got := g.check(later); got != "" || g.snapshot().Breaching {
-		t.Fatalf("after recovery: %q, breaching %v; want neither", got, g.snapshot().Breaching)
+	if got := g.check(later); got != "" || g.snapshot(t0).Breaching {
+		t.Fatalf("after recovery: %q, breaching %v; want neither", got, g.snapshot(t0).Breaching)
 	}
 	g.record(later.Add(100*time.Millisecond), 2*time.Second, false)
 	g.check(later.Add(200 * time.Millisecond))
@@ -67,7 +67,12 @@ func TestGuardrailDisabled(t *testing.T) {
 			t.Fatalf("disabled guardrail aborted: %q", got)
 		}
 	}
-	if g.snapshot().Enabled {
+	st := g.snapshot(now.Add(time.Second))
+	if st.Enabled {
 		t.Error("zero Guardrails reports enabled")
+	}
+	// The window is still read, when a snapshot asks for it.
+	if st.Window.Count != 100 || st.Window.Failures != 100 || st.Window.P99 < time.Minute || st.Window.P99 > 61*time.Second {
+		t.Errorf("disabled guardrail's window = %+v, want the 100 failed requests of a minute", st.Window)
 	}
 }

@@ -34,9 +34,12 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	st := <-r.token // the loop owns the state until it hands it back
 	reqCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	l := &loop{r: r, st: st, ctx: reqCtx, cancel: cancel, done: ctx.Done(),
-		tick: time.NewTicker(guardrailTick)}
-	defer l.tick.Stop()
+	l := &loop{r: r, st: st, ctx: reqCtx, cancel: cancel, done: ctx.Done()}
+	if r.guard.enabled { // without limits there is nothing to look at
+		tick := time.NewTicker(guardrailTick)
+		defer tick.Stop()
+		l.tick = tick.C
+	}
 
 	now := time.Now()
 	st.started = now
@@ -89,8 +92,8 @@ type loop struct {
 	st     *runState
 	ctx    context.Context // the journeys' requests; cancelled by a kill
 	cancel context.CancelFunc
-	done   <-chan struct{} // Run's context; nil once it counted as a kill
-	tick   *time.Ticker    // the guardrail's
+	done   <-chan struct{}  // Run's context; nil once it counted as a kill
+	tick   <-chan time.Time // the guardrail's ticks; nil without limits
 
 	halted, killed bool // the signals given so far
 }
@@ -189,7 +192,7 @@ func (l *loop) wait(timer <-chan time.Time, wake <-chan struct{}, block bool) {
 		select {
 		case c := <-l.r.ctl:
 			l.r.apply(l.st, c, time.Now())
-		case now := <-l.tick.C:
+		case now := <-l.tick:
 			l.guard(now)
 		case <-l.done:
 			l.ctxDone()
@@ -202,7 +205,7 @@ func (l *loop) wait(timer <-chan time.Time, wake <-chan struct{}, block bool) {
 	select {
 	case c := <-l.r.ctl:
 		l.r.apply(l.st, c, time.Now())
-	case now := <-l.tick.C:
+	case now := <-l.tick:
 		l.guard(now)
 	case <-l.done:
 		l.ctxDone()
