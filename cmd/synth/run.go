@@ -116,6 +116,8 @@ func runLoaded(ctx context.Context, cfg config, sc *scenarios.Scenario, stdout, 
 	}
 	defer stopAdmin()
 
+	defer tuneRuntime(r.PeakRate)()
+
 	var res *scenarios.Result
 	var runErr error
 	done := make(chan struct{})
