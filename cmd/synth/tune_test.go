@@ -62,8 +62,8 @@ func TestGCPercentFor(t *testing.T) {
 		live uint64
 		want int
 	}{
-		{0, 1600},             // before the first collection: as if 1 MiB
-		{2 << 20, 800},        // a small scenario: 16 MiB of headroom
+		{0, 800},              // before the first collection: as if 1 MiB
+		{2 << 20, 400},        // a small scenario: 8 MiB of headroom
 		{gcHeadroom, 100},     // from there on, GOGC's default
 		{1 << 30, 100},        // a big feeder file
 		{gcHeadroom / 3, 300}, // in between
