@@ -22,7 +22,7 @@ import (
 //     per request at 2,000/s on two cores, beside the requests' own
 //     syscalls. A faster run, or one busier than procsBusy, gets more, up
 //     to the default.
-//   - GC headroom: the collector runs once the heap has grown by at least
+//   - GC headroom: the collector runs once the heap has grown by about
 //     gcHeadroom, not by 100% of a live heap of two or three MiB (the run's
 //     histograms and the program's tables), which at thousands of
 //     requests a second collected several times a second, each time
@@ -70,12 +70,19 @@ func nextProcs(cur, want, floor int, busy float64, limit int) (next, newFloor in
 	return max(want, floor), floor
 }
 
-// gcPercentFor returns the GOGC that lets a heap whose live part is live
-// bytes grow by gcHeadroom before the next collection, and never by less
-// than GOGC's default 100%.
+// gcMinHeap is the Go runtime's minimum heap goal at GOGC=100; it scales
+// with GOGC.
+const gcMinHeap = 4 << 20
+
+// gcPercentFor returns the GOGC under which a heap whose live part is live
+// bytes is collected once it has grown by about gcHeadroom, and never by
+// less than GOGC's default 100%. The runtime's goal is the larger of
+// live*(1+GOGC/100) and gcMinHeap*GOGC/100: both are kept at or under
+// live+gcHeadroom.
 func gcPercentFor(live uint64) int {
 	live = max(live, 1<<20) // before the first collection: as if 1 MiB
-	return max(100, int(gcHeadroom*100/live))
+	target := live + gcHeadroom
+	return max(100, int(min(gcHeadroom*100/live, target*100/gcMinHeap)))
 }
 
 // tuner keeps the runtime sized to one run; see above.

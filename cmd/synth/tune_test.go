@@ -62,11 +62,11 @@ func TestGCPercentFor(t *testing.T) {
 		live uint64
 		want int
 	}{
-		{0, 800},              // before the first collection: as if 1 MiB
-		{2 << 20, 400},        // a small scenario: 8 MiB of headroom
-		{gcHeadroom, 100},     // from there on, GOGC's default
-		{1 << 30, 100},        // a big feeder file
-		{gcHeadroom / 3, 300}, // in between
+		{0, 225},          // before the first collection: as if 1 MiB, goal 9 MiB
+		{2 << 20, 250},    // a small scenario: goal 10 MiB (the minimum heap's 4 MiB * 2.5)
+		{4 << 20, 200},    // goal 12 MiB
+		{gcHeadroom, 100}, // from there on, GOGC's default
+		{1 << 30, 100},    // a big feeder file
 	}
 	for _, tt := range tests {
 		if got := gcPercentFor(tt.live); got != tt.want {
