@@ -42,16 +42,6 @@ func (r *Runner) Kill() {
 	r.tell(control{kind: ctlKill, reason: "killed"})
 }
 
-// PeakRate returns the highest rate, in journeys per second, that the
-// run's rate profile plans from now on: the rate now for a constant rate
-// (or one set by SetRate, or a relative rate's latest), the top of what is
-// left of stages and ramps. It is what a caller sizing the process for the
-// run (cmd/synth's GOMAXPROCS) plans for. Safe to call at any time.
-func (r *Runner) PeakRate() float64 {
-	st := r.state()
-	return peakRate(st.seg.sched, st.elapsed(time.Now())-st.seg.at)
-}
-
 // Snapshot returns a consistent copy of the run's figures, bounded in size
 // (one entry per configured step). It is safe to call at any time; after
 // Run has returned it gives the final figures, histograms included.

@@ -150,31 +150,6 @@ func (p *stagesPacer) planned(elapsed time.Duration) float64 {
 	return p.bases[i] + p.stages[i].planned(elapsed-p.starts[i])
 }
 
-// peak returns the highest rate the stages plan from elapsed on. Each
-// stage is constant or linear, so its highest rate is at one of its ends.
-func (p *stagesPacer) peak(elapsed time.Duration) float64 {
-	i := p.index(elapsed)
-	top := p.stages[i].Rate(max(elapsed-p.starts[i], 0))
-	for ; i < len(p.stages); i++ {
-		if i < len(p.stages)-1 {
-			top = max(top, p.stages[i].Rate(p.durs[i]))
-		}
-		if p.starts[i] > elapsed {
-			top = max(top, p.stages[i].Rate(0))
-		}
-	}
-	return top
-}
-
-// peakRate returns the highest rate s plans from elapsed on: its rate now
-// for a constant schedule, the top of what is left for stages and ramps.
-func peakRate(s schedule, elapsed time.Duration) float64 {
-	if p, ok := s.(*stagesPacer); ok {
-		return p.peak(elapsed)
-	}
-	return s.Rate(max(elapsed, 0))
-}
-
 // newSchedule builds the schedule a scenario's rate or stages describe,
 // each rate times scale. A relative rate starts with none: its query sets
 // it (see relativeRate).

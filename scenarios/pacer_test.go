@@ -113,33 +113,3 @@ func TestStagesCatchUp(t *testing.T) {
 		}
 	}
 }
-
-func TestPeakRate(t *testing.T) {
-	t.Parallel()
-	s := time.Second
-	stages := newStages(stageSpec{dur: 10 * s, s: newConstant(50)}, stageSpec{dur: 10 * s, s: newConstant(300)},
-		stageSpec{s: newConstant(20)})
-	ramp := newStages(stageSpec{dur: 10 * s, s: newLinear(100, 1000, 10*s)}, stageSpec{s: newConstant(1000)})
-	down := newStages(stageSpec{dur: 10 * s, s: newLinear(1000, 0, 10*s)}, stageSpec{s: newConstant(0)})
-	tests := []struct {
-		name    string
-		s       schedule
-		elapsed time.Duration
-		want    float64
-	}{
-		{"constant", newConstant(250), 3 * s, 250},
-		{"zero", zeroSchedule{}, 0, 0},
-		{"stages ahead", stages, 0, 300},
-		{"stages in the top one", stages, 15 * s, 300},
-		{"stages past the top one", stages, 25 * s, 20},
-		{"rising ramp", ramp, 0, 1000},
-		{"falling ramp, at its start", down, 0, 1000},
-		{"falling ramp, half way", down, 5 * s, 500},
-		{"falling ramp, done", down, 15 * s, 0},
-	}
-	for _, tt := range tests {
-		if got := peakRate(tt.s, tt.elapsed); math.Abs(got-tt.want) > 0.01 {
-			t.Errorf("%s: peakRate at %v = %v, want %v", tt.name, tt.elapsed, got, tt.want)
-		}
-	}
-}

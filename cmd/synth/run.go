@@ -116,7 +116,7 @@ func runLoaded(ctx context.Context, cfg config, sc *scenarios.Scenario, stdout, 
 	}
 	defer stopAdmin()
 
-	defer tuneRuntime(r.PeakRate)()
+	defer tuneRuntime()()
 
 	var res *scenarios.Result
 	var runErr error
