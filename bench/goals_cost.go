@@ -17,6 +17,7 @@ const (
 	targetShadowTransport = "shadow-transport"
 	targetPlainOneP       = "plain-1p"
 	targetShadowOneP      = "shadow-1p"
+	targetNginxPlain      = "nginx-plain"
 	targetPlainAgain      = "plain-again"
 	groupCost             = "cost"
 )

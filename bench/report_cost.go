@@ -18,6 +18,7 @@ var costNotes = map[string]string{
 	targetShadowTwo:       "`shadow run`, two candidates (`candidates:`)",
 	targetShadowTransport: "`shadow run`, one candidate, its copies through http.Transport (`mirror.copy_client: transport`) instead of the copy client",
 	targetNginxFast:       "nginx `mirror` module (master and 2 workers), one mirror",
+	targetNginxPlain:      "the same nginx without a mirror (`proxy_pass` alone): beside `nginx-fast`, what nginx's own mirror costs it",
 	targetPlainOneP:       "`plain` with GOMAXPROCS=1: one P, so no idle P is woken to spin at each hand-off between goroutines",
 	targetShadowOneP:      "`shadow-fast` with GOMAXPROCS=1 (one P; its judges then share the one P with serving)",
 }
@@ -56,7 +57,7 @@ func writeCost(p *printer, r *Run) {
 	p.f("%s req/s (open model) for %gs per cell after a warm-up, 0 ms upstream, small JSON answers, targets interleaved in every round. ", thousands(first.Rate), first.DurationS)
 	p.f("CPU is the target's processes' user + system time from /proc (%s), from the start of each window until they were idle again after its last answer (queued copies and judging included), over the requests answered. ", cpuSources(r.Cost))
 	p.f("Medians over rounds; ratios and differences are taken against the same round's baseline, then the median. \"judged\" is copies compared over copies mirrored: below %.0f%%, judging was skipped under load and the figure understates it.\n\n", 100*minJudgedShare)
-	rows := CPUTable(r.Cost, groupCost, targetDirect, targetPlain, targetNginxFast, targetShadowOff, targetShadowTransport, targetShadowFast)
+	rows := CPUTable(r.Cost, groupCost, targetDirect, targetPlain, targetNginxFast, targetShadowOff, targetShadowTransport, targetShadowFast, targetNginxPlain)
 	p.f("| target | rounds | CPU µs/request | × direct | over plain | × plain | × nginx mirror | p50 µs | judged | errors |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, row := range rows {
 		p.f("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %d |\n", row.Target, row.Rounds, us1(row.PerReq), times(row.Ratio[targetDirect]),
@@ -94,6 +95,7 @@ func costParts(rows []CPURow) []string {
 	add("capture on (over mirroring off)", targetShadowCapture, targetShadowOff)
 	add("two candidates (over mirroring off)", targetShadowTwo, targetShadowOff)
 	add("the copy client beside http.Transport (one judged copy)", targetShadowFast, targetShadowTransport)
+	add("nginx's own mirror (over nginx without it)", targetNginxFast, targetNginxPlain)
 	add("one P instead of one per core, plain proxy", targetPlainOneP, targetPlain)
 	add("one P instead of one per core, shadow", targetShadowOneP, targetShadowFast)
 	return parts

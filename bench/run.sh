@@ -364,7 +364,7 @@ shadow_has() {
 start_nginx() {
 	local ng=$WORK/nginx ports i=0 d m
 	mkdir -p "$ng/tmp"
-	mapfile -t ports < <("$BIN/freeport" -n 6)
+	mapfile -t ports < <("$BIN/freeport" -n 7)
 	hp() { echo "${1#http://}"; }
 	{
 		nginx_common "$ng" crit
@@ -398,6 +398,17 @@ start_nginx() {
 				i=$((i + 1))
 			done
 		done
+		# nginx without a mirror: what its mirror itself costs (cost section)
+		URL[nginx0-plain]=http://127.0.0.1:${ports[$i]}
+		cat <<-EOF
+			  server {
+			    listen 127.0.0.1:${ports[$i]};
+			    location / {
+			      proxy_set_header Connection "";
+			      proxy_pass http://p0;
+			    }
+			  }
+		EOF
 		echo "}"
 	} >"$ng/nginx.conf"
 	start nginx "$NGINX" -p "$ng" -e "$ng/error.log" -c "$ng/nginx.conf" -g 'daemon off;'
@@ -631,7 +642,7 @@ cost() {
 		targets+=(-target "${t/shadow0-fast/shadow-fast}=${URL[$t]},admin=${ADMIN[$t]},pids=${PID_OF[$t]}")
 	done
 	targets+=(-target "plain-1p=${URL[plain-1p]},pids=${PID_OF[plain-1p]}" -target "shadow-1p=${URL[shadow-1p]},admin=${ADMIN[shadow-1p]},pids=${PID_OF[shadow-1p]}")
-	targets+=(-target "nginx-fast=${URL[nginx0-fast]},pids=$NGINX_PIDS")
+	targets+=(-target "nginx-fast=${URL[nginx0-fast]},pids=$NGINX_PIDS" -target "nginx-plain=${URL[nginx0-plain]},pids=$NGINX_PIDS")
 	say "cost: CPU per request at $COST_RATE req/s, 0 ms upstream: $COST_ROUNDS rounds × $((${#targets[@]} / 2)) cells × $COST_DUR"
 	run_fg "$BIN/loadgen" -rate "$COST_RATE" -duration "$COST_DUR" -warmup "$COST_WARM" -rounds "$COST_ROUNDS" -settle "$SETTLE" \
 		-group cost -out "$RAW/cost.jsonl" "${targets[@]}"
@@ -981,7 +992,7 @@ if want latency || want throughput || want cost || want stages || want growth ||
 fi
 if want latency || want throughput || want cost; then
 	start_nginx
-	say "nginx up (6 mirroring servers)"
+	say "nginx up (6 mirroring servers, 1 without a mirror)"
 fi
 
 for s in $SECTIONS; do
