@@ -361,28 +361,21 @@ func appendTime(b []byte, t time.Time) []byte {
 // appendHeader writes h as header_codec.go's encodeHeaderValue does: keys
 // sorted, nil as nil.
 func appendHeader(b []byte, h http.Header) []byte {
-	if h == nil {
-		return append(b, mpNil)
-	}
-	var backing [32]string
-	keys := backing[:0]
-	for k := range h {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b = appendMapLen(b, len(keys))
-	for _, k := range keys {
-		b = appendStrings(appendString(b, k), h[k])
-	}
-	return b
+	return appendSortedMap(b, h, appendStrings)
 }
 
 // appendStringMap writes m with its keys sorted, nil as nil.
 func appendStringMap(b []byte, m map[string]string) []byte {
+	return appendSortedMap(b, m, appendString)
+}
+
+// appendSortedMap writes m with its keys sorted, each value by appendValue;
+// nil as nil.
+func appendSortedMap[M ~map[string]V, V any](b []byte, m M, appendValue func([]byte, V) []byte) []byte {
 	if m == nil {
 		return append(b, mpNil)
 	}
-	var backing [16]string
+	var backing [32]string
 	keys := backing[:0]
 	for k := range m {
 		keys = append(keys, k)
@@ -390,7 +383,7 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 	slices.Sort(keys)
 	b = appendMapLen(b, len(keys))
 	for _, k := range keys {
-		b = appendString(appendString(b, k), m[k])
+		b = appendValue(appendString(b, k), m[k])
 	}
 	return b
 }
