@@ -58,7 +58,7 @@ const (
 	copyMaxHeaderBytes = 10 << 20
 	// copyIdleTimeout is how long an idle connection is kept.
 	copyIdleTimeout = 90 * time.Second
-	// copyBufferSize is the size of each connection's read and write
+	// copyConnBuffer is the size of each connection's read and write
 	// buffers, http.Transport's default.
 	copyConnBuffer = 4 << 10
 )

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -301,5 +302,35 @@ func BenchmarkCopyClient(b *testing.B) {
 				_ = res.Body.Close()
 			}
 		})
+	}
+}
+
+// TestCopyClientDialsDefaultPort: a candidate URL without a port is
+// dialled on 80, as http.Transport dials it, and IPv6 literals keep their
+// brackets.
+func TestCopyClientDialsDefaultPort(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]string{
+		"http://candidate.svc":        "candidate.svc:80",
+		"http://candidate.svc:8080/x": "candidate.svc:8080",
+		"http://[::1]":                "[::1]:80",
+		"http://[::1]:9000":           "[::1]:9000",
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, err := newUpstream(exchange.Candidate, Target{}, u, 2, nil, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, ok := up.h1.(*copyClient)
+		if !ok {
+			t.Fatalf("%s: HTTP/1.1 copies go through %T, want the copy client", raw, up.h1)
+		}
+		if c.addr != want {
+			t.Errorf("%s: the copy client dials %q, want %q", raw, c.addr, want)
+		}
+		up.closeIdle()
 	}
 }

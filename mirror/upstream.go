@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -64,13 +65,13 @@ func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared h
 		if rt, ok := made[ps.String()]; ok {
 			return rt, nil
 		}
-		var rt http.RoundTripper
-		rt, err := wire.NewTransport(newTransport(maxIdle), t.TLS, ps)
+		tr, err := wire.NewTransport(newTransport(maxIdle), t.TLS, ps)
 		if err != nil {
 			return nil, err
 		}
+		var rt http.RoundTripper = tr
 		if lean && copyClientWorks && u.Scheme == "http" && ps.HTTP1() && !ps.UnencryptedHTTP2() {
-			rt = newCopyClient(u.Host, maxIdle, rt)
+			rt = newCopyClient(dialAddr(u), maxIdle, tr)
 		}
 		made[ps.String()] = rt
 		up.all = append(up.all, rt)
@@ -90,6 +91,15 @@ func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared h
 		return nil, err
 	}
 	return up, nil
+}
+
+// dialAddr is the host:port to dial for the http URL u: its port, or 80
+// when it names none, as http.Transport dials.
+func dialAddr(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }
 
 // RoundTrip sends req over the transport for its client's protocol
