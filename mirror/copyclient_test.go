@@ -306,8 +306,8 @@ func BenchmarkCopyClient(b *testing.B) {
 }
 
 // TestCopyClientDialsDefaultPort: a candidate URL without a port is
-// dialled on 80, as http.Transport dials it, and IPv6 literals keep their
-// brackets.
+// dialled on 80, as http.Transport dials it; IPv6 literals keep their
+// brackets and other names are dialled in ASCII.
 func TestCopyClientDialsDefaultPort(t *testing.T) {
 	t.Parallel()
 	for raw, want := range map[string]string{
@@ -315,6 +315,7 @@ func TestCopyClientDialsDefaultPort(t *testing.T) {
 		"http://candidate.svc:8080/x": "candidate.svc:8080",
 		"http://[::1]":                "[::1]:80",
 		"http://[::1]:9000":           "[::1]:9000",
+		"http://bücher.example":       "xn--bcher-kva.example:80",
 	} {
 		u, err := url.Parse(raw)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/understudy-dev/understudy/exchange"
 	"github.com/understudy-dev/understudy/wire"
+	"golang.org/x/net/idna"
 )
 
 // upstream is how requests reach one upstream: a transport for each
@@ -93,13 +94,18 @@ func newUpstream(side exchange.Side, t Target, u *url.URL, maxIdle int, shared h
 	return up, nil
 }
 
-// dialAddr is the host:port to dial for the http URL u: its port, or 80
-// when it names none, as http.Transport dials.
+// dialAddr is the host:port to dial for the http URL u, as http.Transport
+// makes it: the host in ASCII (IDNA), and its port, or 80 when it names
+// none.
 func dialAddr(u *url.URL) string {
-	if u.Port() != "" {
-		return u.Host
+	host, port := u.Hostname(), u.Port()
+	if a, err := idna.Lookup.ToASCII(host); err == nil {
+		host = a
 	}
-	return net.JoinHostPort(u.Hostname(), "80")
+	if port == "" {
+		port = "80"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // RoundTrip sends req over the transport for its client's protocol
