@@ -433,7 +433,9 @@ func (p *Proxy) send(ctx context.Context, j *job, h http.Header, t *target, side
 func (p *Proxy) failed(ctx context.Context, res exchange.Response, t *target, phase string, err error) (exchange.Response, bool) {
 	var ne net.Error
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || deadlinePassed(ctx):
+		// deadlinePassed: a connection whose deadline is ctx's (the copy
+		// client's) may report it a moment before ctx's own timer fires.
 		res.Timeout = true
 		res.Error = fmt.Sprintf("%s: no complete answer within %s: %v", phase, cmp.Or(t.timeout, p.cfg.CandidateTimeout), err)
 	case p.hardCtx.Err() != nil:
@@ -454,6 +456,12 @@ func (p *Proxy) failed(ctx context.Context, res exchange.Response, t *target, ph
 			"upstream", t.up.label(), "url", t.url.Redacted(), "kind", kind, "err", res.Error)
 	}
 	return res, false
+}
+
+// deadlinePassed reports whether ctx has a deadline and it has passed.
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
 }
 
 // awaitPrimary waits, within the copy's deadline (its timeout, for the

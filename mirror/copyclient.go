@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -302,7 +301,7 @@ func (cc *copyConn) roundTrip(ctx context.Context, c *copyClient, req *http.Requ
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		cc.close()
-		return nil, timedOut(ctx, err)
+		return nil, err
 	}
 
 	before := cc.counted.written
@@ -336,7 +335,7 @@ func (cc *copyConn) roundTrip(ctx context.Context, c *copyClient, req *http.Requ
 		}
 	}
 	cc.counted.limit = 0
-	b := &copyBody{c: c, cc: cc, ctx: ctx, body: res.Body, stop: stop,
+	b := &copyBody{c: c, cc: cc, body: res.Body, stop: stop,
 		keep: !res.Close && !req.Close && res.StatusCode != http.StatusSwitchingProtocols}
 	if res.Body == http.NoBody {
 		b.finish(true)
@@ -344,17 +343,6 @@ func (cc *copyConn) roundTrip(ctx context.Context, c *copyClient, req *http.Requ
 	}
 	res.Body = b
 	return res, nil
-}
-
-// timedOut returns err, from a connection whose deadline is ctx's, once
-// ctx knows it is done if that deadline is why: the connection's timer
-// may fire a moment before the context's, and the caller asks the context
-// whether the copy ran out of time (Proxy.failed).
-func timedOut(ctx context.Context, err error) error {
-	if _, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) {
-		<-ctx.Done() // the deadline has passed: a matter of the timer's resolution
-	}
-	return err
 }
 
 // close closes cc's connection.
@@ -371,10 +359,9 @@ var aLongTimeAgo = time.Unix(1, 0)
 type copyBody struct {
 	c    *copyClient
 	cc   *copyConn
-	ctx  context.Context // the request's
-	body io.ReadCloser   // http.ReadResponse's
-	stop func() bool     // ends the connection's tie to the request's context
-	keep bool            // the connection may serve another request
+	body io.ReadCloser // http.ReadResponse's
+	stop func() bool   // ends the connection's tie to the request's context
+	keep bool          // the connection may serve another request
 	done bool
 }
 
@@ -385,7 +372,6 @@ func (b *copyBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
 	if err != nil {
 		b.finish(err == io.EOF)
-		err = timedOut(b.ctx, err)
 	}
 	return n, err
 }
